@@ -1,0 +1,69 @@
+package incident
+
+import (
+	"context"
+	"time"
+)
+
+// Chat is a chat surface the outbox worker delivers through: Slack in
+// production (bot.SlackChat), the terminal in the console. Errors should be
+// *ChatError so that the worker knows whether to retry.
+type Chat interface {
+	// CreateChannel creates a public channel; on name_taken it adds a
+	// suffix. It returns the channel's id and its final name.
+	CreateChannel(ctx context.Context, name string) (id, finalName string, err error)
+	Invite(ctx context.Context, channelID string, userIDs []string) error
+	SetTopic(ctx context.Context, channelID, topic string) error
+	Post(ctx context.Context, channelID string, m Message) (ts string, err error)
+	// DM opens (or reuses) the direct conversation with a user and posts.
+	DM(ctx context.Context, userID string, m Message) (channelID, ts string, err error)
+	Update(ctx context.Context, channelID, ts string, m Message) error
+	Pin(ctx context.Context, channelID, ts string) error
+	Ephemeral(ctx context.Context, channelID, userID string, m Message) error
+	LookupUserByEmail(ctx context.Context, email string) (userID string, err error)
+	Webhook(ctx context.Context, url string, body []byte) error
+}
+
+// CommandRequest is one "/incident ..." typed by a user.
+type CommandRequest struct {
+	UserID    string // Slack member ID of who typed it
+	ChannelID string // where it was typed
+	Text      string // what follows "/incident"
+}
+
+// PressRequest is a button press.
+type PressRequest struct {
+	UserID    string
+	ChannelID string
+	Action    string // Button.Action
+}
+
+// DeclareRequest declares an incident (or a drill).
+type DeclareRequest struct {
+	Scenario string
+	Summary  string
+	Drill    bool
+	UserID   string
+	// ChannelID is where it was declared from; the answer goes there.
+	ChannelID string
+}
+
+// Reply is the answer to the person who typed a command or pressed a
+// button, shown only to them (ephemeral) unless Public.
+type Reply struct {
+	Text   string
+	Public bool
+	// OpenDeclareModal asks the surface to open the declare dialog
+	// ("/incident declare" with no scenario).
+	OpenDeclareModal bool
+}
+
+// ScenarioInfo is a scenario as offered in the declare dialog and by
+// "/incident scenarios".
+type ScenarioInfo struct {
+	ID       string
+	Title    string
+	Service  string
+	Severity string
+	RTO      time.Duration
+}

@@ -1,0 +1,243 @@
+package incident
+
+import (
+	"context"
+	"time"
+)
+
+// States of an incident.
+const (
+	StateOpen     = "open"
+	StateResolved = "resolved"
+)
+
+// Timeline kinds (the contract in interface.md; add, never rename).
+const (
+	KindDeclared          = "declared"
+	KindChannelCreated    = "channel_created"
+	KindPaged             = "paged"
+	KindAcknowledged      = "acknowledged"
+	KindEscalated         = "escalated"
+	KindUnanswered        = "unanswered"
+	KindStepStarted       = "step_started"
+	KindStepDone          = "step_done"
+	KindStepSkipped       = "step_skipped"
+	KindDecision          = "decision"
+	KindApprovalRequested = "approval_requested"
+	KindApproved          = "approved"
+	KindDenied            = "denied"
+	KindUnauthorized      = "unauthorized"
+	KindRTOAlert          = "rto_alert"
+	KindRTOBreached       = "rto_breached"
+	KindNote              = "note"
+	KindResolved          = "resolved"
+	KindPostmortemPosted  = "postmortem_posted"
+	// Added kinds.
+	KindDeliveryFailed = "delivery_failed" // a Slack call failed for good (user_not_found ...)
+)
+
+// Incident is one declared incident or drill. The store keeps the indexed
+// fields in columns and the whole value as JSON, so fields may be added
+// freely.
+type Incident struct {
+	ID          int64         `json:"id"`
+	Scenario    string        `json:"scenario"`
+	Title       string        `json:"title"`
+	Summary     string        `json:"summary"`
+	Severity    string        `json:"severity"`
+	Service     string        `json:"service"`
+	Drill       bool          `json:"drill"`
+	State       string        `json:"state"`
+	DeclaredAt  time.Time     `json:"declared_at"`
+	DeclaredBy  string        `json:"declared_by"`
+	ResolvedAt  time.Time     `json:"resolved_at"`
+	ResolvedBy  string        `json:"resolved_by"`
+	RTO         time.Duration `json:"rto"`
+	PlanHash    string        `json:"plan_hash"`
+	ChannelID   string        `json:"channel_id"`
+	ChannelName string        `json:"channel_name"`
+
+	// Engine state, owned by Service.
+	Roles   []*RolePage `json:"roles"`
+	Steps   []*StepRun  `json:"steps"`
+	Current string      `json:"current"` // current step id; "" once the playbook has ended
+	Alerts  []int       `json:"alerts"`  // RTO thresholds (percent) already alerted; 100 = breach
+	// ProjectedLate is set once the channel was told the projection passes the RTO.
+	ProjectedLate bool `json:"projected_late"`
+}
+
+// RolePage is the paging state of one role in one incident.
+type RolePage struct {
+	Role      string    `json:"role"`
+	Contacts  []string  `json:"contacts"` // contact ids in escalation order, or Slack member IDs for /page @user
+	Sent      int       `json:"sent"`     // pages sent so far; the current contact is Contacts[(Sent-1)%len]
+	Acked     bool      `json:"acked"`
+	AckedBy   string    `json:"acked_by"` // contact id
+	AckedAt   time.Time `json:"acked_at"`
+	PagedAt   time.Time `json:"paged_at"` // first page
+	Exhausted bool      `json:"exhausted"`
+}
+
+// StepRun is one step as it was walked.
+type StepRun struct {
+	StepID              string    `json:"step_id"`
+	StartedAt           time.Time `json:"started_at"`
+	EndedAt             time.Time `json:"ended_at"`
+	Outcome             string    `json:"outcome"` // "done", "skipped", "answered", "" while running
+	Answer              string    `json:"answer"`
+	By                  string    `json:"by"`       // Slack member ID
+	Approval            string    `json:"approval"` // "", "pending", "approved", "denied"
+	ApprovalRequestedAt time.Time `json:"approval_requested_at"`
+	ApprovedBy          string    `json:"approved_by"`
+	ApprovedAt          time.Time `json:"approved_at"`
+}
+
+// Event is one line of an incident's timeline. The timeline is append-only.
+type Event struct {
+	ID         int64             `json:"-"`
+	IncidentID int64             `json:"-"`
+	At         time.Time         `json:"at"`
+	Kind       string            `json:"kind"`
+	Actor      string            `json:"actor"` // Slack member ID, "" for drbot
+	Text       string            `json:"text"`
+	Data       map[string]string `json:"data,omitempty"` // step, role, contact, answer, percent ...
+}
+
+// Timer is a deadline kept in the database. Key is unique: setting a
+// timer with an existing key replaces it, so a deadline is never doubled.
+type Timer struct {
+	Key        string // e.g. "inc/3/escalate/executor", "inc/3/rto", "schedule/review"
+	IncidentID int64  // 0 for timers of no incident
+	Kind       string // what to do when due
+	Due        time.Time
+	Data       string // kind-specific
+}
+
+// Outgoing is one Web API call (or webhook POST) waiting in the outbox. It
+// is written in the same transaction as the state change that causes it.
+// Messages of one Lane go out in ID order; a lane waits while its oldest
+// message waits for a retry.
+type Outgoing struct {
+	ID         int64
+	Lane       string // "inc/3" for an incident channel, "user/alice" for a DM ...
+	IncidentID int64
+	Kind       string // one of the Out* kinds
+	Due        time.Time
+	Attempts   int
+	LastError  string
+	Body       OutBody
+}
+
+// Kinds of Outgoing.
+const (
+	OutCreateChannel = "create_channel" // Body.Name; on success the incident's channel is recorded
+	OutInvite        = "invite"         // Body.Contacts and/or Body.Users into the incident channel
+	OutTopic         = "topic"          // Body.Topic on the incident channel
+	OutPost          = "post"           // Body.Message in the incident channel (or Body.Channel); Body.Pin pins it
+	OutDM            = "dm"             // Body.Message to Body.Contact or Body.User
+	OutUpdate        = "update"         // replace the message remembered under Body.UpdateRef
+	OutEphemeral     = "ephemeral"      // Body.Message to Body.User in Body.Channel, only they see it
+	OutWebhook       = "webhook"        // POST Body.WebhookBody to Body.WebhookURL
+)
+
+// OutBody is the payload of an Outgoing, stored as JSON.
+type OutBody struct {
+	Channel     string   `json:"channel,omitempty"` // a channel id or name; empty: the incident's channel
+	Name        string   `json:"name,omitempty"`
+	Contact     string   `json:"contact,omitempty"` // plan contact id, resolved to a Slack user when sent
+	User        string   `json:"user,omitempty"`    // Slack member ID
+	Contacts    []string `json:"contacts,omitempty"`
+	Users       []string `json:"users,omitempty"`
+	Topic       string   `json:"topic,omitempty"`
+	Message     *Message `json:"message,omitempty"`
+	Ref         string   `json:"ref,omitempty"` // remember the posted message under this ref (for updates)
+	UpdateRef   string   `json:"update_ref,omitempty"`
+	Pin         bool     `json:"pin,omitempty"`
+	WebhookURL  string   `json:"webhook_url,omitempty"`
+	WebhookBody []byte   `json:"webhook_body,omitempty"`
+	// What the message was for, to say it when delivery fails for good:
+	// "page frank", "post the summary".
+	Purpose string `json:"purpose,omitempty"`
+}
+
+// Message is what drbot posts, independent of Slack: the chat surface
+// renders it (Block Kit, or text on the console). All user text in it is
+// already escaped.
+type Message struct {
+	Text    string   `json:"text"`              // mrkdwn; the first line doubles as the notification text
+	Fields  []Field  `json:"fields,omitempty"`  // label/value pairs shown in two columns
+	Context string   `json:"context,omitempty"` // small print under the message
+	Buttons []Button `json:"buttons,omitempty"`
+}
+
+// Field is a label and its value.
+type Field struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+// Button is a button; Action is opaque to chat surfaces and comes back in
+// PressRequest.Action.
+type Button struct {
+	Label  string `json:"label"`
+	Action string `json:"action"`
+	Style  string `json:"style,omitempty"` // "", "primary", "danger"
+}
+
+// Filter selects incidents.
+type Filter struct {
+	State  string // "" any
+	Drills *bool  // nil any
+	Limit  int    // 0 no limit
+}
+
+// Store is the persistence the Service needs. storage.Store implements it
+// with SQLite.
+type Store interface {
+	// Update runs fn in one write transaction; an error rolls it back.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+}
+
+// Tx is one transaction of a Store.
+type Tx interface {
+	CreateIncident(inc *Incident) error // assigns inc.ID, the next number
+	SaveIncident(inc *Incident) error
+	Incident(id int64) (*Incident, error) // *Error ENOTFOUND when absent
+	IncidentByChannel(channelID string) (*Incident, error)
+	Incidents(f Filter) ([]*Incident, error) // newest first
+
+	Append(e *Event) error // assigns e.ID
+	Timeline(incidentID int64) ([]Event, error)
+
+	SetTimer(t Timer) error // insert or replace by Key
+	DeleteTimer(key string) error
+	DeleteTimers(incidentID int64) error
+	DueTimers(now time.Time, limit int) ([]Timer, error) // Due <= now, by Due then Key
+	NextTimer() (time.Time, bool, error)
+
+	Enqueue(o *Outgoing) error // assigns o.ID; zero Due means at once
+	// DueOutgoing returns, for each lane, its oldest unsent message when that
+	// one is due, oldest first.
+	DueOutgoing(now time.Time, limit int) ([]Outgoing, error)
+	NextOutgoing() (time.Time, bool, error)
+	Sent(id int64) error
+	Retry(id int64, due time.Time, lastErr string) error // Attempts++
+	Drop(id int64, lastErr string) error                 // given up for good; kept for the record
+	OutboxDepth() (int, error)
+
+	SetRef(ref, channelID, ts string) error
+	Ref(ref string) (channelID, ts string, ok bool, err error)
+
+	SavePlan(hash string, source []byte) error
+	PlanSource(hash string) ([]byte, error)
+
+	// Small key/value state: the email->user cache, schedules, reviews,
+	// processed Slack event ids.
+	Get(key string) (string, bool, error)
+	Put(key, value string) error
+	PutIfAbsent(key, value string) (bool, error) // false when the key existed
+}

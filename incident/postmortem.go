@@ -1,0 +1,80 @@
+package incident
+
+// Postmortem is the record kept of a resolved (or still open) incident. Its
+// JSON is a contract (interface.md): the first block of fields may not
+// change; the rest are additions.
+type Postmortem struct {
+	ID                   int64     `json:"id"`
+	Scenario             string    `json:"scenario"`
+	Title                string    `json:"title"`
+	Summary              string    `json:"summary"`
+	Severity             string    `json:"severity"`
+	Drill                bool      `json:"drill"`
+	Service              string    `json:"service"`
+	State                string    `json:"state"`
+	DeclaredAt           string    `json:"declared_at"`
+	ResolvedAt           string    `json:"resolved_at"`
+	RTOSeconds           int64     `json:"rto_seconds"`
+	RTOMet               bool      `json:"rto_met"`
+	TimeToAckSeconds     int64     `json:"time_to_ack_seconds"`
+	TimeToRecoverSeconds int64     `json:"time_to_recover_seconds"`
+	Timeline             []PMEvent `json:"timeline"`
+
+	// Additions.
+	RTOMarginSeconds int64        `json:"rto_margin_seconds"` // RTO minus time to recover; negative when missed
+	Channel          string       `json:"channel,omitempty"`
+	Steps            []PMStep     `json:"steps"`
+	Decisions        []PMDecision `json:"decisions"`
+	Approvals        []PMApproval `json:"approvals"`
+	Escalations      []PMEvent    `json:"escalations"`
+	Notes            []PMEvent    `json:"notes"`
+	Acks             []PMAck      `json:"acks"`
+	Findings         []string     `json:"findings"` // one line each a team can act on
+}
+
+// PMEvent is a timeline line in the postmortem.
+type PMEvent struct {
+	At    string `json:"at"`
+	Kind  string `json:"kind"`
+	Actor string `json:"actor"`
+	Text  string `json:"text"`
+}
+
+// PMStep is a step's actual time against its estimate.
+type PMStep struct {
+	ID              string `json:"id"`
+	Do              string `json:"do"`
+	Outcome         string `json:"outcome"` // done, skipped, answered, running
+	EstimateSeconds int64  `json:"estimate_seconds"`
+	ActualSeconds   int64  `json:"actual_seconds"`
+	By              string `json:"by"`
+}
+
+// PMDecision is an answered decision step.
+type PMDecision struct {
+	Step   string `json:"step"`
+	Ask    string `json:"ask"`
+	Answer string `json:"answer"`
+	By     string `json:"by"`
+	At     string `json:"at"`
+}
+
+// PMApproval is an approval asked for and its outcome.
+type PMApproval struct {
+	Step        string `json:"step"`
+	Role        string `json:"role"`
+	Outcome     string `json:"outcome"` // approved, denied, pending
+	By          string `json:"by"`
+	RequestedAt string `json:"requested_at"`
+	DecidedAt   string `json:"decided_at"`
+	WaitSeconds int64  `json:"wait_seconds"`
+}
+
+// PMAck is a role's time to acknowledge.
+type PMAck struct {
+	Role         string `json:"role"`
+	Contact      string `json:"contact"`
+	Pages        int    `json:"pages"`
+	AckSeconds   int64  `json:"ack_seconds"` // -1 when nobody acknowledged
+	Acknowledged bool   `json:"acknowledged"`
+}
