@@ -89,3 +89,14 @@ func (s *Service) Postmortem(ctx context.Context, id int64) (*Postmortem, error)
 func (s *Service) Incidents(ctx context.Context, f Filter) ([]*Incident, error) {
 	return nil, errTODO
 }
+
+// NextDue returns the earliest due time of a timer or an outbox message.
+func (s *Service) NextDue(ctx context.Context) (time.Time, bool, error) {
+	return time.Time{}, false, errTODO
+}
+
+// SeenEvent records a Slack Events API event id and reports whether it had
+// been seen before, so that a retried event never acts twice.
+func (s *Service) SeenEvent(ctx context.Context, eventID string) (bool, error) {
+	return false, errTODO
+}

@@ -1,0 +1,102 @@
+// Command drbot is an incident-response and disaster-recovery bot for Slack.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// command is one subcommand: its own flag set, run with the arguments that
+// follow its name.
+type command interface {
+	Run(ctx context.Context, args []string) error
+}
+
+// exitError carries an exit status other than 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+const usage = `drbot: incident response and disaster recovery for Slack
+
+Usage:
+  drbot serve                       run the bot (HTTP endpoints, Socket Mode with SLACK_APP_TOKEN)
+  drbot console [--script FILE]     the same bot in a terminal, with no Slack
+  drbot plan check [--strict] [FILE] validate a plan
+  drbot plan schema                 print the plan's JSON Schema
+  drbot incidents [--drills]        list incidents
+  drbot postmortem [--format markdown|json] ID
+  drbot backup DEST                 online copy of the database
+  drbot version                     print the version
+
+Run "drbot COMMAND -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Main runs drbot with args and returns the exit status.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var cmd command
+	switch args[0] {
+	case "serve":
+		cmd = &serveCommand{stdout: stdout, stderr: stderr}
+	case "console":
+		cmd = &consoleCommand{stdin: os.Stdin, stdout: stdout, stderr: stderr}
+	case "plan":
+		cmd = &planCommand{stdout: stdout, stderr: stderr}
+	case "incidents":
+		cmd = &incidentsCommand{stdout: stdout, stderr: stderr}
+	case "postmortem":
+		cmd = &postmortemCommand{stdout: stdout, stderr: stderr}
+	case "backup":
+		cmd = &backupCommand{stdout: stdout, stderr: stderr}
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "drbot", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "drbot: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	err := cmd.Run(ctx, args[1:])
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "drbot:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "drbot:", err)
+	return 1
+}
