@@ -1,0 +1,693 @@
+// Package incidenttest provides in-memory fakes of what the incident
+// Service talks to: a Store, a Chat surface and a clock. They let the whole
+// incident lifecycle run in tests without SQLite or Slack, with the same
+// semantics as the real implementations.
+package incidenttest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/drbot-dev/drbot/incident"
+)
+
+// Outbox states of a stored message, as reported by MemStore.Messages.
+const (
+	OutPending = "pending"
+	OutSent    = "sent"
+	OutDropped = "dropped"
+)
+
+// StoredOutgoing is an outbox message with its delivery state, for tests
+// that check what happened to it.
+type StoredOutgoing struct {
+	incident.Outgoing
+	State string // OutPending, OutSent or OutDropped
+}
+
+type ref struct{ channel, ts string }
+
+// MemStore is an in-memory incident.Store. It is safe for concurrent use:
+// Update transactions are serialised, View transactions run alongside each
+// other. An error returned from an Update's fn undoes every change fn made,
+// so a failed transaction leaves no trace, as with SQLite.
+//
+// Values are copied in and out: an *incident.Incident returned by a Tx is
+// the caller's own, and changing it changes nothing stored until
+// SaveIncident.
+type MemStore struct {
+	mu sync.RWMutex
+
+	incidents map[int64][]byte // JSON of each incident
+	channels  map[string]int64 // channel id -> incident id
+	nextInc   int64
+
+	events    map[int64][]incident.Event // by incident id
+	nextEvent int64
+
+	timers map[string]incident.Timer
+
+	outbox  map[int64]*StoredOutgoing
+	nextOut int64
+
+	refs  map[string]ref
+	plans map[string][]byte
+	kv    map[string]string
+
+	pingErr error
+}
+
+var _ incident.Store = (*MemStore)(nil)
+
+// NewMemStore returns an empty store.
+func NewMemStore() *MemStore {
+	return &MemStore{
+		incidents: map[int64][]byte{},
+		channels:  map[string]int64{},
+		events:    map[int64][]incident.Event{},
+		timers:    map[string]incident.Timer{},
+		outbox:    map[int64]*StoredOutgoing{},
+		refs:      map[string]ref{},
+		plans:     map[string][]byte{},
+		kv:        map[string]string{},
+	}
+}
+
+// Update runs fn in a write transaction. When fn returns an error (or
+// panics) every change it made is undone.
+func (m *MemStore) Update(ctx context.Context, fn func(incident.Tx) error) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tx := &memTx{m: m, write: true}
+	defer func() {
+		tx.done = true
+		if r := recover(); r != nil {
+			tx.rollback()
+			panic(r)
+		}
+		if err != nil {
+			tx.rollback()
+		}
+	}()
+	return fn(tx)
+}
+
+// View runs fn in a read transaction; any write through its Tx fails.
+func (m *MemStore) View(ctx context.Context, fn func(incident.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	tx := &memTx{m: m}
+	defer func() { tx.done = true }()
+	return fn(tx)
+}
+
+// Ping returns the error set with SetPingError, or nil.
+func (m *MemStore) Ping(ctx context.Context) error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.pingErr
+}
+
+// SetPingError makes Ping fail with err (nil: succeed), to test health
+// checks.
+func (m *MemStore) SetPingError(err error) {
+	m.mu.Lock()
+	m.pingErr = err
+	m.mu.Unlock()
+}
+
+// Messages returns every outbox message ever enqueued, in ID order, with
+// its state: pending, sent or dropped.
+func (m *MemStore) Messages() []StoredOutgoing {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]StoredOutgoing, 0, len(m.outbox))
+	for _, o := range m.outbox {
+		c := *o
+		c.Outgoing = cloneOutgoing(o.Outgoing)
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Timers returns every timer, by Due then Key.
+func (m *MemStore) Timers() []incident.Timer {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]incident.Timer, 0, len(m.timers))
+	for _, t := range m.timers {
+		out = append(out, t)
+	}
+	sortTimers(out)
+	return out
+}
+
+// memTx is one transaction. A write transaction keeps an undo log: every
+// change pushes the function that reverts it.
+type memTx struct {
+	m     *MemStore
+	write bool
+	done  bool
+	undo  []func()
+}
+
+var errReadOnly = errors.New("write in a read-only transaction")
+
+func (tx *memTx) check(write bool) error {
+	if tx.done {
+		return errors.New("transaction already ended")
+	}
+	if write && !tx.write {
+		return errReadOnly
+	}
+	return nil
+}
+
+func (tx *memTx) rollback() {
+	for i := len(tx.undo) - 1; i >= 0; i-- {
+		tx.undo[i]()
+	}
+	tx.undo = nil
+}
+
+func (tx *memTx) onUndo(f func()) { tx.undo = append(tx.undo, f) }
+
+// --- incidents
+
+func (tx *memTx) CreateIncident(inc *incident.Incident) error {
+	if err := tx.check(true); err != nil {
+		return err
+	}
+	m := tx.m
+	prevNext := m.nextInc
+	m.nextInc++
+	id := m.nextInc
+	inc.ID = id
+	if err := tx.putIncident(inc); err != nil {
+		m.nextInc = prevNext
+		inc.ID = 0
+		return err
+	}
+	tx.onUndo(func() { m.nextInc = prevNext })
+	return nil
+}
+
+func (tx *memTx) SaveIncident(inc *incident.Incident) error {
+	if err := tx.check(true); err != nil {
+		return err
+	}
+	if _, ok := tx.m.incidents[inc.ID]; !ok {
+		return incident.Errorf(incident.ENOTFOUND, "incident %d not found", inc.ID)
+	}
+	return tx.putIncident(inc)
+}
+
+// putIncident stores a copy of inc and keeps the channel index current.
+func (tx *memTx) putIncident(inc *incident.Incident) error {
+	m := tx.m
+	b, err := json.Marshal(inc)
+	if err != nil {
+		return fmt.Errorf("encode incident %d: %w", inc.ID, err)
+	}
+	id := inc.ID
+	prev, existed := m.incidents[id]
+	var prevChannel string
+	if existed {
+		var old incident.Incident
+		if err := json.Unmarshal(prev, &old); err != nil {
+			return fmt.Errorf("decode incident %d: %w", id, err)
+		}
+		prevChannel = old.ChannelID
+	}
+	if inc.ChannelID != "" {
+		if other, ok := m.channels[inc.ChannelID]; ok && other != id {
+			return incident.Errorf(incident.ECONFLICT, "channel %s already belongs to incident %d", inc.ChannelID, other)
+		}
+	}
+	m.incidents[id] = b
+	if prevChannel != inc.ChannelID {
+		if prevChannel != "" {
+			delete(m.channels, prevChannel)
+		}
+		if inc.ChannelID != "" {
+			m.channels[inc.ChannelID] = id
+		}
+	}
+	newChannel := inc.ChannelID
+	tx.onUndo(func() {
+		if existed {
+			m.incidents[id] = prev
+		} else {
+			delete(m.incidents, id)
+		}
+		if prevChannel != newChannel {
+			if newChannel != "" {
+				delete(m.channels, newChannel)
+			}
+			if prevChannel != "" {
+				m.channels[prevChannel] = id
+			}
+		}
+	})
+	return nil
+}
+
+func (tx *memTx) decode(id int64) (*incident.Incident, error) {
+	b, ok := tx.m.incidents[id]
+	if !ok {
+		return nil, incident.Errorf(incident.ENOTFOUND, "incident %d not found", id)
+	}
+	var inc incident.Incident
+	if err := json.Unmarshal(b, &inc); err != nil {
+		return nil, fmt.Errorf("decode incident %d: %w", id, err)
+	}
+	return &inc, nil
+}
+
+func (tx *memTx) Incident(id int64) (*incident.Incident, error) {
+	if err := tx.check(false); err != nil {
+		return nil, err
+	}
+	return tx.decode(id)
+}
+
+func (tx *memTx) IncidentByChannel(channelID string) (*incident.Incident, error) {
+	if err := tx.check(false); err != nil {
+		return nil, err
+	}
+	id, ok := tx.m.channels[channelID]
+	if !ok || channelID == "" {
+		return nil, incident.Errorf(incident.ENOTFOUND, "no incident in channel %s", channelID)
+	}
+	return tx.decode(id)
+}
+
+func (tx *memTx) Incidents(f incident.Filter) ([]*incident.Incident, error) {
+	if err := tx.check(false); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, 0, len(tx.m.incidents))
+	for id := range tx.m.incidents {
+		ids = append(ids, id)
+	}
+	// Ids grow with declaration, so newest first is highest id first.
+	sort.Slice(ids, func(i, j int) bool { return ids[i] > ids[j] })
+	var out []*incident.Incident
+	for _, id := range ids {
+		inc, err := tx.decode(id)
+		if err != nil {
+			return nil, err
+		}
+		if f.State != "" && inc.State != f.State {
+			continue
+		}
+		if f.Drills != nil && inc.Drill != *f.Drills {
+			continue
+		}
+		out = append(out, inc)
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// --- timeline
+
+func (tx *memTx) Append(e *incident.Event) error {
+	if err := tx.check(true); err != nil {
+		return err
+	}
+	m := tx.m
+	if _, ok := m.incidents[e.IncidentID]; !ok {
+		return incident.Errorf(incident.ENOTFOUND, "append to timeline: incident %d not found", e.IncidentID)
+	}
+	m.nextEvent++
+	e.ID = m.nextEvent
+	m.events[e.IncidentID] = append(m.events[e.IncidentID], cloneEvent(*e))
+	id := e.IncidentID
+	tx.onUndo(func() {
+		evs := m.events[id]
+		m.events[id] = evs[:len(evs)-1]
+		m.nextEvent--
+	})
+	return nil
+}
+
+func (tx *memTx) Timeline(incidentID int64) ([]incident.Event, error) {
+	if err := tx.check(false); err != nil {
+		return nil, err
+	}
+	evs := tx.m.events[incidentID]
+	out := make([]incident.Event, len(evs))
+	for i, e := range evs {
+		out[i] = cloneEvent(e)
+	}
+	return out, nil
+}
+
+func cloneEvent(e incident.Event) incident.Event {
+	if e.Data != nil {
+		d := make(map[string]string, len(e.Data))
+		for k, v := range e.Data {
+			d[k] = v
+		}
+		e.Data = d
+	}
+	return e
+}
+
+// --- timers
+
+func (tx *memTx) SetTimer(t incident.Timer) error {
+	if err := tx.check(true); err != nil {
+		return err
+	}
+	if t.Key == "" {
+		return errors.New("set timer: empty key")
+	}
+	m := tx.m
+	prev, existed := m.timers[t.Key]
+	m.timers[t.Key] = t
+	tx.onUndo(func() {
+		if existed {
+			m.timers[t.Key] = prev
+		} else {
+			delete(m.timers, t.Key)
+		}
+	})
+	return nil
+}
+
+func (tx *memTx) DeleteTimer(key string) error {
+	if err := tx.check(true); err != nil {
+		return err
+	}
+	m := tx.m
+	prev, existed := m.timers[key]
+	if !existed {
+		return nil
+	}
+	delete(m.timers, key)
+	tx.onUndo(func() { m.timers[key] = prev })
+	return nil
+}
+
+func (tx *memTx) DeleteTimers(incidentID int64) error {
+	if err := tx.check(true); err != nil {
+		return err
+	}
+	for key, t := range tx.m.timers {
+		if t.IncidentID == incidentID {
+			if err := tx.DeleteTimer(key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func sortTimers(ts []incident.Timer) {
+	sort.Slice(ts, func(i, j int) bool {
+		if !ts[i].Due.Equal(ts[j].Due) {
+			return ts[i].Due.Before(ts[j].Due)
+		}
+		return ts[i].Key < ts[j].Key
+	})
+}
+
+func (tx *memTx) DueTimers(now time.Time, limit int) ([]incident.Timer, error) {
+	if err := tx.check(false); err != nil {
+		return nil, err
+	}
+	var out []incident.Timer
+	for _, t := range tx.m.timers {
+		if !t.Due.After(now) {
+			out = append(out, t)
+		}
+	}
+	sortTimers(out)
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (tx *memTx) NextTimer() (time.Time, bool, error) {
+	if err := tx.check(false); err != nil {
+		return time.Time{}, false, err
+	}
+	var next time.Time
+	found := false
+	for _, t := range tx.m.timers {
+		if !found || t.Due.Before(next) {
+			next, found = t.Due, true
+		}
+	}
+	return next, found, nil
+}
+
+// --- outbox
+
+func cloneOutgoing(o incident.Outgoing) incident.Outgoing {
+	// The body holds slices and a pointer; a JSON round trip copies them
+	// all, and is what the SQLite store does anyway.
+	b, err := json.Marshal(o.Body)
+	if err != nil {
+		panic(fmt.Sprintf("incidenttest: encode outbox body: %v", err))
+	}
+	var body incident.OutBody
+	if err := json.Unmarshal(b, &body); err != nil {
+		panic(fmt.Sprintf("incidenttest: decode outbox body: %v", err))
+	}
+	o.Body = body
+	return o
+}
+
+func (tx *memTx) Enqueue(o *incident.Outgoing) error {
+	if err := tx.check(true); err != nil {
+		return err
+	}
+	if o.Lane == "" {
+		return errors.New("enqueue: empty lane")
+	}
+	if o.Kind == "" {
+		return errors.New("enqueue: empty kind")
+	}
+	if _, err := json.Marshal(o.Body); err != nil {
+		return fmt.Errorf("enqueue: encode body: %w", err)
+	}
+	m := tx.m
+	m.nextOut++
+	o.ID = m.nextOut
+	m.outbox[o.ID] = &StoredOutgoing{Outgoing: cloneOutgoing(*o), State: OutPending}
+	id := o.ID
+	tx.onUndo(func() {
+		delete(m.outbox, id)
+		m.nextOut--
+	})
+	return nil
+}
+
+// heads returns, per lane, the oldest pending message.
+func (m *MemStore) heads() []*StoredOutgoing {
+	byLane := map[string]*StoredOutgoing{}
+	for _, o := range m.outbox {
+		if o.State != OutPending {
+			continue
+		}
+		if h, ok := byLane[o.Lane]; !ok || o.ID < h.ID {
+			byLane[o.Lane] = o
+		}
+	}
+	out := make([]*StoredOutgoing, 0, len(byLane))
+	for _, o := range byLane {
+		out = append(out, o)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (tx *memTx) DueOutgoing(now time.Time, limit int) ([]incident.Outgoing, error) {
+	if err := tx.check(false); err != nil {
+		return nil, err
+	}
+	var out []incident.Outgoing
+	for _, o := range tx.m.heads() {
+		if o.Due.After(now) {
+			continue
+		}
+		out = append(out, cloneOutgoing(o.Outgoing))
+		if limit > 0 && len(out) == limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// NextOutgoing returns the earliest Due among the lanes' oldest pending
+// messages: a later message of a lane cannot go before its head. A zero
+// Due (at once) is returned as the zero time.
+func (tx *memTx) NextOutgoing() (time.Time, bool, error) {
+	if err := tx.check(false); err != nil {
+		return time.Time{}, false, err
+	}
+	var next time.Time
+	found := false
+	for _, o := range tx.m.heads() {
+		if !found || o.Due.Before(next) {
+			next, found = o.Due, true
+		}
+	}
+	return next, found, nil
+}
+
+// setOut changes a stored message and records how to undo it.
+func (tx *memTx) setOut(id int64, what string, f func(o *StoredOutgoing)) error {
+	if err := tx.check(true); err != nil {
+		return err
+	}
+	o, ok := tx.m.outbox[id]
+	if !ok {
+		return incident.Errorf(incident.ENOTFOUND, "%s: outbox message %d not found", what, id)
+	}
+	prev := *o
+	f(o)
+	tx.onUndo(func() { *o = prev })
+	return nil
+}
+
+func (tx *memTx) Sent(id int64) error {
+	return tx.setOut(id, "sent", func(o *StoredOutgoing) { o.State = OutSent })
+}
+
+func (tx *memTx) Retry(id int64, due time.Time, lastErr string) error {
+	return tx.setOut(id, "retry", func(o *StoredOutgoing) {
+		o.Attempts++
+		o.Due = due
+		o.LastError = lastErr
+	})
+}
+
+func (tx *memTx) Drop(id int64, lastErr string) error {
+	return tx.setOut(id, "drop", func(o *StoredOutgoing) {
+		o.State = OutDropped
+		o.LastError = lastErr
+	})
+}
+
+func (tx *memTx) OutboxDepth() (int, error) {
+	if err := tx.check(false); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range tx.m.outbox {
+		if o.State == OutPending {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// --- refs
+
+func (tx *memTx) SetRef(name, channelID, ts string) error {
+	if err := tx.check(true); err != nil {
+		return err
+	}
+	m := tx.m
+	prev, existed := m.refs[name]
+	m.refs[name] = ref{channelID, ts}
+	tx.onUndo(func() {
+		if existed {
+			m.refs[name] = prev
+		} else {
+			delete(m.refs, name)
+		}
+	})
+	return nil
+}
+
+func (tx *memTx) Ref(name string) (string, string, bool, error) {
+	if err := tx.check(false); err != nil {
+		return "", "", false, err
+	}
+	r, ok := tx.m.refs[name]
+	return r.channel, r.ts, ok, nil
+}
+
+// --- plans
+
+func (tx *memTx) SavePlan(hash string, source []byte) error {
+	if err := tx.check(true); err != nil {
+		return err
+	}
+	m := tx.m
+	if _, ok := m.plans[hash]; ok {
+		// Same hash, same bytes: saving again changes nothing.
+		return nil
+	}
+	m.plans[hash] = append([]byte(nil), source...)
+	tx.onUndo(func() { delete(m.plans, hash) })
+	return nil
+}
+
+func (tx *memTx) PlanSource(hash string) ([]byte, error) {
+	if err := tx.check(false); err != nil {
+		return nil, err
+	}
+	b, ok := tx.m.plans[hash]
+	if !ok {
+		return nil, incident.Errorf(incident.ENOTFOUND, "plan %s not found", hash)
+	}
+	return append([]byte(nil), b...), nil
+}
+
+// --- kv
+
+func (tx *memTx) Get(key string) (string, bool, error) {
+	if err := tx.check(false); err != nil {
+		return "", false, err
+	}
+	v, ok := tx.m.kv[key]
+	return v, ok, nil
+}
+
+func (tx *memTx) Put(key, value string) error {
+	if err := tx.check(true); err != nil {
+		return err
+	}
+	m := tx.m
+	prev, existed := m.kv[key]
+	m.kv[key] = value
+	tx.onUndo(func() {
+		if existed {
+			m.kv[key] = prev
+		} else {
+			delete(m.kv, key)
+		}
+	})
+	return nil
+}
+
+func (tx *memTx) PutIfAbsent(key, value string) (bool, error) {
+	if err := tx.check(true); err != nil {
+		return false, err
+	}
+	if _, ok := tx.m.kv[key]; ok {
+		return false, nil
+	}
+	return true, tx.Put(key, value)
+}
