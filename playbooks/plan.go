@@ -78,6 +78,10 @@ type Scenario struct {
 	Page      []string
 	RTOAlerts []float64 // fractions of the RTO, ascending, < 1; default 0.5, 0.75, 0.9
 	Steps     []*Step
+
+	// stepIndex maps step ids to their position in Steps; Parse fills it
+	// so that walking a scenario does not scan its steps at every turn.
+	stepIndex map[string]int
 }
 
 // Step is one thing to do.
@@ -117,16 +121,19 @@ const End = "end"
 
 // Step returns the step with the given id, or nil.
 func (s *Scenario) Step(id string) *Step {
-	for _, st := range s.Steps {
-		if st.ID == id {
-			return st
-		}
+	if i := s.index(id); i >= 0 {
+		return s.Steps[i]
 	}
 	return nil
 }
 
-// index returns the position of step id, or -1.
+// index returns the position of step id, or -1. The index built by Parse
+// is trusted only while it still agrees with Steps, so a Scenario built
+// or changed by hand still works.
 func (s *Scenario) index(id string) int {
+	if i, ok := s.stepIndex[id]; ok && i < len(s.Steps) && s.Steps[i].ID == id {
+		return i
+	}
 	for i, st := range s.Steps {
 		if st.ID == id {
 			return i
