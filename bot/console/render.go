@@ -1,0 +1,191 @@
+package console
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/playbooks"
+)
+
+// The console invents ids that read back as the names people type:
+// channel "#inc-3-db-corruption" has id "C-inc-3-db-corruption", the direct
+// conversation of user U0BOB0001 has id "D-U0BOB0001", and a contact of the
+// plan without a Slack member ID ("frank", email only) has the user id
+// "U-frank". They are derived, never remembered, so a second console run on
+// the same database still recognises the channels of the first.
+const (
+	channelPrefix = "C-"
+	dmPrefix      = "D-"
+	pseudoPrefix  = "U-"
+)
+
+// ChannelID returns the console's id for a channel name ("#general" or
+// "general").
+func ChannelID(name string) string {
+	return channelPrefix + strings.TrimPrefix(name, "#")
+}
+
+// DMID returns the console's id of the direct conversation between drbot
+// and a user.
+func DMID(userID string) string { return dmPrefix + userID }
+
+// UserID returns the user id of a contact: its Slack member ID, or a
+// pseudo id "U-CONTACT" for a contact known by email only.
+func UserID(c *playbooks.Contact) string {
+	if c.Slack != "" {
+		return c.Slack
+	}
+	return pseudoPrefix + c.ID
+}
+
+// contactByUser returns the contact a user id stands for, or nil.
+func contactByUser(p *playbooks.Plan, userID string) *playbooks.Contact {
+	if p == nil || userID == "" {
+		return nil
+	}
+	if c := p.ContactBySlack(userID); c != nil {
+		return c
+	}
+	if id, ok := strings.CutPrefix(userID, pseudoPrefix); ok {
+		if c := p.Contacts[id]; c != nil && c.Slack == "" {
+			return c
+		}
+	}
+	return nil
+}
+
+// userName renders a user as "@contact" when the plan knows them, else
+// "@USERID".
+func userName(p *playbooks.Plan, userID string) string {
+	if c := contactByUser(p, userID); c != nil {
+		return "@" + c.ID
+	}
+	return "@" + userID
+}
+
+// convName renders a conversation id as people say it: "#name" for a
+// channel, "@contact" for a direct conversation. An id the console did not
+// make (a channel name from the plan, such as review.channel) is shown as
+// a channel name.
+func convName(p *playbooks.Plan, id string) string {
+	switch {
+	case strings.HasPrefix(id, channelPrefix):
+		return "#" + strings.TrimPrefix(id, channelPrefix)
+	case strings.HasPrefix(id, dmPrefix):
+		return userName(p, strings.TrimPrefix(id, dmPrefix))
+	default:
+		return "#" + strings.TrimPrefix(id, "#")
+	}
+}
+
+// normalizeChannel turns whatever the service passes as a channel (an id
+// the console made, or a bare or #-prefixed name from the plan) into a
+// console id, so that messages to "dr-plan" and "C-dr-plan" land in the
+// same conversation.
+func normalizeChannel(id string) string {
+	if strings.HasPrefix(id, channelPrefix) || strings.HasPrefix(id, dmPrefix) {
+		return id
+	}
+	return ChannelID(id)
+}
+
+// renderText turns Slack mrkdwn into what Slack would show: mentions
+// (<@U…>, <#C…|name>, <!channel>) become @name and #name, links become
+// "text (url)", and the escapes &lt; &gt; &amp; become the characters they
+// stand for. So user text that drbot escaped shows literally ("<!channel>")
+// while a mention drbot made itself shows as one ("@channel").
+func renderText(p *playbooks.Plan, s string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '<')
+		if i < 0 {
+			b.WriteString(unescape(s))
+			return b.String()
+		}
+		j := strings.IndexByte(s[i:], '>')
+		if j < 0 {
+			// An unescaped "<" with no end: not markup, show it as it is.
+			b.WriteString(unescape(s))
+			return b.String()
+		}
+		b.WriteString(unescape(s[:i]))
+		b.WriteString(renderToken(p, s[i+1:i+j]))
+		s = s[i+j+1:]
+	}
+}
+
+// renderToken renders the inside of one <...> of mrkdwn.
+func renderToken(p *playbooks.Plan, tok string) string {
+	target, label, hasLabel := strings.Cut(tok, "|")
+	label = unescape(label)
+	switch {
+	case strings.HasPrefix(target, "@"):
+		return userName(p, strings.TrimPrefix(target, "@"))
+	case strings.HasPrefix(target, "#"):
+		if hasLabel && label != "" {
+			return "#" + label
+		}
+		return convName(p, strings.TrimPrefix(target, "#"))
+	case strings.HasPrefix(target, "!"):
+		if hasLabel && label != "" {
+			return label
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(target, "!"), "^")
+		return "@" + name
+	default:
+		if hasLabel && label != "" {
+			return label + " (" + unescape(target) + ")"
+		}
+		return unescape(target)
+	}
+}
+
+var unescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+
+func unescape(s string) string { return unescaper.Replace(s) }
+
+// messageLines renders a message as the lines the console prints: the
+// text, the fields as "Label: value", the small print, then the buttons
+// numbered from 1.
+func messageLines(p *playbooks.Plan, m incident.Message) []string {
+	var lines []string
+	if t := strings.TrimRight(renderText(p, m.Text), "\n"); t != "" {
+		lines = append(lines, strings.Split(t, "\n")...)
+	}
+	for _, f := range m.Fields {
+		v := renderText(p, f.Value)
+		lines = append(lines, strings.Split(renderText(p, f.Label)+": "+v, "\n")...)
+	}
+	if c := strings.TrimRight(renderText(p, m.Context), "\n"); c != "" {
+		lines = append(lines, strings.Split(c, "\n")...)
+	}
+	if len(m.Buttons) > 0 {
+		lines = append(lines, buttonLine(m.Buttons))
+	}
+	if len(lines) == 0 {
+		lines = []string{""}
+	}
+	return lines
+}
+
+// buttonLine renders buttons as "[1] Acknowledge  [2] ...".
+func buttonLine(bs []incident.Button) string {
+	parts := make([]string, len(bs))
+	for i, btn := range bs {
+		parts[i] = fmt.Sprintf("[%d] %s", i+1, unescape(btn.Label))
+	}
+	return strings.Join(parts, "  ")
+}
+
+// webhookTarget shows where a webhook goes without what may be secret in
+// it: an incoming-webhook URL carries its token in the path, a PagerDuty
+// body its routing key, so only the scheme and host are shown.
+func webhookTarget(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(an invalid URL)"
+	}
+	return u.Scheme + "://" + u.Host
+}
