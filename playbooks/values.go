@@ -95,7 +95,9 @@ func FormatDuration(d time.Duration) string {
 		size time.Duration
 		name string
 	}{{day, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
-		if n := d / u.size; n > 0 {
+		// Once a unit is written, zeros in the middle are too, so that
+		// 14h0m37s does not read as 14h37m.
+		if n := d / u.size; n > 0 || b.Len() > 0 && d > 0 {
 			fmt.Fprintf(&b, "%d%s", n, u.name)
 			d -= n * u.size
 		}

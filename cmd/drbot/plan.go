@@ -2,15 +2,282 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/drbot-dev/drbot/playbooks"
 )
 
-// planCommand is a placeholder until its issue lands.
+const planUsage = `drbot plan check [--strict] [--format text|json] [FILE]   validate a plan (FILE defaults to --plan)
+       drbot plan schema                                        print the plan's JSON Schema`
+
+// planCommand is "drbot plan": check a plan file, or print its schema.
 type planCommand struct {
 	stdout, stderr io.Writer
 }
 
 func (c *planCommand) Run(ctx context.Context, args []string) error {
-	return errors.New("plan: not implemented yet")
+	if len(args) == 0 {
+		fmt.Fprintf(c.stderr, "Usage: %s\n", planUsage)
+		return &exitError{code: 2}
+	}
+	switch args[0] {
+	case "check":
+		return c.check(args[1:])
+	case "schema":
+		return c.schema(args[1:])
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintf(c.stdout, "Usage: %s\n", planUsage)
+		return nil
+	}
+	fmt.Fprintf(c.stderr, "Usage: %s\n", planUsage)
+	return &exitError{code: 2, err: fmt.Errorf("plan: unknown subcommand %q", args[0])}
+}
+
+func (c *planCommand) schema(args []string) error {
+	fs := newFlagSet("plan schema", c.stderr, "drbot plan schema")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err)
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return &exitError{code: 2, err: fmt.Errorf("plan schema: unexpected argument %q", fs.Arg(0))}
+	}
+	_, err := c.stdout.Write(playbooks.Schema())
+	return err
+}
+
+func (c *planCommand) check(args []string) error {
+	fs := newFlagSet("plan check", c.stderr, "drbot plan check [--strict] [--format text|json] [FILE]")
+	var cfg common
+	cfg.register(fs)
+	strict := fs.Bool("strict", false, "treat warnings as errors (exit status 1)")
+	format := fs.String("format", "text", "output format: text or json")
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageError(err)
+	}
+	if len(files) > 1 {
+		fs.Usage()
+		return &exitError{code: 2, err: fmt.Errorf("plan check: one plan file at a time, got %d", len(files))}
+	}
+	if *format != "text" && *format != "json" {
+		fs.Usage()
+		return &exitError{code: 2, err: fmt.Errorf("plan check: --format %q: want text or json", *format)}
+	}
+	file := cfg.plan
+	if len(files) == 1 {
+		file = files[0]
+	}
+	plan, diags, err := playbooks.Load(file)
+	if err != nil {
+		// Pointing drbot at a file that is not there is a usage mistake,
+		// not a verdict on a plan.
+		return &exitError{code: 2, err: fmt.Errorf("plan check: %w", err)}
+	}
+	var report *playbooks.Report
+	if plan != nil {
+		r := playbooks.Check(plan)
+		report = &r
+	}
+	failed := diags.HasErrors() || *strict && len(diags) > 0
+	if *format == "json" {
+		err = writeCheckJSON(c.stdout, file, diags, report, !failed)
+	} else {
+		err = writeCheckText(c.stdout, file, diags, report)
+	}
+	if err != nil {
+		return err
+	}
+	if failed {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+// parseInterleaved parses flags that may come before or after the
+// positional arguments ("plan check plan.yaml --strict"), which the flag
+// package alone stops at. Everything after "--" is positional.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// fs.Parse stops at "--" (consumed) or at the first non-flag.
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func usageError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return &exitError{code: 2} // the flag package has already said what is wrong
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// percent formats an availability with as many decimals as it needs, up to
+// four: 99.95%, 99.9405%.
+func percent(a float64) string {
+	s := strconv.FormatFloat(a*100, 'f', 4, 64)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	return s + "%"
+}
+
+func writeCheckText(w io.Writer, file string, diags playbooks.Diagnostics, r *playbooks.Report) error {
+	for _, d := range diags {
+		fmt.Fprintln(w, d)
+	}
+	if r != nil {
+		if len(diags) > 0 {
+			fmt.Fprintln(w)
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SCENARIO\tSERVICE\tWORST CASE\tRTO\tSTATUS\tWORST PATH")
+		for _, s := range r.Scenarios {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, orDash(s.Service), playbooks.FormatDuration(s.Worst),
+				orDash(formatRTO(s)), rtoStatus(s), strings.Join(s.Path, " → "))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if len(r.Services) > 0 {
+			fmt.Fprintln(w)
+			tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "SERVICE\tOWN\tCOMPOSITE\tDOWNTIME/MONTH\tDOWNTIME/YEAR")
+			for _, s := range r.Services {
+				own := "-"
+				if s.Availability > 0 {
+					own = percent(s.Availability)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, own, percent(s.Composite),
+					playbooks.FormatDuration(s.DowntimeMonth), playbooks.FormatDuration(s.DowntimeYear))
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	_, err := fmt.Fprintf(w, "%s: %s, %s\n", file, plural(len(diags.Errors()), "error"), plural(len(diags.Warnings()), "warning"))
+	return err
+}
+
+func formatRTO(s playbooks.ScenarioReport) string {
+	if s.RTO == 0 {
+		return ""
+	}
+	return playbooks.FormatDuration(s.RTO)
+}
+
+// rtoStatus says how the worst case compares with the RTO.
+func rtoStatus(s playbooks.ScenarioReport) string {
+	switch {
+	case s.RTO == 0:
+		return "no RTO"
+	case s.OverRTO():
+		return "OVER by " + playbooks.FormatDuration(s.Worst-s.RTO)
+	case s.Worst == s.RTO:
+		return "ok, none to spare"
+	}
+	return "ok, " + playbooks.FormatDuration(s.RTO-s.Worst) + " to spare"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// checkJSON is the output of "drbot plan check --format json". Its field
+// names are a contract for scripts; add fields, never rename them.
+type checkJSON struct {
+	File        string           `json:"file"`
+	OK          bool             `json:"ok"` // the exit status is 0
+	Errors      int              `json:"errors"`
+	Warnings    int              `json:"warnings"`
+	Diagnostics []diagnosticJSON `json:"diagnostics"`
+	Scenarios   []scenarioJSON   `json:"scenarios"` // empty when the plan has errors
+	Services    []serviceJSON    `json:"services"`  // empty when the plan has errors
+}
+
+type diagnosticJSON struct {
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Col      int    `json:"col"`
+	Severity string `json:"severity"` // "error" or "warning"
+	Message  string `json:"message"`
+}
+
+type scenarioJSON struct {
+	ID               string   `json:"id"`
+	Title            string   `json:"title"`
+	Service          string   `json:"service,omitempty"`
+	Severity         string   `json:"severity"`
+	WorstCaseSeconds float64  `json:"worst_case_seconds"`
+	WorstPath        []string `json:"worst_path"`
+	RTOSeconds       float64  `json:"rto_seconds,omitempty"` // absent when the service has no RTO
+	OverRTO          bool     `json:"over_rto"`
+}
+
+type serviceJSON struct {
+	ID                    string   `json:"id"`
+	Availability          *float64 `json:"availability"` // null when the plan sets none
+	CompositeAvailability float64  `json:"composite_availability"`
+	DowntimeMonthSeconds  float64  `json:"downtime_per_month_seconds"` // per 30 days
+	DowntimeYearSeconds   float64  `json:"downtime_per_year_seconds"`  // per 365 days
+}
+
+func writeCheckJSON(w io.Writer, file string, diags playbooks.Diagnostics, r *playbooks.Report, ok bool) error {
+	out := checkJSON{
+		File: file, OK: ok,
+		Errors: len(diags.Errors()), Warnings: len(diags.Warnings()),
+		Diagnostics: []diagnosticJSON{}, Scenarios: []scenarioJSON{}, Services: []serviceJSON{},
+	}
+	for _, d := range diags {
+		out.Diagnostics = append(out.Diagnostics, diagnosticJSON{File: d.File, Line: d.Line, Col: d.Col, Severity: d.Severity.String(), Message: d.Message})
+	}
+	if r != nil {
+		for _, s := range r.Scenarios {
+			out.Scenarios = append(out.Scenarios, scenarioJSON{
+				ID: s.ID, Title: s.Title, Service: s.Service, Severity: s.Severity,
+				WorstCaseSeconds: s.Worst.Seconds(), WorstPath: s.Path, RTOSeconds: s.RTO.Seconds(), OverRTO: s.OverRTO(),
+			})
+		}
+		for _, s := range r.Services {
+			sj := serviceJSON{ID: s.ID, CompositeAvailability: s.Composite,
+				DowntimeMonthSeconds: s.DowntimeMonth.Round(time.Second).Seconds(), DowntimeYearSeconds: s.DowntimeYear.Round(time.Second).Seconds()}
+			if s.Availability > 0 {
+				a := s.Availability
+				sj.Availability = &a
+			}
+			out.Services = append(out.Services, sj)
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
