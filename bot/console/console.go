@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -477,7 +478,31 @@ func (c *Console) findButton(arg string) (*shown, incident.Button, error) {
 	if c.conv == dm {
 		where = userName(c.plan, c.user) + "'s direct messages"
 	}
-	return nil, incident.Button{}, fmt.Errorf("no button %q in %s", arg, where)
+	hint := ""
+	name := strings.TrimPrefix(c.conv, channelPrefix)
+	incidentChannel := strings.HasPrefix(c.conv, channelPrefix) && (strings.HasPrefix(name, "inc-") || strings.HasPrefix(name, "drill-"))
+	if incidentChannel && !c.seen(c.conv) && len(c.channels) > 0 {
+		// Typed "in #inc-1-..." on a database whose next incident had
+		// another number: say where the incidents of this session are.
+		names := make([]string, 0, len(c.channels))
+		for name := range c.channels {
+			names = append(names, "#"+name)
+		}
+		sort.Strings(names)
+		hint = fmt.Sprintf(" (nothing was shown in %s in this session; channels opened: %s)", convName(c.plan, c.conv), strings.Join(names, ", "))
+	}
+	return nil, incident.Button{}, fmt.Errorf("no button %q in %s%s", arg, where, hint)
+}
+
+// seen reports whether a message was shown in conversation conv. c.mu is
+// held.
+func (c *Console) seen(conv string) bool {
+	for _, s := range c.shown {
+		if s.channel == conv {
+			return true
+		}
+	}
+	return false
 }
 
 // maxTicks bounds how often the console ticks without the work due going

@@ -417,6 +417,9 @@ func buttons(t *testing.T) (*Console, *fakeService, *bytes.Buffer) {
 	c, f, out := newTest(t)
 	ctx := context.Background()
 	ch := c.Chat()
+	if _, _, err := ch.CreateChannel(ctx, "inc-1-db-corruption"); err != nil {
+		t.Fatal(err)
+	}
 	for _, fn := range []func(context.Context, incident.Chat){
 		post("C-inc-1-db-corruption", incident.Message{Text: "Step assess", Buttons: []incident.Button{{Label: "Yes", Action: "yes"}, {Label: "No", Action: "no"}}}),
 		post("C-inc-1-db-corruption", incident.Message{Text: "Step restore", Buttons: []incident.Button{{Label: "Approve", Action: "approve-ch"}, {Label: "Deny", Action: "deny-ch"}}}),
@@ -481,6 +484,11 @@ func TestPress(t *testing.T) {
 			name:    "another user's ephemeral is out of reach",
 			lines:   []string{"as bob", "in #inc-1-db-corruption", "press Secret"},
 			wantErr: `no button "Secret" in #inc-1-db-corruption or @bob's direct messages`,
+		},
+		{
+			name:    "a channel of another number gets a hint",
+			lines:   []string{"as bob", "in #inc-9-db-corruption", "press Done"},
+			wantErr: `no button "Done" in #inc-9-db-corruption or @bob's direct messages (nothing was shown in #inc-9-db-corruption in this session; channels opened: #inc-1-db-corruption)`,
 		},
 		{
 			name:    "in a DM the message names only the DMs",
