@@ -21,6 +21,7 @@ type Postmortem struct {
 	Timeline             []PMEvent `json:"timeline"`
 
 	// Additions.
+	AsOf             string       `json:"as_of"`              // when it was computed; an open incident's figures run to here
 	RTOMarginSeconds int64        `json:"rto_margin_seconds"` // RTO minus time to recover; negative when missed
 	Channel          string       `json:"channel,omitempty"`
 	Steps            []PMStep     `json:"steps"`
@@ -30,6 +31,9 @@ type Postmortem struct {
 	Notes            []PMEvent    `json:"notes"`
 	Acks             []PMAck      `json:"acks"`
 	Findings         []string     `json:"findings"` // one line each a team can act on
+	// Names maps the Slack member IDs and contact ids that appear above to
+	// the person's name in the plan, for reading.
+	Names map[string]string `json:"names,omitempty"`
 }
 
 // PMEvent is a timeline line in the postmortem.

@@ -1,0 +1,547 @@
+package incident
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/drbot-dev/drbot/playbooks"
+)
+
+// Thresholds of the findings.
+const (
+	// A step is called slow when it took this much longer than its
+	// estimate, relatively and absolutely: a 10-minute step that took 11
+	// is not worth a line in a review.
+	slowStepFactor = 1.25
+	slowStepMin    = 5 * time.Minute
+	// An approval that waited this long is worth a line.
+	slowApproval = 10 * time.Minute
+)
+
+// BuildPostmortem computes the postmortem of an incident from its state
+// and its timeline (in the order it was written). plan is the plan the
+// incident was declared with, for step texts, estimates and names; it may
+// be nil. now is the end of the figures of an incident still open. It
+// reads nothing else and changes nothing.
+//
+// time_to_ack_seconds is 0 when nobody acknowledged: the findings say so,
+// and each role's ack_seconds is -1 then.
+func BuildPostmortem(inc *Incident, events []Event, plan *playbooks.Plan, now time.Time) *Postmortem {
+	b := pmBuilder{inc: inc, events: events, plan: plan, now: now.UTC()}
+	return b.build()
+}
+
+type pmBuilder struct {
+	inc    *Incident
+	events []Event
+	plan   *playbooks.Plan
+	now    time.Time
+
+	sc  *playbooks.Scenario
+	end time.Time // resolved, or now while open
+	pm  *Postmortem
+	ra  []roleAck // per role of inc.Roles
+}
+
+// pmTime formats a time for the postmortem: RFC 3339, UTC, whole seconds;
+// "" for the zero time.
+func pmTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
+}
+
+func pmSeconds(d time.Duration) int64 { return int64(d / time.Second) }
+
+func (b *pmBuilder) build() *Postmortem {
+	inc := b.inc
+	if b.plan != nil {
+		b.sc = b.plan.Scenario(inc.Scenario)
+	}
+	b.end = b.now
+	if inc.State == StateResolved && !inc.ResolvedAt.IsZero() {
+		b.end = inc.ResolvedAt.UTC()
+	}
+	ttr := b.end.Sub(inc.DeclaredAt)
+	if ttr < 0 {
+		ttr = 0
+	}
+
+	pm := &Postmortem{
+		ID:                   inc.ID,
+		Scenario:             inc.Scenario,
+		Title:                inc.Title,
+		Summary:              inc.Summary,
+		Severity:             inc.Severity,
+		Drill:                inc.Drill,
+		Service:              inc.Service,
+		State:                inc.State,
+		DeclaredAt:           pmTime(inc.DeclaredAt),
+		ResolvedAt:           pmTime(inc.ResolvedAt),
+		RTOSeconds:           pmSeconds(inc.RTO),
+		TimeToRecoverSeconds: pmSeconds(ttr),
+		AsOf:                 pmTime(b.now),
+		Channel:              inc.ChannelName,
+		Timeline:             make([]PMEvent, 0, len(b.events)),
+		Steps:                []PMStep{},
+		Decisions:            []PMDecision{},
+		Approvals:            []PMApproval{},
+		Escalations:          []PMEvent{},
+		Notes:                []PMEvent{},
+		Acks:                 []PMAck{},
+		Findings:             []string{},
+	}
+	if inc.State != StateResolved {
+		pm.ResolvedAt = ""
+	}
+	b.pm = pm
+	// Without an RTO there is no deadline to miss.
+	pm.RTOMet = inc.RTO == 0 || ttr <= inc.RTO
+	if inc.RTO > 0 {
+		pm.RTOMarginSeconds = pmSeconds(inc.RTO - ttr)
+	}
+
+	for _, e := range b.events {
+		pe := PMEvent{At: pmTime(e.At), Kind: e.Kind, Actor: e.Actor, Text: e.Text}
+		pm.Timeline = append(pm.Timeline, pe)
+		switch e.Kind {
+		case KindEscalated, KindUnanswered:
+			pm.Escalations = append(pm.Escalations, pe)
+		case KindNote:
+			pm.Notes = append(pm.Notes, pe)
+		}
+	}
+	b.acks()
+	b.steps()
+	b.decisions()
+	b.approvals()
+	b.names()
+	b.findings(ttr)
+	return pm
+}
+
+// roleAck is what the timeline and the role's state say about one role.
+type roleAck struct {
+	pagedAt, ackAt time.Time
+	ackBy          string
+	acked          bool
+	pagesBefore    int // pages sent up to the acknowledgement
+}
+
+// roleAcks reads, per role of the incident, its first page and its first
+// acknowledgement. The timeline is preferred: a role paged again after it
+// acknowledged starts a new run in its state, while the timeline keeps the
+// first answer.
+func (b *pmBuilder) roleAcks() []roleAck {
+	out := make([]roleAck, len(b.inc.Roles))
+	index := map[string]int{}
+	for i, r := range b.inc.Roles {
+		index[r.Role] = i
+		out[i].pagedAt = r.PagedAt
+	}
+	type page struct {
+		at      time.Time
+		contact string
+	}
+	pages := make([][]page, len(out))
+	for _, e := range b.events {
+		i, ok := index[e.Data["role"]]
+		if !ok {
+			continue
+		}
+		switch e.Kind {
+		case KindPaged, KindEscalated:
+			if out[i].pagedAt.IsZero() {
+				out[i].pagedAt = e.At
+			}
+			p := page{e.At, e.Data["contact"]}
+			// One page may be written as both paged and escalated.
+			if n := len(pages[i]); n == 0 || pages[i][n-1] != p {
+				pages[i] = append(pages[i], p)
+			}
+		case KindAcknowledged:
+			if !out[i].acked {
+				out[i].acked, out[i].ackAt, out[i].ackBy = true, e.At, e.Data["contact"]
+				if out[i].ackBy == "" {
+					out[i].ackBy = e.Actor
+				}
+				out[i].pagesBefore = len(pages[i])
+			}
+		}
+	}
+	for i, r := range b.inc.Roles {
+		a := &out[i]
+		if !a.acked && r.Acked {
+			a.acked, a.ackAt, a.ackBy = true, r.AckedAt, r.AckedBy
+		}
+		if a.pagedAt.IsZero() {
+			a.pagedAt = b.inc.DeclaredAt
+		}
+		if a.acked && a.pagesBefore == 0 {
+			a.pagesBefore = r.Sent
+		}
+	}
+	return out
+}
+
+func (b *pmBuilder) acks() {
+	b.ra = b.roleAcks()
+	var first time.Time
+	for i, r := range b.inc.Roles {
+		ra := b.ra[i]
+		a := PMAck{Role: r.Role, Pages: r.Sent, Acknowledged: ra.acked, AckSeconds: -1}
+		if ra.acked {
+			a.Contact = ra.ackBy
+			a.AckSeconds = 0
+			if d := ra.ackAt.Sub(ra.pagedAt); d > 0 {
+				a.AckSeconds = pmSeconds(d)
+			}
+			if first.IsZero() || ra.ackAt.Before(first) {
+				first = ra.ackAt
+			}
+		}
+		b.pm.Acks = append(b.pm.Acks, a)
+	}
+	if first.After(b.inc.DeclaredAt) {
+		b.pm.TimeToAckSeconds = pmSeconds(first.Sub(b.inc.DeclaredAt))
+	}
+}
+
+func (b *pmBuilder) planStep(id string) *playbooks.Step {
+	if b.sc == nil {
+		return nil
+	}
+	return b.sc.Step(id)
+}
+
+func (b *pmBuilder) steps() {
+	for _, r := range b.inc.Steps {
+		s := PMStep{ID: r.StepID, Outcome: r.Outcome, By: r.By}
+		if st := b.planStep(r.StepID); st != nil {
+			s.Do = st.Do
+			s.EstimateSeconds = pmSeconds(st.Estimate)
+		}
+		// The work of a step that waited for approval starts when it was
+		// approved, whatever the engine counts as its start.
+		start := r.StartedAt
+		if r.ApprovedAt.After(start) {
+			start = r.ApprovedAt
+		}
+		end := r.EndedAt
+		if s.Outcome == "" {
+			s.Outcome = "running"
+			end = b.end
+		}
+		if !start.IsZero() && end.After(start) {
+			s.ActualSeconds = pmSeconds(end.Sub(start))
+		}
+		b.pm.Steps = append(b.pm.Steps, s)
+	}
+}
+
+func (b *pmBuilder) decisions() {
+	seen := map[string]bool{}
+	for _, e := range b.events {
+		if e.Kind != KindDecision {
+			continue
+		}
+		step := e.Data["step"]
+		d := PMDecision{Step: step, Answer: e.Data["answer"], By: e.Actor, At: pmTime(e.At)}
+		if st := b.planStep(step); st != nil {
+			d.Ask = st.Ask
+		}
+		b.pm.Decisions = append(b.pm.Decisions, d)
+		seen[step] = true
+	}
+	// A decision the timeline does not show (it should) is still in the
+	// step's state.
+	for _, r := range b.inc.Steps {
+		if r.Answer == "" || seen[r.StepID] {
+			continue
+		}
+		d := PMDecision{Step: r.StepID, Answer: r.Answer, By: r.By, At: pmTime(r.EndedAt)}
+		if st := b.planStep(r.StepID); st != nil {
+			d.Ask = st.Ask
+		}
+		b.pm.Decisions = append(b.pm.Decisions, d)
+	}
+}
+
+func (b *pmBuilder) approvals() {
+	type pending struct {
+		i  int
+		at time.Time
+	}
+	open := map[string]pending{} // step -> its approval awaiting a decision
+	for _, e := range b.events {
+		step := e.Data["step"]
+		switch e.Kind {
+		case KindApprovalRequested:
+			b.pm.Approvals = append(b.pm.Approvals, PMApproval{
+				Step: step, Role: e.Data["role"], Outcome: "pending", RequestedAt: pmTime(e.At),
+			})
+			open[step] = pending{len(b.pm.Approvals) - 1, e.At}
+		case KindApproved, KindDenied:
+			outcome := "approved"
+			if e.Kind == KindDenied {
+				outcome = "denied"
+			}
+			p, ok := open[step]
+			if !ok {
+				b.pm.Approvals = append(b.pm.Approvals, PMApproval{Step: step, Role: e.Data["role"]})
+				p = pending{len(b.pm.Approvals) - 1, e.At}
+			}
+			a := &b.pm.Approvals[p.i]
+			a.Outcome, a.By, a.DecidedAt = outcome, e.Actor, pmTime(e.At)
+			if a.Role == "" {
+				a.Role = e.Data["role"]
+			}
+			if ok && e.At.After(p.at) {
+				a.WaitSeconds = pmSeconds(e.At.Sub(p.at))
+			}
+			delete(open, step)
+		}
+	}
+	// Still waiting: the wait runs to the end of the figures.
+	for _, p := range open {
+		if b.end.After(p.at) {
+			b.pm.Approvals[p.i].WaitSeconds = pmSeconds(b.end.Sub(p.at))
+		}
+	}
+}
+
+// names maps the people who appear to their names in the plan.
+func (b *pmBuilder) names() {
+	if b.plan == nil {
+		return
+	}
+	names := map[string]string{}
+	addSlack := func(id string) {
+		if c := b.plan.ContactBySlack(id); c != nil && c.Name != "" {
+			names[id] = c.Name
+		}
+	}
+	addContact := func(id string) {
+		if c := b.plan.Contacts[id]; c != nil && c.Name != "" {
+			names[id] = c.Name
+		}
+	}
+	addSlack(b.inc.DeclaredBy)
+	addSlack(b.inc.ResolvedBy)
+	for _, e := range b.pm.Timeline {
+		addSlack(e.Actor)
+	}
+	for _, r := range b.inc.Roles {
+		for _, c := range r.Contacts {
+			addContact(c)
+			addSlack(c)
+		}
+	}
+	if len(names) > 0 {
+		b.pm.Names = names
+	}
+}
+
+func (b *pmBuilder) name(id string) string {
+	if n := b.pm.Names[id]; n != "" {
+		return n
+	}
+	return id
+}
+
+func (b *pmBuilder) findings(ttr time.Duration) {
+	pm, inc := b.pm, b.inc
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+
+	// The RTO.
+	resolved := inc.State == StateResolved
+	switch {
+	case inc.RTO == 0:
+		add("no RTO is set for %s; set one in the plan so that incidents and drills are measured against it", pmOr(inc.Service, "this scenario's service"))
+	case resolved && pm.RTOMet:
+		add("RTO met: recovered in %s of %s, %s to spare", pmDur(ttr), pmDur(inc.RTO), pmDur(inc.RTO-ttr))
+	case resolved:
+		add("RTO missed by %s: recovered in %s against %s; find what took longest below, then shorten the playbook or agree a longer RTO", pmDur(ttr-inc.RTO), pmDur(ttr), pmDur(inc.RTO))
+	case pm.RTOMet:
+		add("still open after %s of the %s RTO", pmDur(ttr), pmDur(inc.RTO))
+	default:
+		add("still open, %s past the %s RTO", pmDur(ttr-inc.RTO), pmDur(inc.RTO))
+	}
+
+	// Acknowledgements.
+	for i, r := range inc.Roles {
+		a, ra := pm.Acks[i], b.ra[i]
+		took := time.Duration(a.AckSeconds) * time.Second
+		switch {
+		case !a.Acknowledged && r.Sent == 0:
+			// Never paged (the incident ended first); nothing to say.
+		case !a.Acknowledged:
+			line := fmt.Sprintf("nobody acknowledged the %s role (%s); check its contacts and how they are notified", r.Role, pmPages(r.Sent))
+			if len(r.Contacts) == 1 {
+				line += ", and add a second contact to escalate to"
+			}
+			out = append(out, line)
+		case ra.pagesBefore > 1 && len(r.Contacts) > 0 && r.Contacts[0] != ra.ackBy:
+			add("the %s role acknowledged only after %s (%s): %s did not answer the first page; check that they can be reached", r.Role, pmPages(ra.pagesBefore), pmDur(took), b.name(r.Contacts[0]))
+		case ra.pagesBefore > 1:
+			add("the %s role acknowledged only after %s (%s); check that its contacts can be reached", r.Role, pmPages(ra.pagesBefore), pmDur(took))
+		case b.plan != nil && b.plan.Paging.AckTimeout > 0 && took > b.plan.Paging.AckTimeout:
+			add("the %s role took %s to acknowledge, longer than the %s ack timeout", r.Role, pmDur(took), pmDur(b.plan.Paging.AckTimeout))
+		}
+	}
+
+	// Messages that could not be delivered.
+	for _, e := range b.events {
+		if e.Kind == KindDeliveryFailed {
+			add("%s; fix the contact or the Slack app's permissions", e.Text)
+		}
+	}
+
+	// Steps against their estimates.
+	for _, s := range pm.Steps {
+		est := time.Duration(s.EstimateSeconds) * time.Second
+		act := time.Duration(s.ActualSeconds) * time.Second
+		if s.Outcome == "skipped" || est == 0 {
+			continue
+		}
+		if act-est >= slowStepMin && float64(act) >= slowStepFactor*float64(est) {
+			verb := "took"
+			if s.Outcome == "running" {
+				verb = "has taken"
+			}
+			add("%s %s %s against an estimate of %s; update the estimate or the RTO", s.ID, verb, pmDur(act), pmDur(est))
+		}
+	}
+
+	// Approvals.
+	for _, a := range pm.Approvals {
+		wait := time.Duration(a.WaitSeconds) * time.Second
+		switch {
+		case a.Outcome == "denied":
+			add("approval of %s was denied by %s; record why, and whether the playbook should change", a.Step, b.name(a.By))
+		case wait >= slowApproval && a.Outcome == "pending":
+			add("approval of %s has waited %s; make sure someone in the %s role is reachable", a.Step, pmDur(wait), a.Role)
+		case wait >= slowApproval:
+			add("approval of %s took %s; make sure someone in the %s role is reachable, or pre-approve this step", a.Step, pmDur(wait), a.Role)
+		}
+	}
+	unauthorized := map[string]int{}
+	var steps []string
+	for _, e := range b.events {
+		if e.Kind == KindUnauthorized {
+			step := e.Data["step"]
+			if unauthorized[step] == 0 {
+				steps = append(steps, step)
+			}
+			unauthorized[step]++
+		}
+	}
+	for _, step := range steps {
+		what := "a press"
+		if n := unauthorized[step]; n > 1 {
+			what = strconv.Itoa(n) + " presses"
+		}
+		where := ""
+		if step != "" {
+			where = " on " + step
+		}
+		add("%s%s came from someone not allowed to; tell the team who may approve", what, where)
+	}
+
+	// The playbook itself.
+	if b.sc != nil && inc.RTO > 0 {
+		if longest, _ := b.sc.LongestPath(); longest > inc.RTO {
+			add("the playbook's longest path takes %s, more than the %s RTO; shorten it or agree a longer RTO", pmDur(longest), pmDur(inc.RTO))
+		}
+	}
+
+	if inc.Drill {
+		out = append([]string{b.drillScore(ttr)}, out...)
+	}
+	pm.Findings = append(pm.Findings, out...)
+}
+
+// drillScore is the one-line result of a drill: how fast each role
+// answered, the finish against the RTO, and the steps slower than planned.
+func (b *pmBuilder) drillScore(ttr time.Duration) string {
+	pm, inc := b.pm, b.inc
+	var acks []string
+	for _, a := range pm.Acks {
+		if a.Acknowledged {
+			acks = append(acks, fmt.Sprintf("%s %s", a.Role, pmDur(time.Duration(a.AckSeconds)*time.Second)))
+		} else {
+			acks = append(acks, a.Role+" never")
+		}
+	}
+	ackPart := "no role was paged"
+	if len(acks) > 0 {
+		ackPart = "time to acknowledge " + strings.Join(acks, ", ")
+	}
+	var finish string
+	switch {
+	case inc.RTO == 0:
+		finish = "ran " + pmDur(ttr) + " with no RTO"
+	case inc.State != StateResolved:
+		finish = "not finished after " + pmDur(ttr) + " of the " + pmDur(inc.RTO) + " RTO"
+	case pm.RTOMet:
+		finish = "finished in " + pmDur(ttr) + " of the " + pmDur(inc.RTO) + " RTO"
+	default:
+		finish = "finished in " + pmDur(ttr) + ", " + pmDur(ttr-inc.RTO) + " past the " + pmDur(inc.RTO) + " RTO"
+	}
+	slower, timed := 0, 0
+	for _, s := range pm.Steps {
+		if s.Outcome == "skipped" || s.EstimateSeconds == 0 {
+			continue
+		}
+		timed++
+		if s.ActualSeconds > s.EstimateSeconds {
+			slower++
+		}
+	}
+	return fmt.Sprintf("drill score: %s; %s; %d of %d timed steps slower than estimated", ackPart, finish, slower, timed)
+}
+
+func pmPages(n int) string {
+	if n == 1 {
+		return "1 page"
+	}
+	return strconv.Itoa(n) + " pages"
+}
+
+func pmOr(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
+// pmDur formats a duration for people: whole seconds, "1h40m", "25m",
+// "1m35s", "0s"; days as hours.
+func pmDur(d time.Duration) string {
+	neg := d < 0
+	if neg {
+		d = -d
+	}
+	d = d.Round(time.Second)
+	h := int64(d / time.Hour)
+	m := int64(d % time.Hour / time.Minute)
+	s := int64(d % time.Minute / time.Second)
+	var sb strings.Builder
+	if neg {
+		sb.WriteByte('-')
+	}
+	if h > 0 {
+		sb.WriteString(strconv.FormatInt(h, 10) + "h")
+	}
+	if m > 0 {
+		sb.WriteString(strconv.FormatInt(m, 10) + "m")
+	}
+	if s > 0 || (h == 0 && m == 0) {
+		sb.WriteString(strconv.FormatInt(s, 10) + "s")
+	}
+	return sb.String()
+}
