@@ -64,6 +64,9 @@ type Incident struct {
 	Alerts  []int       `json:"alerts"`  // RTO thresholds (percent) already alerted; 100 = breach
 	// ProjectedLate is set once the channel was told the projection passes the RTO.
 	ProjectedLate bool `json:"projected_late"`
+	// Invited holds the contact ids and Slack member IDs already invited to
+	// the channel, so that a page asks for an invitation only once.
+	Invited []string `json:"invited,omitempty"`
 }
 
 // RolePage is the paging state of one role in one incident.
@@ -76,6 +79,13 @@ type RolePage struct {
 	AckedAt   time.Time `json:"acked_at"`
 	PagedAt   time.Time `json:"paged_at"` // first page
 	Exhausted bool      `json:"exhausted"`
+	// A role can be paged again (/incident page, an RTO breach, nobody
+	// answering another role) after it acknowledged or ran out of pages:
+	// that starts a new run from the top of Contacts. RunStart is Sent when
+	// the current run began and RunAt its first page, so that page K
+	// (1-based, K > RunStart) went to Contacts[(K-RunStart-1)%len].
+	RunStart int       `json:"run_start,omitempty"`
+	RunAt    time.Time `json:"run_at"`
 }
 
 // StepRun is one step as it was walked.
@@ -90,6 +100,14 @@ type StepRun struct {
 	ApprovalRequestedAt time.Time `json:"approval_requested_at"`
 	ApprovedBy          string    `json:"approved_by"`
 	ApprovedAt          time.Time `json:"approved_at"`
+	// ApprovalRound counts the approval requests of this step (1 for the
+	// first, +1 for each "Request approval again"), so that a button of an
+	// earlier round is recognised as stale.
+	ApprovalRound int `json:"approval_round,omitempty"`
+	// DeniedBy and DeniedAt: the latest denial (ApprovedBy is only ever
+	// who approved).
+	DeniedBy string    `json:"denied_by,omitempty"`
+	DeniedAt time.Time `json:"denied_at"`
 }
 
 // Event is one line of an incident's timeline. The timeline is append-only.

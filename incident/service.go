@@ -3,7 +3,9 @@ package incident
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/drbot-dev/drbot/playbooks"
@@ -22,7 +24,7 @@ type Metrics interface {
 type Config struct {
 	Plan    *playbooks.Plan
 	Store   Store
-	Chat    Chat
+	Chat    Chat             // needed by Tick and Run to deliver the outbox
 	Now     func() time.Time // default time.Now; always used in UTC
 	Logger  *slog.Logger     // default discards
 	Metrics Metrics          // optional
@@ -30,73 +32,317 @@ type Config struct {
 
 // Service owns every incident rule: declare, page, escalate, walk steps,
 // gate approvals, track the RTO, resolve and write postmortems.
+//
+// Every change of state happens in one Store.Update: the incident, its
+// timeline, its timers and the Slack calls it causes (as outbox rows) are
+// written together or not at all. Nothing here calls Chat directly except
+// the outbox worker (Deliver), so a crash can repeat a message but never
+// lose one, and a restarted process carries on from the database alone.
 type Service struct {
 	cfg Config
+
+	// mu guards cfg.Plan (the current plan) and plans.
+	mu sync.RWMutex
+	// plans caches every plan an incident was declared with, by hash, so
+	// that an open incident keeps its plan across reloads.
+	plans map[string]*playbooks.Plan
+
+	wake chan struct{}
+	// tickMu makes Tick one at a time in this process: the outbox worker
+	// must not send the same message from two goroutines.
+	tickMu sync.Mutex
 }
 
-var errTODO = errors.New("not implemented yet")
+type noMetrics struct{}
 
-// New returns a Service.
-func New(cfg Config) (*Service, error) { return &Service{cfg: cfg}, nil }
+func (noMetrics) Declared(bool)              {}
+func (noMetrics) Resolved()                  {}
+func (noMetrics) PageSent()                  {}
+func (noMetrics) Acknowledged(time.Duration) {}
+
+// New returns a Service. It records the plan in the store (when it has a
+// hash) so that incidents declared with it can be replayed after the file
+// changes.
+func New(cfg Config) (*Service, error) {
+	if cfg.Plan == nil {
+		return nil, errors.New("incident: config has no plan")
+	}
+	if cfg.Store == nil {
+		return nil, errors.New("incident: config has no store")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
+	s := &Service{
+		cfg:   cfg,
+		plans: map[string]*playbooks.Plan{},
+		wake:  make(chan struct{}, 1),
+	}
+	if err := s.savePlan(context.Background(), cfg.Plan); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Service) savePlan(ctx context.Context, p *playbooks.Plan) error {
+	if p.Hash == "" {
+		return nil
+	}
+	err := s.cfg.Store.Update(ctx, func(tx Tx) error { return tx.SavePlan(p.Hash, p.Source) })
+	if err != nil {
+		return fmt.Errorf("save plan %.12s: %w", p.Hash, err)
+	}
+	s.mu.Lock()
+	s.plans[p.Hash] = p
+	s.mu.Unlock()
+	return nil
+}
 
 // Plan returns the current plan.
-func (s *Service) Plan() *playbooks.Plan { return s.cfg.Plan }
+func (s *Service) Plan() *playbooks.Plan {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cfg.Plan
+}
 
 // SetPlan replaces the plan for incidents declared from now on; open
 // incidents keep the plan they were declared with.
-func (s *Service) SetPlan(ctx context.Context, p *playbooks.Plan) error { return errTODO }
+func (s *Service) SetPlan(ctx context.Context, p *playbooks.Plan) error {
+	if p == nil {
+		return errors.New("set plan: nil plan")
+	}
+	if err := s.savePlan(ctx, p); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.cfg.Plan = p
+	s.mu.Unlock()
+	return nil
+}
+
+// planFor returns the plan incident inc was declared with.
+func (s *Service) planFor(ctx context.Context, inc *Incident) (*playbooks.Plan, error) {
+	if p := s.cachedPlan(inc.PlanHash); p != nil {
+		return p, nil
+	}
+	var p *playbooks.Plan
+	err := s.cfg.Store.View(ctx, func(tx Tx) error {
+		var err error
+		p, err = s.planTx(tx, inc)
+		return err
+	})
+	return p, err
+}
+
+func (s *Service) cachedPlan(hash string) *playbooks.Plan {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if hash == "" || hash == s.cfg.Plan.Hash {
+		return s.cfg.Plan
+	}
+	return s.plans[hash]
+}
+
+// planTx is planFor inside a transaction (a Store does not nest them). A
+// plan not seen by this process is re-read from the source the store kept
+// when it was current.
+func (s *Service) planTx(tx Tx, inc *Incident) (*playbooks.Plan, error) {
+	if p := s.cachedPlan(inc.PlanHash); p != nil {
+		return p, nil
+	}
+	src, err := tx.PlanSource(inc.PlanHash)
+	if err != nil {
+		// %v, not %w: a plan missing from the store is an internal
+		// failure, not the incident being not found.
+		return nil, fmt.Errorf("incident %d: its plan %.12s: %v", inc.ID, inc.PlanHash, err)
+	}
+	p, diags := playbooks.Parse(fmt.Sprintf("plan@%.12s", inc.PlanHash), src)
+	if err := diags.Err(); err != nil {
+		return nil, fmt.Errorf("incident %d: parse its plan %.12s: %w", inc.ID, inc.PlanHash, err)
+	}
+	s.mu.Lock()
+	s.plans[inc.PlanHash] = p
+	s.mu.Unlock()
+	return p, nil
+}
 
 // Scenarios lists the plan's scenarios in file order.
-func (s *Service) Scenarios() []ScenarioInfo { return nil }
-
-// Command runs "/incident TEXT".
-func (s *Service) Command(ctx context.Context, req CommandRequest) (Reply, error) {
-	return Reply{}, errTODO
+func (s *Service) Scenarios() []ScenarioInfo {
+	p := s.Plan()
+	out := make([]ScenarioInfo, 0, len(p.ScenarioOrder))
+	for _, id := range p.ScenarioOrder {
+		sc := p.Scenarios[id]
+		if sc == nil {
+			continue
+		}
+		out = append(out, ScenarioInfo{ID: sc.ID, Title: sc.Title, Service: sc.Service, Severity: sc.Severity, RTO: p.RTO(sc)})
+	}
+	return out
 }
 
-// Press handles a button press.
-func (s *Service) Press(ctx context.Context, req PressRequest) (Reply, error) {
-	return Reply{}, errTODO
-}
-
-// Declare opens an incident.
-func (s *Service) Declare(ctx context.Context, req DeclareRequest) (*Incident, error) {
-	return nil, errTODO
-}
-
-// AddNote records a note in the incident whose channel is channelID (for
-// pinned messages and :pushpin: reactions seen through the Events API).
-func (s *Service) AddNote(ctx context.Context, channelID, userID, text string) error { return errTODO }
-
-// Tick fires every timer that is due and delivers every outbox message
-// that is due, once each. Tests and the console call it after moving the
-// clock; Run calls it in a loop.
-func (s *Service) Tick(ctx context.Context) error { return errTODO }
-
-// Run works the timers and the outbox until ctx ends, waking at the
-// earliest due time or when Wake is called.
-func (s *Service) Run(ctx context.Context) error { return errTODO }
-
-// Wake tells Run that something new is due.
-func (s *Service) Wake() {}
-
-// Postmortem computes the postmortem of incident id.
+// Postmortem computes the postmortem of incident id, as of now for an
+// incident still open.
 func (s *Service) Postmortem(ctx context.Context, id int64) (*Postmortem, error) {
-	return nil, errTODO
+	var pm *Postmortem
+	err := s.cfg.Store.View(ctx, func(tx Tx) error {
+		inc, err := tx.Incident(id)
+		if err != nil {
+			return err
+		}
+		events, err := tx.Timeline(id)
+		if err != nil {
+			return fmt.Errorf("timeline of incident %d: %w", id, err)
+		}
+		p, err := s.planTx(tx, inc)
+		if err != nil {
+			return err
+		}
+		pm = BuildPostmortem(inc, events, p, s.now())
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pm, nil
 }
 
-// Incidents lists incidents.
+// Incidents lists incidents, newest first.
 func (s *Service) Incidents(ctx context.Context, f Filter) ([]*Incident, error) {
-	return nil, errTODO
+	var out []*Incident
+	err := s.cfg.Store.View(ctx, func(tx Tx) error {
+		var err error
+		out, err = tx.Incidents(f)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	return out, nil
 }
 
 // NextDue returns the earliest due time of a timer or an outbox message.
 func (s *Service) NextDue(ctx context.Context) (time.Time, bool, error) {
-	return time.Time{}, false, errTODO
+	var next time.Time
+	var found bool
+	err := s.cfg.Store.View(ctx, func(tx Tx) error {
+		t, ok, err := tx.NextTimer()
+		if err != nil {
+			return fmt.Errorf("next timer: %w", err)
+		}
+		o, ok2, err := tx.NextOutgoing()
+		if err != nil {
+			return fmt.Errorf("next outgoing: %w", err)
+		}
+		switch {
+		case ok && ok2:
+			next, found = t, true
+			if o.Before(t) {
+				next = o
+			}
+		case ok:
+			next, found = t, true
+		case ok2:
+			next, found = o, true
+		}
+		return nil
+	})
+	return next, found, err
 }
 
 // SeenEvent records a Slack Events API event id and reports whether it had
 // been seen before, so that a retried event never acts twice.
 func (s *Service) SeenEvent(ctx context.Context, eventID string) (bool, error) {
-	return false, errTODO
+	if eventID == "" {
+		return false, nil
+	}
+	var fresh bool
+	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
+		var err error
+		fresh, err = tx.PutIfAbsent("event/"+eventID, s.now().Format(time.RFC3339Nano))
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("record event %s: %w", eventID, err)
+	}
+	return !fresh, nil
+}
+
+// AddNote records a note in the incident whose channel is channelID (for
+// pinned messages and :pushpin: reactions seen through the Events API). It
+// posts nothing: the message noted is already in the channel.
+func (s *Service) AddNote(ctx context.Context, channelID, userID, text string) error {
+	text = truncateRunes(cleanText(text), MaxText)
+	if text == "" {
+		return nil
+	}
+	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
+		inc, err := tx.IncidentByChannel(channelID)
+		if err != nil {
+			return err
+		}
+		o, err := s.newOp(tx, inc)
+		if err != nil {
+			return err
+		}
+		o.event(KindNote, userID, text, map[string]string{"source": "slack"})
+		return o.err
+	})
+	if err != nil {
+		return fmt.Errorf("add note in %s: %w", channelID, err)
+	}
+	return nil
+}
+
+// now is the service's clock: UTC, to the millisecond (what the store
+// keeps), so that a time read back equals the time written.
+func (s *Service) now() time.Time {
+	return s.cfg.Now().UTC().Truncate(time.Millisecond)
+}
+
+// update runs fn on incident id in one transaction and saves it after. It
+// wakes Run when fn enqueued or scheduled anything.
+func (s *Service) update(ctx context.Context, id int64, fn func(o *op) error) error {
+	var done *op
+	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
+		done = nil
+		inc, err := tx.Incident(id)
+		if err != nil {
+			return err
+		}
+		o, err := s.newOp(tx, inc)
+		if err != nil {
+			return err
+		}
+		if err := fn(o); err != nil {
+			return err
+		}
+		if err := o.save(); err != nil {
+			return err
+		}
+		done = o
+		return nil
+	})
+	if err == nil {
+		s.committed(done)
+	}
+	return err
+}
+
+// committed runs what waits for op's transaction to be committed.
+func (s *Service) committed(o *op) {
+	if o == nil {
+		return
+	}
+	for _, f := range o.afters {
+		f()
+	}
+	if o.changed {
+		s.Wake()
+	}
 }

@@ -1,0 +1,292 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Command runs "/incident TEXT". Mistakes (an unknown subcommand or
+// scenario, a command that needs an incident channel used elsewhere) come
+// back as an *Error whose message says what was wrong and what would be
+// right; the chat surface shows it to the person who typed it only.
+func (s *Service) Command(ctx context.Context, req CommandRequest) (Reply, error) {
+	cmd, err := ParseCommand(req.Text)
+	if err != nil {
+		return Reply{}, err
+	}
+	switch cmd.Name {
+	case CmdHelp:
+		return Reply{Text: usageText}, nil
+	case CmdDeclare, CmdDrill:
+		if cmd.Scenario == "" {
+			// Surfaces with a dialog open it; the text is for the others.
+			return Reply{
+				OpenDeclareModal: true,
+				Text:             fmt.Sprintf("Name the scenario: /incident %s SCENARIO summary\n%s", cmd.Name, scenariosText(s.Scenarios())),
+			}, nil
+		}
+		inc, err := s.Declare(ctx, DeclareRequest{
+			Scenario: cmd.Scenario, Summary: cmd.Text, Drill: cmd.Name == CmdDrill,
+			UserID: req.UserID, ChannelID: req.ChannelID,
+		})
+		if err != nil {
+			return Reply{}, err
+		}
+		return Reply{Text: declaredReply(inc), Public: true}, nil
+	case CmdScenarios:
+		return Reply{Text: scenariosText(s.Scenarios())}, nil
+	case CmdList:
+		return s.list(ctx)
+	case CmdReview:
+		return s.review(ctx, req.UserID)
+	}
+	return s.inChannel(ctx, cmd, req)
+}
+
+// inChannel runs the commands that act on the incident of the channel
+// they are typed in.
+func (s *Service) inChannel(ctx context.Context, cmd Command, req CommandRequest) (Reply, error) {
+	var id int64
+	err := s.cfg.Store.View(ctx, func(tx Tx) error {
+		inc, err := tx.IncidentByChannel(req.ChannelID)
+		if err != nil {
+			return err
+		}
+		id = inc.ID
+		return nil
+	})
+	if ErrorCode(err) == ENOTFOUND || (err == nil && id == 0) {
+		return Reply{}, s.notInChannel(ctx, cmd.Name)
+	}
+	if err != nil {
+		return Reply{}, fmt.Errorf("find the incident of channel %s: %w", req.ChannelID, err)
+	}
+	if cmd.Name == CmdStatus {
+		return s.status(ctx, id)
+	}
+	var reply Reply
+	err = s.update(ctx, id, func(o *op) error {
+		var err error
+		switch cmd.Name {
+		case CmdNote:
+			reply, err = o.note(req.UserID, cmd.Text)
+		case CmdPage:
+			reply, err = o.page(req.UserID, cmd.Target)
+		case CmdResolve:
+			reply, err = o.resolve(req.UserID, cmd.Text)
+		default:
+			err = fmt.Errorf("command %q has no handler", cmd.Name)
+		}
+		return err
+	})
+	if err != nil {
+		return Reply{}, err
+	}
+	return reply, nil
+}
+
+func (s *Service) notInChannel(ctx context.Context, name string) error {
+	open, err := s.Incidents(ctx, Filter{State: StateOpen})
+	if err != nil {
+		return err
+	}
+	var chans []string
+	for _, inc := range open {
+		chans = append(chans, channelLink(inc))
+	}
+	where := "no incident is open"
+	if len(chans) > 0 {
+		where = "open incidents: " + strings.Join(chans, ", ")
+	}
+	return Errorf(EINVALID, "Use /incident %s in an incident channel (%s).", name, where)
+}
+
+func (o *op) resolvedText() string {
+	return fmt.Sprintf("Incident #%d is resolved (by %s at %s); nothing was done.", o.inc.ID, mention(o.inc.ResolvedBy), o.clock(o.inc.ResolvedAt))
+}
+
+// note adds text to the timeline and says it in the channel.
+func (o *op) note(userID, text string) (Reply, error) {
+	o.event(KindNote, userID, text, map[string]string{"source": "command"})
+	o.post(Message{Text: notePost(userID, text)}, "", "post a note")
+	return Reply{Text: fmt.Sprintf("Noted in the timeline of incident #%d.", o.inc.ID)}, nil
+}
+
+// page pages a role or a person at userID's request.
+func (o *op) page(userID, target string) (Reply, error) {
+	if o.inc.State != StateOpen {
+		return Reply{}, Errorf(EINVALID, "Incident #%d is resolved; nobody was paged.", o.inc.ID)
+	}
+	role, contacts, err := pageTarget(o.plan, target)
+	if err != nil {
+		return Reply{}, err
+	}
+	if len(contacts) == 0 {
+		return Reply{}, Errorf(EINVALID, "The %s role has no contacts in the plan; nobody was paged.", escape(role))
+	}
+	rp, started := o.pageRole(role, contacts, userID, fmt.Sprintf("_Paged by %s._", mention(userID)))
+	if !started {
+		return Reply{Text: fmt.Sprintf("%s is being paged already (page %d, to %s, at %s); it escalates on its own until someone acknowledges.",
+			escape(role), rp.Sent-rp.RunStart, o.who(rp.current()), o.clock(o.now))}, nil
+	}
+	o.post(Message{Text: o.pagedPostText(userID, rp, rp.current())}, "", "say who was paged")
+	return Reply{Text: fmt.Sprintf("Paged %s: %s.", escape(role), o.who(rp.current()))}, nil
+}
+
+// status answers /incident status.
+func (s *Service) status(ctx context.Context, id int64) (Reply, error) {
+	var text string
+	err := s.cfg.Store.View(ctx, func(tx Tx) error {
+		inc, err := tx.Incident(id)
+		if err != nil {
+			return err
+		}
+		o, err := s.newOp(tx, inc)
+		if err != nil {
+			return err
+		}
+		text = o.statusText()
+		return nil
+	})
+	if err != nil {
+		return Reply{}, fmt.Errorf("status of incident %d: %w", id, err)
+	}
+	return Reply{Text: text}, nil
+}
+
+func (o *op) statusText() string {
+	inc := o.inc
+	var b strings.Builder
+	if inc.Drill {
+		b.WriteString(drillPrefix)
+	}
+	fmt.Fprintf(&b, "*Incident #%d: %s* — %s · %s · %s · %s", inc.ID, escape(inc.Title), inc.State, escape(inc.Severity), escape(inc.Service), channelLink(inc))
+	elapsed := o.now.Sub(inc.DeclaredAt)
+	if inc.State == StateResolved {
+		elapsed = inc.ResolvedAt.Sub(inc.DeclaredAt)
+		fmt.Fprintf(&b, "\nResolved by %s at %s, after %s.", mention(inc.ResolvedBy), o.clockZone(inc.ResolvedAt), fmtDur(elapsed))
+	}
+	p := o.project()
+	switch {
+	case inc.RTO <= 0:
+		fmt.Fprintf(&b, "\nElapsed %s; no RTO set.", fmtDur(elapsed))
+	case inc.State == StateResolved && elapsed <= inc.RTO:
+		fmt.Fprintf(&b, "\nRTO %s met, %s to spare.", fmtDur(inc.RTO), fmtDur(inc.RTO-elapsed))
+	case inc.State == StateResolved:
+		fmt.Fprintf(&b, "\nRTO %s missed by %s.", fmtDur(inc.RTO), fmtDur(elapsed-inc.RTO))
+	case elapsed > inc.RTO:
+		fmt.Fprintf(&b, "\nElapsed %s: the RTO of %s (deadline %s) was breached %s ago. %s",
+			fmtDur(elapsed), fmtDur(inc.RTO), o.clockZone(p.deadline), fmtDur(elapsed-inc.RTO), o.projectionText(p))
+	default:
+		fmt.Fprintf(&b, "\nElapsed %s of the %s RTO (deadline %s), %s left. %s",
+			fmtDur(elapsed), fmtDur(inc.RTO), o.clockZone(p.deadline), fmtDur(inc.RTO-elapsed), o.projectionText(p))
+	}
+	if inc.State == StateOpen {
+		b.WriteString("\n" + o.currentStepText())
+	}
+	if len(inc.Roles) > 0 {
+		b.WriteString("\n*Paged*")
+		for _, rp := range inc.Roles {
+			b.WriteString("\n• " + o.roleStatus(rp))
+		}
+	}
+	return b.String()
+}
+
+func (o *op) currentStepText() string {
+	st := o.sc.Step(o.inc.Current)
+	if o.inc.Current == "" || st == nil {
+		return "All steps done. When service is restored: /incident resolve"
+	}
+	var sr *StepRun
+	if n := len(o.inc.Steps); n > 0 {
+		sr = o.inc.Steps[n-1]
+	}
+	head := "Current step: " + o.stepHead(st)
+	switch {
+	case sr == nil:
+	case sr.Approval == "pending":
+		head += fmt.Sprintf("\nWaiting since %s for approval by the %s role (%s).", o.clock(sr.ApprovalRequestedAt), escape(st.Approval), o.approverNames(st.Approval))
+	case sr.Approval == "denied":
+		head += fmt.Sprintf("\nDenied by %s at %s; approval can be requested again on the approval message.", mention(sr.DeniedBy), o.clock(sr.DeniedAt))
+	case !sr.StartedAt.IsZero():
+		run := o.now.Sub(sr.StartedAt)
+		head += fmt.Sprintf("\nRunning for %s", fmtDur(run))
+		if st.Estimate > 0 && run > st.Estimate {
+			head += fmt.Sprintf(", %s over its estimate", fmtDur(run-st.Estimate))
+		}
+		head += "."
+	}
+	return head
+}
+
+func (o *op) roleStatus(rp *RolePage) string {
+	role := escape(rp.Role)
+	switch {
+	case rp.Acked:
+		return fmt.Sprintf("%s: acknowledged by %s at %s", role, o.who(rp.AckedBy), o.clock(rp.AckedAt))
+	case rp.Exhausted:
+		return fmt.Sprintf("%s: nobody acknowledged after %d pages", role, rp.Sent-rp.RunStart)
+	case rp.Sent > rp.RunStart:
+		return fmt.Sprintf("%s: %s paged (page %d), not acknowledged yet", role, o.who(rp.current()), rp.Sent-rp.RunStart)
+	}
+	return role + ": not paged"
+}
+
+// list answers /incident list.
+func (s *Service) list(ctx context.Context) (Reply, error) {
+	open, err := s.Incidents(ctx, Filter{State: StateOpen})
+	if err != nil {
+		return Reply{}, err
+	}
+	if len(open) == 0 {
+		return Reply{Text: "No incident is open."}, nil
+	}
+	now := s.now()
+	var b strings.Builder
+	b.WriteString("*Open incidents*")
+	for _, inc := range open {
+		elapsed := now.Sub(inc.DeclaredAt)
+		rto := fmtDur(elapsed) + " elapsed"
+		if inc.RTO > 0 {
+			rto = fmt.Sprintf("%s elapsed of the %s RTO", fmtDur(elapsed), fmtDur(inc.RTO))
+			if elapsed > inc.RTO {
+				rto += " (breached)"
+			}
+		}
+		drill := ""
+		if inc.Drill {
+			drill = drillPrefix
+		}
+		fmt.Fprintf(&b, "\n• %s#%d %s · %s · %s · %s", drill, inc.ID, escape(inc.Title), escape(inc.Severity), channelLink(inc), rto)
+	}
+	return Reply{Text: b.String()}, nil
+}
+
+// review answers /incident review.
+func (s *Service) review(ctx context.Context, userID string) (Reply, error) {
+	p := s.Plan()
+	if p.Review == nil {
+		return Reply{}, Errorf(EINVALID, "The contact-list review is not set up yet: add a review: section (schedule, owners) to the plan.")
+	}
+	if err := s.SendReview(ctx, userID); err != nil {
+		return Reply{}, err
+	}
+	var names []string
+	for _, id := range p.Review.Owners {
+		if c := p.Contacts[id]; c != nil {
+			names = append(names, escape(c.Name))
+		}
+	}
+	return Reply{Text: "The contact-list review was sent to " + strings.Join(names, ", ") + "."}, nil
+}
+
+func declaredReply(inc *Incident) string {
+	kind := "incident"
+	if inc.Drill {
+		kind = "drill"
+	}
+	return fmt.Sprintf("%s declared %s #%d (%s): %s. Channel: #%s",
+		mention(inc.DeclaredBy), kind, inc.ID, escape(inc.Severity), escape(inc.Title), inc.ChannelName)
+}

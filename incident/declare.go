@@ -1,0 +1,203 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/drbot-dev/drbot/playbooks"
+)
+
+// maxChannelName is Slack's limit on a channel name.
+const maxChannelName = 80
+
+// Declare opens an incident (or a drill): it records it, asks for its
+// channel (named, topped and with the summary pinned), invites every
+// contact of the scenario's page roles and the declarer, pages the first
+// contact of each of those roles, posts the first step and starts the RTO
+// clock, all in one transaction.
+func (s *Service) Declare(ctx context.Context, req DeclareRequest) (*Incident, error) {
+	p := s.Plan()
+	sc := findScenario(p, req.Scenario)
+	if sc == nil {
+		return nil, unknownScenario(p, req.Scenario)
+	}
+	summary := strings.TrimSpace(cleanText(req.Summary))
+	if n := utf8.RuneCountInString(summary); n > MaxText {
+		return nil, Errorf(EINVALID, "The summary is %d characters long; the limit is %d. Say the rest with /incident note in the incident channel.", n, MaxText)
+	}
+	var done *op
+	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
+		done = nil
+		now := s.now()
+		inc := &Incident{
+			Scenario:   sc.ID,
+			Title:      sc.Title,
+			Summary:    summary,
+			Severity:   sc.Severity,
+			Service:    sc.Service,
+			Drill:      req.Drill,
+			State:      StateOpen,
+			DeclaredAt: now,
+			DeclaredBy: req.UserID,
+			RTO:        p.RTO(sc),
+			PlanHash:   p.Hash,
+		}
+		if err := tx.CreateIncident(inc); err != nil {
+			return fmt.Errorf("create incident: %w", err)
+		}
+		inc.ChannelName = channelName(inc.Drill, inc.ID, sc.ID)
+		o := &op{s: s, tx: tx, now: now, inc: inc, plan: p, sc: sc}
+		o.declare()
+		if err := o.save(); err != nil {
+			return err
+		}
+		done = o
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("declare %s: %w", sc.ID, err)
+	}
+	s.committed(done)
+	s.cfg.Metrics.Declared(req.Drill)
+	s.cfg.Logger.Info("incident declared", "incident", done.inc.ID, "scenario", sc.ID, "drill", req.Drill, "by", req.UserID)
+	return done.inc, nil
+}
+
+func (o *op) declare() {
+	inc := o.inc
+	kind := "Incident"
+	if inc.Drill {
+		kind = "Drill"
+	}
+	text := fmt.Sprintf("%s declared: %s", kind, inc.Title)
+	if inc.Summary != "" {
+		text += " — " + inc.Summary
+	}
+	o.event(KindDeclared, inc.DeclaredBy, text, map[string]string{
+		"scenario": inc.Scenario, "severity": inc.Severity, "drill": strconv.FormatBool(inc.Drill),
+		"channel": inc.ChannelName, "summary": inc.Summary,
+	})
+	// The channel's lane: nothing else in it goes out before the channel
+	// exists.
+	o.enqueue(o.lane(), OutCreateChannel, OutBody{Name: inc.ChannelName, Purpose: "create the incident channel"})
+	o.enqueue(o.lane(), OutTopic, OutBody{Topic: topicText(inc, o.plan), Purpose: "set the channel topic"})
+	o.post(o.summaryMessage(), o.ref("summary"), "post the incident summary")
+	var contacts []string
+	for _, role := range o.sc.Page {
+		for _, c := range o.plan.Roles[role] {
+			if !slices.Contains(contacts, c) {
+				contacts = append(contacts, c)
+			}
+		}
+	}
+	o.invite(contacts, []string{inc.DeclaredBy})
+	for _, role := range o.sc.Page {
+		o.pageRole(role, o.plan.Roles[role], "", "")
+	}
+	o.enterStep(o.sc.First())
+	o.scheduleRTO()
+	o.checkProjection()
+}
+
+// channelName is inc-N-SCENARIO (drill-N-SCENARIO): lowercase, only
+// letters, digits, - and _, at most 80 characters, as Slack wants.
+func channelName(drill bool, id int64, scenario string) string {
+	prefix := "inc-"
+	if drill {
+		prefix = "drill-"
+	}
+	var b strings.Builder
+	b.WriteString(prefix + strconv.FormatInt(id, 10) + "-")
+	for _, r := range strings.ToLower(scenario) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	name := strings.TrimRight(b.String(), "-_")
+	if len(name) > maxChannelName {
+		name = strings.TrimRight(name[:maxChannelName], "-_")
+	}
+	return name
+}
+
+// findScenario looks a scenario up by id, then ignoring case.
+func findScenario(p *playbooks.Plan, id string) *playbooks.Scenario {
+	if sc := p.Scenario(id); sc != nil {
+		return sc
+	}
+	for _, sid := range p.ScenarioOrder {
+		if strings.EqualFold(sid, id) {
+			return p.Scenarios[sid]
+		}
+	}
+	return nil
+}
+
+// unknownScenario says what was wrong and what would be right.
+func unknownScenario(p *playbooks.Plan, id string) error {
+	if len(p.ScenarioOrder) == 0 {
+		return Errorf(ENOTFOUND, "Unknown scenario %q: the plan has no scenarios.", escape(id))
+	}
+	msg := fmt.Sprintf("Unknown scenario %q. Valid scenarios: %s.", escape(id), escape(scenarioIDs(p)))
+	if id == "" {
+		msg = fmt.Sprintf("Name a scenario. Valid scenarios: %s.", escape(scenarioIDs(p)))
+	} else if near := nearest(id, p.ScenarioOrder); near != "" {
+		msg += fmt.Sprintf(" Did you mean %s?", escape(near))
+	}
+	return Errorf(ENOTFOUND, "%s", msg)
+}
+
+// nearest returns the candidate closest to s when it is close enough to be
+// a typo (edit distance at most 2, or a prefix), else "".
+func nearest(s string, candidates []string) string {
+	best, bestD := "", 3
+	ls := strings.ToLower(s)
+	for _, c := range candidates {
+		lc := strings.ToLower(c)
+		if len(ls) >= 3 && strings.HasPrefix(lc, ls) {
+			return c
+		}
+		if d := editDistance(ls, lc, bestD); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, or limit when it is
+// at least limit (cut short: typed text may be long).
+func editDistance(a, b string, limit int) int {
+	ra, rb := []rune(a), []rune(b)
+	if d := len(ra) - len(rb); d >= limit || -d >= limit {
+		return limit
+	}
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			rowMin = min(rowMin, cur[j])
+		}
+		if rowMin >= limit {
+			return limit
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(rb)], limit)
+}

@@ -1,0 +1,251 @@
+package incident
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/drbot-dev/drbot/playbooks"
+)
+
+// op is one change of one incident inside one transaction: the incident,
+// its plan and scenario, the time, and helpers that append to its
+// timeline, schedule its timers and enqueue its messages. The first error
+// sticks: later helpers do nothing and the transaction is rolled back, so
+// rule code reads as a list of effects without an error check per line.
+type op struct {
+	s    *Service
+	tx   Tx
+	now  time.Time
+	inc  *Incident
+	plan *playbooks.Plan
+	sc   *playbooks.Scenario
+
+	err error
+	// changed: a message was enqueued or a timer set; Run must look again.
+	changed bool
+	// afters run once the transaction committed (metrics): a rolled back
+	// change must not be counted.
+	afters []func()
+}
+
+func (o *op) after(f func()) { o.afters = append(o.afters, f) }
+
+func (s *Service) newOp(tx Tx, inc *Incident) (*op, error) {
+	p, err := s.planTx(tx, inc)
+	if err != nil {
+		return nil, err
+	}
+	sc := p.Scenario(inc.Scenario)
+	if sc == nil {
+		return nil, fmt.Errorf("incident %d: scenario %q is not in its plan %.12s", inc.ID, inc.Scenario, inc.PlanHash)
+	}
+	return &op{s: s, tx: tx, now: s.now(), inc: inc, plan: p, sc: sc}, nil
+}
+
+func (o *op) fail(err error) {
+	if o.err == nil && err != nil {
+		o.err = err
+	}
+}
+
+func (o *op) save() error {
+	if o.err != nil {
+		return o.err
+	}
+	if err := o.tx.SaveIncident(o.inc); err != nil {
+		return fmt.Errorf("save incident %d: %w", o.inc.ID, err)
+	}
+	return nil
+}
+
+// event appends to the timeline. Text is stored as typed (not escaped for
+// Slack): the postmortem renders it as Markdown and JSON.
+func (o *op) event(kind, actor, text string, data map[string]string) {
+	if o.err != nil {
+		return
+	}
+	e := &Event{IncidentID: o.inc.ID, At: o.now, Kind: kind, Actor: actor, Text: text, Data: data}
+	if err := o.tx.Append(e); err != nil {
+		o.fail(fmt.Errorf("append %s to incident %d: %w", kind, o.inc.ID, err))
+	}
+}
+
+func (o *op) enqueue(lane, kind string, body OutBody) {
+	if o.err != nil {
+		return
+	}
+	out := &Outgoing{Lane: lane, IncidentID: o.inc.ID, Kind: kind, Body: body}
+	if err := o.tx.Enqueue(out); err != nil {
+		o.fail(fmt.Errorf("enqueue %s for incident %d: %w", kind, o.inc.ID, err))
+		return
+	}
+	o.changed = true
+}
+
+// msg marks a drill's messages: every message and every page of a drill
+// begins with [DRILL], so that nobody mistakes an exercise for the real
+// thing, whichever message they see first.
+func (o *op) msg(m Message) *Message {
+	if o.inc.Drill {
+		m.Text = drillPrefix + m.Text
+	}
+	return &m
+}
+
+// lane is the lane of everything in the incident's channel: it starts
+// with create_channel, so nothing is posted before the channel exists.
+func (o *op) lane() string { return "inc/" + strconv.FormatInt(o.inc.ID, 10) }
+
+// dmLane is the lane of direct messages to a contact or a user: pages to
+// different people go out in parallel, never behind the channel's setup.
+func dmLane(who string) string { return "dm/" + who }
+
+// webhookLane keeps an incident's webhook calls in order (trigger before
+// acknowledge before resolve) without holding up its Slack messages.
+func (o *op) webhookLane() string { return "webhook/" + o.lane() }
+
+// ref names a message of this incident for later updates.
+func (o *op) ref(parts ...string) string {
+	r := o.lane()
+	for _, p := range parts {
+		r += "/" + p
+	}
+	return r
+}
+
+// post enqueues a message in the incident's channel.
+func (o *op) post(m Message, ref, purpose string) {
+	o.enqueue(o.lane(), OutPost, OutBody{Message: o.msg(m), Ref: ref, Purpose: purpose})
+}
+
+// dm enqueues a direct message to who: a contact id of the plan, or a
+// Slack member ID.
+func (o *op) dm(who string, m Message, ref, purpose string) {
+	body := OutBody{Message: o.msg(m), Ref: ref, Purpose: purpose}
+	if o.plan.Contacts[who] != nil {
+		body.Contact = who
+	} else {
+		body.User = who
+	}
+	o.enqueue(dmLane(who), OutDM, body)
+}
+
+// edit enqueues the replacement of the message remembered under ref. It
+// goes in the lane of the message it replaces, so it can never overtake it.
+func (o *op) edit(lane, ref string, m Message, purpose string) {
+	o.enqueue(lane, OutUpdate, OutBody{Message: o.msg(m), UpdateRef: ref, Purpose: purpose})
+}
+
+func (o *op) setTimer(key, kind string, due time.Time, data string) {
+	if o.err != nil {
+		return
+	}
+	if err := o.tx.SetTimer(Timer{Key: key, IncidentID: o.inc.ID, Kind: kind, Due: due, Data: data}); err != nil {
+		o.fail(fmt.Errorf("set timer %s: %w", key, err))
+		return
+	}
+	o.changed = true
+}
+
+func (o *op) deleteTimer(key string) {
+	if o.err != nil {
+		return
+	}
+	if err := o.tx.DeleteTimer(key); err != nil {
+		o.fail(fmt.Errorf("delete timer %s: %w", key, err))
+	}
+}
+
+// invite asks for contacts (ids) and users (Slack member IDs) to be added
+// to the channel, each once per incident.
+func (o *op) invite(contacts, users []string) {
+	var cs, us []string
+	for _, c := range contacts {
+		if !slices.Contains(o.inc.Invited, c) && !slices.Contains(cs, c) {
+			cs = append(cs, c)
+		}
+	}
+	for _, u := range users {
+		if u == "" {
+			continue
+		}
+		// A user who is a contact was invited as the contact.
+		if c := o.plan.ContactBySlack(u); c != nil && (slices.Contains(o.inc.Invited, c.ID) || slices.Contains(cs, c.ID)) {
+			continue
+		}
+		if !slices.Contains(o.inc.Invited, u) && !slices.Contains(us, u) {
+			us = append(us, u)
+		}
+	}
+	if len(cs) == 0 && len(us) == 0 {
+		return
+	}
+	o.inc.Invited = append(o.inc.Invited, cs...)
+	o.inc.Invited = append(o.inc.Invited, us...)
+	o.enqueue(o.lane(), OutInvite, OutBody{Contacts: cs, Users: us, Purpose: "invite the responders to the channel"})
+}
+
+// contactOf returns the plan contact a Slack member is, or nil: by the
+// plan's slack: field, else by the email->user cache the outbox worker
+// fills when it looks up a contact that only has an email.
+func (o *op) contactOf(userID string) *playbooks.Contact {
+	return contactOf(o.tx, o.plan, userID)
+}
+
+func contactOf(tx Tx, p *playbooks.Plan, userID string) *playbooks.Contact {
+	if userID == "" {
+		return nil
+	}
+	if c := p.ContactBySlack(userID); c != nil {
+		return c
+	}
+	// The outbox worker records, on a successful lookup by email, which
+	// contact a member is (outbox.go, lookupEmail).
+	if id, ok, err := tx.Get("user/" + userID + "/contact"); err == nil && ok {
+		if c := p.Contacts[id]; c != nil && c.Slack == "" {
+			return c
+		}
+	}
+	return nil
+}
+
+// userOf returns the Slack member ID of a contact when known, else "".
+func (o *op) userOf(contactID string) string {
+	c := o.plan.Contacts[contactID]
+	if c == nil {
+		return ""
+	}
+	if c.Slack != "" {
+		return c.Slack
+	}
+	if c.Email != "" {
+		if u, ok, err := o.tx.Get(emailKey(c.Email)); err == nil && ok {
+			return u
+		}
+	}
+	return ""
+}
+
+// emailKey is the key of the email->Slack member cache in the store's
+// key/value state; the outbox worker writes it on a successful lookup.
+func emailKey(email string) string { return "email/" + strings.ToLower(email) }
+
+// who names a contact id or a Slack member ID for people: the contact's
+// name, or a mention of the member.
+func (o *op) who(id string) string {
+	if c := o.plan.Contacts[id]; c != nil {
+		return escape(c.Name)
+	}
+	return mention(id)
+}
+
+// whoPlain is who for the timeline: no Slack markup.
+func (o *op) whoPlain(id string) string {
+	if c := o.plan.Contacts[id]; c != nil {
+		return c.Name
+	}
+	return id
+}

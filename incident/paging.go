@@ -1,0 +1,379 @@
+package incident
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/drbot-dev/drbot/playbooks"
+)
+
+// Paging rules.
+//
+// A role is paged in runs. A run pages the role's contacts in list order,
+// one every ack_timeout, for `rounds` passes over the list; then the
+// channel is told nobody answered (unanswered) and, unless the role is the
+// commander's, the commander role is paged. An acknowledgement by any
+// contact of the role ends the run. Paging a role again (/incident page,
+// an RTO breach, another role going unanswered) while a run is going on
+// changes nothing; once the role acknowledged or ran out, it starts a new
+// run from the top of the list.
+//
+// "/incident page @someone" pages one person the same way, as the pseudo
+// role "@contact" (a plan contact) or "@U123" (any Slack member).
+
+const (
+	timerEscalate   = "escalate"
+	commanderRole   = "commander"
+	defaultRounds   = 2
+	defaultAckAfter = 5 * time.Minute
+)
+
+func (o *op) ackTimeout() time.Duration {
+	if d := o.plan.Paging.AckTimeout; d > 0 {
+		return d
+	}
+	return defaultAckAfter
+}
+
+func (o *op) rounds() int {
+	if r := o.plan.Paging.Rounds; r > 0 {
+		return r
+	}
+	return defaultRounds
+}
+
+func (o *op) rolePage(role string) *RolePage {
+	for _, rp := range o.inc.Roles {
+		if rp.Role == role {
+			return rp
+		}
+	}
+	return nil
+}
+
+func (o *op) escalateKey(role string) string { return o.ref("escalate", role) }
+
+// pageRole pages role (its contacts in escalation order) and reports
+// whether a new run started; false when the role is being paged already.
+// actor is who asked ("" for drbot); reason is a line for the page.
+func (o *op) pageRole(role string, contacts []string, actor, reason string) (*RolePage, bool) {
+	if len(contacts) == 0 {
+		o.s.cfg.Logger.Warn("role has no contacts to page", "incident", o.inc.ID, "role", role)
+		return nil, false
+	}
+	rp := o.rolePage(role)
+	if rp != nil && !rp.Acked && !rp.Exhausted && rp.Sent > rp.RunStart {
+		return rp, false
+	}
+	if rp == nil {
+		rp = &RolePage{Role: role, PagedAt: o.now}
+		o.inc.Roles = append(o.inc.Roles, rp)
+	}
+	rp.Contacts = slices.Clone(contacts)
+	rp.RunStart = rp.Sent
+	rp.RunAt = o.now
+	rp.Acked, rp.AckedBy, rp.AckedAt, rp.Exhausted = false, "", time.Time{}, false
+
+	var cs, us []string
+	for _, id := range contacts {
+		if o.plan.Contacts[id] != nil {
+			cs = append(cs, id)
+		} else {
+			us = append(us, id)
+		}
+	}
+	o.invite(cs, us)
+
+	first := contacts[0]
+	o.sendPage(rp, first, reason)
+	o.event(KindPaged, actor, fmt.Sprintf("Paged %s as %s", o.whoPlain(first), role),
+		map[string]string{"role": role, "contact": first})
+	o.setTimer(o.escalateKey(role), timerEscalate, o.now.Add(o.ackTimeout()), role)
+	return rp, true
+}
+
+// pageRef names the DM of page k (1-based over the incident) of a role.
+func (o *op) pageRef(role string, k int) string { return o.ref("page", role, strconv.Itoa(k)) }
+
+// sendPage sends page number rp.Sent+1 to who.
+func (o *op) sendPage(rp *RolePage, who, reason string) {
+	rp.Sent++
+	o.dm(who, o.pageMessage(rp, reason), o.pageRef(rp.Role, rp.Sent), "page "+who)
+	o.webhook(hookTrigger, rp, who)
+	// Metrics.PageSent is counted by the outbox worker when the DM is
+	// delivered (its Purpose begins with "page").
+}
+
+// runPages calls f for each page of the current run, with its number and
+// the contact it went to.
+func (rp *RolePage) runPages(f func(k int, who string)) {
+	n := len(rp.Contacts)
+	if n == 0 {
+		return
+	}
+	for k := rp.RunStart + 1; k <= rp.Sent; k++ {
+		f(k, rp.Contacts[(k-rp.RunStart-1)%n])
+	}
+}
+
+// current returns the contact the newest page of the run went to.
+func (rp *RolePage) current() string {
+	n := len(rp.Contacts)
+	if n == 0 || rp.Sent <= rp.RunStart {
+		return ""
+	}
+	return rp.Contacts[(rp.Sent-rp.RunStart-1)%n]
+}
+
+// escalate is the escalation timer of role falling due.
+func (o *op) escalate(role string) {
+	rp := o.rolePage(role)
+	if rp == nil || rp.Acked || rp.Exhausted || len(rp.Contacts) == 0 {
+		return
+	}
+	n := len(rp.Contacts)
+	inRun := rp.Sent - rp.RunStart
+	from := rp.current()
+	if inRun < o.rounds()*n {
+		next := rp.Contacts[inRun%n]
+		o.sendPage(rp, next, escalationReason(o.who(from), o.ackTimeout()))
+		o.event(KindEscalated, "", fmt.Sprintf("%s did not acknowledge within %s; paged %s as %s",
+			o.whoPlain(from), fmtDur(o.ackTimeout()), o.whoPlain(next), role),
+			map[string]string{"role": role, "contact": next, "from": from})
+		o.setTimer(o.escalateKey(role), timerEscalate, o.now.Add(o.ackTimeout()), role)
+		return
+	}
+	rp.Exhausted = true
+	var names []string
+	for _, id := range rp.Contacts {
+		names = append(names, o.whoPlain(id))
+	}
+	o.event(KindUnanswered, "", fmt.Sprintf("Nobody acknowledged the %s role after %d pages (%s)", role, inRun, strings.Join(names, ", ")),
+		map[string]string{"role": role, "pages": strconv.Itoa(inRun)})
+	paged := false
+	if role != commanderRole && !strings.HasPrefix(role, "@") && len(o.plan.Roles[commanderRole]) > 0 {
+		_, paged = o.pageRole(commanderRole, o.plan.Roles[commanderRole], "",
+			fmt.Sprintf("_Nobody acknowledged the %s role after %d pages._", escape(role), inRun))
+	}
+	o.post(Message{Text: o.unansweredText(rp, inRun, paged)}, "", "say that nobody acknowledged "+role)
+}
+
+// mayAck reports whether Slack member userID may acknowledge for rp, and
+// as whom (a contact id, or the member ID for a page of a non-contact).
+func (o *op) mayAck(rp *RolePage, userID string) (string, bool) {
+	if c := o.contactOf(userID); c != nil && slices.Contains(rp.Contacts, c.ID) {
+		return c.ID, true
+	}
+	if slices.Contains(rp.Contacts, userID) {
+		return userID, true
+	}
+	return "", false
+}
+
+// acknowledge is the Acknowledge button of a page of role, pressed by
+// userID. It returns the reply to the presser.
+func (o *op) acknowledge(userID, role string) string {
+	rp := o.rolePage(role)
+	if rp == nil {
+		return fmt.Sprintf("Incident #%d has no page for %s; nothing was done.", o.inc.ID, escape(role))
+	}
+	if rp.Acked {
+		return fmt.Sprintf("Already acknowledged by %s at %s.", o.who(rp.AckedBy), o.clock(rp.AckedAt))
+	}
+	by, ok := o.mayAck(rp, userID)
+	if !ok {
+		o.event(KindUnauthorized, userID, fmt.Sprintf("%s pressed Acknowledge for %s but is not one of its contacts", userID, role),
+			map[string]string{"action": "acknowledge", "role": role})
+		var names []string
+		for _, id := range rp.Contacts {
+			names = append(names, o.who(id))
+		}
+		return fmt.Sprintf("Only the contacts paged as %s may acknowledge this page: %s", escape(role), strings.Join(names, ", "))
+	}
+	after := o.now.Sub(rp.RunAt)
+	rp.Acked, rp.AckedBy, rp.AckedAt = true, by, o.now
+	o.event(KindAcknowledged, userID, fmt.Sprintf("%s acknowledged as %s after %s", o.whoPlain(by), role, fmtDur(after)),
+		map[string]string{"role": role, "contact": by, "after_seconds": strconv.FormatInt(int64(after/time.Second), 10)})
+	o.deleteTimer(o.escalateKey(role))
+	rp.runPages(func(k int, who string) {
+		o.edit(dmLane(who), o.pageRef(role, k), o.pageAckedMessage(rp, userID), "mark the page of "+who+" acknowledged")
+	})
+	o.post(Message{Text: o.ackedText(rp, by, after)}, "", "say that "+by+" acknowledged")
+	o.webhook(hookAcknowledge, rp, by)
+	o.after(func() { o.s.cfg.Metrics.Acknowledged(after) })
+	return fmt.Sprintf("You acknowledged as %s for %s. Channel: %s", escape(role), incidentName(o.inc), channelLink(o.inc))
+}
+
+// pageTarget turns what follows "/incident page" into a role and its
+// contacts: a role of the plan, a contact ("@alice"), or a Slack member
+// ("<@U123|name>", "<@U123>", "@U123").
+func pageTarget(p *playbooks.Plan, target string) (role string, contacts []string, err error) {
+	if cs, ok := p.Roles[target]; ok {
+		return target, cs, nil
+	}
+	for _, r := range p.RoleOrder {
+		if strings.EqualFold(r, target) {
+			return r, p.Roles[r], nil
+		}
+	}
+	t := target
+	if strings.HasPrefix(t, "<@") && strings.HasSuffix(t, ">") {
+		t = strings.TrimSuffix(strings.TrimPrefix(t, "<@"), ">")
+		t, _, _ = strings.Cut(t, "|")
+		if !isSlackID(t) {
+			return "", nil, Errorf(EINVALID, "%q is not a Slack mention drbot understands.", target)
+		}
+	} else if strings.HasPrefix(t, "@") {
+		t = t[1:]
+		if c := p.Contacts[t]; c != nil {
+			return "@" + c.ID, []string{c.ID}, nil
+		}
+		for _, id := range p.ContactOrder {
+			if strings.EqualFold(id, t) {
+				return "@" + id, []string{id}, nil
+			}
+		}
+		if !isSlackID(t) {
+			return "", nil, Errorf(EINVALID, "Unknown contact %q. Page a role (%s), a contact of the plan (@%s) or a Slack member (mention them).",
+				escape(target), escape(strings.Join(p.RoleOrder, ", ")), escape(strings.Join(p.ContactOrder, ", @")))
+		}
+	} else {
+		return "", nil, Errorf(EINVALID, "Unknown role %q. Page a role (%s), a contact of the plan (@%s) or a Slack member (mention them).",
+			escape(target), escape(strings.Join(p.RoleOrder, ", ")), escape(strings.Join(p.ContactOrder, ", @")))
+	}
+	if c := p.ContactBySlack(t); c != nil {
+		return "@" + c.ID, []string{c.ID}, nil
+	}
+	return "@" + t, []string{t}, nil
+}
+
+// isSlackID reports whether s looks like a Slack member ID (U... or W...).
+func isSlackID(s string) bool {
+	if len(s) < 3 || len(s) > 20 || (s[0] != 'U' && s[0] != 'W') {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// --- the paging webhook
+
+const (
+	hookTrigger     = "trigger"
+	hookAcknowledge = "acknowledge"
+	hookResolve     = "resolve"
+)
+
+// pagerDutyHosts are the Events API v2 endpoints (US and EU service
+// regions).
+var pagerDutyHosts = map[string]bool{"events.pagerduty.com": true, "events.eu.pagerduty.com": true}
+
+// pdSeverity maps a plan severity to PagerDuty's.
+func pdSeverity(sev string) string {
+	switch sev {
+	case "sev1":
+		return "critical"
+	case "sev2":
+		return "error"
+	case "sev3":
+		return "warning"
+	case "sev4":
+		return "info"
+	}
+	return "error"
+}
+
+// webhook enqueues the POST of a page event to the plan's paging.webhook,
+// when it has one.
+//
+// To events.pagerduty.com (or events.eu.pagerduty.com) it is a PagerDuty
+// Events API v2 event: the integration key is the routing_key query
+// parameter of the webhook URL (https://events.pagerduty.com/v2/enqueue?routing_key=KEY);
+// it is taken out of the URL and put in the body, as PagerDuty wants. One
+// PagerDuty alert per incident and role: dedup_key "drbot-N-ROLE", so an
+// escalation re-triggers the same alert and Acknowledge and resolve close
+// it. To any other URL it is plain JSON:
+//
+//	{"event": "page"|"acknowledge"|"resolve", "incident": 3, "role": "executor",
+//	 "contact": "bob", "title": "...", "channel": "inc-3-db-corruption",
+//	 "at": "2026-11-21T10:00:00Z", "drill": false, "severity": "sev1",
+//	 "service": "payments-db", "scenario": "db-corruption"}
+func (o *op) webhook(event string, rp *RolePage, contact string) {
+	raw := o.plan.Paging.Webhook
+	if raw == "" || o.err != nil {
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		o.s.cfg.Logger.Warn("paging webhook URL does not parse; not sent", "incident", o.inc.ID)
+		return
+	}
+	var body []byte
+	target := raw
+	if pagerDutyHosts[strings.ToLower(u.Hostname())] {
+		key := u.Query().Get("routing_key")
+		if key == "" {
+			o.s.cfg.Logger.Warn("PagerDuty paging webhook has no routing_key query parameter; not sent", "incident", o.inc.ID)
+			return
+		}
+		u.RawQuery = ""
+		if u.Path == "" || u.Path == "/" {
+			u.Path = "/v2/enqueue"
+		}
+		target = u.String()
+		body, err = json.Marshal(o.pagerDutyEvent(event, key, rp, contact))
+	} else {
+		name := event
+		if event == hookTrigger {
+			name = "page"
+		}
+		body, err = json.Marshal(map[string]any{
+			"event": name, "incident": o.inc.ID, "role": rp.Role, "contact": contact,
+			"title": o.inc.Title, "channel": o.inc.ChannelName, "at": o.now.Format(time.RFC3339),
+			"drill": o.inc.Drill, "severity": o.inc.Severity, "service": o.inc.Service, "scenario": o.inc.Scenario,
+		})
+	}
+	if err != nil {
+		o.fail(fmt.Errorf("encode paging webhook: %w", err))
+		return
+	}
+	o.enqueue(o.webhookLane(), OutWebhook, OutBody{WebhookURL: target, WebhookBody: body, Purpose: "send the paging webhook (" + event + " " + rp.Role + ")"})
+}
+
+func (o *op) pagerDutyEvent(event, key string, rp *RolePage, contact string) map[string]any {
+	ev := map[string]any{
+		"routing_key":  key,
+		"event_action": event,
+		"dedup_key":    fmt.Sprintf("drbot-%d-%s", o.inc.ID, rp.Role),
+	}
+	if event != hookTrigger {
+		return ev
+	}
+	summary := fmt.Sprintf("Incident #%d: %s (%s, %s), paging %s: %s", o.inc.ID, o.inc.Title, o.inc.Severity, o.inc.Service, rp.Role, o.whoPlain(contact))
+	if o.inc.Drill {
+		summary = drillPrefix + summary
+	}
+	ev["client"] = "drbot"
+	ev["payload"] = map[string]any{
+		"summary":   truncateRunes(summary, 1024), // PagerDuty's limit
+		"source":    "drbot",
+		"severity":  pdSeverity(o.inc.Severity),
+		"timestamp": o.now.Format(time.RFC3339),
+		"component": o.inc.Service,
+		"group":     o.inc.Scenario,
+		"custom_details": map[string]any{
+			"incident": o.inc.ID, "role": rp.Role, "contact": contact, "channel": o.inc.ChannelName,
+			"drill": o.inc.Drill, "summary": o.inc.Summary,
+		},
+	}
+	return ev
+}

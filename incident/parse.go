@@ -1,0 +1,135 @@
+package incident
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Command is "/incident ..." parsed.
+type Command struct {
+	// Name is one of declare, drill, status, note, page, resolve, list,
+	// scenarios, review, help.
+	Name string
+	// Scenario of declare and drill; "" asks for the declare dialog.
+	Scenario string
+	// Target of page: a role, "@contact", "@U123", "<@U123>" or
+	// "<@U123|name>".
+	Target string
+	// Text is the summary of declare, drill and resolve, or the note. It is
+	// as typed (valid UTF-8, control characters removed), not escaped.
+	Text string
+}
+
+// Command names.
+const (
+	CmdDeclare   = "declare"
+	CmdDrill     = "drill"
+	CmdStatus    = "status"
+	CmdNote      = "note"
+	CmdPage      = "page"
+	CmdResolve   = "resolve"
+	CmdList      = "list"
+	CmdScenarios = "scenarios"
+	CmdReview    = "review"
+	CmdHelp      = "help"
+)
+
+// ParseCommand parses the text of "/incident TEXT". It is pure and total:
+// any input, of any size or encoding, gives a Command or an *Error
+// (EINVALID) whose message says what was wrong and what would be right.
+func ParseCommand(text string) (Command, error) {
+	text = strings.TrimSpace(cleanText(text))
+	if text == "" {
+		return Command{Name: CmdHelp}, nil
+	}
+	word, rest := splitWord(text)
+	name := strings.ToLower(word)
+	switch name {
+	case CmdHelp, "-h", "--help", "?", "usage":
+		return Command{Name: CmdHelp}, nil
+	case CmdDeclare, CmdDrill:
+		scenario, summary := splitWord(rest)
+		if err := checkLength("summary", summary); err != nil {
+			return Command{}, err
+		}
+		return Command{Name: name, Scenario: scenario, Text: summary}, nil
+	case CmdStatus, CmdList, CmdScenarios, CmdReview:
+		if rest != "" {
+			return Command{}, Errorf(EINVALID, "/incident %s takes nothing after it (got %q).", name, escape(truncateRunes(rest, 40)))
+		}
+		return Command{Name: name}, nil
+	case CmdNote:
+		if rest == "" {
+			return Command{}, Errorf(EINVALID, "Write the note after the command: /incident note TEXT")
+		}
+		if err := checkLength("note", rest); err != nil {
+			return Command{}, err
+		}
+		return Command{Name: name, Text: rest}, nil
+	case CmdPage:
+		target, extra := splitTarget(rest)
+		if target == "" {
+			return Command{}, Errorf(EINVALID, "Say whom to page: /incident page ROLE, or /incident page @user")
+		}
+		if extra != "" {
+			return Command{}, Errorf(EINVALID, "Page one role or person at a time: /incident page ROLE, or /incident page @user")
+		}
+		return Command{Name: name, Target: target}, nil
+	case CmdResolve:
+		if err := checkLength("summary", rest); err != nil {
+			return Command{}, err
+		}
+		return Command{Name: name, Text: rest}, nil
+	}
+	return Command{}, Errorf(EINVALID, "Unknown command %q.\n%s", escape(truncateRunes(word, 40)), usageText)
+}
+
+func checkLength(what, s string) error {
+	n := utf8.RuneCountInString(s)
+	if n <= MaxText {
+		return nil
+	}
+	hint := "Give a shorter one and add the rest with /incident note."
+	if what == "note" {
+		hint = "Split it into several notes."
+	}
+	return Errorf(EINVALID, "The %s is %d characters long; the limit is %d. %s", what, n, MaxText, hint)
+}
+
+// splitWord returns the first word of s and the rest, both trimmed.
+func splitWord(s string) (string, string) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexFunc(s, unicode.IsSpace)
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], strings.TrimSpace(s[i:])
+}
+
+// splitTarget is splitWord that keeps a Slack mention "<@U123|Bob Dahl>"
+// whole, spaces and all.
+func splitTarget(s string) (string, string) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "<") {
+		if i := strings.IndexByte(s, '>'); i > 0 {
+			return s[:i+1], strings.TrimSpace(s[i+1:])
+		}
+	}
+	return splitWord(s)
+}
+
+// cleanText makes typed text safe to store and show: valid UTF-8, with
+// control characters other than newline and tab removed.
+func cleanText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return r
+		}
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,508 @@
+package incident
+
+// Every text drbot posts or answers is written here, so that messages read
+// alike and a change of wording is made in one place. Message texts are
+// Slack mrkdwn; everything that did not come from drbot itself goes
+// through escape first.
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/drbot-dev/drbot/playbooks"
+)
+
+// drillPrefix begins every message and every page of a drill.
+const drillPrefix = "[DRILL] "
+
+// MaxText is the longest summary or note accepted, in characters: a Slack
+// section holds 3000.
+const MaxText = 3000
+
+var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// escape makes text safe to put in a Slack message: "<!channel>" or
+// "<@U123>" typed by someone shows as typed and pings nobody.
+func escape(s string) string { return escaper.Replace(s) }
+
+// mention is how drbot refers to a Slack member.
+func mention(userID string) string {
+	if userID == "" {
+		return "drbot"
+	}
+	return "<@" + userID + ">"
+}
+
+// fmtDur says a duration the way people do: "1h30m", "45m", "1m35s", "0s".
+// Past an hour the seconds are dropped.
+func fmtDur(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	if d >= time.Hour {
+		d = d.Round(time.Minute)
+	} else {
+		d = d.Round(time.Second)
+	}
+	h := int64(d / time.Hour)
+	m := int64(d % time.Hour / time.Minute)
+	sec := int64(d % time.Minute / time.Second)
+	var b strings.Builder
+	if h > 0 {
+		b.WriteString(strconv.FormatInt(h, 10) + "h")
+	}
+	if m > 0 {
+		b.WriteString(strconv.FormatInt(m, 10) + "m")
+	}
+	if sec > 0 || b.Len() == 0 {
+		b.WriteString(strconv.FormatInt(sec, 10) + "s")
+	}
+	return b.String()
+}
+
+// clock says a time of day in the plan's time zone ("10:03"), with the
+// day in front when it is not the day of ref ("Sat 22 Nov 00:15").
+func clock(t, ref time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	lt, lr := t.In(loc), ref.In(loc)
+	if lt.YearDay() != lr.YearDay() || lt.Year() != lr.Year() {
+		return lt.Format("Mon 2 Jan 15:04")
+	}
+	return lt.Format("15:04")
+}
+
+// clockZone is clock with the zone: "12:00 CET".
+func clockZone(t, ref time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return clock(t, ref, loc) + " " + t.In(loc).Format("MST")
+}
+
+func (o *op) clock(t time.Time) string     { return clock(t, o.inc.DeclaredAt, o.plan.Location) }
+func (o *op) clockZone(t time.Time) string { return clockZone(t, o.inc.DeclaredAt, o.plan.Location) }
+
+// channelLink refers to the incident's channel: a link once it exists.
+func channelLink(inc *Incident) string {
+	if inc.ChannelID != "" {
+		return "<#" + inc.ChannelID + ">"
+	}
+	return "#" + inc.ChannelName
+}
+
+func incidentName(inc *Incident) string {
+	return fmt.Sprintf("incident #%d: %s", inc.ID, escape(inc.Title))
+}
+
+// --- declaration
+
+func topicText(inc *Incident, p *playbooks.Plan) string {
+	parts := []string{inc.Severity, inc.Service}
+	if inc.RTO > 0 {
+		parts = append(parts, fmt.Sprintf("RTO deadline %s (%s)", clockZone(inc.DeclaredAt.Add(inc.RTO), inc.DeclaredAt, p.Location), fmtDur(inc.RTO)))
+	} else {
+		parts = append(parts, "no RTO set")
+	}
+	t := strings.Join(nonEmpty(parts), " · ")
+	if inc.Drill {
+		t = drillPrefix + t
+	}
+	return t
+}
+
+func resolvedTopicText(inc *Incident, recovered time.Duration) string {
+	t := strings.Join(nonEmpty([]string{"Resolved", inc.Severity, inc.Service, "recovered in " + fmtDur(recovered)}), " · ")
+	if inc.Drill {
+		t = drillPrefix + t
+	}
+	return t
+}
+
+func nonEmpty(ss []string) []string {
+	out := ss[:0:0]
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// contactLine names a contact with the phone number the plan gives, for
+// people to call when Slack is not enough.
+func contactLine(c *playbooks.Contact) string {
+	if c.Phone != "" {
+		return fmt.Sprintf("%s (%s)", escape(c.Name), escape(c.Phone))
+	}
+	return escape(c.Name)
+}
+
+func (o *op) summaryMessage() Message {
+	inc, p, sc := o.inc, o.plan, o.sc
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Incident #%d: %s*\n", inc.ID, escape(inc.Title))
+	if inc.Summary != "" {
+		b.WriteString(escape(inc.Summary))
+	} else {
+		b.WriteString("_No summary given._")
+	}
+	if len(inc.Roles) > 0 {
+		b.WriteString("\n\n*Paged roles*")
+		for _, rp := range inc.Roles {
+			var names []string
+			for _, c := range p.RoleContacts(rp.Role) {
+				names = append(names, contactLine(c))
+			}
+			fmt.Fprintf(&b, "\n• %s: %s", escape(rp.Role), strings.Join(names, ", "))
+		}
+	}
+	rto, rpo := "none set", "none set"
+	if inc.RTO > 0 {
+		rto = fmt.Sprintf("%s (%s)", o.clockZone(inc.DeclaredAt.Add(inc.RTO)), fmtDur(inc.RTO))
+	}
+	if svc := p.ServiceOf(sc); svc != nil && svc.RPO > 0 {
+		rpo = fmtDur(svc.RPO)
+	}
+	worst, _ := sc.LongestPath()
+	fields := []Field{
+		{Label: "Severity", Value: escape(inc.Severity)},
+		{Label: "Service", Value: escape(inc.Service)},
+		{Label: "RTO deadline", Value: rto},
+		{Label: "RPO", Value: rpo},
+		{Label: "Declared by", Value: fmt.Sprintf("%s at %s", mention(inc.DeclaredBy), o.clockZone(inc.DeclaredAt))},
+		{Label: "Playbook", Value: fmt.Sprintf("%s, %d steps, worst case %s", escape(sc.ID), len(sc.Steps), fmtDur(worst))},
+	}
+	ctx := "Commands here: /incident status · /incident note TEXT · /incident page ROLE|@user · /incident resolve"
+	return Message{Text: b.String(), Fields: fields, Context: ctx}
+}
+
+// --- paging
+
+func (o *op) pageText(role, reason string) string {
+	inc := o.inc
+	var b strings.Builder
+	fmt.Fprintf(&b, ":rotating_light: You are paged as *%s* for %s (%s, %s)\nChannel: #%s",
+		escape(role), incidentName(inc), escape(inc.Severity), escape(inc.Service), inc.ChannelName)
+	if inc.Summary != "" {
+		b.WriteString("\nSummary: " + escape(inc.Summary))
+	}
+	if reason != "" {
+		b.WriteString("\n" + reason)
+	}
+	return b.String()
+}
+
+func (o *op) pageMessage(rp *RolePage, reason string) Message {
+	return Message{
+		Text:    o.pageText(rp.Role, reason),
+		Buttons: []Button{{Label: "Acknowledge", Action: ackAction(o.inc.ID, rp.Role), Style: "primary"}},
+		Context: "Press Acknowledge to stop the escalation to the next contact.",
+	}
+}
+
+func (o *op) pageAckedMessage(rp *RolePage, by string) Message {
+	return Message{Text: o.pageText(rp.Role, "") + fmt.Sprintf("\n:white_check_mark: Acknowledged by %s at %s", mention(by), o.clock(o.now))}
+}
+
+func (o *op) pageClosedMessage(rp *RolePage) Message {
+	return Message{Text: o.pageText(rp.Role, "") + fmt.Sprintf("\n:white_check_mark: Incident resolved at %s; nothing more to do.", o.clock(o.now))}
+}
+
+func escalationReason(from string, after time.Duration) string {
+	return fmt.Sprintf("_%s did not acknowledge within %s._", from, fmtDur(after))
+}
+
+func (o *op) unansweredText(rp *RolePage, pages int, commander bool) string {
+	var names []string
+	for _, id := range rp.Contacts {
+		names = append(names, o.who(id))
+	}
+	t := fmt.Sprintf(":warning: Nobody acknowledged the %s role after %d pages (%s).", escape(rp.Role), pages, strings.Join(names, ", "))
+	if commander {
+		t += " Paging the commander role."
+	}
+	return t
+}
+
+func (o *op) ackedText(rp *RolePage, by string, after time.Duration) string {
+	return fmt.Sprintf(":white_check_mark: %s acknowledged as %s after %s", o.who(by), escape(rp.Role), fmtDur(after))
+}
+
+func (o *op) pagedPostText(actor string, rp *RolePage, contact string) string {
+	return fmt.Sprintf("%s paged %s: %s", mention(actor), escape(rp.Role), o.who(contact))
+}
+
+// --- steps
+
+// stepHead is "Step 2/4 · restore — Restore the last snapshot… (estimate
+// 1h, owner: executor)".
+func (o *op) stepHead(st *playbooks.Step) string {
+	n := 0
+	for i, s := range o.sc.Steps {
+		if s.ID == st.ID {
+			n = i + 1
+		}
+	}
+	var extra []string
+	if st.Estimate > 0 {
+		extra = append(extra, "estimate "+fmtDur(st.Estimate))
+	}
+	if st.Owner != "" {
+		extra = append(extra, "owner: "+escape(st.Owner))
+	}
+	t := fmt.Sprintf("Step %d/%d · %s — %s", n, len(o.sc.Steps), escape(st.ID), escape(st.Do))
+	if len(extra) > 0 {
+		t += " (" + strings.Join(extra, ", ") + ")"
+	}
+	if st.Ask != "" {
+		t += "\n*" + escape(st.Ask) + "*"
+	}
+	return t
+}
+
+func (o *op) stepMessage(st *playbooks.Step, run int) Message {
+	m := Message{Text: o.stepHead(st)}
+	if len(st.Answers) > 0 {
+		for i, a := range st.Answers {
+			m.Buttons = append(m.Buttons, Button{Label: a.Label, Action: stepAction(actAnswer, o.inc.ID, st.ID, run, i)})
+		}
+		return m
+	}
+	m.Buttons = []Button{
+		{Label: "Done", Action: stepAction(actDone, o.inc.ID, st.ID, run, 0), Style: "primary"},
+		{Label: "Skip", Action: stepAction(actSkip, o.inc.ID, st.ID, run, 0)},
+	}
+	return m
+}
+
+// stepOutcome says who ended a step, how and when.
+func (o *op) stepOutcome(sr *StepRun, next string) string {
+	took := ""
+	if !sr.StartedAt.IsZero() {
+		took = " (took " + fmtDur(sr.EndedAt.Sub(sr.StartedAt)) + ")"
+	}
+	switch sr.Outcome {
+	case "done":
+		return fmt.Sprintf(":white_check_mark: Done by %s at %s%s", mention(sr.By), o.clock(sr.EndedAt), took)
+	case "skipped":
+		return fmt.Sprintf(":fast_forward: Skipped by %s at %s%s", mention(sr.By), o.clock(sr.EndedAt), took)
+	case "answered":
+		return fmt.Sprintf(":point_right: %s answered *%s* at %s%s → %s", mention(sr.By), escape(sr.Answer), o.clock(sr.EndedAt), took, escape(nextName(next)))
+	}
+	return ""
+}
+
+func nextName(id string) string {
+	if id == playbooks.End {
+		return "end"
+	}
+	return id
+}
+
+func (o *op) stepEndedMessage(st *playbooks.Step, sr *StepRun, next string) Message {
+	return Message{Text: o.stepHead(st) + "\n" + o.stepOutcome(sr, next)}
+}
+
+func (o *op) stepAlreadyText(sr *StepRun) string {
+	switch sr.Outcome {
+	case "done":
+		return fmt.Sprintf("This step was already marked done by %s at %s.", mention(sr.By), o.clock(sr.EndedAt))
+	case "skipped":
+		return fmt.Sprintf("This step was already skipped by %s at %s.", mention(sr.By), o.clock(sr.EndedAt))
+	default:
+		return fmt.Sprintf("This question was already answered *%s* by %s at %s.", escape(sr.Answer), mention(sr.By), o.clock(sr.EndedAt))
+	}
+}
+
+const allDoneText = ":checkered_flag: All steps done. When service is restored: /incident resolve"
+
+// --- approvals
+
+func (o *op) approverNames(role string) string {
+	var names []string
+	for _, c := range o.plan.RoleContacts(role) {
+		names = append(names, escape(c.Name))
+	}
+	return strings.Join(names, ", ")
+}
+
+func (o *op) approvalButtons(st *playbooks.Step, run, round int) []Button {
+	return []Button{
+		{Label: "Approve", Action: stepAction(actApprove, o.inc.ID, st.ID, run, round), Style: "primary"},
+		{Label: "Deny", Action: stepAction(actDeny, o.inc.ID, st.ID, run, round), Style: "danger"},
+	}
+}
+
+func (o *op) approvalText(st *playbooks.Step) string {
+	return o.stepHead(st) + fmt.Sprintf("\n:lock: This step needs approval from the %s role before it starts: %s", escape(st.Approval), o.approverNames(st.Approval))
+}
+
+func (o *op) approvalMessage(st *playbooks.Step, run, round int) Message {
+	return Message{Text: o.approvalText(st), Buttons: o.approvalButtons(st, run, round)}
+}
+
+func (o *op) approvalDMMessage(st *playbooks.Step, run, round int) Message {
+	t := fmt.Sprintf(":lock: Your approval is needed in %s (#%s), as %s:\n%s",
+		incidentName(o.inc), o.inc.ChannelName, escape(st.Approval), o.stepHead(st))
+	return Message{Text: t, Buttons: o.approvalButtons(st, run, round)}
+}
+
+func (o *op) approvedLine(by string) string {
+	return fmt.Sprintf(":white_check_mark: Approved by %s at %s", mention(by), o.clock(o.now))
+}
+
+func (o *op) deniedLine(by string, at time.Time) string {
+	return fmt.Sprintf(":no_entry: Denied by %s at %s", mention(by), o.clock(at))
+}
+
+func (o *op) deniedPost(st *playbooks.Step, by string) string {
+	return fmt.Sprintf(":no_entry: %s denied step %s: it does not start. When ready, press *Request approval again* on the approval message, or end the incident with /incident resolve.", mention(by), escape(st.ID))
+}
+
+func (o *op) onlyApprovers(role string) string {
+	return fmt.Sprintf("Only the %s role may approve this step: %s", escape(role), o.approverNames(role))
+}
+
+// --- RTO
+
+// projectionText says the projected finish against the deadline.
+func (o *op) projectionText(p projection) string {
+	if p.done {
+		return "All steps are done."
+	}
+	if p.late() {
+		return fmt.Sprintf("Projected finish %s — %s past the RTO.", o.clock(p.finish), fmtDur(p.finish.Sub(p.deadline)))
+	}
+	return fmt.Sprintf("Projected finish %s — %s within the RTO.", o.clock(p.finish), fmtDur(p.deadline.Sub(p.finish)))
+}
+
+func (o *op) alertText(percent int, p projection) string {
+	elapsed := o.now.Sub(o.inc.DeclaredAt)
+	return fmt.Sprintf(":hourglass_flowing_sand: RTO %d%%: %s elapsed, %s left (deadline %s). %s",
+		percent, fmtDur(elapsed), fmtDur(p.deadline.Sub(o.now)), o.clock(p.deadline), o.projectionText(p))
+}
+
+func (o *op) breachText(p projection, roles []string) string {
+	t := fmt.Sprintf(":rotating_light: RTO breached: %s elapsed, the deadline %s has passed. %s",
+		fmtDur(o.now.Sub(o.inc.DeclaredAt)), o.clock(p.deadline), o.projectionText(p))
+	if len(roles) > 0 {
+		t += " Paging " + escape(strings.Join(roles, ", ")) + "."
+	}
+	return t
+}
+
+func (o *op) lateText(p projection) string {
+	var steps []string
+	for _, id := range p.path {
+		if st := o.sc.Step(id); st != nil {
+			steps = append(steps, fmt.Sprintf("%s %s", escape(id), fmtDur(st.Estimate)))
+		}
+	}
+	t := fmt.Sprintf(":warning: Projected finish %s is %s past the RTO deadline %s.",
+		o.clock(p.finish), fmtDur(p.finish.Sub(p.deadline)), o.clockZone(p.deadline))
+	if len(steps) > 0 {
+		t += " Still ahead on the longest path: " + strings.Join(steps, ", ") + "."
+	}
+	return t
+}
+
+func (o *op) onTrackText(p projection) string {
+	return fmt.Sprintf(":white_check_mark: Back on track: projected finish %s, %s within the RTO deadline %s.",
+		o.clock(p.finish), fmtDur(p.deadline.Sub(p.finish)), o.clockZone(p.deadline))
+}
+
+// --- notes, resolve
+
+func notePost(by, text string) string {
+	return fmt.Sprintf(":memo: Note from %s: %s", mention(by), escape(text))
+}
+
+func (o *op) resolvedMessage(pm *Postmortem, summary string, acked bool) Message {
+	inc := o.inc
+	var b strings.Builder
+	fmt.Fprintf(&b, ":white_check_mark: *Incident #%d resolved* by %s at %s.", inc.ID, mention(inc.ResolvedBy), o.clockZone(inc.ResolvedAt))
+	if summary != "" {
+		b.WriteString("\n" + escape(summary))
+	}
+	ack := "nobody acknowledged"
+	if acked {
+		ack = fmtDur(secs(pm.TimeToAckSeconds))
+	}
+	rto := "none set"
+	if pm.RTOSeconds > 0 {
+		if pm.RTOMet {
+			rto = fmt.Sprintf("met, %s to spare", fmtDur(secs(pm.RTOMarginSeconds)))
+		} else {
+			rto = fmt.Sprintf("missed by %s", fmtDur(secs(-pm.RTOMarginSeconds)))
+		}
+	}
+	var over []string
+	for _, st := range pm.Steps {
+		if st.EstimateSeconds > 0 && st.ActualSeconds > st.EstimateSeconds {
+			over = append(over, fmt.Sprintf("%s %s (estimate %s)", escape(st.ID), fmtDur(secs(st.ActualSeconds)), fmtDur(secs(st.EstimateSeconds))))
+		}
+	}
+	overText := "none"
+	if len(over) > 0 {
+		overText = strings.Join(over, ", ")
+	}
+	return Message{
+		Text: b.String(),
+		Fields: []Field{
+			{Label: "Time to first acknowledgement", Value: ack},
+			{Label: "Time to recover", Value: fmtDur(secs(pm.TimeToRecoverSeconds))},
+			{Label: "RTO", Value: rto},
+			{Label: "Steps over their estimate", Value: overText},
+		},
+		Context: fmt.Sprintf("Full postmortem: `drbot postmortem %d` (Markdown) or `drbot postmortem --format json %d`", inc.ID, inc.ID),
+	}
+}
+
+func secs(n int64) time.Duration { return time.Duration(n) * time.Second }
+
+// --- replies
+
+const usageText = "Usage: /incident COMMAND\n" +
+	"• `declare SCENARIO [summary]`: open an incident (no scenario: a dialog)\n" +
+	"• `drill SCENARIO [summary]`: the same, as a drill\n" +
+	"• `status`: in an incident channel: RTO, projected finish, current step, pages\n" +
+	"• `note TEXT`: in an incident channel: add TEXT to the timeline\n" +
+	"• `page ROLE|@user`: in an incident channel: page a role of the plan, or someone\n" +
+	"• `resolve [summary]`: in an incident channel: end the incident and post the postmortem summary\n" +
+	"• `list`: open incidents\n" +
+	"• `scenarios`: the plan's scenarios\n" +
+	"• `review`: send the contact-list review to the plan's review owners now\n" +
+	"• `help`: this"
+
+func scenariosText(infos []ScenarioInfo) string {
+	if len(infos) == 0 {
+		return "The plan has no scenarios."
+	}
+	var b strings.Builder
+	b.WriteString("*Scenarios* (declare with `/incident declare SCENARIO summary`)")
+	for _, s := range infos {
+		rto := "no RTO"
+		if s.RTO > 0 {
+			rto = "RTO " + fmtDur(s.RTO)
+		}
+		fmt.Fprintf(&b, "\n• `%s` — %s · %s · %s · %s", escape(s.ID), escape(s.Title), escape(s.Service), escape(s.Severity), rto)
+	}
+	return b.String()
+}
+
+func scenarioIDs(p *playbooks.Plan) string {
+	return strings.Join(p.ScenarioOrder, ", ")
+}
+
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}

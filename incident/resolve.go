@@ -1,0 +1,78 @@
+package incident
+
+import (
+	"fmt"
+)
+
+// resolve ends the incident: it records who resolved it and when, stops
+// every escalation and RTO timer, closes the pages and approvals still
+// open, computes the postmortem and posts its summary in the channel.
+func (o *op) resolve(userID, summary string) (Reply, error) {
+	inc := o.inc
+	if inc.State == StateResolved {
+		return Reply{Text: fmt.Sprintf("Incident #%d is already resolved (by %s at %s).", inc.ID, mention(inc.ResolvedBy), o.clock(inc.ResolvedAt))}, nil
+	}
+	inc.State, inc.ResolvedAt, inc.ResolvedBy = StateResolved, o.now, userID
+	text := "Resolved"
+	if summary != "" {
+		text += ": " + summary
+	}
+	o.event(KindResolved, userID, text, map[string]string{"summary": summary})
+	if err := o.tx.DeleteTimers(inc.ID); err != nil {
+		o.fail(fmt.Errorf("delete the timers of incident %d: %w", inc.ID, err))
+	}
+	for _, rp := range inc.Roles {
+		if !rp.Acked {
+			rp.runPages(func(k int, who string) {
+				o.edit(dmLane(who), o.pageRef(rp.Role, k), o.pageClosedMessage(rp), "close the page of "+who)
+			})
+		}
+		o.webhook(hookResolve, rp, rp.AckedBy)
+	}
+	o.closeApproval()
+
+	events, err := o.tx.Timeline(inc.ID)
+	if err != nil {
+		o.fail(fmt.Errorf("timeline of incident %d: %w", inc.ID, err))
+	}
+	if o.err != nil {
+		return Reply{}, o.err
+	}
+	pm := BuildPostmortem(inc, events, o.plan, o.now)
+	acked := false
+	for _, e := range events {
+		if e.Kind == KindAcknowledged {
+			acked = true
+		}
+	}
+	o.post(o.resolvedMessage(pm, summary, acked), o.ref("postmortem"), "post the postmortem summary")
+	o.enqueue(o.lane(), OutTopic, OutBody{Topic: resolvedTopicText(inc, inc.ResolvedAt.Sub(inc.DeclaredAt)), Purpose: "mark the channel topic resolved"})
+	o.event(KindPostmortemPosted, "", fmt.Sprintf("Postmortem summary posted; full text: drbot postmortem %d", inc.ID), nil)
+	o.after(o.s.cfg.Metrics.Resolved)
+	o.after(func() {
+		o.s.cfg.Logger.Info("incident resolved", "incident", inc.ID, "by", userID, "recovered_in", inc.ResolvedAt.Sub(inc.DeclaredAt).String())
+	})
+	return Reply{Text: fmt.Sprintf("Incident #%d resolved; the postmortem summary is posted in %s.", inc.ID, channelLink(inc))}, nil
+}
+
+// closeApproval takes the buttons off an approval still waiting, so that
+// nobody is asked for a decision that no longer matters.
+func (o *op) closeApproval() {
+	n := len(o.inc.Steps)
+	if n == 0 {
+		return
+	}
+	sr := o.inc.Steps[n-1]
+	st := o.sc.Step(sr.StepID)
+	if st == nil || st.Approval == "" || (sr.Approval != "pending" && sr.Approval != "denied") {
+		return
+	}
+	run, round := n-1, sr.ApprovalRound
+	line := fmt.Sprintf("Incident resolved at %s; no approval needed any more.", o.clock(o.now))
+	o.edit(o.lane(), o.approvalRef(st.ID, run, round), Message{Text: o.approvalText(st) + "\n" + line}, "close the approval of step "+st.ID)
+	if sr.Approval == "pending" {
+		for _, c := range o.plan.Roles[st.Approval] {
+			o.edit(dmLane(c), o.approvalDMRef(st.ID, run, round, c), Message{Text: o.approvalDMMessage(st, run, round).Text + "\n" + line}, "close the approval of step "+st.ID+" for "+c)
+		}
+	}
+}

@@ -1,0 +1,224 @@
+package incident
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/drbot-dev/drbot/playbooks"
+)
+
+// Step rules.
+//
+// The current step is posted in the channel with Done and Skip, or one
+// button per answer of an ask: step. Pressing one ends the step (done,
+// skipped or answered), updates the message to say who pressed what and
+// when, and posts the next step: the step's next:, the following step, or
+// the answer's target. A step with approval: is not started when reached:
+// it is posted with Approve and Deny, and the contacts of the approver role
+// get the same buttons in a direct message. Only they may press them; a
+// press by anyone else is refused and recorded (unauthorized). Deny is said
+// in the channel, and the message then offers Request approval again.
+//
+// Every button names its incident, the run index of its step (its position
+// in Incident.Steps) and, for approvals, the round; a press that does not
+// match the current state changes nothing and is told why.
+
+func (o *op) stepRef(id string, run int) string { return o.ref("step", id, strconv.Itoa(run)) }
+
+func (o *op) approvalRef(id string, run, round int) string {
+	return o.ref("approval", id, strconv.Itoa(run), strconv.Itoa(round))
+}
+
+func (o *op) approvalDMRef(id string, run, round int, contact string) string {
+	return o.approvalRef(id, run, round) + "/" + contact
+}
+
+// enterStep makes id the current step: posts it, or asks for its approval,
+// or (at the end) says that all steps are done.
+func (o *op) enterStep(id string) {
+	if id == playbooks.End || id == "" {
+		o.inc.Current = ""
+		o.post(Message{Text: allDoneText}, o.ref("end"), "say that all steps are done")
+		return
+	}
+	st := o.sc.Step(id)
+	if st == nil {
+		o.fail(fmt.Errorf("incident %d: step %q is not in scenario %s", o.inc.ID, id, o.sc.ID))
+		return
+	}
+	sr := &StepRun{StepID: id}
+	o.inc.Steps = append(o.inc.Steps, sr)
+	o.inc.Current = id
+	run := len(o.inc.Steps) - 1
+	if st.Approval != "" {
+		o.requestApproval(st, sr, run)
+		return
+	}
+	o.startStep(st, sr, run)
+}
+
+func (o *op) startStep(st *playbooks.Step, sr *StepRun, run int) {
+	sr.StartedAt = o.now
+	o.event(KindStepStarted, "", fmt.Sprintf("Step %s started: %s", st.ID, st.Do), map[string]string{"step": st.ID})
+	o.post(o.stepMessage(st, run), o.stepRef(st.ID, run), "post step "+st.ID)
+}
+
+// requestApproval opens a new approval round of the step.
+func (o *op) requestApproval(st *playbooks.Step, sr *StepRun, run int) {
+	sr.Approval = "pending"
+	sr.ApprovalRound++
+	sr.ApprovalRequestedAt = o.now
+	round := sr.ApprovalRound
+	o.event(KindApprovalRequested, "", fmt.Sprintf("Step %s waits for approval by the %s role", st.ID, st.Approval),
+		map[string]string{"step": st.ID, "role": st.Approval, "round": strconv.Itoa(round)})
+	o.post(o.approvalMessage(st, run, round), o.approvalRef(st.ID, run, round), "ask for approval of step "+st.ID)
+	approvers := o.plan.Roles[st.Approval]
+	o.invite(approvers, nil)
+	for _, c := range approvers {
+		o.dm(c, o.approvalDMMessage(st, run, round), o.approvalDMRef(st.ID, run, round, c), "ask "+c+" to approve step "+st.ID)
+	}
+}
+
+// checkRun finds the StepRun a step button refers to and says why the
+// press cannot act, if it cannot.
+func (o *op) checkRun(a action) (*playbooks.Step, *StepRun, string) {
+	if a.run >= len(o.inc.Steps) || o.inc.Steps[a.run].StepID != a.step {
+		return nil, nil, "This button is out of date; nothing was done."
+	}
+	st := o.sc.Step(a.step)
+	if st == nil {
+		return nil, nil, "This button is out of date; nothing was done."
+	}
+	return st, o.inc.Steps[a.run], ""
+}
+
+func (o *op) notCurrentText() string {
+	if o.inc.Current == "" {
+		return "This step is no longer current: all steps are done. When service is restored: /incident resolve"
+	}
+	return fmt.Sprintf("This step is no longer current; the current step is %s.", escape(o.inc.Current))
+}
+
+// pressStep is Done, Skip or an answer pressed by userID.
+func (o *op) pressStep(userID string, a action) string {
+	st, sr, why := o.checkRun(a)
+	if why != "" {
+		return why
+	}
+	if sr.Outcome != "" {
+		return o.stepAlreadyText(sr)
+	}
+	if a.run != len(o.inc.Steps)-1 || o.inc.Current != a.step {
+		return o.notCurrentText()
+	}
+	if sr.Approval == "pending" || sr.Approval == "denied" {
+		return fmt.Sprintf("Step %s has not started: it waits for approval by the %s role.", escape(st.ID), escape(st.Approval))
+	}
+	if a.verb == actAnswer && a.x >= len(st.Answers) {
+		return "This button is out of date; nothing was done."
+	}
+	var next string
+	sr.EndedAt, sr.By = o.now, userID
+	switch a.verb {
+	case actDone:
+		sr.Outcome = "done"
+		next = o.sc.After(st.ID)
+		o.event(KindStepDone, userID, fmt.Sprintf("Step %s done", st.ID), map[string]string{"step": st.ID})
+	case actSkip:
+		sr.Outcome = "skipped"
+		next = o.sc.After(st.ID)
+		o.event(KindStepSkipped, userID, fmt.Sprintf("Step %s skipped", st.ID), map[string]string{"step": st.ID})
+	case actAnswer:
+		ans := st.Answers[a.x]
+		sr.Outcome, sr.Answer = "answered", ans.Label
+		next = ans.Next
+		o.event(KindDecision, userID, fmt.Sprintf("%s — %s → %s", st.Ask, ans.Label, nextName(next)),
+			map[string]string{"step": st.ID, "answer": ans.Label, "next": next})
+	}
+	o.edit(o.lane(), o.stepRef(st.ID, a.run), o.stepEndedMessage(st, sr, next), "mark step "+st.ID+" "+sr.Outcome)
+	o.enterStep(next)
+	o.checkProjection()
+	return ""
+}
+
+// pressApproval is Approve or Deny pressed by userID.
+func (o *op) pressApproval(userID string, a action) string {
+	st, sr, why := o.checkRun(a)
+	if why != "" {
+		return why
+	}
+	if st.Approval == "" {
+		return "This button is out of date; nothing was done."
+	}
+	verb := "approve"
+	if a.verb == actDeny {
+		verb = "deny"
+	}
+	if c := o.contactOf(userID); c == nil || !o.plan.HasRole(c.ID, st.Approval) {
+		o.event(KindUnauthorized, userID, fmt.Sprintf("%s pressed %s on step %s but is not in the %s role", userID, verb, st.ID, st.Approval),
+			map[string]string{"step": st.ID, "action": verb, "role": st.Approval})
+		return o.onlyApprovers(st.Approval)
+	}
+	switch {
+	case sr.Approval == "approved":
+		return fmt.Sprintf("Already approved by %s at %s.", mention(sr.ApprovedBy), o.clock(sr.ApprovedAt))
+	case a.x != sr.ApprovalRound:
+		return "This approval request was replaced by a newer one; use the newest approval message."
+	case sr.Approval == "denied":
+		return fmt.Sprintf("Already denied by %s at %s. Press *Request approval again* on the approval message to ask again.", mention(sr.DeniedBy), o.clock(sr.DeniedAt))
+	case sr.Approval != "pending" || a.run != len(o.inc.Steps)-1:
+		return o.notCurrentText()
+	}
+	round := sr.ApprovalRound
+	approvers := o.plan.Roles[st.Approval]
+	if a.verb == actApprove {
+		sr.Approval, sr.ApprovedBy, sr.ApprovedAt = "approved", userID, o.now
+		o.event(KindApproved, userID, fmt.Sprintf("Step %s approved", st.ID), map[string]string{"step": st.ID, "role": st.Approval})
+		line := o.approvedLine(userID)
+		o.edit(o.lane(), o.approvalRef(st.ID, a.run, round), Message{Text: o.approvalText(st) + "\n" + line}, "mark step "+st.ID+" approved")
+		for _, c := range approvers {
+			o.edit(dmLane(c), o.approvalDMRef(st.ID, a.run, round, c), Message{Text: o.approvalDMMessage(st, a.run, round).Text + "\n" + line}, "mark step "+st.ID+" approved for "+c)
+		}
+		o.startStep(st, sr, a.run)
+		o.checkProjection()
+		return ""
+	}
+	sr.Approval, sr.DeniedBy, sr.DeniedAt = "denied", userID, o.now
+	o.event(KindDenied, userID, fmt.Sprintf("Step %s denied", st.ID), map[string]string{"step": st.ID, "role": st.Approval})
+	line := o.deniedLine(userID, o.now)
+	o.edit(o.lane(), o.approvalRef(st.ID, a.run, round), Message{
+		Text:    o.approvalText(st) + "\n" + line,
+		Buttons: []Button{{Label: "Request approval again", Action: stepAction(actReapprove, o.inc.ID, st.ID, a.run, round)}},
+	}, "mark step "+st.ID+" denied")
+	for _, c := range approvers {
+		o.edit(dmLane(c), o.approvalDMRef(st.ID, a.run, round, c), Message{Text: o.approvalDMMessage(st, a.run, round).Text + "\n" + line}, "mark step "+st.ID+" denied for "+c)
+	}
+	o.post(Message{Text: o.deniedPost(st, userID)}, "", "say that step "+st.ID+" was denied")
+	return ""
+}
+
+// pressReapprove is "Request approval again" after a denial; anyone in the
+// channel may press it.
+func (o *op) pressReapprove(userID string, a action) string {
+	st, sr, why := o.checkRun(a)
+	if why != "" {
+		return why
+	}
+	if st.Approval == "" || sr.Approval != "denied" || a.x != sr.ApprovalRound || a.run != len(o.inc.Steps)-1 {
+		switch sr.Approval {
+		case "approved":
+			return fmt.Sprintf("Already approved by %s at %s.", mention(sr.ApprovedBy), o.clock(sr.ApprovedAt))
+		case "pending":
+			return "Approval is already requested again; see the newest approval message."
+		}
+		return "This button is out of date; nothing was done."
+	}
+	old := sr.ApprovalRound
+	o.edit(o.lane(), o.approvalRef(st.ID, a.run, old), Message{
+		Text: o.approvalText(st) + "\n" + o.deniedLine(sr.DeniedBy, sr.DeniedAt) +
+			fmt.Sprintf(" · approval requested again by %s at %s", mention(userID), o.clock(o.now)),
+	}, "mark the approval of step "+st.ID+" requested again")
+	o.requestApproval(st, sr, a.run)
+	o.checkProjection()
+	return ""
+}

@@ -1,0 +1,125 @@
+package incident
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Timers. Every deadline is a Timer row (DESIGN.md, "Time is data"):
+//
+//	inc/N/escalate/ROLE  page the next contact of ROLE (Data: the role)
+//	inc/N/rto            the next RTO alert threshold (Data: its percent)
+//	inc/N/projection     the moment the projected finish passes the RTO
+//
+// A timer fires in the transaction that deletes (or moves) it and makes
+// its effects, so a crash never fires it twice and never loses it.
+
+const (
+	// maxTimersPerTick bounds one Tick, so that a bug that keeps a timer
+	// due cannot spin forever.
+	maxTimersPerTick = 10000
+	// timerRetry is how long a timer whose handling failed waits before it
+	// is tried again: its failure is logged and it is kept, not lost.
+	timerRetry = time.Minute
+)
+
+// Tick fires every timer that is due and delivers every outbox message
+// that is due, once each. Tests and the console call it after moving the
+// clock; Run calls it in a loop.
+func (s *Service) Tick(ctx context.Context) error {
+	s.tickMu.Lock()
+	defer s.tickMu.Unlock()
+	errTimers := s.fireTimers(ctx, s.now())
+	if s.cfg.Chat == nil {
+		return errors.Join(errTimers, errors.New("deliver the outbox: no chat surface configured"))
+	}
+	_, errDeliver := s.Deliver(ctx)
+	if errDeliver != nil {
+		errDeliver = fmt.Errorf("deliver the outbox: %w", errDeliver)
+	}
+	return errors.Join(errTimers, errDeliver)
+}
+
+// fireTimers fires the timers due at now, one transaction each, earliest
+// first. Timers set while doing so are due after now and wait for the next
+// Tick.
+func (s *Service) fireTimers(ctx context.Context, now time.Time) error {
+	for range maxTimersPerTick {
+		t, found, err := s.fireOne(ctx, now)
+		switch {
+		case !found && err != nil:
+			return fmt.Errorf("read due timers: %w", err)
+		case !found:
+			return nil
+		case err != nil:
+			s.cfg.Logger.Error("timer failed; trying it again later", "timer", t.Key, "incident", t.IncidentID, "retry_in", timerRetry.String(), "err", err)
+			t.Due = now.Add(timerRetry)
+			if err2 := s.cfg.Store.Update(ctx, func(tx Tx) error { return tx.SetTimer(t) }); err2 != nil {
+				return fmt.Errorf("timer %s: %w (and keeping it for later: %v)", t.Key, err, err2)
+			}
+		}
+	}
+	return nil
+}
+
+// fireOne fires the earliest timer due at now. found reports whether there
+// was one; err with found is its handling failing (rolled back).
+func (s *Service) fireOne(ctx context.Context, now time.Time) (t Timer, found bool, err error) {
+	var done *op
+	err = s.cfg.Store.Update(ctx, func(tx Tx) error {
+		done = nil
+		due, err := tx.DueTimers(now, 1)
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		t, found = due[0], true
+		if err := tx.DeleteTimer(t.Key); err != nil {
+			return fmt.Errorf("delete timer %s: %w", t.Key, err)
+		}
+		done, err = s.handleTimer(tx, t)
+		return err
+	})
+	if err == nil {
+		s.committed(done)
+	}
+	return t, found, err
+}
+
+// handleTimer does what a due timer (already deleted) stands for. It
+// returns the op of the incident it changed, if any.
+func (s *Service) handleTimer(tx Tx, t Timer) (*op, error) {
+	switch t.Kind {
+	case timerEscalate, timerRTO, timerProjection:
+	default:
+		// Other kinds (schedules, reviews) are added here by their owners.
+		return nil, fmt.Errorf("unknown timer kind %q", t.Kind)
+	}
+	inc, err := tx.Incident(t.IncidentID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil // its incident is gone: nothing to do
+	}
+	if err != nil {
+		return nil, err
+	}
+	if inc.State != StateOpen {
+		return nil, nil
+	}
+	o, err := s.newOp(tx, inc)
+	if err != nil {
+		return nil, err
+	}
+	switch t.Kind {
+	case timerEscalate:
+		o.escalate(t.Data)
+	case timerRTO:
+		o.fireRTO()
+	case timerProjection:
+		o.checkProjection()
+	}
+	if err := o.save(); err != nil {
+		return nil, fmt.Errorf("timer %s: %w", t.Key, err)
+	}
+	return o, nil
+}
