@@ -1,0 +1,139 @@
+package storage
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/drbot-dev/drbot/incident"
+)
+
+func notFound(id int64) error {
+	return incident.Errorf(incident.ENOTFOUND, "incident #%d not found", id)
+}
+
+// incidentRow returns the column values of inc, in the order of the
+// INSERT and UPDATE below, data last.
+func incidentRow(inc *incident.Incident) ([]any, error) {
+	data, err := jsonText(inc)
+	if err != nil {
+		return nil, err
+	}
+	return []any{inc.State, inc.Scenario, inc.Drill, millis(inc.DeclaredAt), inc.ChannelID, data}, nil
+}
+
+var (
+	sqlNextIncidentID = prepared(`SELECT coalesce(max(id), 0) + 1 FROM incidents`)
+	sqlInsertIncident = prepared(`INSERT INTO incidents (state, scenario, drill, declared_at, channel_id, data, id)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	sqlUpdateIncident = prepared(`UPDATE incidents SET state = ?, scenario = ?, drill = ?, declared_at = ?, channel_id = ?, data = ?
+		WHERE id = ?`)
+	sqlIncident          = prepared(`SELECT id, data FROM incidents WHERE id = ?`)
+	sqlIncidentByChannel = prepared(`SELECT id, data FROM incidents WHERE channel_id = ? ORDER BY id DESC LIMIT 1`)
+)
+
+// CreateIncident numbers inc with the next incident number (one more than
+// the largest so far: the write transaction holds the write lock, so no
+// other writer can take the same number) and inserts it.
+func (t *tx) CreateIncident(inc *incident.Incident) error {
+	const op = "create incident"
+	if err := t.writing(op); err != nil {
+		return err
+	}
+	var id int64
+	if err := t.queryRow(sqlNextIncidentID).Scan(&id); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	inc.ID = id
+	row, err := incidentRow(inc)
+	if err == nil {
+		_, err = t.exec(op, sqlInsertIncident, append(row, id)...)
+	}
+	if err != nil {
+		inc.ID = 0
+		return err
+	}
+	return nil
+}
+
+// SaveIncident replaces a stored incident with inc.
+func (t *tx) SaveIncident(inc *incident.Incident) error {
+	row, err := incidentRow(inc)
+	if err != nil {
+		return fmt.Errorf("save incident #%d: %w", inc.ID, err)
+	}
+	return t.execOne(fmt.Sprintf("save incident #%d", inc.ID), func() error { return notFound(inc.ID) },
+		sqlUpdateIncident, append(row, inc.ID)...)
+}
+
+// Incident returns incident id, or an ENOTFOUND *incident.Error.
+func (t *tx) Incident(id int64) (*incident.Incident, error) {
+	row := t.queryRow(sqlIncident, id)
+	inc, err := scanIncident(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read incident #%d: %w", id, err)
+	}
+	return inc, nil
+}
+
+// IncidentByChannel returns the incident whose channel is channelID (the
+// newest, should two ever share one), or an ENOTFOUND *incident.Error.
+func (t *tx) IncidentByChannel(channelID string) (*incident.Incident, error) {
+	missing := incident.Errorf(incident.ENOTFOUND, "no incident has channel %s", channelID)
+	if channelID == "" { // incidents whose channel is not created yet
+		return nil, missing
+	}
+	row := t.queryRow(sqlIncidentByChannel, channelID)
+	inc, err := scanIncident(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, missing
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read incident of channel %s: %w", channelID, err)
+	}
+	return inc, nil
+}
+
+// Incidents returns the incidents f selects, newest (highest number) first.
+// Its query is built for the filter, so that SQLite can use the state
+// index, and is not prepared: listing is rare.
+func (t *tx) Incidents(f incident.Filter) ([]*incident.Incident, error) {
+	var where []string
+	var args []any
+	if f.State != "" {
+		where, args = append(where, "state = ?"), append(args, f.State)
+	}
+	if f.Drills != nil {
+		where, args = append(where, "drill = ?"), append(args, *f.Drills)
+	}
+	q := `SELECT id, data FROM incidents`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY id DESC`
+	if f.Limit > 0 {
+		q, args = q+` LIMIT ?`, append(args, f.Limit)
+	}
+	return list(t, "list incidents", q, scanIncident, args...)
+}
+
+// scanIncident decodes a row of (id, data). The id column is the truth;
+// the copy inside data is overwritten.
+func scanIncident(r rowScanner) (*incident.Incident, error) {
+	var id int64
+	var data string
+	if err := r.Scan(&id, &data); err != nil {
+		return nil, err
+	}
+	inc := new(incident.Incident)
+	if err := json.Unmarshal([]byte(data), inc); err != nil {
+		return nil, fmt.Errorf("decode incident #%d: %w", id, err)
+	}
+	inc.ID = id
+	return inc, nil
+}
