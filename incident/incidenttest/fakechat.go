@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/drbot-dev/drbot/incident"
 )
@@ -64,6 +65,7 @@ type FakeChat struct {
 
 	calls    []Call
 	fails    map[string][]*failure
+	delays   map[string]time.Duration
 	nextChan int
 	nextTS   int
 	names    map[string]string // channel name -> id
@@ -81,6 +83,7 @@ func NewFakeChat() *FakeChat {
 	return &FakeChat{
 		Emails:  map[string]string{},
 		fails:   map[string][]*failure{},
+		delays:  map[string]time.Duration{},
 		names:   map[string]string{},
 		convs:   map[string][]Posted{},
 		eph:     map[string][]incident.Message{},
@@ -113,6 +116,31 @@ func (f *FakeChat) FailNext(method string, n int, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fails[method] = append(f.fails[method], &failure{left: n, err: err})
+}
+
+// SetDelay makes every later call of method take d before it answers
+// (without holding the fake's lock), so that concurrent callers overlap as
+// they would against Slack. Keep d to a few milliseconds.
+func (f *FakeChat) SetDelay(method string, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.delays[method] = d
+}
+
+// wait sleeps the delay set for method, if any.
+func (f *FakeChat) wait(ctx context.Context, method string) {
+	f.mu.Lock()
+	d := f.delays[method]
+	f.mu.Unlock()
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // failure returns the error a call of method must fail with, if any.
@@ -154,6 +182,7 @@ func (f *FakeChat) ts() string {
 // CreateChannel creates a channel "C0001", "C0002" ...; a name already
 // taken gets a suffix "-2", "-3" ..., as the Slack surface does.
 func (f *FakeChat) CreateChannel(ctx context.Context, name string) (string, string, error) {
+	f.wait(ctx, MethodCreateChannel)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.failure(MethodCreateChannel); err != nil {
@@ -173,6 +202,7 @@ func (f *FakeChat) CreateChannel(ctx context.Context, name string) (string, stri
 
 // Invite adds users to a channel's members.
 func (f *FakeChat) Invite(ctx context.Context, channelID string, userIDs []string) error {
+	f.wait(ctx, MethodInvite)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := Call{Method: MethodInvite, Channel: channelID, Users: userIDs}
@@ -192,6 +222,7 @@ func (f *FakeChat) Invite(ctx context.Context, channelID string, userIDs []strin
 
 // SetTopic sets a channel's topic.
 func (f *FakeChat) SetTopic(ctx context.Context, channelID, topic string) error {
+	f.wait(ctx, MethodSetTopic)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := Call{Method: MethodSetTopic, Channel: channelID, Topic: topic}
@@ -207,6 +238,7 @@ func (f *FakeChat) SetTopic(ctx context.Context, channelID, topic string) error 
 
 // Post posts m in a channel and returns its ts.
 func (f *FakeChat) Post(ctx context.Context, channelID string, m incident.Message) (string, error) {
+	f.wait(ctx, MethodPost)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := Call{Method: MethodPost, Channel: channelID, Message: &m}
@@ -227,6 +259,7 @@ func DMChannel(userID string) string { return "D" + userID }
 
 // DM posts m in the direct conversation with userID, "D"+userID.
 func (f *FakeChat) DM(ctx context.Context, userID string, m incident.Message) (string, string, error) {
+	f.wait(ctx, MethodDM)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	ch := DMChannel(userID)
@@ -245,6 +278,7 @@ func (f *FakeChat) DM(ctx context.Context, userID string, m incident.Message) (s
 // Update replaces the message ts in channelID. An unknown message fails
 // permanently with message_not_found, as Slack does.
 func (f *FakeChat) Update(ctx context.Context, channelID, ts string, m incident.Message) error {
+	f.wait(ctx, MethodUpdate)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := Call{Method: MethodUpdate, Channel: channelID, TS: ts, Message: &m}
@@ -267,6 +301,7 @@ func (f *FakeChat) Update(ctx context.Context, channelID, ts string, m incident.
 
 // Pin pins the message ts in channelID.
 func (f *FakeChat) Pin(ctx context.Context, channelID, ts string) error {
+	f.wait(ctx, MethodPin)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := Call{Method: MethodPin, Channel: channelID, TS: ts}
@@ -282,6 +317,7 @@ func (f *FakeChat) Pin(ctx context.Context, channelID, ts string) error {
 
 // Ephemeral shows m to userID only.
 func (f *FakeChat) Ephemeral(ctx context.Context, channelID, userID string, m incident.Message) error {
+	f.wait(ctx, MethodEphemeral)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := Call{Method: MethodEphemeral, Channel: channelID, User: userID, Message: &m}
@@ -298,6 +334,7 @@ func (f *FakeChat) Ephemeral(ctx context.Context, channelID, userID string, m in
 // LookupUserByEmail answers from Emails; an unknown address fails
 // permanently with users_not_found, as Slack does.
 func (f *FakeChat) LookupUserByEmail(ctx context.Context, email string) (string, error) {
+	f.wait(ctx, MethodLookupUserByEmail)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := Call{Method: MethodLookupUserByEmail, Email: email}
@@ -319,6 +356,7 @@ func (f *FakeChat) LookupUserByEmail(ctx context.Context, email string) (string,
 
 // Webhook records the POST.
 func (f *FakeChat) Webhook(ctx context.Context, url string, body []byte) error {
+	f.wait(ctx, MethodWebhook)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := Call{Method: MethodWebhook, URL: url, Body: body}
