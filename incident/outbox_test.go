@@ -31,14 +31,14 @@ type outboxEnv struct {
 	metrics *countingMetrics
 }
 
-var t0 = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+var obT0 = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 
 func newOutboxEnv(t *testing.T) *outboxEnv {
 	t.Helper()
 	e := &outboxEnv{
 		store:   incidenttest.NewMemStore(),
 		chat:    incidenttest.NewFakeChat(),
-		clock:   incidenttest.NewClock(t0),
+		clock:   incidenttest.NewClock(obT0),
 		metrics: &countingMetrics{},
 	}
 	svc, err := incident.New(incident.Config{Plan: pmPlan(), Store: e.store, Chat: e.chat, Now: e.clock.Now, Metrics: e.metrics})
@@ -55,7 +55,7 @@ func (e *outboxEnv) incident(t *testing.T, channelID string) {
 	t.Helper()
 	err := e.store.Update(context.Background(), func(tx incident.Tx) error {
 		return tx.CreateIncident(&incident.Incident{
-			Scenario: "db-corruption", State: incident.StateOpen, DeclaredAt: t0, DeclaredBy: "U0ALICE01",
+			Scenario: "db-corruption", State: incident.StateOpen, DeclaredAt: obT0, DeclaredBy: "U0ALICE01",
 			ChannelID: channelID, ChannelName: map[bool]string{true: "inc-1-db-corruption"}[channelID != ""],
 		})
 	})
@@ -87,7 +87,7 @@ func (e *outboxEnv) deliver(t *testing.T, want int) {
 		t.Fatalf("Deliver: %v", err)
 	}
 	if got != want {
-		t.Errorf("Deliver at +%v sent %d, want %d", e.clock.Now().Sub(t0), got, want)
+		t.Errorf("Deliver at +%v sent %d, want %d", e.clock.Now().Sub(obT0), got, want)
 	}
 }
 
@@ -116,11 +116,11 @@ func (e *outboxEnv) message(t *testing.T, id int64) incidenttest.StoredOutgoing 
 	return incidenttest.StoredOutgoing{}
 }
 
-func post(lane, text string) incident.Outgoing {
+func obPost(lane, text string) incident.Outgoing {
 	return incident.Outgoing{Lane: lane, IncidentID: 1, Kind: incident.OutPost, Body: incident.OutBody{Message: &incident.Message{Text: text}}}
 }
 
-func texts(ms []incident.Message) []string {
+func obTexts(ms []incident.Message) []string {
 	var out []string
 	for _, m := range ms {
 		out = append(out, m.Text)
@@ -131,7 +131,7 @@ func texts(ms []incident.Message) []string {
 func TestDeliverOrderWithinLane(t *testing.T) {
 	e := newOutboxEnv(t)
 	e.incident(t, "C0001")
-	e.enqueue(t, post("inc/1", "a"), post("inc/1", "b"), post("inc/1", "c"))
+	e.enqueue(t, obPost("inc/1", "a"), obPost("inc/1", "b"), obPost("inc/1", "c"))
 	e.chat.FailNext(incidenttest.MethodPost, 1, errors.New("connection reset"))
 
 	// "a" fails: "b" and "c" must not overtake it.
@@ -141,7 +141,7 @@ func TestDeliverOrderWithinLane(t *testing.T) {
 	}
 	e.clock.Advance(time.Second)
 	e.deliver(t, 3)
-	if diff := cmp.Diff(texts(e.chat.Posts("C0001")), []string{"a", "b", "c"}); diff != "" {
+	if diff := cmp.Diff(obTexts(e.chat.Posts("C0001")), []string{"a", "b", "c"}); diff != "" {
 		t.Errorf("posts (-got +want):\n%s", diff)
 	}
 	e.deliver(t, 0) // nothing is sent twice
@@ -151,7 +151,7 @@ func TestDeliverLanesIndependentAndRetryAfter(t *testing.T) {
 	e := newOutboxEnv(t)
 	e.incident(t, "C0001")
 	e.enqueue(t,
-		post("inc/1", "step 1"),
+		obPost("inc/1", "step 1"),
 		incident.Outgoing{Lane: "user/bob", IncidentID: 1, Kind: incident.OutDM, Body: incident.OutBody{Contact: "bob", Message: &incident.Message{Text: "page 1"}}},
 		incident.Outgoing{Lane: "user/bob", IncidentID: 1, Kind: incident.OutDM, Body: incident.OutBody{Contact: "bob", Message: &incident.Message{Text: "page 2"}}},
 	)
@@ -159,11 +159,11 @@ func TestDeliverLanesIndependentAndRetryAfter(t *testing.T) {
 
 	// The 429 on the channel lane does not hold up bob's lane.
 	e.deliver(t, 2)
-	if diff := cmp.Diff(texts(e.chat.DMs("U0BOB0001")), []string{"page 1", "page 2"}); diff != "" {
+	if diff := cmp.Diff(obTexts(e.chat.DMs("U0BOB0001")), []string{"page 1", "page 2"}); diff != "" {
 		t.Errorf("DMs to bob (-got +want):\n%s", diff)
 	}
 	m := e.message(t, 1)
-	if m.State != incidenttest.OutPending || m.Attempts != 1 || !m.Due.Equal(t0.Add(30*time.Second)) {
+	if m.State != incidenttest.OutPending || m.Attempts != 1 || !m.Due.Equal(obT0.Add(30*time.Second)) {
 		t.Errorf("rate-limited message: %+v, want pending, 1 attempt, due at +30s", m)
 	}
 
@@ -176,7 +176,7 @@ func TestDeliverLanesIndependentAndRetryAfter(t *testing.T) {
 	// ... and right after.
 	e.clock.Advance(time.Second)
 	e.deliver(t, 1)
-	if diff := cmp.Diff(texts(e.chat.Posts("C0001")), []string{"step 1"}); diff != "" {
+	if diff := cmp.Diff(obTexts(e.chat.Posts("C0001")), []string{"step 1"}); diff != "" {
 		t.Errorf("posts (-got +want):\n%s", diff)
 	}
 }
@@ -184,7 +184,7 @@ func TestDeliverLanesIndependentAndRetryAfter(t *testing.T) {
 func TestDeliverBackoff(t *testing.T) {
 	e := newOutboxEnv(t)
 	e.incident(t, "C0001")
-	e.enqueue(t, post("inc/1", "summary"))
+	e.enqueue(t, obPost("inc/1", "summary"))
 	e.chat.FailNext(incidenttest.MethodPost, 2, &incident.ChatError{Method: "chat.postMessage", Code: "internal_error"})
 	e.chat.FailNext(incidenttest.MethodPost, 1, errors.New("dial tcp: i/o timeout"))
 
@@ -202,11 +202,11 @@ func TestDeliverBackoff(t *testing.T) {
 		{7*time.Second - time.Millisecond, 0, 3, 7 * time.Second},
 		{7 * time.Second, 1, 3, 7 * time.Second},
 	} {
-		e.clock.Set(t0.Add(step.at))
+		e.clock.Set(obT0.Add(step.at))
 		e.deliver(t, step.sent)
 		m := e.message(t, 1)
-		if m.Attempts != step.attempts || !m.Due.Equal(t0.Add(step.due)) {
-			t.Errorf("at +%v: attempts %d due +%v, want %d +%v", step.at, m.Attempts, m.Due.Sub(t0), step.attempts, step.due)
+		if m.Attempts != step.attempts || !m.Due.Equal(obT0.Add(step.due)) {
+			t.Errorf("at +%v: attempts %d due +%v, want %d +%v", step.at, m.Attempts, m.Due.Sub(obT0), step.attempts, step.due)
 		}
 	}
 	if m := e.message(t, 1); m.State != incidenttest.OutSent {
@@ -225,11 +225,11 @@ func TestDeliverBackoff(t *testing.T) {
 func TestDeliverBackoffCapped(t *testing.T) {
 	e := newOutboxEnv(t)
 	e.incident(t, "C0001")
-	e.enqueue(t, post("inc/1", "x"))
+	e.enqueue(t, obPost("inc/1", "x"))
 	// Twelve failures already: 2^12 s is over an hour; the cap is 5m.
 	err := e.store.Update(context.Background(), func(tx incident.Tx) error {
 		for range 12 {
-			if err := tx.Retry(1, t0, "earlier"); err != nil {
+			if err := tx.Retry(1, obT0, "earlier"); err != nil {
 				return err
 			}
 		}
@@ -240,8 +240,8 @@ func TestDeliverBackoffCapped(t *testing.T) {
 	}
 	e.chat.FailNext(incidenttest.MethodPost, 1, &incident.ChatError{Code: "service_unavailable"})
 	e.deliver(t, 0)
-	if m := e.message(t, 1); !m.Due.Equal(t0.Add(5*time.Minute)) || m.State != incidenttest.OutPending {
-		t.Errorf("after 13 failures: %s due +%v, want pending, +5m", m.State, m.Due.Sub(t0))
+	if m := e.message(t, 1); !m.Due.Equal(obT0.Add(5*time.Minute)) || m.State != incidenttest.OutPending {
+		t.Errorf("after 13 failures: %s due +%v, want pending, +5m", m.State, m.Due.Sub(obT0))
 	}
 }
 
@@ -287,7 +287,7 @@ func TestDeliverPermanentFailure(t *testing.T) {
 			if diff := cmp.Diff(failed, []string{tc.wantLine}); diff != "" {
 				t.Errorf("delivery_failed events (-got +want):\n%s", diff)
 			}
-			if diff := cmp.Diff(texts(e.chat.Posts("C0001")), []string{":warning: " + tc.wantLine}); diff != "" {
+			if diff := cmp.Diff(obTexts(e.chat.Posts("C0001")), []string{":warning: " + tc.wantLine}); diff != "" {
 				t.Errorf("channel posts (-got +want):\n%s", diff)
 			}
 			if got := e.metrics.pages.Load(); got != 0 {
@@ -314,7 +314,7 @@ func TestDeliverWaitsForChannel(t *testing.T) {
 		t.Fatalf("%d chat calls without a channel", got)
 	}
 	m := e.message(t, 1)
-	if m.State != incidenttest.OutPending || !m.Due.Equal(t0.Add(time.Second)) || m.LastError != "waiting for the incident channel" {
+	if m.State != incidenttest.OutPending || !m.Due.Equal(obT0.Add(time.Second)) || m.LastError != "waiting for the incident channel" {
 		t.Errorf("waiting message = %+v", m)
 	}
 
@@ -333,8 +333,8 @@ func TestDeliverWaitsForChannel(t *testing.T) {
 		t.Errorf("incident channel = %q %q, want C0001 inc-1-db-corruption", inc.ChannelID, inc.ChannelName)
 	}
 	evs := e.timeline(t)
-	if len(evs) != 1 || evs[0].Kind != incident.KindChannelCreated || evs[0].At != t0 {
-		t.Errorf("timeline = %+v, want one channel_created at t0", evs)
+	if len(evs) != 1 || evs[0].Kind != incident.KindChannelCreated || evs[0].At != obT0 {
+		t.Errorf("timeline = %+v, want one channel_created at obT0", evs)
 	}
 
 	e.clock.Advance(time.Second)
@@ -358,7 +358,7 @@ func TestDeliverCreateChannelRefused(t *testing.T) {
 	e.deliver(t, 0)
 	e.clock.Advance(2 * time.Second)
 	e.deliver(t, 1)
-	if diff := cmp.Diff(texts(e.chat.DMs("U0ALICE01")), []string{":warning: could not create the incident channel: restricted_action. drbot keeps trying; a Slack admin may need to fix the app's permissions."}); diff != "" {
+	if diff := cmp.Diff(obTexts(e.chat.DMs("U0ALICE01")), []string{":warning: could not create the incident channel: restricted_action. drbot keeps trying; a Slack admin may need to fix the app's permissions."}); diff != "" {
 		t.Errorf("DMs to the declarer (-got +want):\n%s", diff)
 	}
 	var kinds []string
@@ -389,7 +389,7 @@ func TestDeliverEmailLookupCached(t *testing.T) {
 	if got := len(e.chat.CallsOf(incidenttest.MethodLookupUserByEmail)); got != 1 {
 		t.Errorf("LookupUserByEmail called %d times, want 1", got)
 	}
-	if diff := cmp.Diff(texts(e.chat.DMs("U0FRANK01")), []string{"page", "reminder", "later"}, cmpSorted); diff != "" {
+	if diff := cmp.Diff(obTexts(e.chat.DMs("U0FRANK01")), []string{"page", "reminder", "later"}, obSorted); diff != "" {
 		t.Errorf("DMs to frank (-got +want):\n%s", diff)
 	}
 	if diff := cmp.Diff(e.chat.Members("C0001"), []string{"U0FRANK01", "U0BOB0001"}); diff != "" {
@@ -411,8 +411,8 @@ func TestDeliverEmailLookupCached(t *testing.T) {
 	}
 }
 
-// cmpSorted compares string slices as sets: lanes go concurrently.
-var cmpSorted = cmp.Transformer("sort", func(in []string) []string {
+// obSorted compares string slices as sets: lanes go concurrently.
+var obSorted = cmp.Transformer("sort", func(in []string) []string {
 	out := append([]string(nil), in...)
 	for i := range out {
 		for j := i + 1; j < len(out); j++ {
@@ -434,7 +434,7 @@ func TestDeliverInviteSkipsUnknown(t *testing.T) {
 	if diff := cmp.Diff(e.chat.Members("C0001"), []string{"U0EXTRA01", "U0BOB0001"}); diff != "" {
 		t.Errorf("invited (-got +want):\n%s", diff)
 	}
-	if diff := cmp.Diff(texts(e.chat.Posts("C0001")), []string{":warning: could not invite frank: users_not_found"}); diff != "" {
+	if diff := cmp.Diff(obTexts(e.chat.Posts("C0001")), []string{":warning: could not invite frank: users_not_found"}); diff != "" {
 		t.Errorf("channel posts (-got +want):\n%s", diff)
 	}
 	if m := e.message(t, 1); m.State != incidenttest.OutSent {
@@ -522,7 +522,7 @@ func TestDeliverMalformedDropped(t *testing.T) {
 	if m := e.message(t, 1); m.State != incidenttest.OutDropped {
 		t.Errorf("DM to a contact not in the plan: %s, want dropped", m.State)
 	}
-	if diff := cmp.Diff(texts(e.chat.Posts("C0001")), []string{":warning: could not send a direct message to zed: zed is not a contact of the plan"}); diff != "" {
+	if diff := cmp.Diff(obTexts(e.chat.Posts("C0001")), []string{":warning: could not send a direct message to zed: zed is not a contact of the plan"}); diff != "" {
 		t.Errorf("channel posts (-got +want):\n%s", diff)
 	}
 }

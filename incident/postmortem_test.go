@@ -52,11 +52,11 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-var day = time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+var pmDay = time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
 
-// at is a time of the test day: at(10, 1, 35) is 10:01:35.
-func at(h, m, s int) time.Time {
-	return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second)
+// pmAt is a time of the test day: pmAt(10, 1, 35) is 10:01:35.
+func pmAt(h, m, s int) time.Time {
+	return pmDay.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second)
 }
 
 // pmPlan is the example plan of plan.md, as Parse would return it.
@@ -96,7 +96,7 @@ func pmPlan() *playbooks.Plan {
 	}
 }
 
-func ev(t time.Time, kind, actor, text string, kv ...string) incident.Event {
+func pmEv(t time.Time, kind, actor, text string, kv ...string) incident.Event {
 	e := incident.Event{At: t, Kind: kind, Actor: actor, Text: text}
 	if len(kv) > 0 {
 		e.Data = map[string]string{}
@@ -115,49 +115,49 @@ func realIncident() (*incident.Incident, []incident.Event) {
 	inc := &incident.Incident{
 		ID: 7, Scenario: "db-corruption", Title: "Corrupted payments database",
 		Summary: "Checkout fails: payments-db returns checksum errors | since 09:55", Severity: "sev1", Service: "payments-db",
-		State: incident.StateResolved, DeclaredAt: at(10, 0, 0), DeclaredBy: "U0ALICE01",
-		ResolvedAt: at(12, 15, 0), ResolvedBy: "U0ALICE01", RTO: 2 * time.Hour,
+		State: incident.StateResolved, DeclaredAt: pmAt(10, 0, 0), DeclaredBy: "U0ALICE01",
+		ResolvedAt: pmAt(12, 15, 0), ResolvedBy: "U0ALICE01", RTO: 2 * time.Hour,
 		ChannelID: "C0001", ChannelName: "inc-7-db-corruption",
 		Roles: []*incident.RolePage{
-			{Role: "commander", Contacts: []string{"alice", "bob"}, Sent: 1, Acked: true, AckedBy: "alice", AckedAt: at(10, 1, 35), PagedAt: at(10, 0, 0)},
-			{Role: "executor", Contacts: []string{"bob", "alice"}, Sent: 2, Acked: true, AckedBy: "alice", AckedAt: at(10, 6, 10), PagedAt: at(10, 0, 0)},
-			{Role: "approver", Contacts: []string{"erin", "frank"}, Sent: 2, PagedAt: at(12, 0, 0)},
+			{Role: "commander", Contacts: []string{"alice", "bob"}, Sent: 1, Acked: true, AckedBy: "alice", AckedAt: pmAt(10, 1, 35), PagedAt: pmAt(10, 0, 0)},
+			{Role: "executor", Contacts: []string{"bob", "alice"}, Sent: 2, Acked: true, AckedBy: "alice", AckedAt: pmAt(10, 6, 10), PagedAt: pmAt(10, 0, 0)},
+			{Role: "approver", Contacts: []string{"erin", "frank"}, Sent: 2, PagedAt: pmAt(12, 0, 0)},
 		},
 		Steps: []*incident.StepRun{
-			{StepID: "assess", StartedAt: at(10, 0, 0), EndedAt: at(10, 9, 0), Outcome: "answered", Answer: "No", By: "U0ALICE01"},
-			{StepID: "restore", StartedAt: at(10, 9, 0), EndedAt: at(12, 1, 0), Outcome: "done", By: "U0ALICE01",
-				Approval: "approved", ApprovalRequestedAt: at(10, 9, 0), ApprovedBy: "U0ERIN001", ApprovedAt: at(10, 21, 0)},
-			{StepID: "verify", StartedAt: at(12, 1, 0), EndedAt: at(12, 12, 0), Outcome: "done", By: "U0BOB0001"},
+			{StepID: "assess", StartedAt: pmAt(10, 0, 0), EndedAt: pmAt(10, 9, 0), Outcome: "answered", Answer: "No", By: "U0ALICE01"},
+			{StepID: "restore", StartedAt: pmAt(10, 9, 0), EndedAt: pmAt(12, 1, 0), Outcome: "done", By: "U0ALICE01",
+				Approval: "approved", ApprovalRequestedAt: pmAt(10, 9, 0), ApprovedBy: "U0ERIN001", ApprovedAt: pmAt(10, 21, 0)},
+			{StepID: "verify", StartedAt: pmAt(12, 1, 0), EndedAt: pmAt(12, 12, 0), Outcome: "done", By: "U0BOB0001"},
 		},
 	}
 	events := []incident.Event{
-		ev(at(10, 0, 0), incident.KindDeclared, "U0ALICE01", "Corrupted payments database: Checkout fails: payments-db returns checksum errors | since 09:55"),
-		ev(at(10, 0, 0), incident.KindPaged, "", "paged alice (commander)", "role", "commander", "contact", "alice"),
-		ev(at(10, 0, 0), incident.KindPaged, "", "paged bob (executor)", "role", "executor", "contact", "bob"),
-		ev(at(10, 0, 0), incident.KindStepStarted, "", "assess", "step", "assess"),
-		ev(at(10, 0, 2), incident.KindChannelCreated, "", "created #inc-7-db-corruption", "channel", "C0001"),
-		ev(at(10, 1, 35), incident.KindAcknowledged, "U0ALICE01", "alice acknowledged (commander)", "role", "commander", "contact", "alice"),
-		ev(at(10, 5, 0), incident.KindEscalated, "", "bob did not acknowledge in 5m; paged alice (executor)", "role", "executor", "contact", "alice", "from", "bob"),
-		ev(at(10, 6, 10), incident.KindAcknowledged, "U0ALICE01", "alice acknowledged (executor)", "role", "executor", "contact", "alice"),
-		ev(at(10, 9, 0), incident.KindDecision, "U0ALICE01", "Is the primary still serving reads? No", "step", "assess", "answer", "No", "next", "restore"),
-		ev(at(10, 9, 0), incident.KindApprovalRequested, "", "restore waits for approval by approver", "step", "restore", "role", "approver"),
-		ev(at(10, 12, 0), incident.KindUnauthorized, "U0BOB0001", "bob may not approve restore", "step", "restore", "action", "approve"),
-		ev(at(10, 21, 0), incident.KindApproved, "U0ERIN001", "erin approved restore", "step", "restore", "role", "approver"),
-		ev(at(10, 21, 0), incident.KindStepStarted, "", "restore", "step", "restore"),
-		ev(at(10, 30, 0), incident.KindNote, "U0BOB0001", "snapshot from 09:45 is the last good one | verified <by hand>"),
-		ev(at(11, 0, 0), incident.KindRTOAlert, "", "50% of the RTO used", "percent", "50", "elapsed", "1h0m0s", "remaining", "1h0m0s", "projected", "2026-11-21T11:31:00Z"),
-		ev(at(11, 30, 0), incident.KindRTOAlert, "", "75% of the RTO used", "percent", "75"),
-		ev(at(11, 48, 0), incident.KindRTOAlert, "", "90% of the RTO used", "percent", "90"),
-		ev(at(12, 0, 0), incident.KindRTOBreached, "", "RTO of 2h breached"),
-		ev(at(12, 0, 0), incident.KindPaged, "", "paged erin (approver)", "role", "approver", "contact", "erin"),
-		ev(at(12, 0, 0), incident.KindPaged, "", "paged frank (approver)", "role", "approver", "contact", "frank"),
-		ev(at(12, 0, 1), incident.KindDeliveryFailed, "", "could not page frank: user_not_found", "contact", "frank"),
-		ev(at(12, 1, 0), incident.KindStepDone, "U0ALICE01", "restore done", "step", "restore"),
-		ev(at(12, 1, 0), incident.KindStepStarted, "", "verify", "step", "verify"),
-		ev(at(12, 5, 0), incident.KindNote, "U0ALICE01", "order counts match the provider"),
-		ev(at(12, 12, 0), incident.KindStepDone, "U0BOB0001", "verify done", "step", "verify"),
-		ev(at(12, 15, 0), incident.KindResolved, "U0ALICE01", "restored from the 09:45 snapshot"),
-		ev(at(12, 15, 1), incident.KindPostmortemPosted, "", "postmortem posted"),
+		pmEv(pmAt(10, 0, 0), incident.KindDeclared, "U0ALICE01", "Corrupted payments database: Checkout fails: payments-db returns checksum errors | since 09:55"),
+		pmEv(pmAt(10, 0, 0), incident.KindPaged, "", "paged alice (commander)", "role", "commander", "contact", "alice"),
+		pmEv(pmAt(10, 0, 0), incident.KindPaged, "", "paged bob (executor)", "role", "executor", "contact", "bob"),
+		pmEv(pmAt(10, 0, 0), incident.KindStepStarted, "", "assess", "step", "assess"),
+		pmEv(pmAt(10, 0, 2), incident.KindChannelCreated, "", "created #inc-7-db-corruption", "channel", "C0001"),
+		pmEv(pmAt(10, 1, 35), incident.KindAcknowledged, "U0ALICE01", "alice acknowledged (commander)", "role", "commander", "contact", "alice"),
+		pmEv(pmAt(10, 5, 0), incident.KindEscalated, "", "bob did not acknowledge in 5m; paged alice (executor)", "role", "executor", "contact", "alice", "from", "bob"),
+		pmEv(pmAt(10, 6, 10), incident.KindAcknowledged, "U0ALICE01", "alice acknowledged (executor)", "role", "executor", "contact", "alice"),
+		pmEv(pmAt(10, 9, 0), incident.KindDecision, "U0ALICE01", "Is the primary still serving reads? No", "step", "assess", "answer", "No", "next", "restore"),
+		pmEv(pmAt(10, 9, 0), incident.KindApprovalRequested, "", "restore waits for approval by approver", "step", "restore", "role", "approver"),
+		pmEv(pmAt(10, 12, 0), incident.KindUnauthorized, "U0BOB0001", "bob may not approve restore", "step", "restore", "action", "approve"),
+		pmEv(pmAt(10, 21, 0), incident.KindApproved, "U0ERIN001", "erin approved restore", "step", "restore", "role", "approver"),
+		pmEv(pmAt(10, 21, 0), incident.KindStepStarted, "", "restore", "step", "restore"),
+		pmEv(pmAt(10, 30, 0), incident.KindNote, "U0BOB0001", "snapshot from 09:45 is the last good one | verified <by hand>"),
+		pmEv(pmAt(11, 0, 0), incident.KindRTOAlert, "", "50% of the RTO used", "percent", "50", "elapsed", "1h0m0s", "remaining", "1h0m0s", "projected", "2026-11-21T11:31:00Z"),
+		pmEv(pmAt(11, 30, 0), incident.KindRTOAlert, "", "75% of the RTO used", "percent", "75"),
+		pmEv(pmAt(11, 48, 0), incident.KindRTOAlert, "", "90% of the RTO used", "percent", "90"),
+		pmEv(pmAt(12, 0, 0), incident.KindRTOBreached, "", "RTO of 2h breached"),
+		pmEv(pmAt(12, 0, 0), incident.KindPaged, "", "paged erin (approver)", "role", "approver", "contact", "erin"),
+		pmEv(pmAt(12, 0, 0), incident.KindPaged, "", "paged frank (approver)", "role", "approver", "contact", "frank"),
+		pmEv(pmAt(12, 0, 1), incident.KindDeliveryFailed, "", "could not page frank: user_not_found", "contact", "frank"),
+		pmEv(pmAt(12, 1, 0), incident.KindStepDone, "U0ALICE01", "restore done", "step", "restore"),
+		pmEv(pmAt(12, 1, 0), incident.KindStepStarted, "", "verify", "step", "verify"),
+		pmEv(pmAt(12, 5, 0), incident.KindNote, "U0ALICE01", "order counts match the provider"),
+		pmEv(pmAt(12, 12, 0), incident.KindStepDone, "U0BOB0001", "verify done", "step", "verify"),
+		pmEv(pmAt(12, 15, 0), incident.KindResolved, "U0ALICE01", "restored from the 09:45 snapshot"),
+		pmEv(pmAt(12, 15, 1), incident.KindPostmortemPosted, "", "postmortem posted"),
 	}
 	for i := range events {
 		events[i].ID, events[i].IncidentID = int64(i+1), inc.ID
@@ -171,33 +171,33 @@ func drillIncident() (*incident.Incident, []incident.Event) {
 	inc := &incident.Incident{
 		ID: 8, Scenario: "db-corruption", Title: "Corrupted payments database", Summary: "Wednesday drill",
 		Severity: "sev1", Service: "payments-db", Drill: true,
-		State: incident.StateResolved, DeclaredAt: at(14, 0, 0), DeclaredBy: "U0ALICE01",
-		ResolvedAt: at(15, 0, 0), ResolvedBy: "U0ALICE01", RTO: 2 * time.Hour,
+		State: incident.StateResolved, DeclaredAt: pmAt(14, 0, 0), DeclaredBy: "U0ALICE01",
+		ResolvedAt: pmAt(15, 0, 0), ResolvedBy: "U0ALICE01", RTO: 2 * time.Hour,
 		ChannelID: "C0002", ChannelName: "drill-8-db-corruption",
 		Roles: []*incident.RolePage{
-			{Role: "commander", Contacts: []string{"alice", "bob"}, Sent: 1, Acked: true, AckedBy: "alice", AckedAt: at(14, 0, 45), PagedAt: at(14, 0, 0)},
-			{Role: "executor", Contacts: []string{"bob", "alice"}, Sent: 1, Acked: true, AckedBy: "bob", AckedAt: at(14, 2, 0), PagedAt: at(14, 0, 0)},
+			{Role: "commander", Contacts: []string{"alice", "bob"}, Sent: 1, Acked: true, AckedBy: "alice", AckedAt: pmAt(14, 0, 45), PagedAt: pmAt(14, 0, 0)},
+			{Role: "executor", Contacts: []string{"bob", "alice"}, Sent: 1, Acked: true, AckedBy: "bob", AckedAt: pmAt(14, 2, 0), PagedAt: pmAt(14, 0, 0)},
 		},
 		Steps: []*incident.StepRun{
-			{StepID: "assess", StartedAt: at(14, 0, 0), EndedAt: at(14, 8, 0), Outcome: "answered", Answer: "Yes", By: "U0BOB0001"},
-			{StepID: "repair", StartedAt: at(14, 8, 0), EndedAt: at(14, 50, 0), Outcome: "done", By: "U0BOB0001"},
-			{StepID: "verify", StartedAt: at(14, 50, 0), EndedAt: at(14, 58, 0), Outcome: "done", By: "U0BOB0001"},
+			{StepID: "assess", StartedAt: pmAt(14, 0, 0), EndedAt: pmAt(14, 8, 0), Outcome: "answered", Answer: "Yes", By: "U0BOB0001"},
+			{StepID: "repair", StartedAt: pmAt(14, 8, 0), EndedAt: pmAt(14, 50, 0), Outcome: "done", By: "U0BOB0001"},
+			{StepID: "verify", StartedAt: pmAt(14, 50, 0), EndedAt: pmAt(14, 58, 0), Outcome: "done", By: "U0BOB0001"},
 		},
 	}
 	events := []incident.Event{
-		ev(at(14, 0, 0), incident.KindDeclared, "U0ALICE01", "DRILL Corrupted payments database: Wednesday drill"),
-		ev(at(14, 0, 0), incident.KindPaged, "", "paged alice (commander)", "role", "commander", "contact", "alice"),
-		ev(at(14, 0, 0), incident.KindPaged, "", "paged bob (executor)", "role", "executor", "contact", "bob"),
-		ev(at(14, 0, 0), incident.KindStepStarted, "", "assess", "step", "assess"),
-		ev(at(14, 0, 3), incident.KindChannelCreated, "", "created #drill-8-db-corruption", "channel", "C0002"),
-		ev(at(14, 0, 45), incident.KindAcknowledged, "U0ALICE01", "alice acknowledged (commander)", "role", "commander", "contact", "alice"),
-		ev(at(14, 2, 0), incident.KindAcknowledged, "U0BOB0001", "bob acknowledged (executor)", "role", "executor", "contact", "bob"),
-		ev(at(14, 8, 0), incident.KindDecision, "U0BOB0001", "Is the primary still serving reads? Yes", "step", "assess", "answer", "Yes", "next", "repair"),
-		ev(at(14, 8, 0), incident.KindStepStarted, "", "repair", "step", "repair"),
-		ev(at(14, 50, 0), incident.KindStepDone, "U0BOB0001", "repair done", "step", "repair"),
-		ev(at(14, 50, 0), incident.KindStepStarted, "", "verify", "step", "verify"),
-		ev(at(14, 58, 0), incident.KindStepDone, "U0BOB0001", "verify done", "step", "verify"),
-		ev(at(15, 0, 0), incident.KindResolved, "U0ALICE01", "drill over"),
+		pmEv(pmAt(14, 0, 0), incident.KindDeclared, "U0ALICE01", "DRILL Corrupted payments database: Wednesday drill"),
+		pmEv(pmAt(14, 0, 0), incident.KindPaged, "", "paged alice (commander)", "role", "commander", "contact", "alice"),
+		pmEv(pmAt(14, 0, 0), incident.KindPaged, "", "paged bob (executor)", "role", "executor", "contact", "bob"),
+		pmEv(pmAt(14, 0, 0), incident.KindStepStarted, "", "assess", "step", "assess"),
+		pmEv(pmAt(14, 0, 3), incident.KindChannelCreated, "", "created #drill-8-db-corruption", "channel", "C0002"),
+		pmEv(pmAt(14, 0, 45), incident.KindAcknowledged, "U0ALICE01", "alice acknowledged (commander)", "role", "commander", "contact", "alice"),
+		pmEv(pmAt(14, 2, 0), incident.KindAcknowledged, "U0BOB0001", "bob acknowledged (executor)", "role", "executor", "contact", "bob"),
+		pmEv(pmAt(14, 8, 0), incident.KindDecision, "U0BOB0001", "Is the primary still serving reads? Yes", "step", "assess", "answer", "Yes", "next", "repair"),
+		pmEv(pmAt(14, 8, 0), incident.KindStepStarted, "", "repair", "step", "repair"),
+		pmEv(pmAt(14, 50, 0), incident.KindStepDone, "U0BOB0001", "repair done", "step", "repair"),
+		pmEv(pmAt(14, 50, 0), incident.KindStepStarted, "", "verify", "step", "verify"),
+		pmEv(pmAt(14, 58, 0), incident.KindStepDone, "U0BOB0001", "verify done", "step", "verify"),
+		pmEv(pmAt(15, 0, 0), incident.KindResolved, "U0ALICE01", "drill over"),
 	}
 	return inc, events
 }
@@ -227,7 +227,7 @@ func TestPostmortemGolden(t *testing.T) {
 // the golden files.
 func TestPostmortemFigures(t *testing.T) {
 	inc, events := realIncident()
-	pm := incident.BuildPostmortem(inc, events, pmPlan(), at(13, 0, 0))
+	pm := incident.BuildPostmortem(inc, events, pmPlan(), pmAt(13, 0, 0))
 	type figures struct {
 		DeclaredAt, ResolvedAt   string
 		RTO, TTA, TTR, Margin    int64
@@ -273,17 +273,17 @@ func TestPostmortemFigures(t *testing.T) {
 		"approval of restore took 12m",
 		"a press on restore came from someone not allowed to",
 	} {
-		if !containsLine(pm.Findings, f) {
+		if !pmContains(pm.Findings, f) {
 			t.Errorf("no finding contains %q; findings:\n%s", f, strings.Join(pm.Findings, "\n"))
 		}
 	}
 	// verify took 11m against 10m: not worth a line.
-	if containsLine(pm.Findings, "verify took") {
+	if pmContains(pm.Findings, "verify took") {
 		t.Errorf("a finding about verify, which was only a minute over: %q", pm.Findings)
 	}
 }
 
-func containsLine(lines []string, s string) bool {
+func pmContains(lines []string, s string) bool {
 	for _, l := range lines {
 		if strings.Contains(l, s) {
 			return true
@@ -297,13 +297,13 @@ func containsLine(lines []string, s string) bool {
 // acknowledged yet.
 func TestPostmortemOpen(t *testing.T) {
 	base := &incident.Incident{
-		ID: 3, Scenario: "db-corruption", State: incident.StateOpen, DeclaredAt: at(10, 0, 0), RTO: 2 * time.Hour,
-		Roles: []*incident.RolePage{{Role: "commander", Contacts: []string{"alice"}, Sent: 1, PagedAt: at(10, 0, 0)}},
-		Steps: []*incident.StepRun{{StepID: "restore", StartedAt: at(10, 0, 0), Approval: "pending", ApprovalRequestedAt: at(10, 0, 0)}},
+		ID: 3, Scenario: "db-corruption", State: incident.StateOpen, DeclaredAt: pmAt(10, 0, 0), RTO: 2 * time.Hour,
+		Roles: []*incident.RolePage{{Role: "commander", Contacts: []string{"alice"}, Sent: 1, PagedAt: pmAt(10, 0, 0)}},
+		Steps: []*incident.StepRun{{StepID: "restore", StartedAt: pmAt(10, 0, 0), Approval: "pending", ApprovalRequestedAt: pmAt(10, 0, 0)}},
 	}
 	events := []incident.Event{
-		ev(at(10, 0, 0), incident.KindDeclared, "U0ALICE01", "declared"),
-		ev(at(10, 0, 0), incident.KindApprovalRequested, "", "restore waits", "step", "restore", "role", "approver"),
+		pmEv(pmAt(10, 0, 0), incident.KindDeclared, "U0ALICE01", "declared"),
+		pmEv(pmAt(10, 0, 0), incident.KindApprovalRequested, "", "restore waits", "step", "restore", "role", "approver"),
 	}
 	for _, tc := range []struct {
 		name       string
@@ -313,9 +313,9 @@ func TestPostmortemOpen(t *testing.T) {
 		wantMargin int64
 		wantFirst  string
 	}{
-		{"within the RTO", at(11, 0, 0), true, 3600, 3600, "still open after 1h of the 2h RTO"},
-		{"at the RTO", at(12, 0, 0), true, 7200, 0, "still open after 2h of the 2h RTO"},
-		{"past the RTO", at(12, 30, 0), false, 9000, -1800, "still open, 30m past the 2h RTO"},
+		{"within the RTO", pmAt(11, 0, 0), true, 3600, 3600, "still open after 1h of the 2h RTO"},
+		{"at the RTO", pmAt(12, 0, 0), true, 7200, 0, "still open after 2h of the 2h RTO"},
+		{"past the RTO", pmAt(12, 30, 0), false, 9000, -1800, "still open, 30m past the 2h RTO"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pm := incident.BuildPostmortem(base, events, pmPlan(), tc.now)
@@ -337,7 +337,7 @@ func TestPostmortemOpen(t *testing.T) {
 			if len(pm.Findings) == 0 || pm.Findings[0] != tc.wantFirst {
 				t.Errorf("first finding = %q, want %q", pm.Findings, tc.wantFirst)
 			}
-			if !containsLine(pm.Findings, "nobody acknowledged the commander role (1 page); check its contacts and how they are notified, and add a second contact to escalate to") {
+			if !pmContains(pm.Findings, "nobody acknowledged the commander role (1 page); check its contacts and how they are notified, and add a second contact to escalate to") {
 				t.Errorf("findings miss the unacknowledged commander: %q", pm.Findings)
 			}
 			md := pm.Markdown()
@@ -351,9 +351,9 @@ func TestPostmortemOpen(t *testing.T) {
 // TestPostmortemEdgeCases: no plan, no RTO, no events; nothing may panic
 // and every list is an empty JSON array, never null.
 func TestPostmortemEdgeCases(t *testing.T) {
-	inc := &incident.Incident{ID: 1, Scenario: "gone", State: incident.StateResolved, DeclaredAt: at(9, 0, 0), ResolvedAt: at(9, 30, 0),
-		Steps: []*incident.StepRun{{StepID: "x", StartedAt: at(9, 0, 0), EndedAt: at(9, 10, 0), Outcome: "done"}}}
-	pm := incident.BuildPostmortem(inc, nil, nil, at(10, 0, 0))
+	inc := &incident.Incident{ID: 1, Scenario: "gone", State: incident.StateResolved, DeclaredAt: pmAt(9, 0, 0), ResolvedAt: pmAt(9, 30, 0),
+		Steps: []*incident.StepRun{{StepID: "x", StartedAt: pmAt(9, 0, 0), EndedAt: pmAt(9, 10, 0), Outcome: "done"}}}
+	pm := incident.BuildPostmortem(inc, nil, nil, pmAt(10, 0, 0))
 	if !pm.RTOMet || pm.RTOMarginSeconds != 0 || pm.TimeToRecoverSeconds != 1800 {
 		t.Errorf("no RTO: met %v margin %d ttr %d, want true 0 1800", pm.RTOMet, pm.RTOMarginSeconds, pm.TimeToRecoverSeconds)
 	}
@@ -369,7 +369,7 @@ func TestPostmortemEdgeCases(t *testing.T) {
 			t.Errorf("%s is not a JSON array in %s", key, js)
 		}
 	}
-	if !containsLine(pm.Findings, "no RTO is set") {
+	if !pmContains(pm.Findings, "no RTO is set") {
 		t.Errorf("findings do not say there is no RTO: %q", pm.Findings)
 	}
 	if md := pm.Markdown(); !strings.Contains(md, "| RTO | none set |") {
@@ -380,8 +380,8 @@ func TestPostmortemEdgeCases(t *testing.T) {
 func TestPostmortemMarkdownNeutralisesText(t *testing.T) {
 	inc, events := realIncident()
 	inc.Title = "Payments | down\n# not a heading"
-	events = append(events, ev(at(12, 14, 0), incident.KindNote, "U0BOB0001", "line one\nline | two"))
-	md := incident.BuildPostmortem(inc, events, pmPlan(), at(13, 0, 0)).Markdown()
+	events = append(events, pmEv(pmAt(12, 14, 0), incident.KindNote, "U0BOB0001", "line one\nline | two"))
+	md := incident.BuildPostmortem(inc, events, pmPlan(), pmAt(13, 0, 0)).Markdown()
 	if !strings.HasPrefix(md, "# Postmortem of incident 7: Payments | down # not a heading\n") {
 		t.Errorf("title line = %q", strings.SplitN(md, "\n", 2)[0])
 	}
@@ -412,7 +412,7 @@ func TestPostmortemMarkdownNeutralisesText(t *testing.T) {
 // documented additions.
 func TestPostmortemJSONContract(t *testing.T) {
 	inc, events := realIncident()
-	js, err := json.Marshal(incident.BuildPostmortem(inc, events, pmPlan(), at(13, 0, 0)))
+	js, err := json.Marshal(incident.BuildPostmortem(inc, events, pmPlan(), pmAt(13, 0, 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -503,7 +503,7 @@ func bigIncident(n int) (*incident.Incident, []incident.Event) {
 	kinds := []string{incident.KindNote, incident.KindNote, incident.KindNote, incident.KindRTOAlert, incident.KindEscalated, incident.KindUnauthorized}
 	for i := len(events); i < n; i++ {
 		k := kinds[i%len(kinds)]
-		events = append(events, ev(at(12, 15, 2).Add(time.Duration(i)*time.Second), k, "U0BOB0001",
+		events = append(events, pmEv(pmAt(12, 15, 2).Add(time.Duration(i)*time.Second), k, "U0BOB0001",
 			fmt.Sprintf("event %d with some | text", i), "role", "executor", "step", "restore", "contact", "alice"))
 	}
 	return inc, events
@@ -512,7 +512,7 @@ func bigIncident(n int) (*incident.Incident, []incident.Event) {
 func BenchmarkPostmortem10k(b *testing.B) {
 	inc, events := bigIncident(10_000)
 	plan := pmPlan()
-	now := at(20, 0, 0)
+	now := pmAt(20, 0, 0)
 	b.ReportAllocs()
 	for b.Loop() {
 		pm := incident.BuildPostmortem(inc, events, plan, now)

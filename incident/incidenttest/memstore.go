@@ -44,7 +44,7 @@ type MemStore struct {
 	mu sync.RWMutex
 
 	incidents map[int64][]byte // JSON of each incident
-	channels  map[string]int64 // channel id -> incident id
+	chanOf    map[int64]string // incident id -> its channel id
 	nextInc   int64
 
 	events    map[int64][]incident.Event // by incident id
@@ -68,7 +68,7 @@ var _ incident.Store = (*MemStore)(nil)
 func NewMemStore() *MemStore {
 	return &MemStore{
 		incidents: map[int64][]byte{},
-		channels:  map[string]int64{},
+		chanOf:    map[int64]string{},
 		events:    map[int64][]incident.Event{},
 		timers:    map[string]incident.Timer{},
 		outbox:    map[int64]*StoredOutgoing{},
@@ -223,42 +223,19 @@ func (tx *memTx) putIncident(inc *incident.Incident) error {
 	}
 	id := inc.ID
 	prev, existed := m.incidents[id]
-	var prevChannel string
-	if existed {
-		var old incident.Incident
-		if err := json.Unmarshal(prev, &old); err != nil {
-			return fmt.Errorf("decode incident %d: %w", id, err)
-		}
-		prevChannel = old.ChannelID
-	}
-	if inc.ChannelID != "" {
-		if other, ok := m.channels[inc.ChannelID]; ok && other != id {
-			return incident.Errorf(incident.ECONFLICT, "channel %s already belongs to incident %d", inc.ChannelID, other)
-		}
-	}
+	prevChannel, hadChannel := m.chanOf[id]
 	m.incidents[id] = b
-	if prevChannel != inc.ChannelID {
-		if prevChannel != "" {
-			delete(m.channels, prevChannel)
-		}
-		if inc.ChannelID != "" {
-			m.channels[inc.ChannelID] = id
-		}
-	}
-	newChannel := inc.ChannelID
+	m.chanOf[id] = inc.ChannelID
 	tx.onUndo(func() {
 		if existed {
 			m.incidents[id] = prev
 		} else {
 			delete(m.incidents, id)
 		}
-		if prevChannel != newChannel {
-			if newChannel != "" {
-				delete(m.channels, newChannel)
-			}
-			if prevChannel != "" {
-				m.channels[prevChannel] = id
-			}
+		if hadChannel {
+			m.chanOf[id] = prevChannel
+		} else {
+			delete(m.chanOf, id)
 		}
 	})
 	return nil
@@ -283,15 +260,24 @@ func (tx *memTx) Incident(id int64) (*incident.Incident, error) {
 	return tx.decode(id)
 }
 
+// IncidentByChannel returns the incident of a channel: the newest, should
+// two ever share one, as the SQLite store does.
 func (tx *memTx) IncidentByChannel(channelID string) (*incident.Incident, error) {
 	if err := tx.check(false); err != nil {
 		return nil, err
 	}
-	id, ok := tx.m.channels[channelID]
-	if !ok || channelID == "" {
-		return nil, incident.Errorf(incident.ENOTFOUND, "no incident in channel %s", channelID)
+	var found int64
+	if channelID != "" {
+		for id, ch := range tx.m.chanOf {
+			if ch == channelID && id > found {
+				found = id
+			}
+		}
 	}
-	return tx.decode(id)
+	if found == 0 {
+		return nil, incident.Errorf(incident.ENOTFOUND, "no incident has channel %s", channelID)
+	}
+	return tx.decode(found)
 }
 
 func (tx *memTx) Incidents(f incident.Filter) ([]*incident.Incident, error) {
@@ -330,13 +316,18 @@ func (tx *memTx) Append(e *incident.Event) error {
 	if err := tx.check(true); err != nil {
 		return err
 	}
+	if e.Kind == "" {
+		return incident.Errorf(incident.EINVALID, "append to incident %d: event has no kind", e.IncidentID)
+	}
 	m := tx.m
 	if _, ok := m.incidents[e.IncidentID]; !ok {
 		return incident.Errorf(incident.ENOTFOUND, "append to timeline: incident %d not found", e.IncidentID)
 	}
 	m.nextEvent++
 	e.ID = m.nextEvent
-	m.events[e.IncidentID] = append(m.events[e.IncidentID], cloneEvent(*e))
+	stored := cloneEvent(*e)
+	stored.At = storedTime(e.At)
+	m.events[e.IncidentID] = append(m.events[e.IncidentID], stored)
 	id := e.IncidentID
 	tx.onUndo(func() {
 		evs := m.events[id]
@@ -351,11 +342,23 @@ func (tx *memTx) Timeline(incidentID int64) ([]incident.Event, error) {
 		return nil, err
 	}
 	evs := tx.m.events[incidentID]
+	if len(evs) == 0 {
+		return nil, nil
+	}
 	out := make([]incident.Event, len(evs))
 	for i, e := range evs {
 		out[i] = cloneEvent(e)
 	}
 	return out, nil
+}
+
+// storedTime is a time as the SQLite store keeps it: UTC, to the
+// millisecond. The zero time stays zero ("due at once").
+func storedTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Millisecond)
 }
 
 func cloneEvent(e incident.Event) incident.Event {
@@ -376,8 +379,9 @@ func (tx *memTx) SetTimer(t incident.Timer) error {
 		return err
 	}
 	if t.Key == "" {
-		return errors.New("set timer: empty key")
+		return incident.Errorf(incident.EINVALID, "set timer: no key")
 	}
+	t.Due = storedTime(t.Due)
 	m := tx.m
 	prev, existed := m.timers[t.Key]
 	m.timers[t.Key] = t
@@ -480,11 +484,8 @@ func (tx *memTx) Enqueue(o *incident.Outgoing) error {
 	if err := tx.check(true); err != nil {
 		return err
 	}
-	if o.Lane == "" {
-		return errors.New("enqueue: empty lane")
-	}
-	if o.Kind == "" {
-		return errors.New("enqueue: empty kind")
+	if o.Lane == "" || o.Kind == "" {
+		return incident.Errorf(incident.EINVALID, "enqueue %s on lane %s: lane and kind are required", o.Kind, o.Lane)
 	}
 	if _, err := json.Marshal(o.Body); err != nil {
 		return fmt.Errorf("enqueue: encode body: %w", err)
@@ -492,7 +493,9 @@ func (tx *memTx) Enqueue(o *incident.Outgoing) error {
 	m := tx.m
 	m.nextOut++
 	o.ID = m.nextOut
-	m.outbox[o.ID] = &StoredOutgoing{Outgoing: cloneOutgoing(*o), State: OutPending}
+	stored := cloneOutgoing(*o)
+	stored.Due = storedTime(o.Due)
+	m.outbox[o.ID] = &StoredOutgoing{Outgoing: stored, State: OutPending}
 	id := o.ID
 	tx.onUndo(func() {
 		delete(m.outbox, id)
@@ -554,7 +557,9 @@ func (tx *memTx) NextOutgoing() (time.Time, bool, error) {
 	return next, found, nil
 }
 
-// setOut changes a stored message and records how to undo it.
+// setOut changes a pending message and records how to undo it. Settling
+// a message that is not pending is an error, as in the SQLite store: the
+// worker must never settle a message twice.
 func (tx *memTx) setOut(id int64, what string, f func(o *StoredOutgoing)) error {
 	if err := tx.check(true); err != nil {
 		return err
@@ -562,6 +567,9 @@ func (tx *memTx) setOut(id int64, what string, f func(o *StoredOutgoing)) error 
 	o, ok := tx.m.outbox[id]
 	if !ok {
 		return incident.Errorf(incident.ENOTFOUND, "%s: outbox message %d not found", what, id)
+	}
+	if o.State != OutPending {
+		return incident.Errorf(incident.ECONFLICT, "%s: outbox message %d is already %s", what, id, o.State)
 	}
 	prev := *o
 	f(o)
@@ -576,14 +584,16 @@ func (tx *memTx) Sent(id int64) error {
 func (tx *memTx) Retry(id int64, due time.Time, lastErr string) error {
 	return tx.setOut(id, "retry", func(o *StoredOutgoing) {
 		o.Attempts++
-		o.Due = due
+		o.Due = storedTime(due)
 		o.LastError = lastErr
 	})
 }
 
 func (tx *memTx) Drop(id int64, lastErr string) error {
+	// The attempt that made the caller give up counts, as in SQLite.
 	return tx.setOut(id, "drop", func(o *StoredOutgoing) {
 		o.State = OutDropped
+		o.Attempts++
 		o.LastError = lastErr
 	})
 }
@@ -633,6 +643,9 @@ func (tx *memTx) Ref(name string) (string, string, bool, error) {
 func (tx *memTx) SavePlan(hash string, source []byte) error {
 	if err := tx.check(true); err != nil {
 		return err
+	}
+	if hash == "" {
+		return incident.Errorf(incident.EINVALID, "save plan: no hash")
 	}
 	m := tx.m
 	if _, ok := m.plans[hash]; ok {

@@ -302,7 +302,7 @@ func TestMemStoreTimeline(t *testing.T) {
 				t.Errorf("event %d got id %d", i, e.ID)
 			}
 		}
-		err := tx.Append(&incident.Event{IncidentID: 9})
+		err := tx.Append(&incident.Event{IncidentID: 9, Kind: incident.KindNote})
 		if incident.ErrorCode(err) != incident.ENOTFOUND {
 			t.Errorf("append to unknown incident: %v, want not found", err)
 		}
@@ -509,7 +509,7 @@ func TestMemStoreOutbox(t *testing.T) {
 	}
 	want := []state{
 		{1, incidenttest.OutSent, 0, ""},
-		{2, incidenttest.OutDropped, 0, "user_not_found"},
+		{2, incidenttest.OutDropped, 1, "user_not_found"},
 		{3, incidenttest.OutPending, 2, "ratelimited again"},
 		{4, incidenttest.OutPending, 0, ""},
 		{5, incidenttest.OutPending, 0, ""},
@@ -529,10 +529,100 @@ func TestMemStoreOutbox(t *testing.T) {
 	if at, ok := next(); !ok || !at.Equal(t0.Add(time.Hour)) {
 		t.Errorf("NextOutgoing = %v %v, want %v true", at, ok, t0.Add(time.Hour))
 	}
-	err := s.Update(context.Background(), func(tx incident.Tx) error { return tx.Sent(99) })
-	if incident.ErrorCode(err) != incident.ENOTFOUND {
-		t.Errorf("Sent(99) = %v, want not found", err)
+	for name, tc := range map[string]struct {
+		fn   func(incident.Tx) error
+		want string
+	}{
+		"Sent(99)":         {func(tx incident.Tx) error { return tx.Sent(99) }, incident.ENOTFOUND},
+		"Sent of sent":     {func(tx incident.Tx) error { return tx.Sent(1) }, incident.ECONFLICT},
+		"Retry of dropped": {func(tx incident.Tx) error { return tx.Retry(2, t0, "x") }, incident.ECONFLICT},
+		"Drop of sent":     {func(tx incident.Tx) error { return tx.Drop(3, "x") }, incident.ECONFLICT},
+	} {
+		err := s.Update(context.Background(), tc.fn)
+		if got := incident.ErrorCode(err); got != tc.want {
+			t.Errorf("%s: %v, want code %s", name, err, tc.want)
+		}
 	}
+}
+
+func TestMemStoreInvalid(t *testing.T) {
+	s := incidenttest.NewMemStore()
+	update(t, s, func(tx incident.Tx) error { return tx.CreateIncident(&incident.Incident{}) })
+	for name, fn := range map[string]func(incident.Tx) error{
+		"Enqueue without lane":  func(tx incident.Tx) error { return tx.Enqueue(&incident.Outgoing{Kind: incident.OutPost}) },
+		"Enqueue without kind":  func(tx incident.Tx) error { return tx.Enqueue(&incident.Outgoing{Lane: "x"}) },
+		"SetTimer without key":  func(tx incident.Tx) error { return tx.SetTimer(incident.Timer{Due: t0}) },
+		"SavePlan without hash": func(tx incident.Tx) error { return tx.SavePlan("", []byte("x")) },
+		"Append without kind":   func(tx incident.Tx) error { return tx.Append(&incident.Event{IncidentID: 1}) },
+	} {
+		err := s.Update(context.Background(), fn)
+		if got := incident.ErrorCode(err); got != incident.EINVALID {
+			t.Errorf("%s: %v, want code %s", name, err, incident.EINVALID)
+		}
+	}
+}
+
+// Times are kept as the SQLite store keeps them: UTC, to the millisecond.
+func TestMemStoreTimes(t *testing.T) {
+	s := incidenttest.NewMemStore()
+	oslo := time.FixedZone("Oslo", 3600)
+	fine := time.Date(2026, 11, 21, 11, 0, 0, 123456789, oslo)
+	want := time.Date(2026, 11, 21, 10, 0, 0, 123000000, time.UTC)
+	update(t, s, func(tx incident.Tx) error {
+		if err := tx.CreateIncident(&incident.Incident{}); err != nil {
+			return err
+		}
+		if err := tx.Append(&incident.Event{IncidentID: 1, Kind: incident.KindNote, At: fine}); err != nil {
+			return err
+		}
+		if err := tx.SetTimer(incident.Timer{Key: "k", Due: fine}); err != nil {
+			return err
+		}
+		return tx.Enqueue(&incident.Outgoing{Lane: "l", Kind: incident.OutPost, Due: fine})
+	})
+	view(t, s, func(tx incident.Tx) error {
+		evs, _ := tx.Timeline(1)
+		timers, _ := tx.DueTimers(want, 0)
+		outs, _ := tx.DueOutgoing(want, 0)
+		if len(evs) != 1 || len(timers) != 1 || len(outs) != 1 {
+			t.Fatalf("got %d events, %d timers, %d messages; want one each", len(evs), len(timers), len(outs))
+		}
+		for name, got := range map[string]time.Time{"event": evs[0].At, "timer": timers[0].Due, "outgoing": outs[0].Due} {
+			if !got.Equal(want) || got.Location() != time.UTC || got.Nanosecond() != want.Nanosecond() {
+				t.Errorf("%s time = %v, want %v", name, got, want)
+			}
+		}
+		if evs, _ := tx.Timeline(99); evs != nil {
+			t.Errorf("timeline of no incident = %v, want nil", evs)
+		}
+		return nil
+	})
+}
+
+func TestMemStoreSharedChannelNewestWins(t *testing.T) {
+	s := incidenttest.NewMemStore()
+	update(t, s, func(tx incident.Tx) error {
+		for range 3 {
+			if err := tx.CreateIncident(&incident.Incident{ChannelID: "C1"}); err != nil {
+				return err
+			}
+		}
+		inc, err := tx.Incident(3)
+		if err != nil {
+			return err
+		}
+		inc.ChannelID = "C2"
+		return tx.SaveIncident(inc)
+	})
+	view(t, s, func(tx incident.Tx) error {
+		for ch, want := range map[string]int64{"C1": 2, "C2": 3} {
+			inc, err := tx.IncidentByChannel(ch)
+			if err != nil || inc.ID != want {
+				t.Errorf("IncidentByChannel(%s) = %v %v, want incident %d", ch, inc, err, want)
+			}
+		}
+		return nil
+	})
 }
 
 func TestMemStoreKVRefsPlans(t *testing.T) {
