@@ -18,7 +18,8 @@ import (
 // began. The copy is compacted, in rollback-journal mode (a single file,
 // no -wal or -shm to carry along), synced to disk, and checked with
 // PRAGMA quick_check before Backup returns. On failure no file is left at
-// dest.
+// dest. The copy is readable by its owner only (0600): it holds everything
+// the database does.
 func (s *Store) Backup(ctx context.Context, dest string) (err error) {
 	abs, err := filepath.Abs(dest)
 	if err != nil {
@@ -49,7 +50,7 @@ func (s *Store) Backup(ctx context.Context, dest string) (err error) {
 	if err := checkCopy(ctx, abs); err != nil {
 		return fmt.Errorf("backup to %s: check the copy: %w", abs, err)
 	}
-	s.log.Info("database backed up", "from", s.path, "to", abs, "duration", time.Since(start))
+	s.log.Debug("database backed up", "from", s.path, "to", abs, "duration", time.Since(start).String())
 	return nil
 }
 

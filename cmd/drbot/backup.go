@@ -3,14 +3,101 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
+	"os"
+
+	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/storage"
 )
 
-// backupCommand is a placeholder until its issue lands.
+const backupUsage = `drbot backup [--db FILE] DEST
+
+Writes an online, consistent copy of the database to DEST, a new file (an
+existing file is never overwritten). It is safe while drbot serve runs: the
+copy is one committed snapshot, and the bot keeps writing meanwhile. The
+copy is a single file, checked before the command succeeds.
+
+To restore: stop drbot, move the database file and its -wal and -shm files
+aside, copy DEST to the database path, start drbot.`
+
+// backupCommand is "drbot backup".
 type backupCommand struct {
 	stdout, stderr io.Writer
 }
 
 func (c *backupCommand) Run(ctx context.Context, args []string) error {
-	return errors.New("backup: not implemented yet")
+	flags := newFlagSet("backup", c.stderr, backupUsage)
+	var cf common
+	cf.register(flags)
+	rest, err := parseInterleaved(flags, args)
+	if err != nil {
+		return usageError(err)
+	}
+	if len(rest) != 1 {
+		flags.Usage()
+		return &exitError{code: 2, err: errors.New("backup: want one DEST, the file to write")}
+	}
+	dest := rest[0]
+	log, err := cf.logger(c.stderr)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	// ReadOnly: a backup never changes what it copies, not even by
+	// migrating it, and a mistyped --db is an error, not a new database.
+	if _, err := os.Stat(cf.db); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("backup: no database at %s (set --db or DRBOT_DB to the file drbot serve uses)", cf.db)
+	}
+	src, err := storage.Open(ctx, storage.Config{Path: cf.db, Logger: log, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer src.Close()
+	if err := src.Backup(ctx, dest); err != nil {
+		return err // it says "backup to DEST: ..."
+	}
+	summary, err := describeCopy(ctx, dest)
+	if err != nil {
+		return fmt.Errorf("backup: read the copy %s: %w", dest, err)
+	}
+	fmt.Fprintf(c.stdout, "wrote %s (%s): a consistent copy of %s\n", dest, summary, src.Path())
+	return nil
+}
+
+// describeCopy opens the copy as drbot would and says what is in it.
+func describeCopy(ctx context.Context, path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	s, err := storage.Open(ctx, storage.Config{Path: path, ReadOnly: true})
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	var n int
+	err = s.View(ctx, func(tx incident.Tx) error {
+		list, err := tx.Incidents(incident.Filter{})
+		n = len(list)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s, %s", byteSize(fi.Size()), plural(n, "incident")), nil
+}
+
+// byteSize formats a file size for people: 812 B, 48.0 KiB, 3.2 MiB.
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 3; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGT"[exp])
 }
