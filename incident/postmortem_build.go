@@ -429,27 +429,37 @@ func (b *pmBuilder) findings(ttr time.Duration) {
 			add("approval of %s took %s; make sure someone in the %s role is reachable, or pre-approve this step", a.Step, pmDur(wait), a.Role)
 		}
 	}
-	unauthorized := map[string]int{}
-	var steps []string
+	// Presses by people not allowed to, by what they pressed.
+	type press struct{ action, step, role string }
+	unauthorized := map[press]int{}
+	var presses []press
 	for _, e := range b.events {
-		if e.Kind == KindUnauthorized {
-			step := e.Data["step"]
-			if unauthorized[step] == 0 {
-				steps = append(steps, step)
-			}
-			unauthorized[step]++
+		if e.Kind != KindUnauthorized {
+			continue
 		}
+		p := press{e.Data["action"], e.Data["step"], e.Data["role"]}
+		if unauthorized[p] == 0 {
+			presses = append(presses, p)
+		}
+		unauthorized[p]++
 	}
-	for _, step := range steps {
-		what := "a press"
-		if n := unauthorized[step]; n > 1 {
-			what = strconv.Itoa(n) + " presses"
+	for _, p := range presses {
+		n := "a press"
+		if c := unauthorized[p]; c > 1 {
+			n = strconv.Itoa(c) + " presses"
 		}
-		where := ""
-		if step != "" {
-			where = " on " + step
+		switch {
+		case p.action == "acknowledge":
+			add("%s of Acknowledge for the %s role came from someone not among its contacts; if they should answer its pages, add them to the role", n, p.role)
+		case p.step != "":
+			what := "Approve or Deny"
+			if p.action != "" {
+				what = strings.ToUpper(p.action[:1]) + p.action[1:]
+			}
+			add("%s of %s on %s came from someone outside the %s role; tell the team who may approve", n, what, p.step, pmOr(p.role, "approving"))
+		default:
+			add("%s came from someone not allowed to make it (%s)", n, pmOr(p.action, "a button"))
 		}
-		add("%s%s came from someone not allowed to; tell the team who may approve", what, where)
 	}
 
 	// The playbook itself.

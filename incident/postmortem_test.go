@@ -141,7 +141,9 @@ func realIncident() (*incident.Incident, []incident.Event) {
 		pmEv(pmAt(10, 6, 10), incident.KindAcknowledged, "U0ALICE01", "alice acknowledged (executor)", "role", "executor", "contact", "alice"),
 		pmEv(pmAt(10, 9, 0), incident.KindDecision, "U0ALICE01", "Is the primary still serving reads? No", "step", "assess", "answer", "No", "next", "restore"),
 		pmEv(pmAt(10, 9, 0), incident.KindApprovalRequested, "", "restore waits for approval by approver", "step", "restore", "role", "approver"),
-		pmEv(pmAt(10, 12, 0), incident.KindUnauthorized, "U0BOB0001", "bob may not approve restore", "step", "restore", "action", "approve"),
+		pmEv(pmAt(10, 12, 0), incident.KindUnauthorized, "U0BOB0001", "bob may not approve restore", "step", "restore", "action", "approve", "role", "approver"),
+		pmEv(pmAt(10, 13, 0), incident.KindUnauthorized, "U0BOB0001", "bob may not approve restore", "step", "restore", "action", "approve", "role", "approver"),
+		pmEv(pmAt(10, 14, 0), incident.KindUnauthorized, "U0FRANK01", "frank may not acknowledge for commander", "action", "acknowledge", "role", "commander"),
 		pmEv(pmAt(10, 21, 0), incident.KindApproved, "U0ERIN001", "erin approved restore", "step", "restore", "role", "approver"),
 		pmEv(pmAt(10, 21, 0), incident.KindStepStarted, "", "restore", "step", "restore"),
 		pmEv(pmAt(10, 30, 0), incident.KindNote, "U0BOB0001", "snapshot from 09:45 is the last good one | verified <by hand>"),
@@ -271,7 +273,8 @@ func TestPostmortemFigures(t *testing.T) {
 		"the executor role acknowledged only after 2 pages (6m10s): Bob Dahl did not answer the first page",
 		"could not page frank: user_not_found",
 		"approval of restore took 12m",
-		"a press on restore came from someone not allowed to",
+		"2 presses of Approve on restore came from someone outside the approver role; tell the team who may approve",
+		"a press of Acknowledge for the commander role came from someone not among its contacts",
 	} {
 		if !pmContains(pm.Findings, f) {
 			t.Errorf("no finding contains %q; findings:\n%s", f, strings.Join(pm.Findings, "\n"))
