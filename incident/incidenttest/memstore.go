@@ -39,7 +39,11 @@ type ref struct{ channel, ts string }
 //
 // Values are copied in and out: an *incident.Incident returned by a Tx is
 // the caller's own, and changing it changes nothing stored until
-// SaveIncident.
+// SaveIncident. It follows the SQLite store (storage) where the interface
+// leaves room: times of events, timers and outbox messages come back in
+// UTC to the millisecond; settling an outbox message that is not pending
+// is ECONFLICT; Drop counts the attempt; missing lanes, kinds, keys and
+// hashes are EINVALID.
 type MemStore struct {
 	mu sync.RWMutex
 
