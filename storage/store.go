@@ -70,8 +70,9 @@ type Store struct {
 
 // pragmas are set on every connection of both pools. busy_timeout comes
 // first (the driver orders it so) so the others wait for a lock instead of
-// failing. journal_mode(WAL) is persistent in the file; the read pool sets
-// it too, harmlessly, except when ReadOnly, where it would be a write.
+// failing. journal_mode(WAL) is added per pool: a ReadOnly store must not
+// set it, as on a file not yet in WAL mode (a restored backup) it would be
+// a write.
 var pragmas = []string{
 	"busy_timeout(5000)",
 	"foreign_keys(ON)",
