@@ -1,0 +1,566 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/drbot-dev/drbot/incident"
+)
+
+// ChatConfig is what a SlackChat is made from.
+type ChatConfig struct {
+	Token string // bot token, xoxb-...
+	// AppToken (xapp-...) is needed only for Socket Mode.
+	AppToken string
+	// APIURL replaces Slack's API URL (tests point it at fakeslack); it
+	// must end with "/".
+	APIURL string
+	// HTTPClient is used for every call; default one with a 15 s timeout.
+	HTTPClient *http.Client
+	Metrics    *Metrics     // optional
+	Logger     *slog.Logger // default discards
+}
+
+// SlackChat is the incident.Chat of Slack: the outbox worker delivers
+// through it, and the HTTP handlers use it for what they do after
+// answering (modals, response_url posts, reading a pinned message).
+//
+// Every error it returns from a Web API call is an *incident.ChatError
+// (permanent or not, with Retry-After), except network errors and
+// timeouts, which are plain errors and mean "try again later".
+type SlackChat struct {
+	api     *slack.Client
+	http    *http.Client
+	metrics *Metrics
+	log     *slog.Logger
+
+	mu  sync.Mutex
+	dms map[string]string // user id -> direct conversation id
+}
+
+var _ incident.Chat = (*SlackChat)(nil)
+
+// NewSlackChat returns a SlackChat.
+func NewSlackChat(cfg ChatConfig) *SlackChat {
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 15 * time.Second}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts := []slack.Option{slack.OptionHTTPClient(hc)}
+	if cfg.APIURL != "" {
+		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
+	}
+	if cfg.AppToken != "" {
+		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
+	}
+	return &SlackChat{
+		api:     slack.New(cfg.Token, opts...),
+		http:    hc,
+		metrics: cfg.Metrics,
+		log:     log,
+		dms:     map[string]string{},
+	}
+}
+
+// Client returns the underlying slack-go client.
+func (c *SlackChat) Client() *slack.Client { return c.api }
+
+// temporaryCodes are the Slack errors worth retrying. Every other
+// ok:false answer (user_not_found, channel_not_found, not_in_channel,
+// is_archived, invalid_auth, account_inactive, user_is_deactivated,
+// invalid_blocks, missing_scope ...) is permanent: Slack answers ok:false
+// when the request itself cannot succeed.
+var temporaryCodes = map[string]bool{
+	"ratelimited":         true,
+	"rate_limited":        true,
+	"internal_error":      true,
+	"fatal_error":         true,
+	"service_unavailable": true,
+	"request_timeout":     true,
+	"team_added_to_org":   true,
+}
+
+// ignoredInviteCodes are per-user outcomes of conversations.invite that
+// mean the user is (or needs not be) in the channel.
+var ignoredInviteCodes = map[string]bool{
+	"already_in_channel": true,
+	"cant_invite_self":   true,
+}
+
+// chatError maps an error of the Slack client to what the outbox worker
+// understands.
+func chatError(method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var rl *slack.RateLimitedError
+	var sc slack.StatusCodeError
+	var se slack.SlackErrorResponse
+	var re *renderError
+	switch {
+	case errors.As(err, &rl):
+		secs := int64(math.Ceil(rl.RetryAfter.Seconds()))
+		if secs < 1 {
+			secs = 1
+		}
+		return &incident.ChatError{Method: method, Code: "ratelimited", RetryAfter: secs}
+	case errors.As(err, &sc):
+		code := "http_" + strconv.Itoa(sc.Code)
+		temporary := sc.Code >= 500 || sc.Code == http.StatusTooManyRequests || sc.Code == http.StatusRequestTimeout
+		return &incident.ChatError{Method: method, Code: code, Permanent: !temporary}
+	case errors.As(err, &se):
+		return &incident.ChatError{Method: method, Code: se.Err, Permanent: !temporaryCodes[se.Err]}
+	case errors.As(err, &re):
+		return &incident.ChatError{Method: method, Code: "invalid_blocks: " + re.msg, Permanent: true}
+	}
+	// Network errors, timeouts, a cancelled context: try again later.
+	return fmt.Errorf("%s: %w", method, err)
+}
+
+// errorCode is the label of an error in drbot_slack_api_errors_total.
+func errorCode(err error) string {
+	var ce *incident.ChatError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &ce):
+		if strings.HasPrefix(ce.Code, "invalid_blocks") {
+			return "invalid_blocks"
+		}
+		return ce.Code
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return "timeout"
+	}
+	return "network"
+}
+
+// do runs one Web API call, counts it, and maps its error.
+func (c *SlackChat) do(method string, call func() error) error {
+	err := chatError(method, call())
+	if c.metrics != nil {
+		c.metrics.SlackCall(method, errorCode(err))
+	}
+	return err
+}
+
+// AuthTest checks the token and returns the bot's own member id.
+func (c *SlackChat) AuthTest(ctx context.Context) (userID string, err error) {
+	err = c.do("auth.test", func() error {
+		r, err := c.api.AuthTestContext(ctx)
+		if err == nil {
+			userID = r.UserID
+		}
+		return err
+	})
+	return userID, err
+}
+
+// maxChannelName is Slack's limit on channel names.
+const maxChannelName = 80
+
+// CreateChannel creates a public channel. A name Slack would refuse is
+// made acceptable first (lowercase, no spaces or dots, at most 80
+// characters); on name_taken it tries NAME-2, NAME-3 ...
+func (c *SlackChat) CreateChannel(ctx context.Context, name string) (string, string, error) {
+	base := channelName(name)
+	for n := 1; n <= 50; n++ {
+		candidate := base
+		if n > 1 {
+			suffix := "-" + strconv.Itoa(n)
+			candidate = strings.TrimRight(cutRunes(base, maxChannelName-len(suffix)), "-") + suffix
+		}
+		var ch *slack.Channel
+		err := c.do("conversations.create", func() error {
+			var err error
+			ch, err = c.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: candidate})
+			return err
+		})
+		var ce *incident.ChatError
+		if errors.As(err, &ce) && ce.Code == "name_taken" {
+			continue
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("create channel %q: %w", candidate, err)
+		}
+		return ch.ID, ch.Name, nil
+	}
+	return "", "", &incident.ChatError{Method: "conversations.create", Code: "name_taken", Permanent: true}
+}
+
+// channelName makes name acceptable to Slack: lowercase letters, digits,
+// hyphens and underscores, at most 80 characters.
+func channelName(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimPrefix(name, "#")) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		case r > utf8.RuneSelf && !strings.ContainsRune(" .,", r):
+			// Slack accepts lowercase letters of other scripts.
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	s := strings.Trim(cutRunes(b.String(), maxChannelName), "-")
+	if s == "" {
+		s = "incident"
+	}
+	return s
+}
+
+func cutRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return s[:byteIndexOfRune(s, n)]
+}
+
+// maxInvite is the most users conversations.invite takes in one call.
+const maxInvite = 1000
+
+// Invite adds users to a channel, in batches of 1000. Users already in it
+// (or the bot itself) are not an error; other per-user failures are
+// reported after the rest were invited.
+func (c *SlackChat) Invite(ctx context.Context, channelID string, userIDs []string) error {
+	seen := map[string]bool{}
+	var users []string
+	for _, u := range userIDs {
+		if u != "" && !seen[u] {
+			seen[u] = true
+			users = append(users, u)
+		}
+	}
+	var failed error
+	for len(users) > 0 {
+		batch := users[:min(maxInvite, len(users))]
+		users = users[len(batch):]
+		var raw error
+		err := c.do("conversations.invite", func() error {
+			// force: one bad user must not keep the others out.
+			_, raw = c.api.ForceInviteUsersToConversationContext(ctx, channelID, batch...)
+			var se slack.SlackErrorResponse
+			if errors.As(raw, &se) && inviteErrorsIgnorable(se) {
+				return nil
+			}
+			return raw
+		})
+		if err == nil {
+			continue
+		}
+		var ce *incident.ChatError
+		if !errors.As(err, &ce) || !ce.Permanent {
+			return fmt.Errorf("invite to %s: %w", channelID, err)
+		}
+		// A user that cannot be invited: go on with the next batches and
+		// say so at the end.
+		var se slack.SlackErrorResponse
+		if errors.As(raw, &se) {
+			if u, code := firstInviteError(se); u != "" {
+				ce = &incident.ChatError{Method: ce.Method, Code: code, Permanent: true}
+				c.log.Warn("could not invite a user", "channel", channelID, "user", u, "error", code)
+			}
+		}
+		if failed == nil {
+			failed = fmt.Errorf("invite to %s: %w", channelID, ce)
+		}
+	}
+	return failed
+}
+
+// inviteErrorsIgnorable reports whether every failure of a forced invite
+// is a user already in the channel.
+func inviteErrorsIgnorable(se slack.SlackErrorResponse) bool {
+	per := 0
+	for _, e := range se.Errors {
+		if ie := e.ConversationsInviteResponseError; ie != nil {
+			per++
+			if !ignoredInviteCodes[ie.Error] {
+				return false
+			}
+		}
+	}
+	if per == 0 {
+		return ignoredInviteCodes[se.Err]
+	}
+	return true
+}
+
+func firstInviteError(se slack.SlackErrorResponse) (user, code string) {
+	for _, e := range se.Errors {
+		if ie := e.ConversationsInviteResponseError; ie != nil && !ignoredInviteCodes[ie.Error] {
+			return ie.User, ie.Error
+		}
+	}
+	return "", ""
+}
+
+// maxTopic is Slack's limit on a channel topic.
+const maxTopic = 250
+
+// SetTopic sets a channel's topic, shortened to Slack's 250 characters.
+func (c *SlackChat) SetTopic(ctx context.Context, channelID, topic string) error {
+	return c.do("conversations.setTopic", func() error {
+		_, err := c.api.SetTopicOfConversationContext(ctx, channelID, truncate(topic, maxTopic))
+		return err
+	})
+}
+
+// Post posts a message in a channel (an id, or a name for public
+// channels) and returns its ts.
+func (c *SlackChat) Post(ctx context.Context, channelID string, m incident.Message) (string, error) {
+	_, ts, err := c.post(ctx, channelID, m)
+	return ts, err
+}
+
+func (c *SlackChat) post(ctx context.Context, channelID string, m incident.Message) (string, string, error) {
+	blocks, text, err := Render(m)
+	if err != nil {
+		return "", "", chatError("chat.postMessage", err)
+	}
+	var ch, ts string
+	err = c.do("chat.postMessage", func() error {
+		var err error
+		ch, ts, err = c.api.PostMessageContext(ctx, channelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		return err
+	})
+	return ch, ts, err
+}
+
+// DM posts a message in the direct conversation with a user, opening it
+// when needed, and returns the conversation and the message's ts.
+func (c *SlackChat) DM(ctx context.Context, userID string, m incident.Message) (string, string, error) {
+	ch, cached, err := c.openDM(ctx, userID)
+	if err != nil {
+		return "", "", fmt.Errorf("open DM with %s: %w", userID, err)
+	}
+	_, ts, err := c.post(ctx, ch, m)
+	var ce *incident.ChatError
+	if cached && errors.As(err, &ce) && (ce.Code == "channel_not_found" || ce.Code == "is_archived") {
+		// The remembered conversation is gone: open it afresh once.
+		c.mu.Lock()
+		delete(c.dms, userID)
+		c.mu.Unlock()
+		if ch, _, err = c.openDM(ctx, userID); err != nil {
+			return "", "", fmt.Errorf("open DM with %s: %w", userID, err)
+		}
+		_, ts, err = c.post(ctx, ch, m)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("DM %s: %w", userID, err)
+	}
+	return ch, ts, nil
+}
+
+func (c *SlackChat) openDM(ctx context.Context, userID string) (string, bool, error) {
+	c.mu.Lock()
+	ch, ok := c.dms[userID]
+	c.mu.Unlock()
+	if ok {
+		return ch, true, nil
+	}
+	err := c.do("conversations.open", func() error {
+		conv, _, _, err := c.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{userID}})
+		if err == nil {
+			ch = conv.ID
+		}
+		return err
+	})
+	if err != nil {
+		return "", false, err
+	}
+	c.mu.Lock()
+	c.dms[userID] = ch
+	c.mu.Unlock()
+	return ch, false, nil
+}
+
+// Update replaces a message drbot posted (a pressed button turns into who
+// pressed it and when).
+func (c *SlackChat) Update(ctx context.Context, channelID, ts string, m incident.Message) error {
+	blocks, text, err := Render(m)
+	if err != nil {
+		return chatError("chat.update", err)
+	}
+	return c.do("chat.update", func() error {
+		_, _, _, err := c.api.UpdateMessageContext(ctx, channelID, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		return err
+	})
+}
+
+// Pin pins a message; a message already pinned is not an error.
+func (c *SlackChat) Pin(ctx context.Context, channelID, ts string) error {
+	err := c.do("pins.add", func() error {
+		return c.api.AddPinContext(ctx, channelID, slack.NewRefToMessage(channelID, ts))
+	})
+	var ce *incident.ChatError
+	if errors.As(err, &ce) && ce.Code == "already_pinned" {
+		return nil
+	}
+	return err
+}
+
+// Ephemeral posts a message only userID sees, in channelID.
+func (c *SlackChat) Ephemeral(ctx context.Context, channelID, userID string, m incident.Message) error {
+	blocks, text, err := Render(m)
+	if err != nil {
+		return chatError("chat.postEphemeral", err)
+	}
+	return c.do("chat.postEphemeral", func() error {
+		_, err := c.api.PostEphemeralContext(ctx, channelID, userID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		return err
+	})
+}
+
+// LookupUserByEmail returns the member id of the user with that email. An
+// unknown email (users_not_found) or a deactivated account is permanent.
+func (c *SlackChat) LookupUserByEmail(ctx context.Context, email string) (string, error) {
+	var u *slack.User
+	err := c.do("users.lookupByEmail", func() error {
+		var err error
+		u, err = c.api.GetUserByEmailContext(ctx, email)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("look up %s: %w", email, err)
+	}
+	if u.Deleted {
+		return "", fmt.Errorf("look up %s: %w", email, &incident.ChatError{Method: "users.lookupByEmail", Code: "account_inactive", Permanent: true})
+	}
+	return u.ID, nil
+}
+
+// UserInfo is what drbot needs to know of a Slack member.
+type UserInfo struct {
+	ID       string
+	Name     string // handle
+	RealName string
+	Email    string
+	Deleted  bool // deactivated
+	IsBot    bool
+}
+
+// LookupUser returns a member by id (users.info): whether it still
+// exists and is active, for the contact-list review.
+func (c *SlackChat) LookupUser(ctx context.Context, userID string) (UserInfo, error) {
+	var u *slack.User
+	err := c.do("users.info", func() error {
+		var err error
+		u, err = c.api.GetUserInfoContext(ctx, userID)
+		return err
+	})
+	if err != nil {
+		return UserInfo{}, fmt.Errorf("look up %s: %w", userID, err)
+	}
+	return UserInfo{ID: u.ID, Name: u.Name, RealName: u.RealName, Email: u.Profile.Email, Deleted: u.Deleted, IsBot: u.IsBot}, nil
+}
+
+// Webhook POSTs a JSON body to url (paging.webhook: PagerDuty Events API
+// v2 or any JSON receiver). 429 and 5xx are retried, other 4xx are not.
+func (c *SlackChat) Webhook(ctx context.Context, url string, body []byte) error {
+	err := c.postJSON(ctx, "webhook", url, body)
+	if c.metrics != nil {
+		c.metrics.SlackCall("webhook", errorCode(err))
+	}
+	var ce *incident.ChatError
+	if err != nil && !errors.As(err, &ce) {
+		return fmt.Errorf("webhook: %w", err)
+	}
+	return err
+}
+
+// postJSON POSTs body and maps the answer's status like Slack's.
+func (c *SlackChat) postJSON(ctx context.Context, method, url string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return &incident.ChatError{Method: method, Code: "invalid_url", Permanent: true}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return nil
+	case resp.StatusCode == http.StatusTooManyRequests:
+		secs, _ := strconv.ParseInt(resp.Header.Get("Retry-After"), 10, 64)
+		return &incident.ChatError{Method: method, Code: "ratelimited", RetryAfter: max(secs, 1)}
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout:
+		return &incident.ChatError{Method: method, Code: "http_" + strconv.Itoa(resp.StatusCode)}
+	default:
+		return &incident.ChatError{Method: method, Code: "http_" + strconv.Itoa(resp.StatusCode), Permanent: true}
+	}
+}
+
+// ResponseMessage is what is POSTed to a response_url.
+type ResponseMessage struct {
+	ResponseType    string `json:"response_type,omitempty"` // "ephemeral" or "in_channel"
+	Text            string `json:"text"`
+	ReplaceOriginal bool   `json:"replace_original"`
+}
+
+// Respond POSTs a message to the response_url of a slash command or an
+// interaction.
+func (c *SlackChat) Respond(ctx context.Context, responseURL string, m ResponseMessage) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("respond: %w", err)
+	}
+	err = c.postJSON(ctx, "response_url", responseURL, body)
+	if c.metrics != nil {
+		c.metrics.SlackCall("response_url", errorCode(err))
+	}
+	var ce *incident.ChatError
+	if err != nil && !errors.As(err, &ce) {
+		return fmt.Errorf("response_url: %w", err)
+	}
+	return err
+}
+
+// OpenView opens a modal with the trigger_id of a command or interaction.
+func (c *SlackChat) OpenView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error {
+	return c.do("views.open", func() error {
+		_, err := c.api.OpenViewContext(ctx, triggerID, view)
+		return err
+	})
+}
+
+// MessageText returns the text and author of the message at ts in a
+// channel (conversations.history), for a :pushpin: reaction.
+func (c *SlackChat) MessageText(ctx context.Context, channelID, ts string) (text, user string, err error) {
+	err = c.do("conversations.history", func() error {
+		h, err := c.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+			ChannelID: channelID, Latest: ts, Inclusive: true, Limit: 1,
+		})
+		if err != nil {
+			return err
+		}
+		if len(h.Messages) == 0 || h.Messages[0].Timestamp != ts {
+			return slack.SlackErrorResponse{Err: "message_not_found"}
+		}
+		text, user = h.Messages[0].Text, h.Messages[0].User
+		return nil
+	})
+	return text, user, err
+}

@@ -1,0 +1,433 @@
+package bot
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"github.com/drbot-dev/drbot/incident"
+)
+
+// The logic below is shared by HTTP and Socket Mode: each function takes
+// a parsed request and returns what to answer Slack with (nil: an empty
+// acknowledgement). Anything that calls Slack runs after the answer.
+
+// WorkingText is the answer to a command the service could not finish
+// within AnswerWithin; the result follows by response_url.
+const WorkingText = "Working on it — drbot will answer here shortly."
+
+// CommandResponse is the JSON answer to a slash command.
+type CommandResponse struct {
+	ResponseType string `json:"response_type"` // "ephemeral" or "in_channel"
+	Text         string `json:"text"`
+}
+
+func ephemeral(text string) *CommandResponse {
+	return &CommandResponse{ResponseType: slack.ResponseTypeEphemeral, Text: text}
+}
+
+// Command runs a slash command and returns the answer to give Slack.
+func (s *Server) Command(cmd slack.SlashCommand) any {
+	req := incident.CommandRequest{
+		UserID:    cmd.UserID,
+		ChannelID: cmd.ChannelID,
+		// Slack sends &, < and > as entities; the service escapes what it
+		// posts, so it gets the text as typed.
+		Text: Unescape(strings.TrimSpace(cmd.Text)),
+	}
+	log := s.log.With("user", cmd.UserID, "channel", cmd.ChannelID)
+	reply, finished, err := within(s, func(ctx context.Context) (incident.Reply, error) {
+		return s.svc.Command(ctx, req)
+	}, func(ctx context.Context, reply incident.Reply, err error) {
+		// Too late for the answer: say it by response_url.
+		resp := s.commandReply(cmd, reply, err, true)
+		if resp == nil {
+			return
+		}
+		if rerr := s.chat.Respond(ctx, cmd.ResponseURL, ResponseMessage{ResponseType: resp.ResponseType, Text: resp.Text}); rerr != nil {
+			log.Error("could not post a late command answer", "err", rerr)
+		}
+	})
+	if !finished {
+		log.Warn("command slower than the answer deadline; answering later", "within", s.cfg.AnswerWithin)
+		return ephemeral(WorkingText)
+	}
+	if resp := s.commandReply(cmd, reply, err, false); resp != nil {
+		return resp
+	}
+	return nil
+}
+
+// commandReply turns the service's reply into an answer; it opens the
+// declare modal when asked to.
+func (s *Server) commandReply(cmd slack.SlashCommand, reply incident.Reply, err error, late bool) *CommandResponse {
+	if err != nil {
+		s.logServiceError("command", err, "user", cmd.UserID, "channel", cmd.ChannelID)
+		return ephemeral(incident.ErrorMessage(err))
+	}
+	if reply.OpenDeclareModal {
+		scenarios := s.svc.Scenarios()
+		if len(scenarios) == 0 {
+			return ephemeral("The plan has no scenarios to declare.")
+		}
+		if late {
+			// trigger_id lives 3 s: too late for a modal.
+			return ephemeral("The declare dialog could not be opened in time. Type `/incident declare SCENARIO [summary]`; `/incident scenarios` lists them.")
+		}
+		s.background(func(ctx context.Context) { s.openDeclareModal(ctx, cmd, scenarios) })
+		return nil
+	}
+	if reply.Text == "" {
+		return nil
+	}
+	rt := slack.ResponseTypeEphemeral
+	if reply.Public {
+		rt = slack.ResponseTypeInChannel
+	}
+	return &CommandResponse{ResponseType: rt, Text: reply.Text}
+}
+
+// logServiceError logs an error of the service: internal ones as errors,
+// the person's own mistakes (not found, invalid ...) at debug.
+func (s *Server) logServiceError(what string, err error, args ...any) {
+	args = append(args, "err", err)
+	if incident.ErrorCode(err) == incident.EINTERNAL {
+		s.log.Error(what+" failed", args...)
+		return
+	}
+	s.log.Debug(what+" refused", args...)
+}
+
+// Block and action ids of the declare modal.
+const (
+	DeclareCallbackID = "declare"
+	BlockScenario     = "scenario"
+	BlockSummary      = "summary"
+	BlockDrill        = "drill"
+	drillValue        = "drill"
+	maxSummary        = 3000
+	maxOptions        = 100 // a static_select's limit
+)
+
+func (s *Server) openDeclareModal(ctx context.Context, cmd slack.SlashCommand, scenarios []incident.ScenarioInfo) {
+	view := DeclareView(scenarios, cmd.ChannelID)
+	if err := s.chat.OpenView(ctx, cmd.TriggerID, view); err != nil {
+		s.log.Error("could not open the declare dialog", "user", cmd.UserID, "err", err)
+		msg := ResponseMessage{ResponseType: slack.ResponseTypeEphemeral, Text: "The declare dialog could not be opened. Type `/incident declare SCENARIO [summary]`; `/incident scenarios` lists them."}
+		if rerr := s.chat.Respond(ctx, cmd.ResponseURL, msg); rerr != nil {
+			s.log.Error("could not say so by response_url", "err", rerr)
+		}
+	}
+}
+
+// DeclareView is the modal of "/incident declare" with no scenario: the
+// scenarios in a select ("title — service, RTO 2h"), a summary, a drill
+// checkbox. channelID (where the command was typed) travels in
+// private_metadata to the submission.
+func DeclareView(scenarios []incident.ScenarioInfo, channelID string) slack.ModalViewRequest {
+	var options []*slack.OptionBlockObject
+	for _, sc := range scenarios[:min(len(scenarios), maxOptions)] {
+		options = append(options, slack.NewOptionBlockObject(sc.ID, slack.NewTextBlockObject(slack.PlainTextType, truncate(scenarioLabel(sc), 75), false, false), nil))
+	}
+	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, slack.NewTextBlockObject(slack.PlainTextType, "Pick a scenario", false, false), BlockScenario, options...)
+	scenario := slack.NewInputBlock(BlockScenario, slack.NewTextBlockObject(slack.PlainTextType, "Scenario", false, false), nil, sel)
+
+	summaryInput := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, "What is happening?", false, false), BlockSummary)
+	summaryInput.Multiline = true
+	summaryInput.MaxLength = maxSummary
+	summary := slack.NewInputBlock(BlockSummary, slack.NewTextBlockObject(slack.PlainTextType, "Summary", false, false), nil, summaryInput)
+	summary.Optional = true
+
+	drillBox := slack.NewCheckboxGroupsBlockElement(BlockDrill, slack.NewOptionBlockObject(drillValue,
+		slack.NewTextBlockObject(slack.PlainTextType, "Drill", false, false),
+		slack.NewTextBlockObject(slack.PlainTextType, "An exercise: marked as a drill everywhere", false, false)))
+	drill := slack.NewInputBlock(BlockDrill, slack.NewTextBlockObject(slack.PlainTextType, "Drill", false, false), nil, drillBox)
+	drill.Optional = true
+
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      DeclareCallbackID,
+		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Declare an incident", false, false),
+		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Declare", false, false),
+		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
+		PrivateMetadata: channelID,
+		Blocks:          slack.Blocks{BlockSet: []slack.Block{scenario, summary, drill}},
+	}
+}
+
+// scenarioLabel is "title — service, RTO 2h".
+func scenarioLabel(sc incident.ScenarioInfo) string {
+	label := sc.Title
+	if label == "" {
+		label = sc.ID
+	}
+	var extra []string
+	if sc.Service != "" {
+		extra = append(extra, sc.Service)
+	}
+	if sc.RTO > 0 {
+		extra = append(extra, "RTO "+fmtDuration(sc.RTO))
+	}
+	if len(extra) > 0 {
+		label += " — " + strings.Join(extra, ", ")
+	}
+	return label
+}
+
+// fmtDuration says a duration without zero units: "2h", "1h30m", "45m".
+func fmtDuration(d time.Duration) string {
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// Interaction handles a button press or a modal submission and returns
+// the answer to give Slack.
+func (s *Server) Interaction(cb slack.InteractionCallback) any {
+	switch cb.Type {
+	case slack.InteractionTypeBlockActions:
+		for _, a := range cb.ActionCallback.BlockActions {
+			if a == nil || a.Value == "" {
+				continue
+			}
+			s.press(cb, a.Value)
+		}
+		return nil
+	case slack.InteractionTypeViewSubmission:
+		if cb.View.CallbackID == DeclareCallbackID {
+			return s.submitDeclare(cb)
+		}
+	}
+	s.log.Debug("ignored interaction", "type", cb.Type, "callback_id", cb.View.CallbackID)
+	return nil
+}
+
+// press hands a button press to the service after the answer and says
+// its reply to the presser alone.
+func (s *Server) press(cb slack.InteractionCallback, action string) {
+	channel := cb.Channel.ID
+	if channel == "" {
+		channel = cb.Container.ChannelID
+	}
+	req := incident.PressRequest{UserID: cb.User.ID, ChannelID: channel, Action: action}
+	s.background(func(ctx context.Context) {
+		reply, err := s.svc.Press(ctx, req)
+		text, public := reply.Text, reply.Public
+		if err != nil {
+			s.logServiceError("press", err, "user", req.UserID, "channel", channel)
+			text, public = incident.ErrorMessage(err), false
+		}
+		if text == "" {
+			return
+		}
+		rt := slack.ResponseTypeEphemeral
+		if public {
+			rt = slack.ResponseTypeInChannel
+		}
+		var rerr error
+		if cb.ResponseURL != "" {
+			rerr = s.chat.Respond(ctx, cb.ResponseURL, ResponseMessage{ResponseType: rt, Text: text})
+		} else {
+			rerr = s.chat.Ephemeral(ctx, channel, req.UserID, incident.Message{Text: text})
+		}
+		if rerr != nil {
+			s.log.Error("could not answer a press", "user", req.UserID, "err", rerr)
+		}
+	})
+}
+
+// ViewErrors is the answer that keeps a modal open with errors under
+// its fields.
+type ViewErrors struct {
+	ResponseAction string            `json:"response_action"` // "errors"
+	Errors         map[string]string `json:"errors"`          // block id -> message
+}
+
+func viewErrors(block, msg string) *ViewErrors {
+	return &ViewErrors{ResponseAction: "errors", Errors: map[string]string{block: msg}}
+}
+
+// submitDeclare validates the declare modal and declares. An empty answer
+// closes the modal; errors keep it open with the message under the field.
+func (s *Server) submitDeclare(cb slack.InteractionCallback) any {
+	values := cb.View.State.Values
+	scenario := values[BlockScenario][BlockScenario].SelectedOption.Value
+	summary := strings.TrimSpace(values[BlockSummary][BlockSummary].Value)
+	drill := false
+	for _, o := range values[BlockDrill][BlockDrill].SelectedOptions {
+		drill = drill || o.Value == drillValue
+	}
+	if scenario == "" {
+		return viewErrors(BlockScenario, "Pick a scenario")
+	}
+	if utf8.RuneCountInString(summary) > maxSummary {
+		return viewErrors(BlockSummary, "Keep the summary under 3000 characters")
+	}
+	req := incident.DeclareRequest{
+		Scenario:  scenario,
+		Summary:   summary,
+		Drill:     drill,
+		UserID:    cb.User.ID,
+		ChannelID: cb.View.PrivateMetadata,
+	}
+	_, finished, err := within(s, func(ctx context.Context) (*incident.Incident, error) {
+		return s.svc.Declare(ctx, req)
+	}, func(ctx context.Context, _ *incident.Incident, err error) {
+		// The modal is closed by now: say a late failure elsewhere.
+		if err == nil {
+			return
+		}
+		s.logServiceError("declare", err, "user", req.UserID)
+		msg := incident.Message{Text: "Could not declare: " + incident.ErrorMessage(err)}
+		var serr error
+		if req.ChannelID != "" {
+			serr = s.chat.Ephemeral(ctx, req.ChannelID, req.UserID, msg)
+		} else {
+			_, _, serr = s.chat.DM(ctx, req.UserID, msg)
+		}
+		if serr != nil {
+			s.log.Error("could not report a failed declaration", "user", req.UserID, "err", serr)
+		}
+	})
+	if !finished {
+		s.log.Warn("declare slower than the answer deadline; closing the dialog", "within", s.cfg.AnswerWithin)
+		return nil
+	}
+	if err != nil {
+		s.logServiceError("declare", err, "user", req.UserID)
+		block := BlockScenario
+		if incident.ErrorCode(err) == incident.EINVALID && strings.Contains(strings.ToLower(incident.ErrorMessage(err)), "summary") {
+			block = BlockSummary
+		}
+		return viewErrors(block, incident.ErrorMessage(err))
+	}
+	return nil
+}
+
+// Event handles an Events API callback and returns the HTTP status to
+// answer: 200 once the event is recorded (or ignored), 503 when it could
+// not be recorded, so that Slack sends it again.
+func (s *Server) Event(ev slackevents.EventsAPIEvent) int {
+	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
+	if !ok || ev.Type != slackevents.CallbackEvent {
+		s.log.Debug("ignored event", "type", ev.Type)
+		return http.StatusOK
+	}
+	var work func(ctx context.Context)
+	switch e := ev.InnerEvent.Data.(type) {
+	case *slackevents.PinAddedEvent:
+		if e.Item.Type != "message" || e.Item.Message == nil {
+			return http.StatusOK
+		}
+		channel := e.Item.Channel
+		if channel == "" {
+			channel = e.Channel
+		}
+		work = func(ctx context.Context) {
+			if s.isBot(ctx, e.User) || s.isBot(ctx, e.Item.Message.User) {
+				return
+			}
+			s.note(ctx, channel, e.Item.Message.Timestamp, e.Item.Message.User, e.Item.Message.Text)
+		}
+	case *slackevents.ReactionAddedEvent:
+		if e.Reaction != "pushpin" || e.Item.Type != "message" {
+			return http.StatusOK
+		}
+		work = func(ctx context.Context) {
+			if s.isBot(ctx, e.User) {
+				return
+			}
+			text, author, err := s.chat.MessageText(ctx, e.Item.Channel, e.Item.Timestamp)
+			if err != nil {
+				s.log.Warn("could not read a :pushpin: message", "channel", e.Item.Channel, "ts", e.Item.Timestamp, "err", err)
+				return
+			}
+			if author == "" {
+				author = e.ItemUser
+			}
+			if s.isBot(ctx, author) {
+				return
+			}
+			s.note(ctx, e.Item.Channel, e.Item.Timestamp, author, text)
+		}
+	default:
+		s.log.Debug("ignored event", "type", ev.InnerEvent.Type)
+		return http.StatusOK
+	}
+
+	// A retried or repeated event never acts twice: its id is recorded
+	// before it acts.
+	seen, finished, err := within(s, func(ctx context.Context) (bool, error) {
+		return s.svc.SeenEvent(ctx, cb.EventID)
+	}, func(ctx context.Context, seen bool, err error) {
+		if err == nil && !seen {
+			work(ctx)
+		}
+	})
+	switch {
+	case !finished:
+		// Still recording: it acts when done; answer now.
+		return http.StatusOK
+	case err != nil:
+		s.log.Error("could not record an event", "event_id", cb.EventID, "err", err)
+		return http.StatusServiceUnavailable
+	case seen:
+		s.log.Debug("ignored a repeated event", "event_id", cb.EventID)
+		return http.StatusOK
+	}
+	s.background(work)
+	return http.StatusOK
+}
+
+// note adds a pinned message to the timeline of the incident whose
+// channel it is in, once per message however many times it is pinned.
+func (s *Server) note(ctx context.Context, channel, ts, author, text string) {
+	text = strings.TrimSpace(Unescape(text))
+	if text == "" {
+		return
+	}
+	if seen, err := s.svc.SeenEvent(ctx, "pinned/"+channel+"/"+ts); err != nil || seen {
+		if err != nil {
+			s.log.Error("could not record a pinned message", "channel", channel, "err", err)
+		}
+		return
+	}
+	if err := s.svc.AddNote(ctx, channel, author, "Pinned: "+text); err != nil {
+		if incident.ErrorCode(err) == incident.ENOTFOUND {
+			s.log.Debug("pinned message outside an incident channel", "channel", channel)
+			return
+		}
+		s.log.Error("could not add a pinned message to the timeline", "channel", channel, "err", err)
+	}
+}
+
+// isBot reports whether user is drbot itself.
+func (s *Server) isBot(ctx context.Context, user string) bool {
+	if user == "" {
+		return false
+	}
+	s.mu.Lock()
+	id := s.botUserID
+	s.mu.Unlock()
+	if id == "" {
+		var err error
+		if id, err = s.chat.AuthTest(ctx); err != nil {
+			s.log.Warn("auth.test failed; cannot tell drbot's own pins", "err", err)
+			return false
+		}
+		s.mu.Lock()
+		s.botUserID = id
+		s.mu.Unlock()
+	}
+	return user == id
+}

@@ -1,0 +1,302 @@
+// Package bot puts the incident service on Slack: it answers slash
+// commands, button presses, modal submissions and Events API callbacks
+// (over HTTP or Socket Mode), and delivers the service's messages through
+// the Slack Web API (SlackChat). It holds no incident rules of its own.
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"github.com/drbot-dev/drbot/incident"
+)
+
+// Service is what the Slack surface needs of the incident service;
+// *incident.Service satisfies it.
+type Service interface {
+	Command(ctx context.Context, req incident.CommandRequest) (incident.Reply, error)
+	Press(ctx context.Context, req incident.PressRequest) (incident.Reply, error)
+	Declare(ctx context.Context, req incident.DeclareRequest) (*incident.Incident, error)
+	Scenarios() []incident.ScenarioInfo
+	AddNote(ctx context.Context, channelID, userID, text string) error
+	SeenEvent(ctx context.Context, eventID string) (bool, error)
+}
+
+var _ Service = (*incident.Service)(nil)
+
+// Config is what a Server is made from.
+type Config struct {
+	Service Service
+	Chat    *SlackChat
+	// SigningSecret verifies HTTP requests; without it the three Slack
+	// endpoints answer 401 to everything (Socket Mode needs none).
+	SigningSecret string
+	// BotUserID is drbot's own member id, so that its own pins are not
+	// taken for notes; looked up with auth.test when empty.
+	BotUserID string
+	Now       func() time.Time // default time.Now; used for the signature window
+	Logger    *slog.Logger     // default discards
+	Metrics   *Metrics         // optional
+	// Ping checks the database for /healthz.
+	Ping func(context.Context) error
+	// AnswerWithin is how long a request may wait for the service before
+	// Slack gets "working on it" and the result follows by response_url.
+	// Default 2 s: Slack gives up after 3 s.
+	AnswerWithin time.Duration
+	// WorkTimeout bounds what runs after an answer. Default 1 minute.
+	WorkTimeout time.Duration
+}
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 1 << 20
+
+// Server serves Slack's requests. It implements http.Handler and, with
+// RunSocketMode, takes the same requests over Socket Mode.
+type Server struct {
+	cfg      Config
+	svc      Service
+	chat     *SlackChat
+	log      *slog.Logger
+	verifier Verifier
+	mux      *http.ServeMux
+
+	// Work done after answering runs under bg, not the request's context,
+	// and Close waits for it.
+	bg     context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex
+	botUserID string
+}
+
+// NewServer returns a Server.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Service == nil {
+		return nil, errors.New("bot: no service")
+	}
+	if cfg.Chat == nil {
+		return nil, errors.New("bot: no Slack client")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AnswerWithin <= 0 {
+		cfg.AnswerWithin = 2 * time.Second
+	}
+	if cfg.WorkTimeout <= 0 {
+		cfg.WorkTimeout = time.Minute
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:       cfg,
+		svc:       cfg.Service,
+		chat:      cfg.Chat,
+		log:       cfg.Logger,
+		verifier:  Verifier{Secret: []byte(cfg.SigningSecret), Now: cfg.Now},
+		mux:       http.NewServeMux(),
+		bg:        bg,
+		cancel:    cancel,
+		botUserID: cfg.BotUserID,
+	}
+	s.mux.Handle("POST /slack/commands", s.signed("commands", s.httpCommand))
+	s.mux.Handle("POST /slack/interactions", s.signed("interactions", s.httpInteraction))
+	s.mux.Handle("POST /slack/events", s.signed("events", s.httpEvent))
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	if cfg.Metrics != nil {
+		s.mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	}
+	return s, nil
+}
+
+// ServeHTTP serves the endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Close waits for the work started after answers (response_url posts,
+// modals, notes) until ctx ends, then cancels what is left.
+func (s *Server) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	defer s.cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("bot: work still running at shutdown: %w", ctx.Err())
+	}
+}
+
+// background runs fn after the answer, with a context of its own.
+func (s *Server) background(fn func(ctx context.Context)) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ctx, cancel := context.WithTimeout(s.bg, s.cfg.WorkTimeout)
+		defer cancel()
+		fn(ctx)
+	}()
+}
+
+// within runs fn in the background and waits for it at most
+// AnswerWithin. It reports whether fn finished; if not, fn goes on and
+// late is called with its outcome once it has.
+func within[T any](s *Server, fn func(ctx context.Context) (T, error), late func(ctx context.Context, v T, err error)) (v T, finished bool, err error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	s.background(func(ctx context.Context) {
+		v, err := fn(ctx)
+		done <- result{v, err}
+	})
+	timer := time.NewTimer(s.cfg.AnswerWithin)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.v, true, r.err
+	case <-timer.C:
+		s.background(func(ctx context.Context) {
+			select {
+			case r := <-done:
+				late(ctx, r.v, r.err)
+			case <-ctx.Done():
+			}
+		})
+		return v, false, nil
+	}
+}
+
+// ---- HTTP plumbing ----
+
+// signed reads the body (at most MaxBody), verifies Slack's signature
+// over it, then calls h; it records the answer's latency.
+func (s *Server) signed(endpoint string, h func(w http.ResponseWriter, r *http.Request, body []byte)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		defer func() {
+			if s.cfg.Metrics != nil {
+				s.cfg.Metrics.ObserveAnswer(endpoint, time.Since(start))
+			}
+		}()
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				s.log.Warn("request body too large", "endpoint", endpoint, "limit", MaxBody, "remote", r.RemoteAddr)
+				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, "cannot read body", http.StatusBadRequest)
+			return
+		}
+		if err := s.verifier.Verify(r.Header, body); err != nil {
+			s.log.Warn("refused unsigned request", "endpoint", endpoint, "reason", err.Error(), "remote", r.RemoteAddr)
+			http.Error(w, "invalid signature", http.StatusUnauthorized)
+			return
+		}
+		h(w, r, body)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// answer writes a handler's payload: JSON, or an empty 200 when nil.
+func answer(w http.ResponseWriter, payload any) {
+	if payload == nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	writeJSON(w, payload)
+}
+
+func (s *Server) httpCommand(w http.ResponseWriter, r *http.Request, body []byte) {
+	// SlashCommandParse reads the form from the request; the body was
+	// consumed for the signature, so give it back.
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	cmd, err := slack.SlashCommandParse(r)
+	if err != nil {
+		http.Error(w, "malformed slash command", http.StatusBadRequest)
+		return
+	}
+	answer(w, s.Command(cmd))
+}
+
+func (s *Server) httpInteraction(w http.ResponseWriter, r *http.Request, body []byte) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil || form.Get("payload") == "" {
+		http.Error(w, "missing payload", http.StatusBadRequest)
+		return
+	}
+	var cb slack.InteractionCallback
+	if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
+		http.Error(w, "malformed payload", http.StatusBadRequest)
+		return
+	}
+	answer(w, s.Interaction(cb))
+}
+
+func (s *Server) httpEvent(w http.ResponseWriter, r *http.Request, body []byte) {
+	ev, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
+	if err != nil {
+		// slack-go refuses inner event types it does not know; those are
+		// events drbot did not ask for.
+		var outer struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(body, &outer) == nil && outer.Type == slackevents.CallbackEvent {
+			s.log.Debug("ignored unknown event", "err", err)
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		http.Error(w, "malformed event", http.StatusBadRequest)
+		return
+	}
+	if ev.Type == slackevents.URLVerification {
+		v, ok := ev.Data.(*slackevents.EventsAPIURLVerificationEvent)
+		if !ok {
+			http.Error(w, "malformed url_verification", http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, map[string]string{"challenge": v.Challenge})
+		return
+	}
+	if n := r.Header.Get("X-Slack-Retry-Num"); n != "" {
+		s.log.Info("Slack retried an event", "retry", n, "reason", r.Header.Get("X-Slack-Retry-Reason"))
+	}
+	w.WriteHeader(s.Event(ev))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Ping == nil {
+		_, _ = io.WriteString(w, "ok")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.Ping(ctx); err != nil {
+		s.log.Error("health check: database does not answer", "err", err)
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = io.WriteString(w, "ok")
+}

@@ -1,0 +1,115 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// RunSocketMode takes Slack's requests over Socket Mode (a WebSocket drbot
+// opens to Slack, so no public URL is needed) until ctx ends. The Chat
+// must have been made with an AppToken (xapp-...). Requests go through
+// the same logic as over HTTP and are acknowledged with the same payloads.
+func (s *Server) RunSocketMode(ctx context.Context) error {
+	client := socketmode.New(s.chat.Client(), socketmode.OptionLog(slogLogger{s.log}))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- client.RunContext(ctx) }()
+	for {
+		select {
+		case <-ctx.Done():
+			<-errc
+			return nil
+		case err := <-errc:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("socket mode: %w", err)
+		case evt := <-client.Events:
+			s.socketEvent(ctx, client, evt)
+		}
+	}
+}
+
+func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
+	ack := func(payload any) {
+		var err error
+		if payload == nil {
+			err = client.AckCtx(ctx, evt.Request.EnvelopeID, nil)
+		} else {
+			err = client.AckCtx(ctx, evt.Request.EnvelopeID, payload)
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("socket mode: could not acknowledge", "type", evt.Type, "err", err)
+		}
+	}
+	switch evt.Type {
+	case socketmode.EventTypeConnecting:
+		s.log.Info("socket mode: connecting")
+	case socketmode.EventTypeConnected:
+		s.log.Info("socket mode: connected")
+	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError:
+		s.log.Warn("socket mode: connection trouble", "data", fmt.Sprint(evt.Data))
+	case socketmode.EventTypeInvalidAuth:
+		s.log.Error("socket mode: SLACK_APP_TOKEN refused (invalid_auth)")
+	case socketmode.EventTypeSlashCommand:
+		cmd, ok := evt.Data.(slack.SlashCommand)
+		if !ok || evt.Request == nil {
+			return
+		}
+		// A command may wait up to AnswerWithin for the service: do not
+		// hold up the requests behind it.
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			ack(s.Command(cmd))
+		}()
+	case socketmode.EventTypeInteractive:
+		cb, ok := evt.Data.(slack.InteractionCallback)
+		if !ok || evt.Request == nil {
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			ack(s.Interaction(cb))
+		}()
+	case socketmode.EventTypeEventsAPI:
+		ev, ok := evt.Data.(slackevents.EventsAPIEvent)
+		if !ok || evt.Request == nil {
+			return
+		}
+		if evt.Request.RetryAttempt > 0 {
+			s.log.Info("Slack retried an event", "retry", evt.Request.RetryAttempt, "reason", evt.Request.RetryReason)
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			// Not acknowledged when it could not be recorded: Slack
+			// sends it again, as over HTTP with a 503.
+			if s.Event(ev) == http.StatusOK {
+				ack(nil)
+			}
+		}()
+	case socketmode.EventTypeHello, socketmode.EventTypeDisconnect:
+		s.log.Debug("socket mode", "event", evt.Type)
+	default:
+		s.log.Debug("socket mode: ignored", "event", evt.Type)
+	}
+}
+
+// slogLogger lets slack-go's socketmode log through slog (it logs only
+// in debug mode).
+type slogLogger struct{ log *slog.Logger }
+
+func (l slogLogger) Output(_ int, s string) error {
+	l.log.Debug("socketmode: " + s)
+	return nil
+}
