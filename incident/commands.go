@@ -118,7 +118,7 @@ func (o *op) page(userID, target string) (Reply, error) {
 	if o.inc.State != StateOpen {
 		return Reply{}, Errorf(EINVALID, "Incident #%d is resolved; nobody was paged.", o.inc.ID)
 	}
-	role, contacts, err := pageTarget(o.plan, target)
+	role, contacts, err := pageTarget(o.plan, target, o.contactOf)
 	if err != nil {
 		return Reply{}, err
 	}

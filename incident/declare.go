@@ -85,7 +85,7 @@ func (o *op) declare() {
 	// exists.
 	o.enqueue(o.lane(), OutCreateChannel, OutBody{Name: inc.ChannelName, Purpose: "create the incident channel"})
 	o.enqueue(o.lane(), OutTopic, OutBody{Topic: topicText(inc, o.plan), Purpose: "set the channel topic"})
-	o.post(o.summaryMessage(), o.ref("summary"), "post the incident summary")
+	o.enqueue(o.lane(), OutPost, OutBody{Message: o.msg(o.summaryMessage()), Ref: o.ref("summary"), Pin: true, Purpose: "post the incident summary"})
 	var contacts []string
 	for _, role := range o.sc.Page {
 		for _, c := range o.plan.Roles[role] {
@@ -155,16 +155,20 @@ func unknownScenario(p *playbooks.Plan, id string) error {
 }
 
 // nearest returns the candidate closest to s when it is close enough to be
-// a typo (edit distance at most 2, or a prefix), else "".
+// a typo, else "": at most 2 edits away from the candidate or from its
+// beginning ("db-corupt" for "db-corruption").
 func nearest(s string, candidates []string) string {
-	best, bestD := "", 3
+	const limit = 3
+	best, bestD := "", limit
 	ls := strings.ToLower(s)
+	n := utf8.RuneCountInString(ls)
 	for _, c := range candidates {
 		lc := strings.ToLower(c)
-		if len(ls) >= 3 && strings.HasPrefix(lc, ls) {
-			return c
+		d := editDistance(ls, lc, limit)
+		if r := []rune(lc); n >= 4 && len(r) > n {
+			d = min(d, editDistance(ls, string(r[:n]), limit))
 		}
-		if d := editDistance(ls, lc, bestD); d < bestD {
+		if d < bestD {
 			best, bestD = c, d
 		}
 	}

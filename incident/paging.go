@@ -212,7 +212,7 @@ func (o *op) acknowledge(userID, role string) string {
 // pageTarget turns what follows "/incident page" into a role and its
 // contacts: a role of the plan, a contact ("@alice"), or a Slack member
 // ("<@U123|name>", "<@U123>", "@U123").
-func pageTarget(p *playbooks.Plan, target string) (role string, contacts []string, err error) {
+func pageTarget(p *playbooks.Plan, target string, contactOf func(userID string) *playbooks.Contact) (role string, contacts []string, err error) {
 	if cs, ok := p.Roles[target]; ok {
 		return target, cs, nil
 	}
@@ -246,7 +246,7 @@ func pageTarget(p *playbooks.Plan, target string) (role string, contacts []strin
 		return "", nil, Errorf(EINVALID, "Unknown role %q. Page a role (%s), a contact of the plan (@%s) or a Slack member (mention them).",
 			escape(target), escape(strings.Join(p.RoleOrder, ", ")), escape(strings.Join(p.ContactOrder, ", @")))
 	}
-	if c := p.ContactBySlack(t); c != nil {
+	if c := contactOf(t); c != nil {
 		return "@" + c.ID, []string{c.ID}, nil
 	}
 	return "@" + t, []string{t}, nil

@@ -151,14 +151,14 @@ func (o *op) summaryMessage() Message {
 	} else {
 		b.WriteString("_No summary given._")
 	}
-	if len(inc.Roles) > 0 {
+	if len(sc.Page) > 0 {
 		b.WriteString("\n\n*Paged roles*")
-		for _, rp := range inc.Roles {
+		for _, role := range sc.Page {
 			var names []string
-			for _, c := range p.RoleContacts(rp.Role) {
+			for _, c := range p.RoleContacts(role) {
 				names = append(names, contactLine(c))
 			}
-			fmt.Fprintf(&b, "\n• %s: %s", escape(rp.Role), strings.Join(names, ", "))
+			fmt.Fprintf(&b, "\n• %s: %s", escape(role), strings.Join(names, ", "))
 		}
 	}
 	rto, rpo := "none set", "none set"
@@ -374,6 +374,12 @@ func (o *op) onlyApprovers(role string) string {
 func (o *op) projectionText(p projection) string {
 	if p.done {
 		return "All steps are done."
+	}
+	if !p.finish.After(o.now) {
+		return "The current step is past its estimate and none follows: projected finish now."
+	}
+	if p.finish.Equal(p.deadline) {
+		return fmt.Sprintf("Projected finish %s, right at the deadline.", o.clock(p.finish))
 	}
 	if p.late() {
 		return fmt.Sprintf("Projected finish %s — %s past the RTO.", o.clock(p.finish), fmtDur(p.finish.Sub(p.deadline)))

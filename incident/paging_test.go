@@ -1,0 +1,320 @@
+package incident_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/drbot-dev/drbot/incident"
+)
+
+// pagesTo returns the page DMs a user got (messages with "You are paged").
+func (e *svcEnv) pagesTo(user string) []incident.Message {
+	var out []incident.Message
+	for _, m := range e.chat.DMs(user) {
+		if strings.Contains(m.Text, "You are paged") {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func roleContact(evs []incident.Event) []string {
+	var out []string
+	for _, ev := range evs {
+		s := ev.Data["role"] + ":" + ev.Data["contact"]
+		if ev.Data["from"] != "" {
+			s += "<" + ev.Data["from"]
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestEscalation(t *testing.T) {
+	e := newSvcEnv(t, svcPlan(t))
+	e.declare("checkout-down", "", false) // pages executor: bob, alice
+	ch := e.channel(1)
+
+	// Nobody acknowledges: every 5 minutes the next contact, for 2 rounds.
+	for i := 1; i <= 3; i++ {
+		e.at(time.Duration(i) * 5 * time.Minute)
+	}
+	want := []string{"executor:alice<bob", "executor:bob<alice", "executor:alice<bob"}
+	if diff := cmp.Diff(want, roleContact(e.events(1, incident.KindEscalated))); diff != "" {
+		t.Errorf("escalations (-want +got):\n%s", diff)
+	}
+	if got := len(e.pagesTo(uBob)); got != 2 {
+		t.Errorf("bob got %d pages, want 2", got)
+	}
+	if got := e.pagesTo(uAlice); len(got) != 2 || !strings.Contains(got[0].Text, "Bob Dahl did not acknowledge within 5m") {
+		t.Errorf("alice's pages: %s", dumpMsgs(got))
+	}
+	if len(e.events(1, incident.KindUnanswered)) != 0 {
+		t.Fatal("unanswered before the rounds ran out")
+	}
+
+	// After 4 pages (2 rounds of 2) the list has run out: the channel is
+	// told and the commander role is paged.
+	e.at(20 * time.Minute)
+	un := e.events(1, incident.KindUnanswered)
+	if len(un) != 1 || un[0].Data["role"] != "executor" || un[0].Data["pages"] != "4" {
+		t.Fatalf("unanswered = %+v", un)
+	}
+	e.mustFind(ch, "Nobody acknowledged the executor role after 4 pages (Bob Dahl, Alice Berg). Paging the commander role.")
+	paged := e.events(1, incident.KindPaged)
+	if diff := cmp.Diff([]string{"executor:bob", "commander:alice"}, roleContact(paged)); diff != "" {
+		t.Errorf("paged (-want +got):\n%s", diff)
+	}
+	// The executor role pages nobody any more; the commander escalates.
+	e.at(25 * time.Minute)
+	e.at(30 * time.Minute)
+	if got := len(e.pagesTo(uBob)); got != 3 { // 2 as executor, 1 as commander
+		t.Errorf("bob got %d pages, want 3: %s", got, dumpMsgs(e.pagesTo(uBob)))
+	}
+	esc := roleContact(e.events(1, incident.KindEscalated))
+	if diff := cmp.Diff([]string{"executor:alice<bob", "executor:bob<alice", "executor:alice<bob", "commander:bob<alice", "commander:alice<bob"}, esc); diff != "" {
+		t.Errorf("escalations (-want +got):\n%s", diff)
+	}
+	// A late acknowledgement by an executor still counts.
+	r := e.press(uAlice, dmOf(uAlice), "Acknowledge")
+	if !strings.Contains(r.Text, "You acknowledged as commander") {
+		t.Errorf("reply = %q", r.Text)
+	}
+	if got := e.timerKeys(); slices.Contains(got, "inc/1/escalate/commander") || slices.Contains(got, "inc/1/escalate/executor") {
+		t.Errorf("escalation timers left: %v", got)
+	}
+}
+
+func TestAcknowledge(t *testing.T) {
+	e := newSvcEnv(t, svcPlan(t))
+	e.declare("db-corruption", "", false)
+	ch := e.channel(1)
+
+	e.clock.Set(svcT0.Add(95 * time.Second))
+	r := e.press(uBob, dmOf(uBob), "Acknowledge")
+	if want := "You acknowledged as executor for incident #1: Corrupted payments database. Channel: <#" + ch + ">"; r.Text != want {
+		t.Errorf("reply = %q, want %q", r.Text, want)
+	}
+	page := e.chat.DMs(uBob)[0]
+	if !strings.HasSuffix(page.Text, "Acknowledged by <@U0BOB0001> at 10:01") || len(page.Buttons) != 0 {
+		t.Errorf("page after ack: %q buttons %v", page.Text, btnLabels(page.Buttons))
+	}
+	e.mustFind(ch, "Bob Dahl acknowledged as executor after 1m35s")
+	acks := e.events(1, incident.KindAcknowledged)
+	if len(acks) != 1 || acks[0].Actor != uBob || acks[0].Data["contact"] != "bob" || acks[0].Data["role"] != "executor" {
+		t.Fatalf("acknowledged = %+v", acks)
+	}
+	if got := e.incident(1).Roles[1]; !got.Acked || got.AckedBy != "bob" || !got.AckedAt.Equal(svcT0.Add(95*time.Second)) {
+		t.Errorf("executor page state = %+v", got)
+	}
+	if len(e.met.acks) != 1 || e.met.acks[0] != 95*time.Second {
+		t.Errorf("ack metric = %v", e.met.acks)
+	}
+
+	// A second press changes nothing.
+	before := len(e.timeline(1))
+	r = e.pressAction(uBob, dmOf(uBob), "ack|1|executor")
+	if r.Text != "Already acknowledged by Bob Dahl at 10:01." {
+		t.Errorf("second press reply = %q", r.Text)
+	}
+	if got := len(e.timeline(1)); got != before {
+		t.Errorf("second press added %d events", got-before)
+	}
+
+	// Someone who is not a contact of the role is refused, and recorded.
+	r = e.pressAction(uErin, dmOf(uErin), "ack|1|commander")
+	if want := "Only the contacts paged as commander may acknowledge this page: Alice Berg, Bob Dahl"; r.Text != want {
+		t.Errorf("refusal = %q, want %q", r.Text, want)
+	}
+	un := e.events(1, incident.KindUnauthorized)
+	if len(un) != 1 || un[0].Actor != uErin || un[0].Data["action"] != "acknowledge" {
+		t.Errorf("unauthorized = %+v", un)
+	}
+
+	// The executor does not escalate any more; the commander does.
+	e.at(5 * time.Minute)
+	if diff := cmp.Diff([]string{"commander:bob<alice"}, roleContact(e.events(1, incident.KindEscalated))); diff != "" {
+		t.Errorf("escalations (-want +got):\n%s", diff)
+	}
+	// bob, second contact of commander, acknowledges it from his new page;
+	// both commander pages (alice's and his) are updated.
+	e.press(uBob, dmOf(uBob), "Acknowledge")
+	for _, u := range []string{uAlice, uBob} {
+		for _, m := range e.pagesTo(u) {
+			if len(m.Buttons) != 0 {
+				t.Errorf("page to %s still has buttons: %q", u, m.Text)
+			}
+		}
+	}
+	e.at(time.Hour)
+	if n := len(e.events(1, incident.KindEscalated)); n != 1 {
+		t.Errorf("%d escalations after both acknowledged, want 1", n)
+	}
+}
+
+func TestAcknowledgeByEmailContact(t *testing.T) {
+	e := newSvcEnv(t, svcPlan(t))
+	e.declare("db-corruption", "", false)
+	ch := e.channel(1)
+	r := e.mustCommand(uAlice, ch, "page customer")
+	if r.Text != "Paged customer: Frank Moe." {
+		t.Errorf("reply = %q", r.Text)
+	}
+	// frank has no slack: in the plan; the DM went to the member his email
+	// belongs to, and a press by that member is frank's.
+	if len(e.pagesTo(uFrank)) != 1 {
+		t.Fatalf("frank's DMs: %s", dumpMsgs(e.chat.DMs(uFrank)))
+	}
+	if !slices.Contains(e.chat.Members(ch), uFrank) {
+		t.Errorf("frank not invited: %v", e.chat.Members(ch))
+	}
+	e.mustFind(ch, "<@U0ALICE01> paged customer: Frank Moe")
+	r = e.press(uFrank, dmOf(uFrank), "Acknowledge")
+	if !strings.HasPrefix(r.Text, "You acknowledged as customer") {
+		t.Errorf("reply = %q", r.Text)
+	}
+	if got := e.events(1, incident.KindAcknowledged); len(got) != 1 || got[0].Data["contact"] != "frank" {
+		t.Errorf("acknowledged = %+v", got)
+	}
+}
+
+func TestPageCommand(t *testing.T) {
+	e := newSvcEnv(t, svcPlan(t))
+	e.declare("db-corruption", "", false)
+	ch := e.channel(1)
+
+	tests := []struct {
+		text, reply, role, contact string
+	}{
+		{"page <@U0ZED0001|zed smith>", "Paged @U0ZED0001: <@U0ZED0001>.", "@U0ZED0001", "U0ZED0001"},
+		{"page @erin", "Paged @erin: Erin Lund.", "@erin", "erin"},
+		{"page customer", "Paged customer: Frank Moe.", "customer", "frank"},
+		{"page Security", "Paged security: Erin Lund.", "security", "erin"},
+	}
+	for _, tt := range tests {
+		r := e.mustCommand(uAlice, ch, tt.text)
+		if r.Text != tt.reply {
+			t.Errorf("%s: reply %q, want %q", tt.text, r.Text, tt.reply)
+		}
+		paged := e.events(1, incident.KindPaged)
+		last := paged[len(paged)-1]
+		if last.Data["role"] != tt.role || last.Data["contact"] != tt.contact || last.Actor != uAlice {
+			t.Errorf("%s: paged %+v", tt.text, last)
+		}
+	}
+	// A mention of a member the plan knows by email maps to the contact.
+	r := e.mustCommand(uBob, ch, "page <@U0FRANK01|frank>")
+	if r.Text != "Paged @frank: Frank Moe." {
+		t.Errorf("reply = %q", r.Text)
+	}
+	if got := len(e.pagesTo(uZed)); got != 1 {
+		t.Errorf("zed got %d pages", got)
+	}
+	if !slices.Contains(e.chat.Members(ch), uZed) {
+		t.Errorf("zed not invited: %v", e.chat.Members(ch))
+	}
+	// zed acknowledges his own page; erin may not acknowledge it.
+	r = e.pressAction(uErin, dmOf(uErin), "ack|1|@U0ZED0001")
+	if !strings.HasPrefix(r.Text, "Only the contacts paged as @U0ZED0001") {
+		t.Errorf("erin's press: %q", r.Text)
+	}
+	r = e.press(uZed, dmOf(uZed), "Acknowledge")
+	if !strings.HasPrefix(r.Text, "You acknowledged as @U0ZED0001") {
+		t.Errorf("zed's press: %q", r.Text)
+	}
+
+	// Paging a role that is being paged changes nothing.
+	before := len(e.timeline(1))
+	r = e.mustCommand(uAlice, ch, "page executor")
+	if !strings.Contains(r.Text, "executor is being paged already (page 1, to Bob Dahl") {
+		t.Errorf("reply = %q", r.Text)
+	}
+	if len(e.timeline(1)) != before {
+		t.Error("paging a role being paged changed the timeline")
+	}
+	// Once acknowledged, paging it again starts a new run from the top.
+	e.press(uBob, dmOf(uBob), "Acknowledge")
+	e.mustCommand(uErin, ch, "page executor")
+	rp := e.incident(1).Roles[1]
+	if rp.Role != "executor" || rp.Acked || rp.Sent != 2 || rp.RunStart != 1 {
+		t.Errorf("executor after a new run: %+v", rp)
+	}
+	if got := e.pagesTo(uBob); len(got) != 2 || len(got[1].Buttons) != 1 {
+		t.Errorf("bob's pages: %s", dumpMsgs(got))
+	}
+
+	errTests := []struct{ text, want string }{
+		{"page nobody", `Unknown role "nobody". Page a role (commander, executor, approver, security, customer), a contact of the plan (@alice, @bob, @erin, @frank) or a Slack member (mention them).`},
+		{"page @nobody", `Unknown contact "@nobody".`},
+		{"page <@not-an-id>", `is not a Slack mention drbot understands`},
+		{"page", "Say whom to page"},
+		{"page executor commander", "Page one role or person at a time"},
+	}
+	for _, tt := range errTests {
+		_, err := e.command(uAlice, ch, tt.text)
+		if incident.ErrorCode(err) != incident.EINVALID || !strings.Contains(incident.ErrorMessage(err), tt.want) {
+			t.Errorf("%s: error %v, want EINVALID with %q", tt.text, err, tt.want)
+		}
+	}
+}
+
+func TestPagingWebhookPagerDuty(t *testing.T) {
+	p := svcPlan(t)
+	p.Paging.Webhook = "https://events.pagerduty.com/v2/enqueue?routing_key=R0UT1NGKEY"
+	e := newSvcEnv(t, p)
+	e.declare("checkout-down", "", false)
+	e.press(uBob, dmOf(uBob), "Acknowledge")
+	e.mustCommand(uBob, e.channel(1), "resolve fixed")
+
+	var got []map[string]any
+	for _, c := range e.chat.CallsOf("Webhook") {
+		if c.URL != "https://events.pagerduty.com/v2/enqueue" {
+			t.Errorf("webhook URL = %q: the key must go in the body, not the URL", c.URL)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(c.Body, &m); err != nil {
+			t.Fatalf("webhook body %s: %v", c.Body, err)
+		}
+		got = append(got, m)
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d webhook calls, want trigger, acknowledge, resolve", len(got))
+	}
+	for i, action := range []string{"trigger", "acknowledge", "resolve"} {
+		if got[i]["event_action"] != action || got[i]["routing_key"] != "R0UT1NGKEY" || got[i]["dedup_key"] != "drbot-1-executor" {
+			t.Errorf("call %d = %v", i, got[i])
+		}
+	}
+	payload, _ := got[0]["payload"].(map[string]any)
+	if payload["severity"] != "error" || payload["source"] != "drbot" || !strings.Contains(payload["summary"].(string), "Checkout is down") {
+		t.Errorf("trigger payload = %v", payload)
+	}
+}
+
+func TestPagingWebhookPlain(t *testing.T) {
+	p := svcPlan(t)
+	p.Paging.Webhook = "https://hooks.example.com/page"
+	e := newSvcEnv(t, p)
+	e.declare("checkout-down", "", true)
+	calls := e.chat.CallsOf("Webhook")
+	if len(calls) != 1 || calls[0].URL != "https://hooks.example.com/page" {
+		t.Fatalf("webhook calls: %+v", calls)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(calls[0].Body, &m); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"event": "page", "incident": float64(1), "role": "executor", "contact": "bob",
+		"title": "Checkout is down", "channel": "drill-1-checkout-down", "at": "2026-11-21T09:00:00Z",
+		"drill": true, "severity": "sev2", "service": "checkout", "scenario": "checkout-down",
+	}
+	if diff := cmp.Diff(want, m); diff != "" {
+		t.Errorf("webhook body (-want +got):\n%s", diff)
+	}
+}
