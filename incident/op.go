@@ -212,27 +212,6 @@ func contactOf(tx Tx, p *playbooks.Plan, userID string) *playbooks.Contact {
 	return nil
 }
 
-// userOf returns the Slack member ID of a contact when known, else "".
-func (o *op) userOf(contactID string) string {
-	c := o.plan.Contacts[contactID]
-	if c == nil {
-		return ""
-	}
-	if c.Slack != "" {
-		return c.Slack
-	}
-	if c.Email != "" {
-		if u, ok, err := o.tx.Get(emailKey(c.Email)); err == nil && ok {
-			return u
-		}
-	}
-	return ""
-}
-
-// emailKey is the key of the email->Slack member cache in the store's
-// key/value state; the outbox worker writes it on a successful lookup.
-func emailKey(email string) string { return "email/" + strings.ToLower(email) }
-
 // who names a contact id or a Slack member ID for people: the contact's
 // name, or a mention of the member.
 func (o *op) who(id string) string {
