@@ -212,6 +212,10 @@ func contactOf(tx Tx, p *playbooks.Plan, userID string) *playbooks.Contact {
 	return nil
 }
 
+// emailKey is the key of the email->Slack member cache in the store's
+// key/value state; the outbox worker writes it on a successful lookup.
+func emailKey(email string) string { return "email/" + strings.ToLower(email) }
+
 // who names a contact id or a Slack member ID for people: the contact's
 // name, or a mention of the member.
 func (o *op) who(id string) string {
