@@ -15,6 +15,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// The zone database is built in, so a timezone: in the plan loads on a
+	// scratch container image that has no /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	"gopkg.in/yaml.v3"
 )
@@ -848,10 +851,17 @@ func (p *parser) checkRTO(at *yaml.Node, sc *Scenario) {
 		return
 	}
 	d, path := sc.LongestPath()
-	if d > svc.RTO {
-		p.warnf(at, "scenario %q: path %s takes %s, RTO is %s: shorten these steps (or add a faster branch) or raise the rto of service %q",
-			sc.ID, strings.Join(path, " → "), FormatDuration(d), FormatDuration(svc.RTO), svc.ID)
+	if d <= svc.RTO {
+		return
 	}
+	var longest *Step
+	for _, id := range path {
+		if st := sc.Step(id); longest == nil || st.Estimate > longest.Estimate {
+			longest = st
+		}
+	}
+	p.warnf(at, "scenario %q: path %s takes %s, RTO is %s: shorten its steps (%s alone takes %s), add a faster branch, or raise the rto of service %q",
+		sc.ID, strings.Join(path, " → "), FormatDuration(d), FormatDuration(svc.RTO), longest.ID, FormatDuration(longest.Estimate), svc.ID)
 }
 
 // stepSrc keeps the nodes of a step that the graph checks point at.
@@ -876,6 +886,7 @@ func (p *parser) decodeSteps(sc *Scenario, f field) []*Step {
 		p.errorf(f.val, "steps: the scenario has none: say what to do")
 		return nil
 	}
+	before := p.errCount()
 	steps := make([]*Step, 0, len(ns))
 	srcs := make([]stepSrc, 0, len(ns))
 	index := make(map[string]int, len(ns))
@@ -896,7 +907,7 @@ func (p *parser) decodeSteps(sc *Scenario, f field) []*Step {
 	}
 	sc.Steps = steps
 	sc.stepIndex = index
-	p.checkSteps(sc, srcs, index)
+	p.checkSteps(sc, srcs, index, before)
 	return steps
 }
 
@@ -999,8 +1010,12 @@ func (p *parser) decodeAnswers(f field) ([]Answer, []edge) {
 			p.errorf(e.key, "answers: %q is %d characters long; Slack buttons take at most %d", label, n, maxButtonText)
 			continue
 		}
-		next, ok := p.text(e)
+		next, ok := p.scalar(label, e.val)
 		if !ok {
+			continue
+		}
+		if strings.TrimSpace(next) == "" {
+			p.errorf(e.val, "answers: %q leads nowhere: name the step it goes on to, or end", label)
 			continue
 		}
 		out = append(out, Answer{Label: label, Next: next})
@@ -1010,8 +1025,11 @@ func (p *parser) decodeAnswers(f field) ([]Answer, []edge) {
 }
 
 // checkSteps resolves next and answers, and reports cycles and steps that
-// no path reaches. srcs[i] belongs to sc.Steps[i].
-func (p *parser) checkSteps(sc *Scenario, srcs []stepSrc, index map[string]int) {
+// no path reaches. srcs[i] belongs to sc.Steps[i]. errsBefore is the error
+// count before the steps were decoded: when they have errors, a step may
+// look unreachable only because a broken reference was dropped, so no
+// step is called unreachable then.
+func (p *parser) checkSteps(sc *Scenario, srcs []stepSrc, index map[string]int, errsBefore int) {
 	n := len(sc.Steps)
 	succ := make([][]int, n) // -1 is End
 	edgeNode := make([][]*yaml.Node, n)
@@ -1080,9 +1098,12 @@ func (p *parser) checkSteps(sc *Scenario, srcs []stepSrc, index map[string]int) 
 	if n > 0 {
 		visit(0)
 	}
+	clean := p.errCount() == errsBefore
 	for i := range n {
 		if state[i] == unseen {
-			p.warnf(srcs[i].id, "step %q is never reached: no answer, next or preceding step leads to it; remove it or point a next or answer at it", sc.Steps[i].ID)
+			if clean {
+				p.warnf(srcs[i].id, "step %q is never reached: no answer, next or preceding step leads to it; remove it or point a next or answer at it", sc.Steps[i].ID)
+			}
 			visit(i)
 		}
 	}

@@ -204,8 +204,17 @@ func (s *Scenario) Answer(id, label string) (string, bool) {
 // plan has none).
 func (s *Scenario) Remaining(id string) (time.Duration, []string) {
 	memo := map[string]pathResult{}
-	r := s.longest(id, memo, map[string]bool{})
-	return r.d, r.path
+	d := s.longest(id, memo, map[string]bool{})
+	var path []string
+	for id != End && id != "" {
+		r, ok := memo[id]
+		if !ok {
+			break
+		}
+		path = append(path, id)
+		id = r.next
+	}
+	return d, path
 }
 
 // LongestPath is Remaining from the first step: the scenario's worst case.
@@ -213,34 +222,41 @@ func (s *Scenario) LongestPath() (time.Duration, []string) {
 	return s.Remaining(s.First())
 }
 
+// pathResult is the longest remaining time from a step, and the step that
+// path goes on to; following next from the start rebuilds the path.
 type pathResult struct {
 	d    time.Duration
-	path []string
+	next string
 }
 
-func (s *Scenario) longest(id string, memo map[string]pathResult, onPath map[string]bool) pathResult {
+func (s *Scenario) longest(id string, memo map[string]pathResult, onPath map[string]bool) time.Duration {
 	if id == End || id == "" || onPath[id] {
-		return pathResult{}
+		return 0
 	}
 	if r, ok := memo[id]; ok {
-		return r
+		return r.d
 	}
 	st := s.Step(id)
 	if st == nil {
-		return pathResult{}
+		return 0
 	}
 	onPath[id] = true
-	var best pathResult
-	for i, next := range s.Successors(id) {
-		r := s.longest(next, memo, onPath)
-		if i == 0 || r.d > best.d {
-			best = r
+	var best time.Duration
+	next := End
+	for i, n := range s.Successors(id) {
+		d := s.longest(n, memo, onPath)
+		if i == 0 || d > best {
+			best, next = d, n
+		}
+		// A successor cut as a cycle is not part of the path.
+		if onPath[n] && next == n {
+			next = End
 		}
 	}
 	delete(onPath, id)
-	res := pathResult{d: st.Estimate + best.d, path: append([]string{id}, best.path...)}
+	res := pathResult{d: st.Estimate + best, next: next}
 	memo[id] = res
-	return res
+	return res.d
 }
 
 // Scenario returns the scenario with the given id, or nil.

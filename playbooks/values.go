@@ -16,17 +16,14 @@ const day = 24 * time.Hour
 // ParseDuration parses a Go duration ("90s", "10m", "1h30m") that may also
 // use d for days of 24 hours ("14d", "1d12h", "1.5d").
 func ParseDuration(s string) (time.Duration, error) {
-	bad := fmt.Errorf("bad duration %q: want a Go duration such as 90s, 10m or 1h30m, or days such as 14d", s)
-	if s == "" {
-		return 0, bad
-	}
 	if !strings.Contains(s, "d") {
 		d, err := time.ParseDuration(s)
 		if err != nil {
-			return 0, bad
+			return 0, badDuration(s)
 		}
 		return d, nil
 	}
+	bad := badDuration(s)
 	// Split off each "<number>d" and hand the rest to time.ParseDuration,
 	// so Go's own rules (units, fractions, overflow) apply to everything else.
 	neg := false
@@ -77,6 +74,10 @@ func ParseDuration(s string) (time.Duration, error) {
 		d = -d
 	}
 	return d, nil
+}
+
+func badDuration(s string) error {
+	return fmt.Errorf("bad duration %q: want a Go duration such as 90s, 10m or 1h30m, or days such as 14d", s)
 }
 
 // FormatDuration formats d compactly the way a plan writes durations:

@@ -138,9 +138,9 @@ func plural(n int, word string) string {
 	return strconv.Itoa(n) + " " + word + "s"
 }
 
-// percent formats an availability with as many decimals as it needs, up to
+// planPercent formats an availability with as many decimals as it needs, up to
 // four: 99.95%, 99.9405%.
-func percent(a float64) string {
+func planPercent(a float64) string {
 	s := strconv.FormatFloat(a*100, 'f', 4, 64)
 	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	return s + "%"
@@ -157,8 +157,8 @@ func writeCheckText(w io.Writer, file string, diags playbooks.Diagnostics, r *pl
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "SCENARIO\tSERVICE\tWORST CASE\tRTO\tSTATUS\tWORST PATH")
 		for _, s := range r.Scenarios {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, orDash(s.Service), playbooks.FormatDuration(s.Worst),
-				orDash(formatRTO(s)), rtoStatus(s), strings.Join(s.Path, " → "))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, planOrDash(s.Service), playbooks.FormatDuration(s.Worst),
+				planOrDash(planRTO(s)), planRTOStatus(s), strings.Join(s.Path, " → "))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -170,9 +170,9 @@ func writeCheckText(w io.Writer, file string, diags playbooks.Diagnostics, r *pl
 			for _, s := range r.Services {
 				own := "-"
 				if s.Availability > 0 {
-					own = percent(s.Availability)
+					own = planPercent(s.Availability)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, own, percent(s.Composite),
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, own, planPercent(s.Composite),
 					playbooks.FormatDuration(s.DowntimeMonth), playbooks.FormatDuration(s.DowntimeYear))
 			}
 			if err := tw.Flush(); err != nil {
@@ -185,15 +185,15 @@ func writeCheckText(w io.Writer, file string, diags playbooks.Diagnostics, r *pl
 	return err
 }
 
-func formatRTO(s playbooks.ScenarioReport) string {
+func planRTO(s playbooks.ScenarioReport) string {
 	if s.RTO == 0 {
 		return ""
 	}
 	return playbooks.FormatDuration(s.RTO)
 }
 
-// rtoStatus says how the worst case compares with the RTO.
-func rtoStatus(s playbooks.ScenarioReport) string {
+// planRTOStatus says how the worst case compares with the RTO.
+func planRTOStatus(s playbooks.ScenarioReport) string {
 	switch {
 	case s.RTO == 0:
 		return "no RTO"
@@ -205,26 +205,26 @@ func rtoStatus(s playbooks.ScenarioReport) string {
 	return "ok, " + playbooks.FormatDuration(s.RTO-s.Worst) + " to spare"
 }
 
-func orDash(s string) string {
+func planOrDash(s string) string {
 	if s == "" {
 		return "-"
 	}
 	return s
 }
 
-// checkJSON is the output of "drbot plan check --format json". Its field
+// planCheckJSON is the output of "drbot plan check --format json". Its field
 // names are a contract for scripts; add fields, never rename them.
-type checkJSON struct {
-	File        string           `json:"file"`
-	OK          bool             `json:"ok"` // the exit status is 0
-	Errors      int              `json:"errors"`
-	Warnings    int              `json:"warnings"`
-	Diagnostics []diagnosticJSON `json:"diagnostics"`
-	Scenarios   []scenarioJSON   `json:"scenarios"` // empty when the plan has errors
-	Services    []serviceJSON    `json:"services"`  // empty when the plan has errors
+type planCheckJSON struct {
+	File        string               `json:"file"`
+	OK          bool                 `json:"ok"` // the exit status is 0
+	Errors      int                  `json:"errors"`
+	Warnings    int                  `json:"warnings"`
+	Diagnostics []planDiagnosticJSON `json:"diagnostics"`
+	Scenarios   []planScenarioJSON   `json:"scenarios"` // empty when the plan has errors
+	Services    []planServiceJSON    `json:"services"`  // empty when the plan has errors
 }
 
-type diagnosticJSON struct {
+type planDiagnosticJSON struct {
 	File     string `json:"file"`
 	Line     int    `json:"line"`
 	Col      int    `json:"col"`
@@ -232,7 +232,7 @@ type diagnosticJSON struct {
 	Message  string `json:"message"`
 }
 
-type scenarioJSON struct {
+type planScenarioJSON struct {
 	ID               string   `json:"id"`
 	Title            string   `json:"title"`
 	Service          string   `json:"service,omitempty"`
@@ -243,7 +243,7 @@ type scenarioJSON struct {
 	OverRTO          bool     `json:"over_rto"`
 }
 
-type serviceJSON struct {
+type planServiceJSON struct {
 	ID                    string   `json:"id"`
 	Availability          *float64 `json:"availability"` // null when the plan sets none
 	CompositeAvailability float64  `json:"composite_availability"`
@@ -252,23 +252,23 @@ type serviceJSON struct {
 }
 
 func writeCheckJSON(w io.Writer, file string, diags playbooks.Diagnostics, r *playbooks.Report, ok bool) error {
-	out := checkJSON{
+	out := planCheckJSON{
 		File: file, OK: ok,
 		Errors: len(diags.Errors()), Warnings: len(diags.Warnings()),
-		Diagnostics: []diagnosticJSON{}, Scenarios: []scenarioJSON{}, Services: []serviceJSON{},
+		Diagnostics: []planDiagnosticJSON{}, Scenarios: []planScenarioJSON{}, Services: []planServiceJSON{},
 	}
 	for _, d := range diags {
-		out.Diagnostics = append(out.Diagnostics, diagnosticJSON{File: d.File, Line: d.Line, Col: d.Col, Severity: d.Severity.String(), Message: d.Message})
+		out.Diagnostics = append(out.Diagnostics, planDiagnosticJSON{File: d.File, Line: d.Line, Col: d.Col, Severity: d.Severity.String(), Message: d.Message})
 	}
 	if r != nil {
 		for _, s := range r.Scenarios {
-			out.Scenarios = append(out.Scenarios, scenarioJSON{
+			out.Scenarios = append(out.Scenarios, planScenarioJSON{
 				ID: s.ID, Title: s.Title, Service: s.Service, Severity: s.Severity,
 				WorstCaseSeconds: s.Worst.Seconds(), WorstPath: s.Path, RTOSeconds: s.RTO.Seconds(), OverRTO: s.OverRTO(),
 			})
 		}
 		for _, s := range r.Services {
-			sj := serviceJSON{ID: s.ID, CompositeAvailability: s.Composite,
+			sj := planServiceJSON{ID: s.ID, CompositeAvailability: s.Composite,
 				DowntimeMonthSeconds: s.DowntimeMonth.Round(time.Second).Seconds(), DowntimeYearSeconds: s.DowntimeYear.Round(time.Second).Seconds()}
 			if s.Availability > 0 {
 				a := s.Availability
