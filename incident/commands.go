@@ -168,6 +168,11 @@ func (o *op) statusText() string {
 		fmt.Fprintf(&b, "\nResolved by %s at %s, after %s.", mention(inc.ResolvedBy), o.clockZone(inc.ResolvedAt), fmtDur(elapsed))
 	}
 	p := o.project()
+	// When every step is done the current-step line says so.
+	projected := ""
+	if !p.done {
+		projected = " " + o.projectionText(p)
+	}
 	switch {
 	case inc.RTO <= 0:
 		fmt.Fprintf(&b, "\nElapsed %s; no RTO set.", fmtDur(elapsed))
@@ -176,11 +181,11 @@ func (o *op) statusText() string {
 	case inc.State == StateResolved:
 		fmt.Fprintf(&b, "\nRTO %s missed by %s.", fmtDur(inc.RTO), fmtDur(elapsed-inc.RTO))
 	case elapsed > inc.RTO:
-		fmt.Fprintf(&b, "\nElapsed %s: the RTO of %s (deadline %s) was breached %s ago. %s",
-			fmtDur(elapsed), fmtDur(inc.RTO), o.clockZone(p.deadline), fmtDur(elapsed-inc.RTO), o.projectionText(p))
+		fmt.Fprintf(&b, "\nElapsed %s: the RTO of %s (deadline %s) was breached %s ago.%s",
+			fmtDur(elapsed), fmtDur(inc.RTO), o.clockZone(p.deadline), fmtDur(elapsed-inc.RTO), projected)
 	default:
-		fmt.Fprintf(&b, "\nElapsed %s of the %s RTO (deadline %s), %s left. %s",
-			fmtDur(elapsed), fmtDur(inc.RTO), o.clockZone(p.deadline), fmtDur(inc.RTO-elapsed), o.projectionText(p))
+		fmt.Fprintf(&b, "\nElapsed %s of the %s RTO (deadline %s), %s left.%s",
+			fmtDur(elapsed), fmtDur(inc.RTO), o.clockZone(p.deadline), fmtDur(inc.RTO-elapsed), projected)
 	}
 	if inc.State == StateOpen {
 		b.WriteString("\n" + o.currentStepText())
