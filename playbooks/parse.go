@@ -100,7 +100,6 @@ func Parse(file string, data []byte) (*Plan, Diagnostics) {
 			Hash:      hex.EncodeToString(sum[:]),
 		},
 		contactKey:  map[string]*yaml.Node{},
-		serviceKey:  map[string]*yaml.Node{},
 		serviceDeps: map[string][]*yaml.Node{},
 	}
 	if root := ps.document(data); root != nil {
@@ -122,6 +121,7 @@ func Parse(file string, data []byte) (*Plan, Diagnostics) {
 type parser struct {
 	file   string
 	diags  Diagnostics
+	errs   int // errors in diags
 	plan   *Plan
 	budget int  // nodes left to visit
 	over   bool // budget exhausted: stop decoding
@@ -129,8 +129,7 @@ type parser struct {
 	// references to contacts defined further down the file.
 	later []func()
 
-	contactKey  map[string]*yaml.Node // contact id -> its key
-	serviceKey  map[string]*yaml.Node
+	contactKey  map[string]*yaml.Node   // contact id -> its key
 	serviceDeps map[string][]*yaml.Node // service id -> its depends_on entries
 }
 
@@ -147,6 +146,9 @@ func (p *parser) report(n *yaml.Node, sev Severity, format string, args ...any) 
 		d.Line, d.Col = n.Line, n.Column
 	}
 	p.diags = append(p.diags, d)
+	if sev == Error {
+		p.errs++
+	}
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
@@ -155,16 +157,6 @@ func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 
 func (p *parser) warnf(n *yaml.Node, format string, args ...any) {
 	p.report(n, Warning, format, args...)
-}
-
-func (p *parser) errCount() int {
-	n := 0
-	for _, d := range p.diags {
-		if d.Severity == Error {
-			n++
-		}
-	}
-	return n
 }
 
 // document parses the YAML and returns the root node, or nil after
@@ -205,7 +197,7 @@ func (p *parser) syntax(err error) {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	p.diags = append(p.diags, Diagnostic{File: p.file, Line: line, Col: 1, Severity: Error, Message: "YAML syntax: " + msg})
+	p.report(&yaml.Node{Line: line, Column: 1}, Error, "YAML syntax: %s", msg)
 }
 
 // deref follows aliases to the node they stand for.
@@ -543,12 +535,17 @@ func (p *parser) decodeContacts(f field) {
 		id := e.name()
 		p.checkID(e.key, "contact")
 		what := fmt.Sprintf("contact %q", id)
+		c := &Contact{ID: id}
+		// Known even when its body is wrong, so that references to it do
+		// not add "undefined" errors to the one that matters.
+		p.plan.Contacts[id] = c
+		p.plan.ContactOrder = append(p.plan.ContactOrder, id)
+		p.contactKey[id] = e.key
 		m := p.object(e.val, what, contactKeys)
 		if m == nil {
 			continue
 		}
 		p.require(e.key, m, what, "name")
-		c := &Contact{ID: id}
 		if v, ok := m["name"]; ok {
 			c.Name, _ = p.text(v)
 		}
@@ -582,9 +579,6 @@ func (p *parser) decodeContacts(f field) {
 		if v, ok := m["phone"]; ok {
 			c.Phone, _ = p.scalar(v.name(), v.val)
 		}
-		p.plan.Contacts[id] = c
-		p.plan.ContactOrder = append(p.plan.ContactOrder, id)
-		p.contactKey[id] = e.key
 	}
 }
 
@@ -660,6 +654,8 @@ func (p *parser) decodeServices(f field) {
 		p.checkID(e.key, "service")
 		what := fmt.Sprintf("service %q", id)
 		s := &Service{ID: id}
+		p.plan.Services[id] = s
+		p.plan.ServiceOrder = append(p.plan.ServiceOrder, id)
 		var m map[string]field
 		// "id:" with nothing after it is a service with no objectives.
 		if !isNull(deref(e.val)) {
@@ -701,9 +697,6 @@ func (p *parser) decodeServices(f field) {
 			p.warnf(m["backup_interval"].val, "backup_interval %s is longer than rpo %s, so up to %s of data can be lost: back up at least every %s or raise rpo",
 				FormatDuration(s.BackupInterval), FormatDuration(s.RPO), FormatDuration(s.BackupInterval), FormatDuration(s.RPO))
 		}
-		p.plan.Services[id] = s
-		p.plan.ServiceOrder = append(p.plan.ServiceOrder, id)
-		p.serviceKey[id] = e.key
 	}
 }
 
@@ -754,10 +747,8 @@ func (p *parser) decodeScenarios(f field) {
 		} else if len(id) > maxScenarioID {
 			p.errorf(e.key, "scenario id %q is %d characters long: keep it to %d so that the incident's Slack channel name fits", id, len(id), maxScenarioID)
 		}
-		if sc := p.decodeScenario(e); sc != nil {
-			p.plan.Scenarios[id] = sc
-			p.plan.ScenarioOrder = append(p.plan.ScenarioOrder, id)
-		}
+		p.plan.Scenarios[id] = p.decodeScenario(e)
+		p.plan.ScenarioOrder = append(p.plan.ScenarioOrder, id)
 	}
 	if len(fs) == 0 && !p.over {
 		if n := deref(f.val); n.Kind == yaml.MappingNode {
@@ -766,15 +757,16 @@ func (p *parser) decodeScenarios(f field) {
 	}
 }
 
+// decodeScenario returns the scenario, incomplete when it has errors.
 func (p *parser) decodeScenario(e field) *Scenario {
 	id := e.name()
 	what := fmt.Sprintf("scenario %q", id)
+	sc := &Scenario{ID: id, RTOAlerts: slices.Clone(DefaultRTOAlerts)}
 	m := p.object(e.val, what, scenarioKeys)
 	if m == nil {
-		return nil
+		return sc
 	}
 	p.require(e.key, m, what, "title", "severity", "steps")
-	sc := &Scenario{ID: id, RTOAlerts: slices.Clone(DefaultRTOAlerts)}
 	if v, ok := m["title"]; ok {
 		sc.Title, _ = p.text(v)
 	}
@@ -807,9 +799,9 @@ func (p *parser) decodeScenario(e field) *Scenario {
 		sc.RTOAlerts = p.rtoAlerts(v)
 	}
 	if v, ok := m["steps"]; ok {
-		before := p.errCount()
+		before := p.errs
 		sc.Steps = p.decodeSteps(sc, v)
-		if p.errCount() == before {
+		if p.errs == before {
 			p.later = append(p.later, func() { p.checkRTO(e.key, sc) })
 		}
 	}
@@ -886,7 +878,7 @@ func (p *parser) decodeSteps(sc *Scenario, f field) []*Step {
 		p.errorf(f.val, "steps: the scenario has none: say what to do")
 		return nil
 	}
-	before := p.errCount()
+	before := p.errs
 	steps := make([]*Step, 0, len(ns))
 	srcs := make([]stepSrc, 0, len(ns))
 	index := make(map[string]int, len(ns))
@@ -1098,7 +1090,7 @@ func (p *parser) checkSteps(sc *Scenario, srcs []stepSrc, index map[string]int, 
 	if n > 0 {
 		visit(0)
 	}
-	clean := p.errCount() == errsBefore
+	clean := p.errs == errsBefore
 	for i := range n {
 		if state[i] == unseen {
 			if clean {
