@@ -127,8 +127,8 @@ func (o *op) page(userID, target string) (Reply, error) {
 	}
 	rp, started := o.pageRole(role, contacts, userID, fmt.Sprintf("_Paged by %s._", mention(userID)))
 	if !started {
-		return Reply{Text: fmt.Sprintf("%s is being paged already (page %d, to %s, at %s); it escalates on its own until someone acknowledges.",
-			escape(role), rp.Sent-rp.RunStart, o.who(rp.current()), o.clock(o.now))}, nil
+		return Reply{Text: fmt.Sprintf("%s is being paged already (page %d, to %s); it escalates on its own until someone acknowledges.",
+			escape(role), rp.Sent-rp.RunStart, o.who(rp.current()))}, nil
 	}
 	o.post(Message{Text: o.pagedPostText(userID, rp, rp.current())}, "", "say who was paged")
 	return Reply{Text: fmt.Sprintf("Paged %s: %s.", escape(role), o.who(rp.current()))}, nil
