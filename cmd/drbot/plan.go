@@ -124,6 +124,8 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// usageError turns a flag parsing error into exit status 2, except for -h,
+// which Main reports itself. Every command's Run uses it.
 func usageError(err error) error {
 	if errors.Is(err, flag.ErrHelp) {
 		return err
@@ -131,6 +133,7 @@ func usageError(err error) error {
 	return &exitError{code: 2} // the flag package has already said what is wrong
 }
 
+// plural writes a count and its noun: "1 warning", "3 errors".
 func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
