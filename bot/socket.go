@@ -56,7 +56,17 @@ func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt
 	case socketmode.EventTypeConnected:
 		s.log.Info("socket mode: connected")
 	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError:
-		s.log.Warn("socket mode: connection trouble", "data", fmt.Sprint(evt.Data))
+		s.log.Warn("socket mode: connection trouble", "err", fmt.Sprint(evt.Data))
+	case socketmode.EventTypeErrorBadMessage:
+		// Only the cause: the message itself carries Slack's legacy
+		// verification token.
+		if e, ok := evt.Data.(*socketmode.ErrorBadMessage); ok {
+			s.log.Warn("socket mode: message not understood", "err", e.Cause)
+		}
+	case socketmode.EventTypeErrorWriteFailed:
+		if e, ok := evt.Data.(*socketmode.ErrorWriteFailed); ok {
+			s.log.Warn("socket mode: could not send an acknowledgement", "err", e.Cause)
+		}
 	case socketmode.EventTypeInvalidAuth:
 		s.log.Error("socket mode: SLACK_APP_TOKEN refused (invalid_auth)")
 	case socketmode.EventTypeSlashCommand:

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// TestManifest checks that slack-app-manifest.yaml asks Slack for what
+// "drbot serve" serves and calls: a person pastes it as is.
+func TestManifest(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "slack-app-manifest.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Features struct {
+			BotUser struct {
+				DisplayName string `yaml:"display_name"`
+			} `yaml:"bot_user"`
+			SlashCommands []struct {
+				Command      string `yaml:"command"`
+				URL          string `yaml:"url"`
+				ShouldEscape bool   `yaml:"should_escape"`
+				Description  string `yaml:"description"`
+			} `yaml:"slash_commands"`
+		} `yaml:"features"`
+		OAuth struct {
+			Scopes struct {
+				Bot []string `yaml:"bot"`
+			} `yaml:"scopes"`
+		} `yaml:"oauth_config"`
+		Settings struct {
+			Interactivity struct {
+				Enabled    bool   `yaml:"is_enabled"`
+				RequestURL string `yaml:"request_url"`
+			} `yaml:"interactivity"`
+			Events struct {
+				RequestURL string   `yaml:"request_url"`
+				BotEvents  []string `yaml:"bot_events"`
+			} `yaml:"event_subscriptions"`
+			SocketMode *bool `yaml:"socket_mode_enabled"`
+		} `yaml:"settings"`
+	}
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("manifest is not YAML: %v", err)
+	}
+	path := func(u string) string {
+		p, err := url.Parse(u)
+		if err != nil || p.Scheme != "https" {
+			t.Errorf("URL %q: want an https URL", u)
+			return ""
+		}
+		return p.Path
+	}
+	if len(m.Features.SlashCommands) != 1 {
+		t.Fatalf("slash commands: %+v, want /incident", m.Features.SlashCommands)
+	}
+	cmd := m.Features.SlashCommands[0]
+	if cmd.Command != "/incident" || !cmd.ShouldEscape || path(cmd.URL) != "/slack/commands" || cmd.Description == "" {
+		t.Errorf("slash command = %+v, want /incident to /slack/commands with should_escape", cmd)
+	}
+	if !m.Settings.Interactivity.Enabled || path(m.Settings.Interactivity.RequestURL) != "/slack/interactions" {
+		t.Errorf("interactivity = %+v", m.Settings.Interactivity)
+	}
+	if path(m.Settings.Events.RequestURL) != "/slack/events" {
+		t.Errorf("events URL = %q", m.Settings.Events.RequestURL)
+	}
+	for _, e := range []string{"pin_added", "reaction_added"} {
+		if !slices.Contains(m.Settings.Events.BotEvents, e) {
+			t.Errorf("bot event %s missing", e)
+		}
+	}
+	if m.Settings.SocketMode == nil || *m.Settings.SocketMode {
+		t.Errorf("socket_mode_enabled should be present and false by default")
+	}
+	if m.Features.BotUser.DisplayName == "" {
+		t.Errorf("no bot user")
+	}
+	// One scope per Web API method drbot calls (and per event it takes).
+	for _, scope := range []string{
+		"commands",          // /incident
+		"chat:write",        // chat.postMessage, chat.update, chat.postEphemeral
+		"chat:write.public", // posting in channels drbot has not joined
+		"channels:manage",   // conversations.create, .invite, .setTopic
+		"channels:read",
+		"channels:history", // conversations.history for :pushpin:
+		"groups:write",
+		"im:write",         // conversations.open
+		"pins:write",       // pins.add
+		"pins:read",        // pin_added
+		"reactions:read",   // reaction_added
+		"users:read",       // users.info
+		"users:read.email", // users.lookupByEmail
+	} {
+		if !slices.Contains(m.OAuth.Scopes.Bot, scope) {
+			t.Errorf("bot scope %s missing", scope)
+		}
+	}
+}
+
+func TestOrDefault(t *testing.T) {
+	if got := orDefault("", "slack.com"); got != "slack.com" {
+		t.Errorf("orDefault empty = %q", got)
+	}
+	if got := orDefault("http://x/", "slack.com"); got != "http://x/" {
+		t.Errorf("orDefault set = %q", got)
+	}
+}
