@@ -2,16 +2,141 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"os"
+	"time"
+
+	"github.com/drbot-dev/drbot/bot/console"
+	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/playbooks"
+	"github.com/drbot-dev/drbot/storage"
 )
 
-// consoleCommand is a placeholder until its issue lands.
+const consoleUsage = `drbot console [--plan FILE] [--db FILE] [--script FILE] [--start TIME]
+
+Plays Slack in the terminal: the same incident service, plan and database
+as "drbot serve", with no Slack and a clock of its own. It prints every
+message drbot would post, with its buttons numbered. Lines:
+
+  /incident ...      a slash command, as the current user, in the current conversation
+  as CONTACT         act as that contact of the plan (default: the first contact)
+  in CHANNEL         type and press in #CHANNEL (or @CONTACT); starts in #general
+  press N | LABEL    press a button: the Nth of the newest message with buttons, or
+                     the newest LABEL here, else in your direct messages
+  wait DURATION      move the clock forward (5m, 1h30m, 1d): what falls due happens
+  quit               leave; everything is already saved
+
+The console writes to the database given by --db, drbot.db by default: the
+same one "drbot serve" uses. Give it a scratch file (--db /tmp/try.db) to
+play without touching real incidents.`
+
+// consoleCommand is "drbot console".
 type consoleCommand struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 
 func (c *consoleCommand) Run(ctx context.Context, args []string) error {
-	return errors.New("console: not implemented yet")
+	fs := newFlagSet("console", c.stderr, consoleUsage)
+	var cf common
+	cf.register(fs)
+	// Logs would interleave with the transcript on a terminal; by default
+	// only what needs attention is logged.
+	cf.logLevel = env("DRBOT_LOG_LEVEL", "warn")
+	fs.Lookup("log-level").DefValue = cf.logLevel
+	script := fs.String("script", "", "run the lines of `FILE` instead of reading the terminal; stop at the first failing line")
+	startAt := fs.String("start", "", "start the console's clock at `TIME` (RFC 3339, e.g. 2026-11-21T10:00:00Z); default now, to the minute")
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageError(err)
+	}
+	if len(rest) > 0 {
+		fs.Usage()
+		return &exitError{code: 2, err: fmt.Errorf("console: unexpected argument %q", rest[0])}
+	}
+	var start time.Time
+	if *startAt != "" {
+		start, err = time.Parse(time.RFC3339, *startAt)
+		if err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("console: --start %q: want RFC 3339, such as 2026-11-21T10:00:00Z", *startAt)}
+		}
+	}
+	log, err := cf.logger(c.stderr)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+
+	plan, err := loadPlanReporting(cf.plan, c.stderr)
+	if err != nil {
+		return err
+	}
+
+	in := c.stdin
+	opts := console.RunOptions{Name: "stdin", Interactive: isTerminal(c.stdin)}
+	if *script != "" {
+		f, err := os.Open(*script)
+		if err != nil {
+			return fmt.Errorf("console: %w", err)
+		}
+		defer f.Close()
+		in = f
+		opts = console.RunOptions{Name: *script}
+	}
+
+	store, err := storage.Open(ctx, storage.Config{Path: cf.db, Logger: log})
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	defer store.Close()
+
+	con := console.New(console.Config{Plan: plan, Start: start, Out: c.stdout})
+	svc, err := incident.New(incident.Config{
+		Plan:   plan,
+		Store:  console.SerialOutbox(store), // one message at a time: the same transcript every run
+		Chat:   con.Chat(),
+		Now:    con.Now,
+		Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	con.SetService(svc)
+	log.Info("console started", "plan", cf.plan, "db", store.Path())
+	if err := con.Run(ctx, in, opts); err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	return nil
+}
+
+// loadPlanReporting loads the plan and prints every diagnostic, errors and
+// warnings, as FILE:LINE:COL: message. A plan with errors is not loaded:
+// the command fails with exit status 1.
+func loadPlanReporting(path string, stderr io.Writer) (*playbooks.Plan, error) {
+	plan, diags, err := playbooks.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w (set --plan or DRBOT_PLAN; examples/plan.yaml is a start)", err)
+	}
+	for _, d := range diags {
+		fmt.Fprintln(stderr, d)
+	}
+	if err := diags.Err(); err != nil {
+		n := len(diags.Errors())
+		return nil, fmt.Errorf("plan %s has %d error(s); \"drbot plan check %s\" explains them", path, n, path)
+	}
+	return plan, nil
+}
+
+// isTerminal reports whether r is a terminal, where a person types and
+// wants a prompt, rather than a pipe or a file to run as a script.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	return st.Mode()&os.ModeCharDevice != 0
 }

@@ -1,16 +1,250 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/playbooks"
+	"github.com/drbot-dev/drbot/storage"
 )
 
-// incidentsCommand is a placeholder until its issue lands.
+const incidentsUsage = `drbot incidents [--drills] [--state open|resolved] [--format text|json] [--db FILE]
+
+Lists incidents, newest first: id, state, scenario, when declared, the time
+taken against the RTO, and whether the RTO was met. Drills are left out
+unless --drills is given. Times are shown in the plan's timezone (--plan);
+without a readable plan, in the timezone of the plan the newest incident
+was declared with, else UTC.`
+
+// incidentsCommand is "drbot incidents".
 type incidentsCommand struct {
 	stdout, stderr io.Writer
+	now            func() time.Time // default time.Now; tests fix it
+}
+
+// incidentRow is one incident in "drbot incidents --format json".
+type incidentRow struct {
+	ID         int64  `json:"id"`
+	State      string `json:"state"`
+	Scenario   string `json:"scenario"`
+	Title      string `json:"title"`
+	Severity   string `json:"severity"`
+	Service    string `json:"service"`
+	Drill      bool   `json:"drill"`
+	DeclaredAt string `json:"declared_at"`
+	ResolvedAt string `json:"resolved_at"`
+	// ElapsedSeconds is the time to recover of a resolved incident, the
+	// time so far of an open one.
+	ElapsedSeconds int64 `json:"elapsed_seconds"`
+	RTOSeconds     int64 `json:"rto_seconds"`
+	// RTOMet is null while the incident is open and within its RTO: it is
+	// not decided yet.
+	RTOMet  *bool  `json:"rto_met"`
+	Channel string `json:"channel"`
 }
 
 func (c *incidentsCommand) Run(ctx context.Context, args []string) error {
-	return errors.New("incidents: not implemented yet")
+	flags := newFlagSet("incidents", c.stderr, incidentsUsage)
+	var cf common
+	cf.register(flags)
+	drills := flags.Bool("drills", false, "include drills, marked as such")
+	state := flags.String("state", "", "only incidents in `STATE`: open or resolved")
+	format := flags.String("format", "text", "output format: text or json")
+	rest, err := parseInterleaved(flags, args)
+	if err != nil {
+		return usageError(err)
+	}
+	switch {
+	case len(rest) > 0:
+		flags.Usage()
+		return &exitError{code: 2, err: fmt.Errorf("incidents: unexpected argument %q", rest[0])}
+	case *state != "" && *state != incident.StateOpen && *state != incident.StateResolved:
+		flags.Usage()
+		return &exitError{code: 2, err: fmt.Errorf("incidents: --state %q: want open or resolved", *state)}
+	case *format != "text" && *format != "json":
+		flags.Usage()
+		return &exitError{code: 2, err: fmt.Errorf("incidents: --format %q: want text or json", *format)}
+	}
+	log, err := cf.logger(c.stderr)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	store, err := openStoreReadOnly(ctx, cf.db, log)
+	if err != nil {
+		return fmt.Errorf("incidents: %w", err)
+	}
+	defer store.Close()
+
+	f := incident.Filter{State: *state}
+	if !*drills {
+		no := false
+		f.Drills = &no
+	}
+	var list []*incident.Incident
+	err = store.View(ctx, func(tx incident.Tx) error {
+		var err error
+		list, err = tx.Incidents(f)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("incidents: %w", err)
+	}
+	loc := c.location(ctx, store, cf.plan, list)
+	now := time.Now()
+	if c.now != nil {
+		now = c.now()
+	}
+	if *format == "json" {
+		rows := make([]incidentRow, 0, len(list))
+		for _, inc := range list {
+			rows = append(rows, newIncidentRow(inc, now))
+		}
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // for people and jq, not for a web page
+		return enc.Encode(rows)
+	}
+	if len(list) == 0 {
+		what := "incidents"
+		if *state != "" {
+			what = *state + " incidents"
+		}
+		if !*drills {
+			what += " (drills are left out; --drills shows them)"
+		}
+		fmt.Fprintf(c.stdout, "No %s.\n", what)
+		return nil
+	}
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tSCENARIO\tDECLARED\tELAPSED / RTO\tSTATUS\tDRILL")
+	for _, inc := range list {
+		elapsed, verdict := rtoStanding(inc, now)
+		rto := "none"
+		if inc.RTO > 0 {
+			rto = playbooks.FormatDuration(inc.RTO)
+		}
+		drill := ""
+		if inc.Drill {
+			drill = "drill"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s / %s\t%s\t%s\n", inc.ID, inc.State, inc.Scenario,
+			inc.DeclaredAt.In(loc).Format("2006-01-02 15:04 MST"),
+			playbooks.FormatDuration(elapsed.Truncate(time.Minute)), rto, verdict, drill)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// tabwriter pads every cell but the last; an empty DRILL cell would
+	// leave trailing blanks.
+	for line := range strings.Lines(table.String()) {
+		if _, err := fmt.Fprintln(c.stdout, strings.TrimRight(line, " \n")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rtoStanding returns the time an incident took (resolved) or has taken so
+// far (open), and how that stands against its RTO: "met", "missed by 20m",
+// "50m left" or "none" when the service has no RTO.
+func rtoStanding(inc *incident.Incident, now time.Time) (time.Duration, string) {
+	end := now
+	if inc.State == incident.StateResolved && !inc.ResolvedAt.IsZero() {
+		end = inc.ResolvedAt
+	}
+	elapsed := max(end.Sub(inc.DeclaredAt), 0)
+	switch {
+	case inc.RTO <= 0:
+		return elapsed, "none"
+	case elapsed > inc.RTO:
+		return elapsed, "missed by " + playbooks.FormatDuration((elapsed - inc.RTO).Truncate(time.Minute))
+	case inc.State == incident.StateResolved:
+		return elapsed, "met"
+	default:
+		return elapsed, playbooks.FormatDuration((inc.RTO - elapsed).Truncate(time.Minute)) + " left"
+	}
+}
+
+func newIncidentRow(inc *incident.Incident, now time.Time) incidentRow {
+	elapsed, _ := rtoStanding(inc, now)
+	r := incidentRow{
+		ID: inc.ID, State: inc.State, Scenario: inc.Scenario, Title: inc.Title,
+		Severity: inc.Severity, Service: inc.Service, Drill: inc.Drill,
+		DeclaredAt:     inc.DeclaredAt.UTC().Format(time.RFC3339),
+		ElapsedSeconds: int64(elapsed / time.Second),
+		RTOSeconds:     int64(inc.RTO / time.Second),
+		Channel:        inc.ChannelName,
+	}
+	if !inc.ResolvedAt.IsZero() {
+		r.ResolvedAt = inc.ResolvedAt.UTC().Format(time.RFC3339)
+	}
+	if inc.RTO > 0 && (inc.State == incident.StateResolved || elapsed > inc.RTO) {
+		met := elapsed <= inc.RTO
+		r.RTOMet = &met
+	}
+	return r
+}
+
+// location picks the timezone to show times in: the plan file's when it
+// loads cleanly, else that of the plan the newest incident was declared
+// with (kept in the database), else UTC. Listing incidents must work on a
+// machine that has only the database, such as one restoring a backup.
+func (c *incidentsCommand) location(ctx context.Context, store *storage.Store, planPath string, list []*incident.Incident) *time.Location {
+	if p, ds, err := playbooks.Load(planPath); err == nil && !ds.HasErrors() && p.Location != nil {
+		return p.Location
+	}
+	if len(list) > 0 {
+		if p, err := storedPlan(ctx, store, list[0].PlanHash); err == nil && p.Location != nil {
+			return p.Location
+		}
+	}
+	return time.UTC
+}
+
+// storedPlan parses the plan with the given hash from the database, where
+// the service keeps every plan an incident was declared with.
+func storedPlan(ctx context.Context, store incident.Store, hash string) (*playbooks.Plan, error) {
+	if hash == "" {
+		return nil, errors.New("the incident records no plan")
+	}
+	var src []byte
+	err := store.View(ctx, func(tx incident.Tx) error {
+		var err error
+		src, err = tx.PlanSource(hash)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stored plan %.12s: %w", hash, err)
+	}
+	short := hash
+	if len(short) > 12 {
+		short = short[:12]
+	}
+	p, ds := playbooks.Parse("stored plan "+short, src)
+	if err := ds.Err(); err != nil {
+		return nil, fmt.Errorf("stored plan %.12s: %w", hash, err)
+	}
+	return p, nil
+}
+
+// openStoreReadOnly opens an existing database for reading. A missing file
+// is an error, not a new empty database: "no incidents" for a mistyped
+// --db would be a lie.
+func openStoreReadOnly(ctx context.Context, path string, log *slog.Logger) (*storage.Store, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no database at %s (set --db or DRBOT_DB to the file drbot serve uses)", path)
+	}
+	return storage.Open(ctx, storage.Config{Path: path, Logger: log, ReadOnly: true})
 }
