@@ -79,6 +79,8 @@ const (
 
 // e2ePlan escalates after 2 s and alerts at 25% of an 8 s RTO, so that
 // escalation and an RTO alert happen within the test on the real clock.
+// ghost's email is unknown to the workspace: asking for their approval
+// fails for good (users_not_found) and the channel is told.
 const e2ePlan = `version: 1
 name: End-to-end plan
 contacts:
@@ -87,13 +89,15 @@ contacts:
   carol: {name: Carol Ek, slack: U0CAROL01}
   erin:  {name: Erin Lund, slack: U0ERIN001}
   frank: {name: Frank Moe, email: frank@example.com}
+  ghost: {name: Gus Host, email: ghost@example.com}
 roles:
   commander: [alice, bob]
   executor:  [bob, carol]
-  approver:  [erin, frank]
+  approver:  [erin, frank, ghost]
 paging:
   ack_timeout: 2s
   rounds: 2
+  webhook: WEBHOOK
 services:
   payments-db: {rto: 8s, rpo: 15m}
 scenarios:
@@ -172,7 +176,8 @@ func startServe(t testing.TB, fs *fakeslack.Server, dir string, env ...string) *
 	bin := drbotBinary(t)
 	plan := filepath.Join(dir, "plan.yaml")
 	if _, err := os.Stat(plan); err != nil {
-		if err := os.WriteFile(plan, []byte(e2ePlan), 0o644); err != nil {
+		text := strings.Replace(e2ePlan, "WEBHOOK", fs.WebhookURL("paging"), 1)
+		if err := os.WriteFile(plan, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -468,6 +473,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if refusal["response_type"] != "ephemeral" || refusal["replace_original"] != false || !strings.Contains(fmt.Sprint(refusal["text"]), "approver") {
 		t.Errorf("mallory's refusal = %v, want an ephemeral answer naming the approver role", refusal)
 	}
+	mustMessage(t, fs, ch.ID, "the failed request to ghost, said in the channel", containing("could not", "ghost", "users_not_found"))
 	srv.press(erin, erinReq, "Approve", fs.ResponseURL("approve"))
 	restore := mustMessage(t, fs, ch.ID, "the restore step", withButton("Done", "restore"))
 	srv.press(carol, restore, "Done", fs.ResponseURL("restore-done"))
@@ -544,6 +550,27 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("failed calls %v, want the 4 injected ones", statuses)
 	}
 
+	// Each page and acknowledgement also went to the paging webhook.
+	hooks := map[string]int{}
+	wantHooks := []string{"page commander", "page executor", "acknowledge commander", "acknowledge executor"}
+	err = fs.WaitUntil(wait, func() bool {
+		clear(hooks)
+		for _, c := range fs.CallsTo(fakeslack.MethodWebhook) {
+			if c.ID == "paging" && c.OK() {
+				hooks[fmt.Sprint(c.JSON()["event"])+" "+fmt.Sprint(c.JSON()["role"])]++
+			}
+		}
+		for _, w := range wantHooks {
+			if hooks[w] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		t.Errorf("paging webhooks %v, want each of %q", hooks, wantHooks)
+	}
+
 	srv.stop()
 
 	// The timeline, as drbot postmortem reads it from the database.
@@ -572,7 +599,7 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 	}
 	for _, k := range []string{"declared", "channel_created", "paged", "escalated", "acknowledged", "decision",
-		"approval_requested", "unauthorized", "approved", "step_done", "rto_alert", "note", "resolved", "postmortem_posted"} {
+		"approval_requested", "unauthorized", "approved", "step_done", "rto_alert", "note", "resolved", "postmortem_posted", "delivery_failed"} {
 		if kinds[k] == 0 {
 			t.Errorf("timeline has no %s event; kinds: %v", k, kinds)
 		}
@@ -648,7 +675,7 @@ func TestServeRefusesToStart(t *testing.T) {
 	fs := newFakeWorkspace(t)
 	dir := t.TempDir()
 	plan := filepath.Join(dir, "plan.yaml")
-	if err := os.WriteFile(plan, []byte(e2ePlan), 0o644); err != nil {
+	if err := os.WriteFile(plan, []byte(strings.Replace(e2ePlan, "WEBHOOK", fs.WebhookURL("paging"), 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	bad := filepath.Join(dir, "bad.yaml")
