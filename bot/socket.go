@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -39,6 +40,12 @@ func (s *Server) RunSocketMode(ctx context.Context) error {
 }
 
 func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
+	start := time.Now()
+	observe := func(endpoint string) {
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.ObserveAnswer(endpoint, time.Since(start))
+		}
+	}
 	ack := func(payload any) {
 		var err error
 		if payload == nil {
@@ -79,7 +86,9 @@ func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			ack(s.Command(cmd))
+			payload := s.Command(cmd)
+			observe("commands")
+			ack(payload)
 		}()
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
@@ -89,7 +98,9 @@ func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			ack(s.Interaction(cb))
+			payload := s.Interaction(cb)
+			observe("interactions")
+			ack(payload)
 		}()
 	case socketmode.EventTypeEventsAPI:
 		ev, ok := evt.Data.(slackevents.EventsAPIEvent)
@@ -104,7 +115,9 @@ func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt
 			defer s.wg.Done()
 			// Not acknowledged when it could not be recorded: Slack
 			// sends it again, as over HTTP with a 503.
-			if s.Event(ev) == http.StatusOK {
+			status := s.Event(ev)
+			observe("events")
+			if status == http.StatusOK {
 				ack(nil)
 			}
 		}()

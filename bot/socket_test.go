@@ -1,8 +1,10 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +26,8 @@ func TestSocketMode(t *testing.T) {
 		return incident.Reply{Text: "You typed " + req.Text}, nil
 	}
 	chat := NewSlackChat(ChatConfig{Token: fakeslack.BotToken, AppToken: fakeslack.AppToken, APIURL: fs.URL()})
-	srv, err := NewServer(Config{Service: svc, Chat: chat})
+	m := NewMetrics(MetricsConfig{})
+	srv, err := NewServer(Config{Service: svc, Chat: chat, Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +79,13 @@ func TestSocketMode(t *testing.T) {
 		}
 	}
 	svc.waitUntil(t, "the press and the note", func() bool { return len(svc.presses) == 1 && len(svc.notes) == 1 })
+	var buf bytes.Buffer
+	m.WriteTo(context.Background(), &buf)
+	for _, want := range []string{`drbot_answer_seconds_count{endpoint="commands"} 1`, `drbot_answer_seconds_count{endpoint="interactions"} 3`} {
+		if !strings.Contains(buf.String(), want+"\n") {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 	svc.mu.Lock()
 	defer svc.mu.Unlock()
 	if diff := cmp.Diff(svc.notes, []string{"CINC1|U1|Pinned: noted over the socket"}); diff != "" {
