@@ -342,27 +342,30 @@ func (c *Console) reply(channel string, r incident.Reply, err error) error {
 		c.show(&shown{channel: channel, ts: c.nextTS(), msg: incident.Message{Text: r.Text}}, tag)
 	}
 	if r.OpenDeclareModal {
-		c.declareDialog()
+		// The service's answer may list the scenarios already.
+		c.declareDialog(r.Text == "")
 	}
 	return nil
 }
 
-// declareDialog stands in for the modal Slack would open.
-func (c *Console) declareDialog() {
-	var lines []string
-	lines = append(lines, "(Slack would open the declare dialog; the console lists the scenarios instead)")
+// declareDialog stands in for the modal Slack would open, listing the
+// scenarios unless the service's answer did.
+func (c *Console) declareDialog(list bool) {
+	lines := []string{"(In Slack this opens the declare dialog; here, type /incident declare SCENARIO [summary], or /incident drill SCENARIO for a drill.)"}
 	var scs []incident.ScenarioInfo
-	if c.svc != nil {
+	if list && c.svc != nil {
 		scs = c.svc.Scenarios()
 	}
 	for _, sc := range scs {
-		rto := "no RTO"
-		if sc.RTO > 0 {
-			rto = "RTO " + playbooks.FormatDuration(sc.RTO)
+		about := []string{sc.Severity}
+		if sc.Service != "" {
+			about = []string{sc.Service, sc.Severity}
 		}
-		lines = append(lines, fmt.Sprintf("  %s: %s (%s, %s, %s)", sc.ID, sc.Title, sc.Service, sc.Severity, rto))
+		if sc.RTO > 0 {
+			about = append(about, "RTO "+playbooks.FormatDuration(sc.RTO))
+		}
+		lines = append(lines, fmt.Sprintf("  %s: %s (%s)", sc.ID, sc.Title, strings.Join(about, ", ")))
 	}
-	lines = append(lines, "Type /incident declare SCENARIO [summary], or /incident drill SCENARIO for a drill.")
 	c.printLines(c.conv, "(only you)", lines)
 }
 

@@ -107,7 +107,7 @@ func (f *fakeService) NextDue(ctx context.Context) (time.Time, bool, error) {
 func (f *fakeService) Scenarios() []incident.ScenarioInfo {
 	return []incident.ScenarioInfo{
 		{ID: "db-corruption", Title: "Corrupted payments database", Service: "payments-db", Severity: "sev1", RTO: 2 * time.Hour},
-		{ID: "region-down", Title: "Region down", Service: "checkout", Severity: "sev2"},
+		{ID: "region-down", Title: "Region down", Severity: "sev2"},
 	}
 }
 
@@ -348,6 +348,8 @@ func TestCommandSendsRequestAndPrintsReply(t *testing.T) {
 			return incident.Reply{}, incident.Errorf(incident.ENOTFOUND, "No scenario nope. Scenarios: db-corruption.")
 		case "declare":
 			return incident.Reply{OpenDeclareModal: true}, nil
+		case "drill":
+			return incident.Reply{Text: "Pick a scenario:", OpenDeclareModal: true}, nil
 		case "list":
 			return incident.Reply{Text: "No open incidents.", Public: true}, nil
 		}
@@ -364,6 +366,7 @@ func TestCommandSendsRequestAndPrintsReply(t *testing.T) {
 		"/incident declare db-corruption &lt;!channel&gt; down",
 		"/incident declare nope",
 		"/incident declare",
+		"/incident drill",
 		"/incident list",
 		"/incident",
 	} {
@@ -375,6 +378,7 @@ func TestCommandSendsRequestAndPrintsReply(t *testing.T) {
 		{UserID: "U0BOB0001", ChannelID: "C-ops", Text: "declare db-corruption &lt;!channel&gt; down"},
 		{UserID: "U0BOB0001", ChannelID: "C-ops", Text: "declare nope"},
 		{UserID: "U0BOB0001", ChannelID: "C-ops", Text: "declare"},
+		{UserID: "U0BOB0001", ChannelID: "C-ops", Text: "drill"},
 		{UserID: "U0BOB0001", ChannelID: "C-ops", Text: "list"},
 		{UserID: "U0BOB0001", ChannelID: "C-ops", Text: ""},
 	}
@@ -385,10 +389,11 @@ func TestCommandSendsRequestAndPrintsReply(t *testing.T) {
 [10:00] #ops (only you): Declared.
 [10:00] #inc-1-db-corruption: Incident 1
 [10:00] #ops (only you): No scenario nope. Scenarios: db-corruption.
-[10:00] #ops (only you): (Slack would open the declare dialog; the console lists the scenarios instead)
+[10:00] #ops (only you): (In Slack this opens the declare dialog; here, type /incident declare SCENARIO [summary], or /incident drill SCENARIO for a drill.)
           db-corruption: Corrupted payments database (payments-db, sev1, RTO 2h)
-          region-down: Region down (checkout, sev2, no RTO)
-        Type /incident declare SCENARIO [summary], or /incident drill SCENARIO for a drill.
+          region-down: Region down (sev2)
+[10:00] #ops (only you): Pick a scenario:
+[10:00] #ops (only you): (In Slack this opens the declare dialog; here, type /incident declare SCENARIO [summary], or /incident drill SCENARIO for a drill.)
 [10:00] #ops: No open incidents.
 [10:00] #ops (only you): Declared.
 `

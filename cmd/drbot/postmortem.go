@@ -16,9 +16,9 @@ const postmortemUsage = `drbot postmortem [--format markdown|json] [--db FILE] I
 
 Prints the postmortem of incident ID: Markdown a team pastes into its
 review, or JSON (the contract in interface.md). An incident still open gets
-the postmortem so far. The incident is read with the plan it was declared
-with, kept in the database; --plan is only used for incidents recorded
-before plans were kept.`
+the postmortem so far. It only reads the database. The plan the incident
+was declared with is kept there and used; --plan stands in when it is
+missing.`
 
 // postmortemCommand is "drbot postmortem".
 type postmortemCommand struct {
@@ -58,10 +58,16 @@ func (c *postmortemCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer store.Close()
 
-	var inc *incident.Incident
+	var (
+		inc    *incident.Incident
+		events []incident.Event
+	)
 	err = store.View(ctx, func(tx incident.Tx) error {
 		var err error
-		inc, err = tx.Incident(id)
+		if inc, err = tx.Incident(id); err != nil {
+			return err
+		}
+		events, err = tx.Timeline(id)
 		return err
 	})
 	if incident.ErrorCode(err) == incident.ENOTFOUND {
@@ -71,33 +77,28 @@ func (c *postmortemCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("postmortem: incident %d: %w", id, err)
 	}
 
-	// The service needs a plan to be made; the one the incident ran with
-	// is the right one, and the only one on a machine that has just the
-	// database.
+	// The plan gives step texts, estimates and people's names. The one the
+	// incident ran with is kept in the database, so a machine with only
+	// the database (a restored backup) has it; the plan file stands in for
+	// an incident recorded without it. Without either, the postmortem
+	// still has every figure and event, with ids for names.
 	plan, err := storedPlan(ctx, store, inc.PlanHash)
 	if err != nil {
 		p, ds, ferr := playbooks.Load(cf.plan)
 		if ferr != nil || ds.HasErrors() {
-			return fmt.Errorf("postmortem: incident %d: %v, and no usable plan file %s to fall back on", id, err, cf.plan)
+			fmt.Fprintf(c.stderr, "drbot: postmortem: incident %d: %v, and no usable plan file %s: steps and people are shown by id\n", id, err, cf.plan)
+		} else {
+			plan = p
 		}
-		plan = p
 	}
-	// The store is read-only; a plan without a hash is one the service
-	// does not try to record on start.
-	readOnly := *plan
-	readOnly.Hash = ""
-	now := time.Now
+	now := time.Now()
 	if c.now != nil {
-		now = c.now
+		now = c.now()
 	}
-	svc, err := incident.New(incident.Config{Plan: &readOnly, Store: store, Chat: noChat{}, Now: now, Logger: log})
-	if err != nil {
-		return fmt.Errorf("postmortem: %w", err)
-	}
-	pm, err := svc.Postmortem(ctx, id)
-	if err != nil {
-		return fmt.Errorf("postmortem: incident %d: %w", id, err)
-	}
+	// BuildPostmortem is what Service.Postmortem computes; called directly
+	// because this command only reads, and a Service would record its plan
+	// in the database on start.
+	pm := incident.BuildPostmortem(inc, events, plan, now.UTC())
 	if *format == "json" {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
@@ -106,33 +107,4 @@ func (c *postmortemCommand) Run(ctx context.Context, args []string) error {
 	}
 	_, err = io.WriteString(c.stdout, pm.Markdown())
 	return err
-}
-
-// noChat is the chat surface of commands that only read: the service is
-// never asked to deliver anything, and if it were, it must not.
-type noChat struct{}
-
-var errReadOnlyChat = &incident.ChatError{Method: "read-only command", Code: "not_sent", Permanent: true}
-
-func (noChat) CreateChannel(context.Context, string) (string, string, error) {
-	return "", "", errReadOnlyChat
-}
-func (noChat) Invite(context.Context, string, []string) error { return errReadOnlyChat }
-func (noChat) SetTopic(context.Context, string, string) error { return errReadOnlyChat }
-func (noChat) Pin(context.Context, string, string) error      { return errReadOnlyChat }
-func (noChat) Webhook(context.Context, string, []byte) error  { return errReadOnlyChat }
-func (noChat) LookupUserByEmail(context.Context, string) (string, error) {
-	return "", errReadOnlyChat
-}
-func (noChat) Post(context.Context, string, incident.Message) (string, error) {
-	return "", errReadOnlyChat
-}
-func (noChat) DM(context.Context, string, incident.Message) (string, string, error) {
-	return "", "", errReadOnlyChat
-}
-func (noChat) Update(context.Context, string, string, incident.Message) error {
-	return errReadOnlyChat
-}
-func (noChat) Ephemeral(context.Context, string, string, incident.Message) error {
-	return errReadOnlyChat
 }
