@@ -448,15 +448,9 @@ func (c *SlackChat) LookupUserByEmail(ctx context.Context, email string) (string
 	return u.ID, nil
 }
 
-// UserInfo is what drbot needs to know of a Slack member.
-type UserInfo struct {
-	ID       string
-	Name     string // handle
-	RealName string
-	Email    string
-	Deleted  bool // deactivated
-	IsBot    bool
-}
+// UserInfo is what drbot needs to know of a Slack member; the incident
+// service's type, so that SlackChat.LookupUser is incident.Chat's.
+type UserInfo = incident.UserInfo
 
 // LookupUser returns a member by id (users.info): whether it still
 // exists and is active, for the contact-list review.

@@ -21,7 +21,22 @@ type Chat interface {
 	Pin(ctx context.Context, channelID, ts string) error
 	Ephemeral(ctx context.Context, channelID, userID string, m Message) error
 	LookupUserByEmail(ctx context.Context, email string) (userID string, err error)
+	// LookupUser returns what the chat knows of a user (users.info), for
+	// the contact-list review: whether the account still exists and is
+	// active. A user that does not exist is a permanent *ChatError
+	// (user_not_found).
+	LookupUser(ctx context.Context, userID string) (UserInfo, error)
 	Webhook(ctx context.Context, url string, body []byte) error
+}
+
+// UserInfo is what a chat surface knows of a user.
+type UserInfo struct {
+	ID       string
+	Name     string // handle
+	RealName string
+	Email    string
+	Deleted  bool // deactivated
+	IsBot    bool
 }
 
 // CommandRequest is one "/incident ..." typed by a user.
@@ -36,6 +51,9 @@ type PressRequest struct {
 	UserID    string
 	ChannelID string
 	Action    string // Button.Action
+	// TriggerID lets the surface open a dialog in answer to the press
+	// (Slack's trigger_id, valid 3 s); empty where there are none.
+	TriggerID string
 }
 
 // DeclareRequest declares an incident (or a drill).
@@ -56,6 +74,11 @@ type Reply struct {
 	// OpenDeclareModal asks the surface to open the declare dialog
 	// ("/incident declare" with no scenario).
 	OpenDeclareModal bool
+	// OpenReviewModal asks the surface to open the dialog that asks what
+	// needs to change in the contact list (the review's Needs changes
+	// button); submitting it runs "/incident review needs TEXT". Text says
+	// the same for surfaces without dialogs.
+	OpenReviewModal bool
 }
 
 // ScenarioInfo is a scenario as offered in the declare dialog and by

@@ -156,6 +156,11 @@ const (
 	OutUpdate        = "update"         // replace the message remembered under Body.UpdateRef
 	OutEphemeral     = "ephemeral"      // Body.Message to Body.User in Body.Channel, only they see it
 	OutWebhook       = "webhook"        // POST Body.WebhookBody to Body.WebhookURL
+	// OutReview checks the plan's contacts with the chat (users.info,
+	// users.lookupByEmail), which must not happen inside a transaction,
+	// then enqueues the contact-list review DM to each of Body.Review's
+	// owners.
+	OutReview = "review"
 )
 
 // OutBody is the payload of an Outgoing, stored as JSON.
@@ -176,6 +181,17 @@ type OutBody struct {
 	// What the message was for, to say it when delivery fails for good:
 	// "page frank", "post the summary".
 	Purpose string `json:"purpose,omitempty"`
+	// Review is the round of the contact-list review an OutReview sends.
+	Review *ReviewBody `json:"review,omitempty"`
+}
+
+// ReviewBody is what an OutReview needs: which round of the contact-list
+// review it is (its buttons carry it), who gets it, and why it is sent.
+type ReviewBody struct {
+	Round   int      `json:"round"`
+	Owners  []string `json:"owners"`            // contact ids
+	By      string   `json:"by,omitempty"`      // Slack member ID of who asked for it; "" on schedule
+	Overdue bool     `json:"overdue,omitempty"` // a reminder of an unconfirmed earlier round
 }
 
 // Message is what drbot posts, independent of Slack: the chat surface

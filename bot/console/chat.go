@@ -158,6 +158,19 @@ func (ch *chat) LookupUserByEmail(ctx context.Context, email string) (string, er
 	return "", &incident.ChatError{Method: "users.lookupByEmail", Code: "users_not_found", Permanent: true}
 }
 
+// LookupUser answers for the contacts of the plan, all of them active (the
+// console has no accounts to deactivate); any other user is not found, as
+// with Slack's users.info.
+func (ch *chat) LookupUser(ctx context.Context, userID string) (incident.UserInfo, error) {
+	c := ch.console()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ct := contactByUser(c.plan, userID); ct != nil {
+		return incident.UserInfo{ID: userID, Name: ct.ID, RealName: ct.Name, Email: ct.Email}, nil
+	}
+	return incident.UserInfo{}, &incident.ChatError{Method: "users.info", Code: "user_not_found", Permanent: true}
+}
+
 // Webhook shows the POST on one line; the console never sends it.
 func (ch *chat) Webhook(ctx context.Context, url string, body []byte) error {
 	c := ch.console()

@@ -23,6 +23,7 @@ const (
 	MethodPin               = "Pin"
 	MethodEphemeral         = "Ephemeral"
 	MethodLookupUserByEmail = "LookupUserByEmail"
+	MethodLookupUser        = "LookupUser"
 	MethodWebhook           = "Webhook"
 )
 
@@ -62,6 +63,8 @@ type FakeChat struct {
 	// Emails maps email addresses to Slack member IDs for
 	// LookupUserByEmail. Set it before use, or use SetEmail.
 	Emails map[string]string
+	// Users answers LookupUser. Set it before use, or use SetUser.
+	Users map[string]incident.UserInfo
 
 	calls    []Call
 	fails    map[string][]*failure
@@ -82,6 +85,7 @@ var _ incident.Chat = (*FakeChat)(nil)
 func NewFakeChat() *FakeChat {
 	return &FakeChat{
 		Emails:  map[string]string{},
+		Users:   map[string]incident.UserInfo{},
 		fails:   map[string][]*failure{},
 		delays:  map[string]time.Duration{},
 		names:   map[string]string{},
@@ -101,6 +105,17 @@ func (f *FakeChat) SetEmail(email, userID string) {
 		f.Emails = map[string]string{}
 	}
 	f.Emails[email] = userID
+}
+
+// SetUser makes LookupUser(u.ID) return u; u.Deleted marks a deactivated
+// account.
+func (f *FakeChat) SetUser(u incident.UserInfo) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.Users == nil {
+		f.Users = map[string]incident.UserInfo{}
+	}
+	f.Users[u.ID] = u
 }
 
 // FailNext makes the next n calls of method (a Method* constant) fail with
@@ -350,6 +365,28 @@ func (f *FakeChat) LookupUserByEmail(ctx context.Context, email string) (string,
 		return "", c.Err
 	}
 	c.User = u
+	f.record(c)
+	return u, nil
+}
+
+// LookupUser answers from Users; an unknown user fails permanently with
+// user_not_found, as Slack's users.info does.
+func (f *FakeChat) LookupUser(ctx context.Context, userID string) (incident.UserInfo, error) {
+	f.wait(ctx, MethodLookupUser)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := Call{Method: MethodLookupUser, User: userID}
+	if err := f.failure(MethodLookupUser); err != nil {
+		c.Err = err
+		f.record(c)
+		return incident.UserInfo{}, err
+	}
+	u, ok := f.Users[userID]
+	if !ok {
+		c.Err = &incident.ChatError{Method: "users.info", Code: "user_not_found", Permanent: true}
+		f.record(c)
+		return incident.UserInfo{}, c.Err
+	}
 	f.record(c)
 	return u, nil
 }
