@@ -150,9 +150,9 @@ func TestErrorMapping(t *testing.T) {
 	m.WriteTo(ctx, &buf)
 	for _, want := range []string{
 		`drbot_slack_api_calls_total{method="chat.postMessage"} 11`,
-		`drbot_slack_api_errors_total{method="chat.postMessage",error="ratelimited"} 2`,
-		`drbot_slack_api_errors_total{method="chat.postMessage",error="channel_not_found"} 1`,
-		`drbot_slack_api_errors_total{method="chat.postMessage",error="http_500"} 1`,
+		`drbot_slack_api_errors_total{error="ratelimited",method="chat.postMessage"} 2`,
+		`drbot_slack_api_errors_total{error="channel_not_found",method="chat.postMessage"} 1`,
+		`drbot_slack_api_errors_total{error="http_500",method="chat.postMessage"} 1`,
 	} {
 		if !strings.Contains(buf.String(), want+"\n") {
 			t.Errorf("metrics lack %q:\n%s", want, buf.String())

@@ -673,6 +673,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	h.m.PageSent()
 	h.m.Declared(true)
 	h.m.Acknowledged(95 * time.Second)
+	h.m.SlackCall("chat.postMessage", "ratelimited")
 	resp, err := http.Get(h.http.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -691,6 +692,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		`drbot_time_to_ack_seconds_bucket{le="+Inf"} 1`,
 		"drbot_time_to_ack_seconds_sum 95",
 		`drbot_answer_seconds_count{endpoint="commands"} 1`,
+		`drbot_slack_api_calls_total{method="chat.postMessage"} 1`,
+		`drbot_slack_api_errors_total{error="ratelimited",method="chat.postMessage"} 1`,
 		"# TYPE drbot_slack_api_calls_total counter",
 		"# TYPE drbot_answer_seconds histogram",
 	} {
