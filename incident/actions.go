@@ -15,6 +15,7 @@ import (
 //	ack|N|ROLE
 //	VERB|N|RUN|X|STEP    VERB one of done, skip, answer (X the answer's
 //	                     index), approve, deny, reapprove (X the round)
+//	review|VERB|ROUND    the contact-list review's buttons (review.go)
 const (
 	actAck       = "ack"
 	actDone      = "done"
@@ -75,6 +76,9 @@ func parseAction(s string) (action, bool) {
 // a step already ended, an incident resolved, someone not allowed) changes
 // nothing but what it records and gets a Reply that says why.
 func (s *Service) Press(ctx context.Context, req PressRequest) (Reply, error) {
+	if ra, ok := parseReviewAction(req.Action); ok {
+		return s.pressReview(ctx, req, ra) // review.go: no incident
+	}
 	a, ok := parseAction(req.Action)
 	if !ok {
 		return Reply{}, Errorf(EINVALID, "This button is not one drbot knows (perhaps from an older version); nothing was done.")

@@ -39,7 +39,7 @@ func (s *Service) Command(ctx context.Context, req CommandRequest) (Reply, error
 	case CmdList:
 		return s.list(ctx)
 	case CmdReview:
-		return s.review(ctx, req.UserID)
+		return s.review(ctx, cmd, req.UserID)
 	}
 	return s.inChannel(ctx, cmd, req)
 }
@@ -267,24 +267,6 @@ func (s *Service) list(ctx context.Context) (Reply, error) {
 		fmt.Fprintf(&b, "\n• %s#%d %s · %s · %s · %s", drill, inc.ID, escape(inc.Title), escape(inc.Severity), channelLink(inc), rto)
 	}
 	return Reply{Text: b.String()}, nil
-}
-
-// review answers /incident review.
-func (s *Service) review(ctx context.Context, userID string) (Reply, error) {
-	p := s.Plan()
-	if p.Review == nil {
-		return Reply{}, Errorf(EINVALID, "The contact-list review is not set up yet: add a review: section (schedule, owners) to the plan.")
-	}
-	if err := s.SendReview(ctx, userID); err != nil {
-		return Reply{}, err
-	}
-	var names []string
-	for _, id := range p.Review.Owners {
-		if c := p.Contacts[id]; c != nil {
-			names = append(names, escape(c.Name))
-		}
-	}
-	return Reply{Text: "The contact-list review was sent to " + strings.Join(names, ", ") + "."}, nil
 }
 
 func declaredReply(inc *Incident) string {

@@ -31,32 +31,9 @@ func (s *Service) Declare(ctx context.Context, req DeclareRequest) (*Incident, e
 	}
 	var done *op
 	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
-		done = nil
-		now := s.now()
-		inc := &Incident{
-			Scenario:   sc.ID,
-			Title:      sc.Title,
-			Summary:    summary,
-			Severity:   sc.Severity,
-			Service:    sc.Service,
-			Drill:      req.Drill,
-			State:      StateOpen,
-			DeclaredAt: now,
-			DeclaredBy: req.UserID,
-			RTO:        p.RTO(sc),
-			PlanHash:   p.Hash,
-		}
-		if err := tx.CreateIncident(inc); err != nil {
-			return fmt.Errorf("create incident: %w", err)
-		}
-		inc.ChannelName = channelName(inc.Drill, inc.ID, sc.ID)
-		o := &op{s: s, tx: tx, now: now, inc: inc, plan: p, sc: sc}
-		o.declare()
-		if err := o.save(); err != nil {
-			return err
-		}
-		done = o
-		return nil
+		var err error
+		done, err = s.declareTx(tx, p, sc, summary, req)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("declare %s: %w", sc.ID, err)
@@ -65,6 +42,36 @@ func (s *Service) Declare(ctx context.Context, req DeclareRequest) (*Incident, e
 	s.cfg.Metrics.Declared(req.Drill)
 	s.cfg.Logger.Info("incident declared", "incident", done.inc.ID, "scenario", sc.ID, "drill", req.Drill, "by", req.UserID)
 	return done.inc, nil
+}
+
+// declareTx declares in transaction tx (Declare, and scheduled drills,
+// which declare in the transaction that fires their timer). summary is
+// already checked.
+func (s *Service) declareTx(tx Tx, p *playbooks.Plan, sc *playbooks.Scenario, summary string, req DeclareRequest) (*op, error) {
+	now := s.now()
+	inc := &Incident{
+		Scenario:   sc.ID,
+		Title:      sc.Title,
+		Summary:    summary,
+		Severity:   sc.Severity,
+		Service:    sc.Service,
+		Drill:      req.Drill,
+		State:      StateOpen,
+		DeclaredAt: now,
+		DeclaredBy: req.UserID,
+		RTO:        p.RTO(sc),
+		PlanHash:   p.Hash,
+	}
+	if err := tx.CreateIncident(inc); err != nil {
+		return nil, fmt.Errorf("create incident: %w", err)
+	}
+	inc.ChannelName = channelName(inc.Drill, inc.ID, sc.ID)
+	o := &op{s: s, tx: tx, now: now, inc: inc, plan: p, sc: sc}
+	o.declare()
+	if err := o.save(); err != nil {
+		return nil, err
+	}
+	return o, nil
 }
 
 func (o *op) declare() {

@@ -168,6 +168,9 @@ type sendResult struct {
 	createdName   string
 	skipped       []string // invite: why contacts were left out, one line each
 	alreadyExists bool     // create_channel: the incident had a channel already
+	// record is written with the message marked sent (a review's DMs,
+	// enqueued once its checks are done).
+	record []func(Tx) error
 }
 
 // deliver sends one message and records the outcome. ok reports a send;
@@ -219,6 +222,11 @@ func (d *delivery) deliver(ctx context.Context, o Outgoing) (ok bool, err error)
 		}
 		if o.Body.Ref != "" && res.ts != "" {
 			if err := tx.SetRef(o.Body.Ref, res.channel, res.ts); err != nil {
+				return err
+			}
+		}
+		for _, f := range res.record {
+			if err := f(tx); err != nil {
 				return err
 			}
 		}
@@ -417,6 +425,9 @@ func (d *delivery) send(ctx context.Context, o Outgoing, inc *Incident) (sendRes
 			return res, err
 		}
 		return res, chat.Ephemeral(ctx, ch, o.Body.User, m)
+
+	case OutReview:
+		return d.sendReview(ctx, o)
 
 	case OutWebhook:
 		if o.Body.WebhookURL == "" {
@@ -680,6 +691,8 @@ func purpose(o Outgoing) string {
 		return "answer " + o.Body.User
 	case OutWebhook:
 		return "call the paging webhook"
+	case OutReview:
+		return "check the contacts for the contact-list review"
 	}
 	return "deliver a " + o.Kind + " message"
 }

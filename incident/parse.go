@@ -14,7 +14,7 @@ type Command struct {
 	// Scenario of declare and drill; "" asks for the declare dialog.
 	Scenario string
 	// Target of page: a role, "@contact", "@U123", "<@U123>" or
-	// "<@U123|name>".
+	// "<@U123|name>". Of review: "needs" for "review needs TEXT", else "".
 	Target string
 	// Text is the summary of declare, drill and resolve, or the note. It is
 	// as typed (valid UTF-8, control characters removed), not escaped.
@@ -54,7 +54,21 @@ func ParseCommand(text string) (Command, error) {
 			return Command{}, err
 		}
 		return Command{Name: name, Scenario: scenario, Text: summary}, nil
-	case CmdStatus, CmdList, CmdScenarios, CmdReview:
+	case CmdReview:
+		sub, text := splitWord(rest)
+		switch {
+		case rest == "":
+			return Command{Name: name}, nil
+		case strings.EqualFold(sub, ReviewNeeds) && text == "":
+			return Command{}, Errorf(EINVALID, "Say what needs to change: /incident review needs TEXT")
+		case strings.EqualFold(sub, ReviewNeeds):
+			if err := checkLength("note", text); err != nil {
+				return Command{}, err
+			}
+			return Command{Name: name, Target: ReviewNeeds, Text: text}, nil
+		}
+		return Command{}, Errorf(EINVALID, "/incident review takes nothing after it, or `needs TEXT` to say what needs to change in the contact list (got %q).", escape(truncateRunes(rest, 40)))
+	case CmdStatus, CmdList, CmdScenarios:
 		if rest != "" {
 			return Command{}, Errorf(EINVALID, "/incident %s takes nothing after it (got %q).", name, escape(truncateRunes(rest, 40)))
 		}

@@ -483,6 +483,7 @@ const usageText = "Usage: /incident COMMAND\n" +
 	"• `list`: open incidents\n" +
 	"• `scenarios`: the plan's scenarios\n" +
 	"• `review`: send the contact-list review to the plan's review owners now\n" +
+	"• `review needs TEXT`: say what needs to change in the contact list\n" +
 	"• `help`: this"
 
 func scenariosText(infos []ScenarioInfo) string {

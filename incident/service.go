@@ -87,6 +87,9 @@ func New(cfg Config) (*Service, error) {
 	if err := s.savePlan(context.Background(), cfg.Plan); err != nil {
 		return nil, err
 	}
+	if err := s.syncSchedules(context.Background(), cfg.Plan); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -112,12 +115,17 @@ func (s *Service) Plan() *playbooks.Plan {
 }
 
 // SetPlan replaces the plan for incidents declared from now on; open
-// incidents keep the plan they were declared with.
+// incidents keep the plan they were declared with. The review and drill
+// schedules become the new plan's: new or changed ones count from now,
+// removed ones are dropped.
 func (s *Service) SetPlan(ctx context.Context, p *playbooks.Plan) error {
 	if p == nil {
 		return errors.New("set plan: nil plan")
 	}
 	if err := s.savePlan(ctx, p); err != nil {
+		return err
+	}
+	if err := s.syncSchedules(ctx, p); err != nil {
 		return err
 	}
 	s.mu.Lock()

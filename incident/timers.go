@@ -12,6 +12,7 @@ import (
 //	inc/N/escalate/ROLE  page the next contact of ROLE (Data: the role)
 //	inc/N/rto            the next RTO alert threshold (Data: its percent)
 //	inc/N/projection     the moment the projected finish passes the RTO
+//	schedule/...         the plan's review and drill schedules (schedule.go)
 //
 // A timer fires in the transaction that deletes (or moves) it and makes
 // its effects, so a crash never fires it twice and never loses it.
@@ -92,6 +93,8 @@ func (s *Service) fireOne(ctx context.Context, now time.Time) (t Timer, found bo
 func (s *Service) handleTimer(tx Tx, t Timer) (*op, error) {
 	switch t.Kind {
 	case timerEscalate, timerRTO, timerProjection:
+	case timerReview, timerReviewOverdue, timerDrill:
+		return s.handleSchedule(tx, t)
 	default:
 		// Other kinds (schedules, reviews) are added here by their owners.
 		return nil, fmt.Errorf("unknown timer kind %q", t.Kind)
