@@ -204,8 +204,11 @@ func (s *Server) Interaction(cb slack.InteractionCallback) any {
 		}
 		return nil
 	case slack.InteractionTypeViewSubmission:
-		if cb.View.CallbackID == DeclareCallbackID {
+		switch cb.View.CallbackID {
+		case DeclareCallbackID:
 			return s.submitDeclare(cb)
+		case ReviewCallbackID:
+			return s.submitReviewNote(cb)
 		}
 	}
 	s.log.Debug("ignored interaction", "type", cb.Type, "callback_id", cb.View.CallbackID)
@@ -219,13 +222,23 @@ func (s *Server) press(cb slack.InteractionCallback, action string) {
 	if channel == "" {
 		channel = cb.Container.ChannelID
 	}
-	req := incident.PressRequest{UserID: cb.User.ID, ChannelID: channel, Action: action}
+	req := incident.PressRequest{UserID: cb.User.ID, ChannelID: channel, Action: action, TriggerID: cb.TriggerID}
 	s.background(func(ctx context.Context) {
 		reply, err := s.svc.Press(ctx, req)
 		text, public := reply.Text, reply.Public
 		if err != nil {
 			s.logServiceError("press", err, "user", req.UserID, "channel", channel)
 			text, public = incident.ErrorMessage(err), false
+		}
+		if err == nil && reply.OpenReviewModal && req.TriggerID != "" {
+			// The dialog asks what needs to change; the reply's text
+			// (type /incident review needs TEXT) is for when it cannot
+			// open.
+			oerr := s.chat.OpenView(ctx, req.TriggerID, ReviewView(channel))
+			if oerr == nil {
+				return
+			}
+			s.log.Warn("could not open the review dialog; answering with the command instead", "user", req.UserID, "err", oerr)
 		}
 		if text == "" {
 			return
@@ -312,6 +325,76 @@ func (s *Server) submitDeclare(cb slack.InteractionCallback) any {
 		return viewErrors(block, incident.ErrorMessage(err))
 	}
 	return nil
+}
+
+// Block ids of the review dialog (the contact-list review's Needs
+// changes button).
+const (
+	ReviewCallbackID = "review_needs"
+	BlockReviewNote  = "review_note"
+)
+
+// ReviewView is the dialog that asks what needs to change in the contact
+// list. channelID (where the button was) travels in private_metadata.
+func ReviewView(channelID string) slack.ModalViewRequest {
+	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, "Who left, who joined, which number changed…", false, false), BlockReviewNote)
+	input.Multiline = true
+	input.MaxLength = maxSummary
+	note := slack.NewInputBlock(BlockReviewNote, slack.NewTextBlockObject(slack.PlainTextType, "What needs to change?", false, false), nil, input)
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      ReviewCallbackID,
+		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Contact list", false, false),
+		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Send", false, false),
+		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
+		PrivateMetadata: channelID,
+		Blocks:          slack.Blocks{BlockSet: []slack.Block{note}},
+	}
+}
+
+// submitReviewNote records what the review dialog says needs to change,
+// as "/incident review needs TEXT" would, and shows the answer in the
+// dialog; errors keep it open with the message under the field.
+func (s *Server) submitReviewNote(cb slack.InteractionCallback) any {
+	text := strings.TrimSpace(cb.View.State.Values[BlockReviewNote][BlockReviewNote].Value)
+	if text == "" {
+		return viewErrors(BlockReviewNote, "Say what needs to change")
+	}
+	if utf8.RuneCountInString(text) > maxSummary {
+		return viewErrors(BlockReviewNote, "Keep it under 3000 characters")
+	}
+	req := incident.CommandRequest{UserID: cb.User.ID, ChannelID: cb.View.PrivateMetadata, Text: incident.CmdReview + " " + incident.ReviewNeeds + " " + text}
+	reply, finished, err := within(s, func(ctx context.Context) (incident.Reply, error) {
+		return s.svc.Command(ctx, req)
+	}, func(ctx context.Context, reply incident.Reply, err error) {
+		// The dialog is closed by now: say the outcome in a DM.
+		msg := reply.Text
+		if err != nil {
+			s.logServiceError("review note", err, "user", req.UserID)
+			msg = "Could not record what needs to change: " + incident.ErrorMessage(err)
+		}
+		if msg == "" {
+			return
+		}
+		if _, _, derr := s.chat.DM(ctx, req.UserID, incident.Message{Text: msg}); derr != nil {
+			s.log.Error("could not answer a review note", "user", req.UserID, "err", derr)
+		}
+	})
+	if !finished {
+		s.log.Warn("review note slower than the answer deadline; closing the dialog", "within", s.cfg.AnswerWithin)
+		return nil
+	}
+	if err != nil {
+		s.logServiceError("review note", err, "user", req.UserID)
+		return viewErrors(BlockReviewNote, incident.ErrorMessage(err))
+	}
+	done := slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, truncate(reply.Text, maxSectionText), false, false), nil, nil)
+	return slack.NewUpdateViewSubmissionResponse(&slack.ModalViewRequest{
+		Type:   slack.VTModal,
+		Title:  slack.NewTextBlockObject(slack.PlainTextType, "Contact list", false, false),
+		Close:  slack.NewTextBlockObject(slack.PlainTextType, "Close", false, false),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{done}},
+	})
 }
 
 // Event handles an Events API callback and returns the HTTP status to
