@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/drbot-dev/drbot/bot"
@@ -21,7 +23,8 @@ const serveUsage = `drbot serve [--plan FILE] [--db FILE] [--addr ADDR] [--log-l
 
 Runs the bot for Slack: the HTTP endpoints POST /slack/commands,
 /slack/interactions, /slack/events, GET /healthz and /metrics on ADDR, and
-Socket Mode as well when SLACK_APP_TOKEN is set.
+Socket Mode as well when SLACK_APP_TOKEN is set. SIGHUP reloads the plan: a
+valid one replaces the plan in use, one with errors is refused (and logged).
 
 Environment:
   SLACK_BOT_TOKEN       the app's Bot User OAuth Token (xoxb-...); required
@@ -105,6 +108,11 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// SIGHUP reloads the plan file (reload.go). Caught from here on: its
+	// default action would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	store, err := storage.Open(ctx, storage.Config{Path: cf.db, Logger: log})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -199,6 +207,13 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if appToken != "" {
 		start("socket mode", func() error { return srv.RunSocketMode(runCtx) })
 	}
+	// A bad plan on reload is refused and logged, never fatal, so the
+	// reloader is not one of the parts above.
+	reloading := make(chan struct{})
+	go func() {
+		defer close(reloading)
+		reloadOnSignal(runCtx, hup, cf.plan, svc, log)
+	}()
 
 	// Run until a signal (SIGINT, SIGTERM: ctx) or until a part fails.
 	var failed error
@@ -226,6 +241,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		log.Warn("bot shutdown", "err", err)
 	}
 	stop()
+	<-reloading
 	for ; running > 0; running-- {
 		if e := <-exits; e.err != nil && failed == nil {
 			log.Warn("stopped with an error", "part", e.what, "err", e.err)
