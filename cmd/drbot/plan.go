@@ -30,7 +30,7 @@ func (c *planCommand) Run(ctx context.Context, args []string) error {
 	}
 	switch args[0] {
 	case "check":
-		return c.check(args[1:])
+		return c.check(ctx, args[1:])
 	case "schema":
 		return c.schema(args[1:])
 	case "-h", "-help", "--help", "help":
@@ -54,7 +54,7 @@ func (c *planCommand) schema(args []string) error {
 	return err
 }
 
-func (c *planCommand) check(args []string) error {
+func (c *planCommand) check(ctx context.Context, args []string) error {
 	fs := newFlagSet("plan check", c.stderr, "drbot plan check [--strict] [--format text|json] [FILE]")
 	var cfg common
 	cfg.register(fs)
@@ -88,10 +88,17 @@ func (c *planCommand) check(args []string) error {
 		report = &r
 	}
 	failed := diags.HasErrors() || *strict && len(diags) > 0
+	// When the contacts were last confirmed, from the database when there
+	// is one (plan_review.go); a database that cannot be read is said, not
+	// fatal to the check.
+	contacts, cerr := readContactsStatus(ctx, cfg.db, plan)
+	if cerr != nil {
+		fmt.Fprintf(c.stderr, "plan check: when the contacts were last confirmed: %v\n", cerr)
+	}
 	if *format == "json" {
-		err = writeCheckJSON(c.stdout, file, diags, report, !failed)
+		err = writeCheckJSON(c.stdout, file, diags, report, !failed, contacts)
 	} else {
-		err = writeCheckText(c.stdout, file, diags, report)
+		err = writeCheckText(c.stdout, file, diags, report, contacts)
 	}
 	if err != nil {
 		return err
@@ -149,7 +156,7 @@ func planPercent(a float64) string {
 	return s + "%"
 }
 
-func writeCheckText(w io.Writer, file string, diags playbooks.Diagnostics, r *playbooks.Report) error {
+func writeCheckText(w io.Writer, file string, diags playbooks.Diagnostics, r *playbooks.Report, contacts *contactsStatus) error {
 	for _, d := range diags {
 		fmt.Fprintln(w, d)
 	}
@@ -183,6 +190,9 @@ func writeCheckText(w io.Writer, file string, diags playbooks.Diagnostics, r *pl
 			}
 		}
 		fmt.Fprintln(w)
+	}
+	if contacts != nil {
+		fmt.Fprintln(w, contacts.text)
 	}
 	_, err := fmt.Fprintf(w, "%s: %s, %s\n", file, plural(len(diags.Errors()), "error"), plural(len(diags.Warnings()), "warning"))
 	return err
@@ -225,6 +235,9 @@ type planCheckJSON struct {
 	Diagnostics []planDiagnosticJSON `json:"diagnostics"`
 	Scenarios   []planScenarioJSON   `json:"scenarios"` // empty when the plan has errors
 	Services    []planServiceJSON    `json:"services"`  // empty when the plan has errors
+	// Contacts: when the contact list was last confirmed; absent when
+	// there is no database to read it from.
+	Contacts *contactsStatus `json:"contacts,omitempty"`
 }
 
 type planDiagnosticJSON struct {
@@ -254,9 +267,9 @@ type planServiceJSON struct {
 	DowntimeYearSeconds   float64  `json:"downtime_per_year_seconds"`  // per 365 days
 }
 
-func writeCheckJSON(w io.Writer, file string, diags playbooks.Diagnostics, r *playbooks.Report, ok bool) error {
+func writeCheckJSON(w io.Writer, file string, diags playbooks.Diagnostics, r *playbooks.Report, ok bool, contacts *contactsStatus) error {
 	out := planCheckJSON{
-		File: file, OK: ok,
+		File: file, OK: ok, Contacts: contacts,
 		Errors: len(diags.Errors()), Warnings: len(diags.Warnings()),
 		Diagnostics: []planDiagnosticJSON{}, Scenarios: []planScenarioJSON{}, Services: []planServiceJSON{},
 	}
