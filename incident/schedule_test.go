@@ -1,6 +1,8 @@
 package incident_test
 
 import (
+	"context"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/drbot-dev/drbot/incident"
 	"github.com/drbot-dev/drbot/incident/incidenttest"
 	"github.com/drbot-dev/drbot/playbooks"
+	"github.com/drbot-dev/drbot/storage"
 )
 
 // wednesday10 is the first Wednesday 10:00 in Oslo after svcT0 (a
@@ -214,6 +217,56 @@ func TestSchedulesRacingTicksActOnce(t *testing.T) {
 		if n := e.reviewCount(u); n != 1 {
 			t.Errorf("%s got %d reviews, want 1", u, n)
 		}
+	}
+}
+
+// The same on SQLite, with two stores on one file as two drbot processes
+// would have: each timer fires in one BEGIN IMMEDIATE transaction.
+func TestSchedulesRacingProcessesOnSQLite(t *testing.T) {
+	p := drillPlan(t)
+	p.Review.Schedule = "@every 1h"
+	path := filepath.Join(t.TempDir(), "drbot.db")
+	clock := incidenttest.NewClock(svcT0)
+	var (
+		svcs   []*incident.Service
+		stores []*storage.Store
+	)
+	for range 2 {
+		st, err := storage.Open(context.Background(), storage.Config{Path: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		stores = append(stores, st)
+		svc, err := incident.New(incident.Config{Plan: p, Store: st, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svcs = append(svcs, svc)
+	}
+	clock.Set(wednesday10.Add(time.Minute)) // the review and the drill are due
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			if err := svcs[i%2].Tick(context.Background()); err == nil || err.Error() != "deliver the outbox: no chat surface configured" {
+				t.Errorf("Tick: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	list, err := svcs[0].Incidents(context.Background(), incident.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 {
+		t.Errorf("%d drills declared by racing processes, want 1", len(list))
+	}
+	h, err := incident.ReviewHistory(context.Background(), stores[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 1 {
+		t.Errorf("review history %+v, want one sending", h)
 	}
 }
 
