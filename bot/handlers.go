@@ -215,48 +215,63 @@ func (s *Server) Interaction(cb slack.InteractionCallback) any {
 	return nil
 }
 
-// press hands a button press to the service after the answer and says
-// its reply to the presser alone.
+// press hands a button press to the service and says its reply to the
+// presser alone, after the answer.
+//
+// The press is recorded before Slack hears back (at most AnswerWithin):
+// Slack does not send a press again, so one answered first and then lost
+// to a crash would be lost for good. Past AnswerWithin, Slack gets its
+// answer and the press finishes after.
 func (s *Server) press(cb slack.InteractionCallback, action string) {
 	channel := cb.Channel.ID
 	if channel == "" {
 		channel = cb.Container.ChannelID
 	}
 	req := incident.PressRequest{UserID: cb.User.ID, ChannelID: channel, Action: action, TriggerID: cb.TriggerID}
-	s.background(func(ctx context.Context) {
-		reply, err := s.svc.Press(ctx, req)
-		text, public := reply.Text, reply.Public
-		if err != nil {
-			s.logServiceError("press", err, "user", req.UserID, "channel", channel)
-			text, public = incident.ErrorMessage(err), false
-		}
-		if err == nil && reply.OpenReviewModal && req.TriggerID != "" {
-			// The dialog asks what needs to change; the reply's text
-			// (type /incident review needs TEXT) is for when it cannot
-			// open.
-			oerr := s.chat.OpenView(ctx, req.TriggerID, ReviewView(channel))
-			if oerr == nil {
-				return
-			}
-			s.log.Warn("could not open the review dialog; answering with the command instead", "user", req.UserID, "err", oerr)
-		}
-		if text == "" {
+	reply, finished, err := within(s, func(ctx context.Context) (incident.Reply, error) {
+		return s.svc.Press(ctx, req)
+	}, func(ctx context.Context, reply incident.Reply, err error) {
+		s.sayPress(ctx, cb, req, reply, err)
+	})
+	if finished {
+		s.background(func(ctx context.Context) { s.sayPress(ctx, cb, req, reply, err) })
+	}
+}
+
+// sayPress says the service's reply to a press to the presser.
+func (s *Server) sayPress(ctx context.Context, cb slack.InteractionCallback, req incident.PressRequest, reply incident.Reply, err error) {
+	channel := req.ChannelID
+	text, public := reply.Text, reply.Public
+	if err != nil {
+		s.logServiceError("press", err, "user", req.UserID, "channel", channel)
+		text, public = incident.ErrorMessage(err), false
+	}
+	if err == nil && reply.OpenReviewModal && req.TriggerID != "" {
+		// The dialog asks what needs to change; the reply's text
+		// (type /incident review needs TEXT) is for when it cannot
+		// open.
+		oerr := s.chat.OpenView(ctx, req.TriggerID, ReviewView(channel))
+		if oerr == nil {
 			return
 		}
-		rt := slack.ResponseTypeEphemeral
-		if public {
-			rt = slack.ResponseTypeInChannel
-		}
-		var rerr error
-		if cb.ResponseURL != "" {
-			rerr = s.chat.Respond(ctx, cb.ResponseURL, ResponseMessage{ResponseType: rt, Text: text})
-		} else {
-			rerr = s.chat.Ephemeral(ctx, channel, req.UserID, incident.Message{Text: text})
-		}
-		if rerr != nil {
-			s.log.Error("could not answer a press", "user", req.UserID, "err", rerr)
-		}
-	})
+		s.log.Warn("could not open the review dialog; answering with the command instead", "user", req.UserID, "err", oerr)
+	}
+	if text == "" {
+		return
+	}
+	rt := slack.ResponseTypeEphemeral
+	if public {
+		rt = slack.ResponseTypeInChannel
+	}
+	var rerr error
+	if cb.ResponseURL != "" {
+		rerr = s.chat.Respond(ctx, cb.ResponseURL, ResponseMessage{ResponseType: rt, Text: text})
+	} else {
+		rerr = s.chat.Ephemeral(ctx, channel, req.UserID, incident.Message{Text: text})
+	}
+	if rerr != nil {
+		s.log.Error("could not answer a press", "user", req.UserID, "err", rerr)
+	}
 }
 
 // ViewErrors is the answer that keeps a modal open with errors under
