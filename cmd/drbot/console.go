@@ -89,6 +89,11 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("console: %w", err)
 	}
 	defer store.Close()
+	release, err := acquireLease(ctx, store, "console")
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	defer release()
 
 	con := console.New(console.Config{Plan: plan, Start: start, Out: c.stdout})
 	svc, err := incident.New(incident.Config{

@@ -118,6 +118,11 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer store.Close()
+	release, err := acquireLease(ctx, store, "serve")
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer release()
 
 	var svc *incident.Service
 	metrics := bot.NewMetrics(bot.MetricsConfig{
