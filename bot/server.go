@@ -70,6 +70,7 @@ type Server struct {
 	chat     *SlackChat
 	log      *slog.Logger
 	verifier Verifier
+	replays  *replayGuard
 	mux      *http.ServeMux
 
 	// Work done after answering runs under bg, not the request's context,
@@ -109,6 +110,7 @@ func NewServer(cfg Config) (*Server, error) {
 		chat:      cfg.Chat,
 		log:       cfg.Logger,
 		verifier:  Verifier{Secret: []byte(cfg.SigningSecret), Now: cfg.Now},
+		replays:   newReplayGuard(),
 		mux:       http.NewServeMux(),
 		bg:        bg,
 		cancel:    cancel,
@@ -208,6 +210,13 @@ func (s *Server) signed(endpoint string, h func(w http.ResponseWriter, r *http.R
 		if err := s.verifier.Verify(r.Header, body); err != nil {
 			s.log.Warn("refused unsigned request", "endpoint", endpoint, "reason", err.Error(), "remote", r.RemoteAddr)
 			http.Error(w, "invalid signature", http.StatusUnauthorized)
+			return
+		}
+		// An exact replay of a command or an interaction is refused
+		// (replay.go); events are deduplicated by their event_id.
+		if endpoint != "events" && !s.replays.first(r.Header.Get(HeaderSignature), r.Header.Get(HeaderTimestamp), s.cfg.Now()) {
+			s.log.Warn("refused a replayed request", "endpoint", endpoint, "remote", r.RemoteAddr)
+			http.Error(w, "replayed request: this signed request was received before", http.StatusUnauthorized)
 			return
 		}
 		h(w, r, body)
