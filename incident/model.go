@@ -86,6 +86,12 @@ type RolePage struct {
 	// (1-based, K > RunStart) went to Contacts[(K-RunStart-1)%len].
 	RunStart int       `json:"run_start,omitempty"`
 	RunAt    time.Time `json:"run_at"`
+	// Undelivered is the number of the latest page of the role that Slack
+	// refused for good, and UndeliveredCode why (user_not_found ...): the
+	// escalation it brings forward says the contact could not be paged,
+	// not that they did not acknowledge.
+	Undelivered     int    `json:"undelivered,omitempty"`
+	UndeliveredCode string `json:"undelivered_code,omitempty"`
 }
 
 // StepRun is one step as it was walked.

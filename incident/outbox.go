@@ -626,12 +626,25 @@ func (d *delivery) failed(ctx context.Context, o Outgoing, inc *Incident, err er
 		// Telling the incident channel about a failed post to the
 		// incident channel would fail the same way.
 		notice := !(o.Body.Channel == "" && (o.Kind == OutPost || o.Kind == OutUpdate))
-		return d.update(ctx, o, func(tx Tx) error {
+		var escalated string
+		err := d.update(ctx, o, func(tx Tx) error {
+			escalated = ""
 			if err := tx.Drop(o.ID, msg); err != nil {
 				return err
 			}
-			return d.recordFailure(tx, o, inc, line, notice)
+			if err := d.recordFailure(tx, o, inc, line, notice); err != nil {
+				return err
+			}
+			// A page that cannot arrive escalates now, not after its
+			// ack_timeout.
+			var err error
+			escalated, err = d.s.pageUndelivered(tx, o, code)
+			return err
 		})
+		if err == nil && escalated != "" {
+			d.log.Warn("page undelivered; escalating now", "incident", o.IncidentID, "role", escalated, "contact", o.Body.Contact, "code", code)
+		}
+		return err
 	}
 
 	due := d.now.Add(backoff(o.Attempts))

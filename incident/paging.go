@@ -141,10 +141,20 @@ func (o *op) escalate(role string) {
 	from := rp.current()
 	if inRun < o.rounds()*n {
 		next := rp.Contacts[inRun%n]
-		o.sendPage(rp, next, escalationReason(o.who(from), o.ackTimeout()))
-		o.event(KindEscalated, "", fmt.Sprintf("%s did not acknowledge within %s; paged %s as %s",
-			o.whoPlain(from), fmtDur(o.ackTimeout()), o.whoPlain(next), role),
-			map[string]string{"role": role, "contact": next, "from": from})
+		data := map[string]string{"role": role, "contact": next, "from": from}
+		reason := escalationReason(o.who(from), o.ackTimeout())
+		text := fmt.Sprintf("%s did not acknowledge within %s; paged %s as %s",
+			o.whoPlain(from), fmtDur(o.ackTimeout()), o.whoPlain(next), role)
+		if rp.Undelivered == rp.Sent && rp.UndeliveredCode != "" {
+			// The outbox worker brought this escalation forward: the page
+			// never reached from (pageUndelivered).
+			data["reason"] = undeliveredLine(from, rp.UndeliveredCode)
+			reason = undeliveredReason(o.who(from), escape(rp.UndeliveredCode))
+			text = fmt.Sprintf("%s could not be paged (%s); paged %s as %s",
+				o.whoPlain(from), rp.UndeliveredCode, o.whoPlain(next), role)
+		}
+		o.sendPage(rp, next, reason)
+		o.event(KindEscalated, "", text, data)
 		o.setTimer(o.escalateKey(role), timerEscalate, o.now.Add(o.ackTimeout()), role)
 		return
 	}
@@ -161,6 +171,76 @@ func (o *op) escalate(role string) {
 			fmt.Sprintf("_Nobody acknowledged the %s role after %d pages._", escape(role), inRun))
 	}
 	o.post(Message{Text: o.unansweredText(rp, inRun, paged)}, "", "say that nobody acknowledged "+role)
+}
+
+// parsePageRef reads the role and page number out of a page DM's ref
+// (pageRef). ok is false for any other message of the incident.
+func parsePageRef(incidentID int64, ref string) (role string, k int, ok bool) {
+	rest, found := strings.CutPrefix(ref, "inc/"+strconv.FormatInt(incidentID, 10)+"/page/")
+	if !found {
+		return "", 0, false
+	}
+	i := strings.LastIndexByte(rest, '/')
+	if i <= 0 {
+		return "", 0, false
+	}
+	k, err := strconv.Atoi(rest[i+1:])
+	if err != nil || k <= 0 {
+		return "", 0, false
+	}
+	return rest[:i], k, true
+}
+
+// undeliveredLine is the reason recorded with an escalation brought
+// forward; it reads like the delivery_failed line of the page.
+func undeliveredLine(who, code string) string { return "could not page " + who + ": " + code }
+
+// pageUndelivered is the outbox worker dropping page DM out for good
+// (code says why), in the transaction that records the failure. A page
+// that can never arrive must not hold the role for its ack_timeout: when
+// it was the role's current page and the role is still unacknowledged,
+// the escalation timer is brought forward to now, so the next Tick pages
+// the next contact. Rounds still count: a role whose every contact is
+// broken runs out (unanswered, the commander paged) in a few Ticks.
+//
+// It reports the role whose escalation it brought forward, "" for none.
+func (s *Service) pageUndelivered(tx Tx, out Outgoing, code string) (string, error) {
+	if out.Kind != OutDM || out.IncidentID == 0 {
+		return "", nil
+	}
+	role, k, ok := parsePageRef(out.IncidentID, out.Body.Ref)
+	if !ok {
+		return "", nil
+	}
+	inc, err := tx.Incident(out.IncidentID)
+	if ErrorCode(err) == ENOTFOUND {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("incident %d of an undelivered page: %w", out.IncidentID, err)
+	}
+	if inc.State != StateOpen {
+		return "", nil
+	}
+	o, err := s.newOp(tx, inc)
+	if err != nil {
+		// Its plan cannot be read: the escalation keeps its own time,
+		// rather than the failure going unrecorded (the message would be
+		// sent again and again).
+		s.cfg.Logger.Error("undelivered page: escalation not brought forward", "incident", inc.ID, "role", role, "err", err)
+		return "", nil
+	}
+	rp := o.rolePage(role)
+	if rp == nil || rp.Acked || rp.Exhausted || k != rp.Sent || k <= rp.RunStart {
+		// Acknowledged, run out, or escalated past this page already.
+		return "", nil
+	}
+	rp.Undelivered, rp.UndeliveredCode = k, code
+	o.setTimer(o.escalateKey(role), timerEscalate, o.now, role)
+	if err := o.save(); err != nil {
+		return "", fmt.Errorf("bring the escalation of %s forward: %w", role, err)
+	}
+	return role, nil
 }
 
 // mayAck reports whether Slack member userID may acknowledge for rp, and

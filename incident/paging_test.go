@@ -2,6 +2,7 @@ package incident_test
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/incident/incidenttest"
+	"github.com/drbot-dev/drbot/playbooks"
 )
 
 // pagesTo returns the page DMs a user got (messages with "You are paged").
@@ -317,4 +320,174 @@ func TestPagingWebhookPlain(t *testing.T) {
 	if diff := cmp.Diff(want, m); diff != "" {
 		t.Errorf("webhook body (-want +got):\n%s", diff)
 	}
+}
+
+// brokenPlan is svcPlan whose executor role begins with frank, whose
+// email Slack does not know (users.lookupByEmail: users_not_found), and
+// whose second contact is second.
+func brokenPlan(t *testing.T, second string) *playbooks.Plan {
+	p := svcPlan(t)
+	p.Contacts["frank"].Email = "frank@gone.example.com"
+	p.Contacts["gus"] = &playbooks.Contact{ID: "gus", Name: "Gus Holm", Email: "gus@gone.example.com"}
+	p.ContactOrder = append(p.ContactOrder, "gus")
+	p.Roles["executor"] = []string{"frank", second}
+	return p
+}
+
+// pageFailures returns the delivery_failed lines of pages (the invites
+// of broken contacts fail too).
+func (e *svcEnv) pageFailures(id int64) []string {
+	var out []string
+	for _, ev := range e.events(id, incident.KindDeliveryFailed) {
+		if ev.Data["outbox_kind"] == incident.OutDM {
+			out = append(out, ev.Text)
+		}
+	}
+	return out
+}
+
+// timerDueOf returns the due time of the timer key, or false.
+func (e *svcEnv) timerDueOf(key string) (time.Time, bool) {
+	for _, tm := range e.store.Timers() {
+		if tm.Key == key {
+			return tm.Due, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// A page that can never arrive does not hold the role for its
+// ack_timeout: the next Tick pages the next contact.
+func TestUndeliveredPageEscalatesNow(t *testing.T) {
+	e := newSvcEnv(t, brokenPlan(t, "bob"))
+	e.declare("checkout-down", "", false) // pages executor: frank (broken), bob
+
+	if diff := cmp.Diff([]string{"could not page frank: users_not_found"}, e.pageFailures(1)); diff != "" {
+		t.Fatalf("pages that failed (-want +got):\n%s", diff)
+	}
+	if due, ok := e.timerDueOf("inc/1/escalate/executor"); !ok || !due.Equal(svcT0) {
+		t.Fatalf("escalation timer due %v (set %v), want now %v", due, ok, svcT0)
+	}
+	if got := len(e.pagesTo(uBob)); got != 0 {
+		t.Fatalf("bob paged before the next Tick: %d pages", got)
+	}
+
+	e.tick() // the clock has not moved
+	esc := e.events(1, incident.KindEscalated)
+	if len(esc) != 1 {
+		t.Fatalf("escalated = %+v", esc)
+	}
+	wantData := map[string]string{"role": "executor", "contact": "bob", "from": "frank", "reason": "could not page frank: users_not_found"}
+	if diff := cmp.Diff(wantData, esc[0].Data); diff != "" {
+		t.Errorf("escalated data (-want +got):\n%s", diff)
+	}
+	if got, want := esc[0].Text, "Frank Moe could not be paged (users_not_found); paged Bob Dahl as executor"; got != want {
+		t.Errorf("escalated text = %q, want %q", got, want)
+	}
+	if !esc[0].At.Equal(svcT0) {
+		t.Errorf("escalated at %v, want %v", esc[0].At, svcT0)
+	}
+	pages := e.pagesTo(uBob)
+	if len(pages) != 1 || !strings.Contains(pages[0].Text, "_Frank Moe could not be paged (users_not_found)._") {
+		t.Errorf("bob's pages: %s", dumpMsgs(pages))
+	}
+	// bob gets his full ack_timeout.
+	if due, _ := e.timerDueOf("inc/1/escalate/executor"); !due.Equal(svcT0.Add(5 * time.Minute)) {
+		t.Errorf("escalation timer due %v after bob's page, want +5m", due)
+	}
+	e.press(uBob, dmOf(uBob), "Acknowledge")
+	if got := e.incident(1).Roles[0]; !got.Acked || got.AckedBy != "bob" {
+		t.Errorf("executor = %+v", got)
+	}
+}
+
+// A role whose every contact is broken runs out within a few Ticks, and
+// the commander is paged; its rounds still count, so nothing loops.
+func TestUndeliveredPagesAllBroken(t *testing.T) {
+	e := newSvcEnv(t, brokenPlan(t, "gus"))
+	e.declare("checkout-down", "", false) // pages executor: frank, gus (both broken)
+	ch := e.channel(1)
+	for range 8 { // twice what it takes; the clock never moves
+		e.tick()
+	}
+
+	var reasons []string
+	for _, ev := range e.events(1, incident.KindEscalated) {
+		reasons = append(reasons, ev.Data["role"]+": "+ev.Data["reason"])
+	}
+	want := []string{
+		"executor: could not page frank: users_not_found",
+		"executor: could not page gus: users_not_found",
+		"executor: could not page frank: users_not_found",
+	}
+	if diff := cmp.Diff(want, reasons); diff != "" {
+		t.Errorf("escalations (-want +got):\n%s", diff)
+	}
+	if got := len(e.pageFailures(1)); got != 4 {
+		t.Errorf("%d delivery_failed, want 4 (2 rounds of 2)", got)
+	}
+	un := e.events(1, incident.KindUnanswered)
+	if len(un) != 1 || un[0].Data["role"] != "executor" || un[0].Data["pages"] != "4" || !un[0].At.Equal(svcT0) {
+		t.Fatalf("unanswered = %+v", un)
+	}
+	e.mustFind(ch, "Nobody acknowledged the executor role after 4 pages (Frank Moe, Gus Holm). Paging the commander role.")
+	if got := len(e.pagesTo(uAlice)); got != 1 {
+		t.Errorf("alice (commander) got %d pages, want 1", got)
+	}
+	if _, ok := e.timerDueOf("inc/1/escalate/executor"); ok {
+		t.Error("the executor role still has an escalation timer")
+	}
+	if due, ok := e.timerDueOf("inc/1/escalate/commander"); !ok || !due.Equal(svcT0.Add(5*time.Minute)) {
+		t.Errorf("commander escalation due %v (set %v), want +5m", due, ok)
+	}
+}
+
+// A page that fails for good after the role acknowledged, or after the
+// role escalated past it, changes nothing.
+func TestUndeliveredPageTooLate(t *testing.T) {
+	t.Run("acknowledged", func(t *testing.T) {
+		e := newSvcEnv(t, svcPlan(t))
+		// bob's page meets a network error and waits 1s for its retry.
+		e.chat.FailNext(incidenttest.MethodDM, 1, errors.New("connection reset"))
+		e.declare("checkout-down", "", false) // pages executor: bob, alice
+		if got := len(e.pagesTo(uBob)); got != 0 {
+			t.Fatalf("bob's page went out: %d", got)
+		}
+		// alice, the role's other contact, acknowledges meanwhile.
+		e.pressAction(uAlice, dmOf(uAlice), "ack|1|executor")
+		e.chat.FailNext(incidenttest.MethodDM, 1, &incident.ChatError{Method: "chat.postMessage", Code: "user_not_found", Permanent: true})
+		e.at(time.Second)
+		if got := len(e.pageFailures(1)); got != 1 {
+			t.Fatalf("%d pages failed, want bob's", got)
+		}
+		e.tick()
+		if got := e.events(1, incident.KindEscalated); len(got) != 0 {
+			t.Errorf("escalated after the role acknowledged: %+v", got)
+		}
+		if _, ok := e.timerDueOf("inc/1/escalate/executor"); ok {
+			t.Error("an acknowledged role has an escalation timer")
+		}
+		if rp := e.incident(1).Roles[0]; rp.Undelivered != 0 || !rp.Acked {
+			t.Errorf("executor = %+v", rp)
+		}
+	})
+	t.Run("escalated past it", func(t *testing.T) {
+		e := newSvcEnv(t, brokenPlan(t, "bob"))
+		// frank's email lookup meets a network error; his page is retried
+		// only after the ack_timeout has paged bob.
+		e.chat.FailNext(incidenttest.MethodLookupUserByEmail, 1, errors.New("connection reset"))
+		e.declare("checkout-down", "", false)
+		e.at(5 * time.Minute) // escalates to bob, then frank's page fails for good
+		if got := len(e.pageFailures(1)); got != 1 {
+			t.Fatalf("%d pages failed, want frank's", got)
+		}
+		e.tick()
+		esc := e.events(1, incident.KindEscalated)
+		if len(esc) != 1 || esc[0].Data["contact"] != "bob" || esc[0].Data["reason"] != "" {
+			t.Fatalf("escalated = %+v, want only the one to bob on time", esc)
+		}
+		if due, _ := e.timerDueOf("inc/1/escalate/executor"); !due.Equal(svcT0.Add(10 * time.Minute)) {
+			t.Errorf("escalation timer due %v, want bob's full ack_timeout (+10m)", due)
+		}
+	})
 }

@@ -217,6 +217,12 @@ func escalationReason(from string, after time.Duration) string {
 	return fmt.Sprintf("_%s did not acknowledge within %s._", from, fmtDur(after))
 }
 
+// undeliveredReason is the line of a page sent early because the previous
+// contact's page could not be delivered (code already escaped).
+func undeliveredReason(from, code string) string {
+	return fmt.Sprintf("_%s could not be paged (%s)._", from, code)
+}
+
 func (o *op) unansweredText(rp *RolePage, pages int, commander bool) string {
 	var names []string
 	for _, id := range rp.Contacts {
