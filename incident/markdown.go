@@ -181,7 +181,7 @@ func (pm *Postmortem) Markdown() string {
 	}
 	w.WriteString("\n")
 
-	w.WriteString("## Timeline\n\n| Time (UTC) | What | Who | Details |\n|---|---|---|---|\n")
+	w.WriteString("## Timeline\n\n| Time | What | Who | Details |\n|---|---|---|---|\n")
 	for _, e := range pm.Timeline {
 		row(mdTime(e.At), e.Kind, actor(e.Actor), e.Text)
 	}
@@ -207,10 +207,14 @@ func abs64(n int64) int64 {
 func mdSeconds(s int64) string { return pmDur(time.Duration(s) * time.Second) }
 
 // mdTime shows an RFC 3339 time of the postmortem ("2026-11-21T10:00:00Z",
-// always UTC and whole seconds) as "2026-11-21 10:00:00".
+// always UTC and whole seconds) as "2026-11-21 10:00:00 UTC". Every time
+// of the document is written this way and says its zone: a postmortem is
+// read by people in other zones than the plan's, long after the fact, and
+// compared with logs that are in UTC. Seconds stay: an acknowledgement
+// 95 s after the page is a figure of the review.
 func mdTime(s string) string {
 	if len(s) == len("2006-01-02T15:04:05Z") && s[10] == 'T' && s[19] == 'Z' {
-		return s[:10] + " " + s[11:19]
+		return s[:10] + " " + s[11:19] + " UTC"
 	}
 	return s
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -380,6 +381,35 @@ func TestPostmortemEdgeCases(t *testing.T) {
 	}
 }
 
+// Every time in the Markdown says its zone, the same way, resolved or
+// still open ("figures as of").
+func TestPostmortemMarkdownTimesSayUTC(t *testing.T) {
+	inc, events := realIncident()
+	open := *inc
+	open.State, open.ResolvedAt = incident.StateOpen, time.Time{}
+	// Any date and time, with or without seconds or zone; each must be
+	// written the one way.
+	stamp := regexp.MustCompile(`\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?Z?( UTC)?`)
+	want := regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$`)
+	for name, md := range map[string]string{
+		"resolved": incident.BuildPostmortem(inc, events, pmPlan(), pmAt(13, 0, 0)).Markdown(),
+		"open":     incident.BuildPostmortem(&open, events[:5], pmPlan(), pmAt(10, 30, 0)).Markdown(),
+	} {
+		all := stamp.FindAllString(md, -1)
+		if len(all) < 5 {
+			t.Fatalf("%s: only %d times found:\n%s", name, len(all), md)
+		}
+		for _, got := range all {
+			if !want.MatchString(got) {
+				t.Errorf("%s: time %q, want the form 2026-11-21 10:00:00 UTC", name, got)
+			}
+		}
+		if name == "open" && !strings.Contains(md, "| Resolved | not yet (figures as of 2026-11-21 10:30:00 UTC) |") {
+			t.Errorf("open: the as-of time does not say UTC:\n%s", md)
+		}
+	}
+}
+
 func TestPostmortemMarkdownNeutralisesText(t *testing.T) {
 	inc, events := realIncident()
 	inc.Title = "Payments | down\n# not a heading"
@@ -388,10 +418,10 @@ func TestPostmortemMarkdownNeutralisesText(t *testing.T) {
 	if !strings.HasPrefix(md, "# Postmortem of incident 7: Payments | down # not a heading\n") {
 		t.Errorf("title line = %q", strings.SplitN(md, "\n", 2)[0])
 	}
-	if !strings.Contains(md, `| 2026-11-21 12:14:00 | note | Bob Dahl | line one line \| two |`) {
+	if !strings.Contains(md, `| 2026-11-21 12:14:00 UTC | note | Bob Dahl | line one line \| two |`) {
 		t.Errorf("timeline row of a note with a newline and a pipe not neutralised:\n%s", md)
 	}
-	if !strings.Contains(md, "- 2026-11-21 12:14:00 Bob Dahl: line one line | two\n") {
+	if !strings.Contains(md, "- 2026-11-21 12:14:00 UTC Bob Dahl: line one line | two\n") {
 		t.Errorf("note list item not kept on one line:\n%s", md)
 	}
 	// Every table row has as many cells as its header.
