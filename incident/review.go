@@ -381,9 +381,8 @@ func (s *Service) pressReview(ctx context.Context, req PressRequest, a reviewPre
 		// Every owner's copy turns into who confirmed it and when.
 		m := Message{Text: "*Contact-list review*"}
 		if last.Message != nil {
-			m = *last.Message
+			m = confirmedReview(*last.Message)
 		}
-		m.Buttons = nil
 		m.Context = fmt.Sprintf(":white_check_mark: Confirmed by %s at %s.", mention(req.UserID), stamp(now, p))
 		for _, owner := range last.Owners {
 			out := &Outgoing{Lane: dmLane(owner), Kind: OutUpdate, Body: OutBody{
@@ -718,16 +717,33 @@ func contactRoles(p *playbooks.Plan, id string) []string {
 	return out
 }
 
+// The lines of the review DM that ask for an answer; confirmedReview
+// takes them out once it is given.
+const (
+	reviewReminderLine = ":warning: *Reminder: the contact-list review is not confirmed yet.*\n"
+	reviewAskLine      = "Are these still the right people, and can drbot reach them? Press *Confirm* if so, *Needs changes* if not.\n"
+)
+
+// confirmedReview is the review DM m once someone confirmed it: the
+// contacts, roles and findings as they were sent, without the reminder,
+// the request to press a button, or the buttons. It works on the message
+// stored when the round was delivered, by an earlier drbot too.
+func confirmedReview(m Message) Message {
+	m.Text = strings.Replace(strings.TrimPrefix(m.Text, reviewReminderLine), reviewAskLine, "", 1)
+	m.Buttons = nil
+	return m
+}
+
 // reviewMessage is the review DM: the contacts with how to reach them and
 // their roles, the roles in escalation order, what looks wrong, and the
 // buttons.
 func reviewMessage(p *playbooks.Plan, rb *ReviewBody, checks map[string]contactCheck, unacked []unackedRole, conf ReviewConfirmation, sentAt time.Time) Message {
 	var b strings.Builder
 	if rb.Overdue {
-		b.WriteString(":warning: *Reminder: the contact-list review is not confirmed yet.*\n")
+		b.WriteString(reviewReminderLine)
 	}
 	fmt.Fprintf(&b, "*Contact-list review: %s*\n", escape(p.Name))
-	b.WriteString("Are these still the right people, and can drbot reach them? Press *Confirm* if so, *Needs changes* if not.\n")
+	b.WriteString(reviewAskLine)
 
 	b.WriteString("\n*Contacts*")
 	for _, id := range p.ContactOrder {

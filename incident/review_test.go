@@ -292,6 +292,7 @@ func TestReviewConfirm(t *testing.T) {
 		t.Fatal("no overdue reminder after the review was sent")
 	}
 	e.at(2 * time.Hour)
+	sent := e.reviewDM(uAlice).Text
 	reply := e.press(uErin, dmOf(uErin), "Confirm")
 	if want := "Thank you: the contact list is confirmed, by you at 2026-11-21 12:00 CET. The next review is due 2026-11-23 09:00 CET."; reply.Text != want {
 		t.Errorf("reply %q, want %q", reply.Text, want)
@@ -307,14 +308,25 @@ func TestReviewConfirm(t *testing.T) {
 	if hasTimer(e, "schedule/review/overdue") {
 		t.Error("the overdue reminder is still set after Confirm")
 	}
-	// Every owner's copy says who confirmed it, and has no buttons left.
+	// Every owner's copy says who confirmed it, and neither asks for an
+	// answer nor has buttons any more; the contacts, roles and findings
+	// stay as they were sent.
+	const ask = "Are these still the right people, and can drbot reach them? Press *Confirm* if so, *Needs changes* if not.\n"
+	if !strings.Contains(sent, ask) {
+		t.Fatalf("the review as sent does not ask for an answer: %q", sent)
+	}
 	for _, u := range []string{uAlice, uErin} {
 		m := e.reviewDM(u)
 		if len(m.Buttons) != 0 || m.Context != ":white_check_mark: Confirmed by <@U0ERIN001> at 2026-11-21 12:00 CET." {
 			t.Errorf("%s's review after Confirm: context %q, buttons %q", u, m.Context, btnLabels(m.Buttons))
 		}
-		if !strings.Contains(m.Text, "*Contacts*") {
-			t.Errorf("%s's review lost its contacts: %q", u, m.Text)
+		if diff := cmp.Diff(strings.Replace(sent, ask, "", 1), m.Text); diff != "" {
+			t.Errorf("%s's review text after Confirm (-want +got):\n%s", u, diff)
+		}
+		for _, keep := range []string{"*Contacts*", "*Roles* (escalation order)", "*What looks wrong*"} {
+			if !strings.Contains(m.Text, keep) {
+				t.Errorf("%s's review lost %s: %q", u, keep, m.Text)
+			}
 		}
 	}
 	// A second press changes nothing.
@@ -390,6 +402,12 @@ func TestReviewOverdue(t *testing.T) {
 		t.Errorf("%d reviews after twice overdue_after, want 3", n)
 	}
 	e.press(uAlice, dmOf(uAlice), "Confirm")
+	// The confirmed reminder neither reminds nor asks any more.
+	m := e.reviewDM(uErin)
+	if strings.Contains(m.Text, "Reminder") || strings.Contains(m.Text, "Press *Confirm*") || len(m.Buttons) != 0 ||
+		!strings.HasPrefix(m.Text, "*Contact-list review: Acme Shop disaster recovery plan*\n\n*Contacts*") {
+		t.Errorf("confirmed reminder: %q buttons %q", m.Text, btnLabels(m.Buttons))
+	}
 	e.at(300 * time.Hour)
 	if n := e.reviewCount(uAlice); n != 3 {
 		t.Errorf("%d reviews after Confirm, want still 3", n)
