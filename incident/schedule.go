@@ -239,16 +239,19 @@ func (s *Service) handleSchedule(tx Tx, t Timer) (*op, error) {
 		_, err := s.sendReviewTx(tx, p, now, "", false, done)
 		return done, err
 	case timerDrill:
-		return s.scheduledDrill(tx, p, sp, t, done)
+		return s.scheduledDrill(tx, p, sp, t, next, done)
 	}
 	return nil, fmt.Errorf("unknown schedule kind %q", t.Kind)
 }
 
 // scheduledDrill declares the drill of a drills: schedule. It waits for
-// the next tick, and says why in the log, while a real incident is open
-// (a drill must not page people who are recovering for real) or while the
-// previous drill of the scenario is still open.
-func (s *Service) scheduledDrill(tx Tx, p *playbooks.Plan, sp scheduleSpec, t Timer, done *op) (*op, error) {
+// the next tick (next; zero when there is none) while a real incident is
+// open (a drill must not page people who are recovering for real) or
+// while the previous drill of the scenario is still open, and says so:
+// in the log at warn, always, and in review.channel when the plan has
+// one, so that the people who expected the exercise know why it did not
+// come.
+func (s *Service) scheduledDrill(tx Tx, p *playbooks.Plan, sp scheduleSpec, t Timer, next time.Time, done *op) (*op, error) {
 	sc := p.Scenario(sp.Scenario)
 	if sc == nil {
 		done.after(func() {
@@ -261,19 +264,38 @@ func (s *Service) scheduledDrill(tx Tx, p *playbooks.Plan, sp scheduleSpec, t Ti
 		return nil, fmt.Errorf("open incidents: %w", err)
 	}
 	for _, inc := range open {
-		reason := ""
+		reason, why := "", ""
 		switch {
 		case !inc.Drill:
 			reason = fmt.Sprintf("incident #%d is open", inc.ID)
+			why = fmt.Sprintf("incident #%d (%s) is open, and a drill must not page people who are recovering for real", inc.ID, escape(inc.Title))
 		case inc.Scenario == sc.ID:
 			reason = fmt.Sprintf("drill #%d of this scenario is still open", inc.ID)
+			why = fmt.Sprintf("the previous drill, #%d, is still open; resolve it with /incident resolve in %s", inc.ID, channelLink(inc))
 		}
-		if reason != "" {
-			done.after(func() {
-				s.cfg.Logger.Warn("scheduled drill skipped until its next time", "scenario", sc.ID, "reason", reason, "next", t.Due)
-			})
-			return done, nil
+		if reason == "" {
+			continue
 		}
+		if p.Review != nil && p.Review.Channel != "" {
+			out := &Outgoing{Lane: reviewChannelLane, Kind: OutPost, Body: OutBody{
+				Channel: p.Review.Channel,
+				Message: &Message{Text: skippedDrillText(p, sc, why, next)},
+				Purpose: "tell " + p.Review.Channel + " that the scheduled drill of " + sc.ID + " was skipped",
+			}}
+			if err := tx.Enqueue(out); err != nil {
+				return nil, fmt.Errorf("enqueue the skipped drill notice: %w", err)
+			}
+		}
+		done.after(func() {
+			args := []any{"scenario", sc.ID, "reason", reason, "schedule", t.Key}
+			if next.IsZero() {
+				args = append(args, "next", "never")
+			} else {
+				args = append(args, "next", next)
+			}
+			s.cfg.Logger.Warn("scheduled drill skipped until its next time", args...)
+		})
+		return done, nil
 	}
 	summary := fmt.Sprintf("Scheduled drill (schedule %q, %s).", sp.Spec, sp.TZ)
 	o, err := s.declareTx(tx, p, sc, summary, DeclareRequest{Scenario: sc.ID, Summary: summary, Drill: true})
@@ -286,4 +308,14 @@ func (s *Service) scheduledDrill(tx Tx, p *playbooks.Plan, sp scheduleSpec, t Ti
 		s.cfg.Logger.Info("scheduled drill declared", "incident", o.inc.ID, "scenario", sc.ID, "channel", o.inc.ChannelName, "next", t.Due)
 	})
 	return o, nil
+}
+
+// skippedDrillText tells review.channel that a scheduled drill did not
+// start, why (escaped already), and when the next one is.
+func skippedDrillText(p *playbooks.Plan, sc *playbooks.Scenario, why string, next time.Time) string {
+	t := fmt.Sprintf(":calendar: The scheduled drill of *%s* (%s) did not start: %s.", escape(sc.ID), escape(sc.Title), why)
+	if next.IsZero() {
+		return t + " Its schedule does not fire again."
+	}
+	return t + " The next one is due " + stamp(next, p) + "."
 }

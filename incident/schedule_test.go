@@ -2,6 +2,7 @@ package incident_test
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -392,4 +393,111 @@ drills:
 		t.Fatalf("scheduled drill %+v, want a drill of v2", drill)
 	}
 	e.mustFind(e.channel(2), "Fail over to the other region.")
+}
+
+// syncBuffer is a log destination safe for the outbox worker's
+// concurrent lanes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A scheduled drill that waits for an open incident says so in
+// review.channel (when the plan has one) and always in the log.
+func TestDrillSkippedNotice(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		channel string
+		// open opens what keeps the drill from starting and returns when
+		// the drill is next due then.
+		open func(e *svcEnv) time.Time
+		want func(e *svcEnv) []string
+		log  string
+	}{
+		{
+			name:    "a real incident is open",
+			channel: "dr-plan",
+			open: func(e *svcEnv) time.Time {
+				e.declare("checkout-down", "", false)
+				return wednesday10
+			},
+			want: func(e *svcEnv) []string {
+				return []string{":calendar: The scheduled drill of *db-corruption* (Corrupted payments database) did not start: " +
+					"incident #1 (Checkout &lt;!channel&gt; &amp; co) is open, and a drill must not page people who are recovering for real. " +
+					"The next one is due 2026-12-02 10:00 CET."}
+			},
+			log: `reason="incident #1 is open"`,
+		},
+		{
+			name:    "the previous drill is open",
+			channel: "dr-plan",
+			open: func(e *svcEnv) time.Time {
+				e.clock.Set(wednesday10)
+				e.tick() // drill #1
+				return wednesday10.AddDate(0, 0, 7)
+			},
+			want: func(e *svcEnv) []string {
+				return []string{":calendar: The scheduled drill of *db-corruption* (Corrupted payments database) did not start: " +
+					"the previous drill, #1, is still open; resolve it with /incident resolve in <#" + e.channel(1) + ">. " +
+					"The next one is due 2026-12-09 10:00 CET."}
+			},
+			log: `reason="drill #1 of this scenario is still open"`,
+		},
+		{
+			name:    "no review channel: the log only",
+			channel: "",
+			open: func(e *svcEnv) time.Time {
+				e.declare("checkout-down", "", false)
+				return wednesday10
+			},
+			want: func(e *svcEnv) []string { return nil },
+			log:  `reason="incident #1 is open"`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := drillPlan(t)
+			p.Review.Channel = tc.channel
+			p.Scenarios["checkout-down"].Title = "Checkout <!channel> & co"
+			e := newReviewEnv(t, p)
+			var logs syncBuffer
+			svc, err := incident.New(incident.Config{Plan: p, Store: e.store, Chat: e.chat, Now: e.clock.Now, Metrics: e.met,
+				Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.svc = svc
+
+			at := tc.open(e)
+			before := len(e.incidents())
+			e.clock.Set(at)
+			e.tick()
+			if n := len(e.incidents()); n != before {
+				t.Fatalf("%d incidents after the skipped drill, want %d", n, before)
+			}
+			if diff := cmp.Diff(tc.want(e), e.texts("dr-plan")); diff != "" {
+				t.Errorf("#dr-plan (-want +got):\n%s", diff)
+			}
+			var line string
+			for _, l := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(l, "scheduled drill skipped") {
+					line = l
+				}
+			}
+			if !strings.Contains(line, "level=WARN") || !strings.Contains(line, tc.log) || !strings.Contains(line, "scenario=db-corruption") {
+				t.Errorf("log line %q, want a warning with %s", line, tc.log)
+			}
+		})
+	}
 }
