@@ -277,6 +277,14 @@ func (s *Server) SetToken(token string) {
 	s.mu.Unlock()
 }
 
+// SetAppToken changes the app-level token apps.connections.open accepts
+// (Socket Mode).
+func (s *Server) SetAppToken(token string) {
+	s.mu.Lock()
+	s.appToken = token
+	s.mu.Unlock()
+}
+
 // SetClock replaces the clock used for timestamps and rate limits.
 func (s *Server) SetClock(now func() time.Time) {
 	s.mu.Lock()
