@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drbot-dev/drbot/bot"
+	"github.com/drbot-dev/drbot/bot/fakeslack"
+)
+
+// Distinctive secrets: if any of them, or its first 12 characters, shows
+// up anywhere, it was leaked.
+const (
+	secretBotToken = "xoxb-S3CRETBOT-51a7c2e9d4b8f6a0"
+	secretSigning  = "S3CRETSIGN-8e4f0a2c6b1d9e7f3a5c"
+	secretAppToken = "xapp-S3CRETAPP-0c9e7a5f3b1d2e4a"
+)
+
+// startServeAllOutput is startServe with the given signing secret and
+// environment, keeping everything the process writes, standard output
+// and standard error, in s.logs.
+func startServeAllOutput(t *testing.T, fs *fakeslack.Server, dir string, env ...string) *served {
+	t.Helper()
+	bin := drbotBinary(t)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--plan", filepath.Join(dir, "plan.yaml"),
+		"--db", filepath.Join(dir, "drbot.db"), "--log-level", "debug")
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "DRBOT_") || strings.HasPrefix(kv, "SLACK_")
+	}), append([]string{"SLACK_API_URL=" + fs.URL()}, env...)...)
+	s := &served{t: t, cmd: cmd, logs: &lockedBuffer{}, exited: make(chan error, 1)}
+	cmd.Stdout = s.logs
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addrc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			fmt.Fprintln(s.logs, sc.Text())
+			var rec struct {
+				Msg  string `json:"msg"`
+				Addr string `json:"addr"`
+			}
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" {
+				addrc <- rec.Addr
+			}
+		}
+		s.exited <- cmd.Wait()
+	}()
+	select {
+	case addr := <-addrc:
+		s.base = "http://" + addr
+	case err := <-s.exited:
+		t.Fatalf("drbot serve exited before listening: %v\n%s", err, s.logs)
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("drbot serve did not say where it listens\n%s", s.logs)
+	}
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			s.stop()
+		}
+	})
+	return s
+}
+
+// TestNoSecretInLogs runs a whole incident through the real binary at
+// --log-level debug, with Slack rate limiting and failing on the way, a
+// forged request and Socket Mode on, and searches everything drbot wrote
+// (standard output and error), its database files, its postmortem and
+// every call it made to Slack for the bot token, the signing secret and
+// the app token.
+func TestNoSecretInLogs(t *testing.T) {
+	t.Parallel()
+	fs := newFakeWorkspace(t)
+	fs.SetToken(secretBotToken)
+	fs.SetAppToken(secretAppToken)
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "plan.yaml")
+	if err := os.WriteFile(plan, []byte(strings.Replace(e2ePlan, "WEBHOOK", fs.WebhookURL("paging"), 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServeAllOutput(t, fs, dir,
+		"SLACK_BOT_TOKEN="+secretBotToken, "SLACK_SIGNING_SECRET="+secretSigning, "SLACK_APP_TOKEN="+secretAppToken)
+	if err := fs.WaitUntil(wait, func() bool { return fs.SocketConnections() > 0 }); err != nil {
+		t.Fatalf("no Socket Mode connection: %v\n%s", err, srv.logs)
+	}
+
+	post := func(path string, body []byte) int {
+		t.Helper()
+		status, _ := srv.post(path, "application/x-www-form-urlencoded", body, bot.Sign(secretSigning, time.Now(), body))
+		return status
+	}
+	command := func(user, channel, text string) {
+		t.Helper()
+		if status := post("/slack/commands", slashForm(user, channel, text, fs.ResponseURL("cmd"))); status != http.StatusOK {
+			t.Fatalf("/incident %s: status %d", text, status)
+		}
+	}
+	press := func(user string, m fakeslack.Message, label string) {
+		t.Helper()
+		b, ok := m.Button(label)
+		if !ok {
+			t.Fatalf("no %q button on %q", label, m.AllText())
+		}
+		raw, _ := json.Marshal(map[string]any{
+			"type": "block_actions", "user": map[string]any{"id": user}, "channel": map[string]any{"id": m.Channel},
+			"response_url": fs.ResponseURL("press"), "trigger_id": "t",
+			"actions": []any{map[string]any{"type": "button", "action_id": b.ActionID, "block_id": b.BlockID, "value": b.Value}},
+		})
+		if status := post("/slack/interactions", []byte(url.Values{"payload": {string(raw)}}.Encode())); status != http.StatusOK {
+			t.Fatalf("press %s: status %d", label, status)
+		}
+	}
+
+	// Slack has a bad moment: a 429 and a 500 on the way.
+	fs.FailNext("chat.postMessage", 1, http.StatusTooManyRequests, 1)
+	fs.FailNext("conversations.open", 1, http.StatusInternalServerError, 0)
+
+	command(alice, fakeslack.GeneralID, "declare db-corruption secrets test")
+	ch := incidentChannel(t, fs, "inc-1-")
+	alicePage := mustMessage(t, fs, alice, "alice's page", withButton("Acknowledge", "commander"))
+	carolPage := mustMessage(t, fs, carol, "carol's page (escalated)", withButton("Acknowledge", "executor"))
+	press(alice, alicePage, "Acknowledge")
+	press(carol, carolPage, "Acknowledge")
+	press(carol, mustMessage(t, fs, ch.ID, "the assess step", withButton("No", "assess")), "No")
+	approval := mustMessage(t, fs, ch.ID, "the approval request", withButton("Approve", "restore"))
+	press(mallo, approval, "Approve") // not an approver
+	press(erin, mustMessage(t, fs, erin, "erin's approval request", withButton("Approve", "restore")), "Approve")
+	press(carol, mustMessage(t, fs, ch.ID, "the restore step", withButton("Done", "restore")), "Done")
+	press(carol, mustMessage(t, fs, ch.ID, "the verify step", withButton("Done", "verify")), "Done")
+
+	// A note over Socket Mode.
+	id, err := fs.SendSocket(fakeslack.SocketSlashCommands, map[string]any{
+		"command": "/incident", "text": "note written over Socket Mode", "user_id": carol,
+		"channel_id": ch.ID, "response_url": fs.ResponseURL("sock"), "trigger_id": "t",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.WaitForAck(id, wait); err != nil {
+		t.Fatal(err)
+	}
+
+	// A forged request.
+	forged := slashForm(alice, fakeslack.GeneralID, "declare db-corruption forged", fs.ResponseURL("forged"))
+	if status, _ := srv.post("/slack/commands", "application/x-www-form-urlencoded", forged, bot.Sign(secretSigning+"x", time.Now(), forged)); status != http.StatusUnauthorized {
+		t.Errorf("forged: status %d, want 401", status)
+	}
+
+	command(alice, ch.ID, "resolve restored")
+	mustMessage(t, fs, ch.ID, "the postmortem summary", containing("Time to recover"))
+	db := filepath.Join(dir, "drbot.db")
+	srv.stop()
+
+	// The run went through what it was meant to: a 429, a 500, a
+	// refused request, an escalation, Socket Mode.
+	logs := srv.logs.String()
+	for _, want := range []string{"rate limited", "outbox delivery failed", "refused unsigned request", "socket mode: connected", `"level":"DEBUG"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the logs lack %q: the run did not cover it", want)
+		}
+	}
+
+	// Everything that could hold a secret.
+	places := map[string]string{"drbot's output": logs}
+	for _, name := range []string{"drbot.db", "drbot.db-wal", "drbot.db-shm"} {
+		if raw, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+			places[name] = string(raw)
+		}
+	}
+	bin := drbotBinary(t)
+	for _, format := range []string{"json", "markdown"} {
+		pm := runBinary(t, bin, "", "postmortem", "--format", format, "--db", db, "--plan", plan, "1")
+		if pm.code != 0 {
+			t.Fatalf("postmortem --format %s: exit %d\n%s", format, pm.code, pm.stderr)
+		}
+		places["postmortem "+format] = pm.stdout + pm.stderr
+	}
+	var calls strings.Builder
+	for _, c := range fs.Calls() {
+		fmt.Fprintf(&calls, "%s %v %s\n", c.Method, c.Params, c.Body)
+	}
+	places["calls to Slack"] = calls.String()
+
+	// The search looks at real content: the summary is in the database
+	// and the postmortem, the declaration in the output.
+	if !strings.Contains(places["drbot.db"]+places["drbot.db-wal"], "secrets test") || !strings.Contains(places["postmortem json"], "secrets test") ||
+		!strings.Contains(logs, "incident declared") {
+		t.Errorf("the places searched do not hold what the run wrote")
+	}
+	for where, text := range places {
+		for _, secret := range []string{secretBotToken, secretSigning, secretAppToken} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s holds the secret %s…", where, secret[:5])
+			} else if strings.Contains(text, secret[:12]) {
+				t.Errorf("%s holds the first 12 characters of the secret %s…", where, secret[:5])
+			}
+		}
+	}
+	t.Logf("searched %d bytes of output, %d places", len(logs), len(places))
+}
