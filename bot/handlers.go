@@ -285,10 +285,20 @@ func viewErrors(block, msg string) *ViewErrors {
 	return &ViewErrors{ResponseAction: "errors", Errors: map[string]string{block: msg}}
 }
 
+// stateValues returns the values of a submitted dialog. Slack always sends
+// its state; a payload without one must not panic the handler (over
+// Socket Mode, the whole process).
+func stateValues(cb slack.InteractionCallback) map[string]map[string]slack.BlockAction {
+	if cb.View.State == nil {
+		return nil
+	}
+	return cb.View.State.Values
+}
+
 // submitDeclare validates the declare modal and declares. An empty answer
 // closes the modal; errors keep it open with the message under the field.
 func (s *Server) submitDeclare(cb slack.InteractionCallback) any {
-	values := cb.View.State.Values
+	values := stateValues(cb)
 	scenario := values[BlockScenario][BlockScenario].SelectedOption.Value
 	summary := strings.TrimSpace(values[BlockSummary][BlockSummary].Value)
 	drill := false
@@ -371,7 +381,7 @@ func ReviewView(channelID string) slack.ModalViewRequest {
 // as "/incident review needs TEXT" would, and shows the answer in the
 // dialog; errors keep it open with the message under the field.
 func (s *Server) submitReviewNote(cb slack.InteractionCallback) any {
-	text := strings.TrimSpace(cb.View.State.Values[BlockReviewNote][BlockReviewNote].Value)
+	text := strings.TrimSpace(stateValues(cb)[BlockReviewNote][BlockReviewNote].Value)
 	if text == "" {
 		return viewErrors(BlockReviewNote, "Say what needs to change")
 	}
