@@ -29,7 +29,8 @@
 // per incident, role and contact); the resident memory of the drbot
 // process (VmHWM and VmRSS); and the same latency figures for a bare Go
 // handler that only verifies the signature, run as a separate process and
-// sent the same requests at the same offsets after drbot's phase.
+// sent the same requests at the same offsets after drbot's phase (quiet
+// spells over a second shortened to one).
 //
 // Usage:
 //
