@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -81,8 +82,12 @@ func TestServeSchedulesAndReload(t *testing.T) {
 	mustMessage(t, fs, ch.ID, "drill summary", containing("[DRILL]", "Corrupted payments database"))
 	mustMessage(t, fs, bob, "drill page", withButton("Acknowledge", "[DRILL]"))
 
+	// Each call has its own response URL: an identical signed body within
+	// the 5-minute window is a replay, and refused.
+	calls := 0
 	scenarios := func() string {
-		status, text := srv.command(alice, fakeslack.GeneralID, "scenarios", fs.ResponseURL("scenarios"))
+		calls++
+		status, text := srv.command(alice, fakeslack.GeneralID, "scenarios", fs.ResponseURL(fmt.Sprintf("scenarios-%d", calls)))
 		if status != http.StatusOK {
 			t.Fatalf("/incident scenarios: status %d", status)
 		}
