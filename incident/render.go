@@ -503,7 +503,12 @@ func scenariosText(infos []ScenarioInfo) string {
 		if s.RTO > 0 {
 			rto = "RTO " + fmtDur(s.RTO)
 		}
-		fmt.Fprintf(&b, "\n• `%s` — %s · %s · %s · %s", escape(s.ID), escape(s.Title), escape(s.Service), escape(s.Severity), rto)
+		parts := []string{escape(s.Title)}
+		if s.Service != "" {
+			parts = append(parts, escape(s.Service))
+		}
+		parts = append(parts, escape(s.Severity), rto)
+		fmt.Fprintf(&b, "\n• `%s` — %s", escape(s.ID), strings.Join(parts, " · "))
 	}
 	return b.String()
 }
