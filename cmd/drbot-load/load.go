@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/drbot-dev/drbot/bot"
@@ -112,6 +113,8 @@ type phase struct {
 
 	pollMu sync.Mutex
 	polled int // calls looked at
+
+	requestSeq atomic.Int64
 }
 
 // loadInc is one incident the load declares.
@@ -446,7 +449,7 @@ func (p *phase) resolve(ctx context.Context, inc *loadInc, deadline time.Time) {
 }
 
 func (p *phase) command(ctx context.Context, kind, user, channel, text string) (bool, string) {
-	return p.send(ctx, kind, "/slack/commands", slashForm(user, channel, text, p.fs.ResponseURL(kind)))
+	return p.send(ctx, kind, "/slack/commands", slashForm(user, channel, text, p.responseURL(kind)))
 }
 
 // press presses the Acknowledge button of a page, as its recipient.
@@ -455,13 +458,20 @@ func (p *phase) press(ctx context.Context, dm pageDM) {
 		"type": "block_actions", "user": map[string]any{"id": dm.user}, "team": map[string]any{"id": fakeslack.TeamID},
 		"container":    map[string]any{"type": "message", "channel_id": dm.channel, "message_ts": "0"},
 		"channel":      map[string]any{"id": dm.channel},
-		"response_url": p.fs.ResponseURL("ack"), "trigger_id": "load-trigger",
+		"response_url": p.responseURL("ack"), "trigger_id": "load-trigger",
 		"actions": []any{map[string]any{
 			"type": "button", "action_id": dm.button.ActionID, "block_id": dm.button.BlockID, "value": dm.button.Value,
 			"text": map[string]any{"type": "plain_text", "text": dm.button.Text}, "action_ts": "0",
 		}},
 	})
 	p.send(ctx, kindAck, "/slack/interactions", []byte(url.Values{"payload": {string(payload)}}.Encode()))
+}
+
+// responseURL returns a response_url of its own for each request, as
+// Slack gives: two requests are never the same body (drbot refuses an
+// exact replay).
+func (p *phase) responseURL(what string) string {
+	return p.fs.ResponseURL(fmt.Sprintf("%s/%d", what, p.requestSeq.Add(1)))
 }
 
 func slashForm(user, channel, text, responseURL string) []byte {
