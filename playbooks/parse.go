@@ -466,6 +466,32 @@ func (p *parser) refer(kind string, n *yaml.Node, where string) {
 	})
 }
 
+// ref returns the id in field key of m and checks, once the plan is
+// decoded, that it names a defined kind. It is "" when the field is
+// absent or not a usable id (already reported).
+func (p *parser) ref(m map[string]field, key, kind, where string) string {
+	v, ok := m[key]
+	if !ok {
+		return ""
+	}
+	s, ok := p.text(v)
+	if !ok {
+		return ""
+	}
+	p.refer(kind, v.val, where)
+	return s
+}
+
+// refList returns the entries of a list of ids, as idList does, and
+// checks each against the defined ids of kind once the plan is decoded.
+func (p *parser) refList(f field, kind, where string) []*yaml.Node {
+	ns := p.idList(f)
+	for _, n := range ns {
+		p.refer(kind, n, where)
+	}
+	return ns
+}
+
 func (p *parser) decodePlan(root *yaml.Node) {
 	m := p.object(root, "the plan", planKeys)
 	if m == nil {
@@ -491,26 +517,22 @@ func (p *parser) decodePlan(root *yaml.Node) {
 		}
 	}
 	// Definitions first, so that the checks run after them see every id.
-	if f, ok := m["contacts"]; ok {
-		p.decodeContacts(f)
+	sections := []struct {
+		key    string
+		decode func(field)
+	}{
+		{"contacts", p.decodeContacts},
+		{"roles", p.decodeRoles},
+		{"paging", p.decodePaging},
+		{"services", p.decodeServices},
+		{"scenarios", p.decodeScenarios},
+		{"review", p.decodeReview},
+		{"drills", p.decodeDrills},
 	}
-	if f, ok := m["roles"]; ok {
-		p.decodeRoles(f)
-	}
-	if f, ok := m["paging"]; ok {
-		p.decodePaging(f)
-	}
-	if f, ok := m["services"]; ok {
-		p.decodeServices(f)
-	}
-	if f, ok := m["scenarios"]; ok {
-		p.decodeScenarios(f)
-	}
-	if f, ok := m["review"]; ok {
-		p.decodeReview(f)
-	}
-	if f, ok := m["drills"]; ok {
-		p.decodeDrills(f)
+	for _, sec := range sections {
+		if f, ok := m[sec.key]; ok {
+			sec.decode(f)
+		}
 	}
 	p.later = append(p.later, p.checkContactsInRoles, p.checkServiceCycles)
 }
@@ -588,10 +610,7 @@ func (p *parser) decodeRoles(f field) {
 		role := e.name()
 		p.checkID(e.key, "role")
 		where := fmt.Sprintf("role %q", role)
-		ids := p.idList(e)
-		for _, n := range ids {
-			p.refer("contact", n, where)
-		}
+		ids := p.refList(e, "contact", where)
 		switch len(ids) {
 		case 0:
 			if n := deref(e.val); n.Kind == yaml.SequenceNode {
@@ -682,10 +701,7 @@ func (p *parser) decodeServices(f field) {
 			}
 		}
 		if v, ok := m["depends_on"]; ok {
-			deps := p.idList(v)
-			for _, n := range deps {
-				p.refer("service", n, "depends_on of "+what)
-			}
+			deps := p.refList(v, "service", "depends_on of "+what)
 			s.DependsOn = values(deps)
 			p.serviceDeps[id] = deps
 		}
@@ -770,12 +786,7 @@ func (p *parser) decodeScenario(e field) *Scenario {
 	if v, ok := m["title"]; ok {
 		sc.Title, _ = p.text(v)
 	}
-	if v, ok := m["service"]; ok {
-		if s, ok := p.text(v); ok {
-			sc.Service = s
-			p.refer("service", v.val, "service of "+what)
-		}
-	}
+	sc.Service = p.ref(m, "service", "service", "service of "+what)
 	if v, ok := m["severity"]; ok {
 		if s, ok := p.text(v); ok {
 			if !slices.Contains(Severities, s) {
@@ -786,11 +797,7 @@ func (p *parser) decodeScenario(e field) *Scenario {
 		}
 	}
 	if v, ok := m["page"]; ok {
-		page := p.idList(v)
-		for _, n := range page {
-			p.refer("role", n, "page of "+what)
-		}
-		sc.Page = values(page)
+		sc.Page = values(p.refList(v, "role", "page of "+what))
 	}
 	if v, written := m["page"]; !written || deref(v.val).Kind == yaml.SequenceNode && len(deref(v.val).Content) == 0 {
 		p.warnf(e.key, "%s pages no role, so nobody is called when it is declared: add page: [commander]", what)
@@ -937,18 +944,8 @@ func (p *parser) decodeStep(n *yaml.Node, i int) (*Step, stepSrc) {
 	if v, ok := m["estimate"]; ok {
 		st.Estimate, _ = p.duration(v, true)
 	}
-	if v, ok := m["owner"]; ok {
-		if s, ok := p.text(v); ok {
-			st.Owner = s
-			p.refer("role", v.val, "owner of "+what)
-		}
-	}
-	if v, ok := m["approval"]; ok {
-		if s, ok := p.text(v); ok {
-			st.Approval = s
-			p.refer("role", v.val, "approval of "+what)
-		}
-	}
+	st.Owner = p.ref(m, "owner", "role", "owner of "+what)
+	st.Approval = p.ref(m, "approval", "role", "approval of "+what)
 	ask, hasAsk := m["ask"]
 	answers, hasAnswers := m["answers"]
 	next, hasNext := m["next"]
@@ -1120,10 +1117,7 @@ func (p *parser) decodeReview(f field) {
 		r.Schedule, _ = p.schedule(v)
 	}
 	if v, ok := m["owners"]; ok {
-		owners := p.idList(v)
-		for _, n := range owners {
-			p.refer("contact", n, "owners of review")
-		}
+		owners := p.refList(v, "contact", "owners of review")
 		if len(owners) == 0 && deref(v.val).Kind == yaml.SequenceNode {
 			p.errorf(v.val, "owners: name at least one contact to confirm the contact list")
 		}
@@ -1165,12 +1159,7 @@ func (p *parser) decodeDrills(f field) {
 		}
 		p.require(n, m, what, "scenario", "schedule")
 		var d Drill
-		if v, ok := m["scenario"]; ok {
-			if s, ok := p.text(v); ok {
-				d.Scenario = s
-				p.refer("scenario", v.val, what)
-			}
-		}
+		d.Scenario = p.ref(m, "scenario", "scenario", what)
 		if v, ok := m["schedule"]; ok {
 			d.Schedule, _ = p.schedule(v)
 		}
