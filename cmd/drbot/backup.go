@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 
 	"github.com/drbot-dev/drbot/incident"
@@ -40,18 +39,11 @@ func (c *backupCommand) Run(ctx context.Context, args []string) error {
 		return &exitError{code: 2, err: errors.New("backup: want one DEST, the file to write")}
 	}
 	dest := rest[0]
-	log, err := cf.logger(c.stderr)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	// ReadOnly: a backup never changes what it copies, not even by
+	// Read-only: a backup never changes what it copies, not even by
 	// migrating it, and a mistyped --db is an error, not a new database.
-	if _, err := os.Stat(cf.db); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("backup: no database at %s (set --db or DRBOT_DB to the file drbot serve uses)", cf.db)
-	}
-	src, err := storage.Open(ctx, storage.Config{Path: cf.db, Logger: log, ReadOnly: true})
+	src, err := cf.openReadOnly(ctx, c.stderr, "backup")
 	if err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return err
 	}
 	defer src.Close()
 	if err := src.Backup(ctx, dest); err != nil {

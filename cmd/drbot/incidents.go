@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -76,13 +75,9 @@ func (c *incidentsCommand) Run(ctx context.Context, args []string) error {
 		flags.Usage()
 		return &exitError{code: 2, err: fmt.Errorf("incidents: --format %q: want text or json", *format)}
 	}
-	log, err := cf.logger(c.stderr)
+	store, err := cf.openReadOnly(ctx, c.stderr, "incidents")
 	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	store, err := openStoreReadOnly(ctx, cf.db, log)
-	if err != nil {
-		return fmt.Errorf("incidents: %w", err)
+		return err
 	}
 	defer store.Close()
 
@@ -239,12 +234,22 @@ func storedPlan(ctx context.Context, store incident.Store, hash string) (*playbo
 	return p, nil
 }
 
-// openStoreReadOnly opens an existing database for reading. A missing file
-// is an error, not a new empty database: "no incidents" for a mistyped
-// --db would be a lie.
-func openStoreReadOnly(ctx context.Context, path string, log *slog.Logger) (*storage.Store, error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no database at %s (set --db or DRBOT_DB to the file drbot serve uses)", path)
+// openReadOnly opens the existing database of --db for a command that
+// only reads it (incidents, postmortem, backup), logging at --log-level.
+// A missing file is an error, not a new empty database: "no incidents" for
+// a mistyped --db would be a lie. Errors start with cmd; a bad --log-level
+// is a usage error (exit status 2).
+func (c *common) openReadOnly(ctx context.Context, stderr io.Writer, cmd string) (*storage.Store, error) {
+	log, err := c.logger(stderr)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
 	}
-	return storage.Open(ctx, storage.Config{Path: path, Logger: log, ReadOnly: true})
+	if _, err := os.Stat(c.db); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: no database at %s (set --db or DRBOT_DB to the file drbot serve uses)", cmd, c.db)
+	}
+	store, err := storage.Open(ctx, storage.Config{Path: c.db, Logger: log, ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return store, nil
 }

@@ -48,13 +48,9 @@ func (c *postmortemCommand) Run(ctx context.Context, args []string) error {
 		flags.Usage()
 		return &exitError{code: 2, err: fmt.Errorf("postmortem: incident ID %q: want a number such as 3", rest[0])}
 	}
-	log, err := cf.logger(c.stderr)
+	store, err := cf.openReadOnly(ctx, c.stderr, "postmortem")
 	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	store, err := openStoreReadOnly(ctx, cf.db, log)
-	if err != nil {
-		return fmt.Errorf("postmortem: %w", err)
+		return err
 	}
 	defer store.Close()
 
