@@ -48,8 +48,9 @@ type SlackChat struct {
 	metrics *Metrics
 	log     *slog.Logger
 
-	mu  sync.Mutex
-	dms map[string]string // user id -> direct conversation id
+	mu        sync.Mutex
+	dms       map[string]string // user id -> direct conversation id
+	botUserID string            // drbot's own member id, once auth.test told it
 }
 
 var _ incident.Chat = (*SlackChat)(nil)
@@ -161,7 +162,8 @@ func (c *SlackChat) do(method string, call func() error) error {
 	return err
 }
 
-// AuthTest checks the token and returns the bot's own member id.
+// AuthTest checks the token and returns the bot's own member id, which
+// the chat keeps (BotUserID).
 func (c *SlackChat) AuthTest(ctx context.Context) (userID string, err error) {
 	err = c.do("auth.test", func() error {
 		r, err := c.api.AuthTestContext(ctx)
@@ -170,23 +172,63 @@ func (c *SlackChat) AuthTest(ctx context.Context) (userID string, err error) {
 		}
 		return err
 	})
+	if err == nil && userID != "" {
+		c.mu.Lock()
+		c.botUserID = userID
+		c.mu.Unlock()
+	}
 	return userID, err
+}
+
+// BotUserID returns drbot's own member id: the one a successful AuthTest
+// returned, or asks auth.test now.
+func (c *SlackChat) BotUserID(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	id := c.botUserID
+	c.mu.Unlock()
+	if id != "" {
+		return id, nil
+	}
+	id, err := c.AuthTest(ctx)
+	if err == nil && id == "" {
+		err = &incident.ChatError{Method: "auth.test", Code: "no_user_id"}
+	}
+	return id, err
 }
 
 // maxChannelName is Slack's limit on channel names.
 const maxChannelName = 80
 
+// maxSuffix is the highest suffix CreateChannel tries (NAME-50).
+const maxSuffix = 50
+
 // CreateChannel creates a public channel. A name Slack would refuse is
 // made acceptable first (lowercase, no spaces or dots, at most 80
 // characters); on name_taken it tries NAME-2, NAME-3 ...
+//
+// A taken name may be drbot's own channel: a process killed after Slack
+// created the channel and before the outbox recorded it leaves the
+// channel behind, and the next process asks for it again. So on
+// name_taken, before a suffix, the channel of that name is looked up
+// (conversations.list) and adopted (its id returned, nothing created)
+// when it is not archived, drbot's bot user created it, and its topic is
+// empty: drbot sets the topic of every incident channel it has recorded,
+// so a channel of drbot's with a topic belongs to an earlier incident of
+// the same number (a database restored from a backup, or started afresh)
+// and gets a suffix, as does a channel someone else created.
 func (c *SlackChat) CreateChannel(ctx context.Context, name string) (string, string, error) {
 	base := channelName(name)
-	for n := 1; n <= 50; n++ {
+	candidates := make([]string, 0, maxSuffix)
+	for n := 1; n <= maxSuffix; n++ {
 		candidate := base
 		if n > 1 {
 			suffix := "-" + strconv.Itoa(n)
 			candidate = strings.TrimRight(cutRunes(base, maxChannelName-len(suffix)), "-") + suffix
 		}
+		candidates = append(candidates, candidate)
+	}
+	var existing map[string]slack.Channel // listed at the first name_taken
+	for _, candidate := range candidates {
 		var ch *slack.Channel
 		err := c.do("conversations.create", func() error {
 			var err error
@@ -195,6 +237,24 @@ func (c *SlackChat) CreateChannel(ctx context.Context, name string) (string, str
 		})
 		var ce *incident.ChatError
 		if errors.As(err, &ce) && ce.Code == "name_taken" {
+			if existing == nil {
+				if existing, err = c.channelsNamed(ctx, candidates); err != nil {
+					return "", "", fmt.Errorf("create channel %q: it exists; look it up: %w", candidate, err)
+				}
+			}
+			ch, found := existing[candidate]
+			if !found {
+				// Archived, or created since the list was read.
+				continue
+			}
+			bot, err := c.BotUserID(ctx)
+			if err != nil {
+				return "", "", fmt.Errorf("create channel %q: it exists; who is drbot: %w", candidate, err)
+			}
+			if ch.Creator == bot && ch.Topic.Value == "" {
+				c.log.Info("adopted an incident channel created before a restart", "channel", ch.ID, "name", ch.Name)
+				return ch.ID, ch.Name, nil
+			}
 			continue
 		}
 		if err != nil {
@@ -203,6 +263,51 @@ func (c *SlackChat) CreateChannel(ctx context.Context, name string) (string, str
 		return ch.ID, ch.Name, nil
 	}
 	return "", "", &incident.ChatError{Method: "conversations.create", Code: "name_taken", Permanent: true}
+}
+
+// Paging through conversations.list: Slack's documentation gives its limit
+// as "no larger than 1000" in one place and "under 1000" in another.
+const (
+	listPageSize = 999
+	// listMaxPages bounds the search for a taken name (a million
+	// channels): past it, the name gets a suffix.
+	listMaxPages = 1000
+)
+
+// channelsNamed returns the workspace's public channels, not archived,
+// whose name is one of names, by name (conversations.list, every page).
+func (c *SlackChat) channelsNamed(ctx context.Context, names []string) (map[string]slack.Channel, error) {
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		want[n] = true
+	}
+	out := map[string]slack.Channel{}
+	params := slack.GetConversationsParameters{Types: []string{"public_channel"}, ExcludeArchived: true, Limit: listPageSize}
+	for range listMaxPages {
+		var (
+			page []slack.Channel
+			next string
+		)
+		err := c.do("conversations.list", func() error {
+			var err error
+			page, next, err = c.api.GetConversationsContext(ctx, &params)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list channels: %w", err)
+		}
+		for _, ch := range page {
+			if want[ch.Name] && !ch.IsArchived {
+				out[ch.Name] = ch
+			}
+		}
+		if next == "" {
+			return out, nil
+		}
+		params.Cursor = next
+	}
+	c.log.Warn("stopped listing channels: too many pages", "pages", listMaxPages)
+	return out, nil
 }
 
 // channelName makes name acceptable to Slack: lowercase letters, digits,

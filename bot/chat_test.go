@@ -50,6 +50,114 @@ func TestCreateChannelSuffix(t *testing.T) {
 		if ch, ok := fs.Channel(id); !ok || ch.Name != name {
 			t.Errorf("channel %s = %+v, want name %q", id, ch, name)
 		}
+		// An incident channel drbot recorded has its topic set: not one
+		// to adopt.
+		if err := fs.SetTopic(id, "sev1 · recorded"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCreateChannelAdopts: on name_taken, a channel drbot's bot user
+// created and never recorded (no topic: a process killed between Slack
+// creating it and the outbox recording it) is adopted; any other channel
+// of that name gets a suffix.
+func TestCreateChannelAdopts(t *testing.T) {
+	const name = "inc-7-db-corruption"
+	tests := []struct {
+		name     string
+		setup    func(fs *fakeslack.Server)
+		wantID   string // "" : a new channel
+		wantName string
+		wantList int // conversations.list calls
+	}{
+		{"free name", func(*fakeslack.Server) {}, "", name, 0},
+		{"drbot's own, unrecorded", func(fs *fakeslack.Server) {
+			fs.AddChannelBy("C0ORPHAN1", name, fakeslack.BotUserID)
+		}, "C0ORPHAN1", name, 1},
+		{"created by a person", func(fs *fakeslack.Server) {
+			fs.AddChannelBy("C0PERSON1", name, "U0SOMEONE")
+		}, "", name + "-2", 1},
+		{"drbot's own with a topic (an earlier incident 7)", func(fs *fakeslack.Server) {
+			fs.AddChannelBy("C0EARLIER", name, fakeslack.BotUserID)
+			_ = fs.SetTopic("C0EARLIER", "sev1 · payments-db · RTO by 10:00 UTC")
+		}, "", name + "-2", 1},
+		{"drbot's own, archived", func(fs *fakeslack.Server) {
+			fs.AddChannelBy("C0ARCHIVE", name, fakeslack.BotUserID)
+			_ = fs.ArchiveChannel("C0ARCHIVE")
+		}, "", name + "-2", 1},
+		{"a person's, then drbot's own suffixed one", func(fs *fakeslack.Server) {
+			fs.AddChannelBy("C0PERSON1", name, "U0SOMEONE")
+			fs.AddChannelBy("C0ORPHAN2", name+"-2", fakeslack.BotUserID)
+		}, "C0ORPHAN2", name + "-2", 1},
+		{"drbot's own, on the second page", func(fs *fakeslack.Server) {
+			for i := range 1200 {
+				fs.AddChannel(fmt.Sprintf("C1%05d", i), fmt.Sprintf("team-%d", i))
+			}
+			fs.AddChannelBy("C9ORPHAN1", name, fakeslack.BotUserID)
+		}, "C9ORPHAN1", name, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs, chat, _ := newChat(t)
+			tt.setup(fs)
+			before := len(fs.Channels())
+			id, got, err := chat.CreateChannel(context.Background(), name)
+			if err != nil {
+				t.Fatalf("CreateChannel: %v", err)
+			}
+			if got != tt.wantName {
+				t.Errorf("name %q, want %q", got, tt.wantName)
+			}
+			created := len(fs.Channels()) - before
+			if tt.wantID != "" {
+				if id != tt.wantID || created != 0 {
+					t.Errorf("got channel %s and %d new, want %s adopted and none new", id, created, tt.wantID)
+				}
+			} else if created != 1 {
+				t.Errorf("%d channels created, want 1", created)
+			}
+			if ch, ok := fs.Channel(id); !ok || ch.Name != got {
+				t.Errorf("channel %s = %+v, want name %q", id, ch, got)
+			}
+			list := fs.CallsTo("conversations.list")
+			if len(list) != tt.wantList {
+				t.Errorf("%d conversations.list calls, want %d", len(list), tt.wantList)
+			}
+			for _, c := range list {
+				if c.Params.Get("types") != "public_channel" || c.Params.Get("exclude_archived") != "true" {
+					t.Errorf("conversations.list %v, want public channels not archived", c.Params)
+				}
+			}
+		})
+	}
+}
+
+// TestCreateChannelLookupFails: a taken name that cannot be looked up is
+// a temporary error (the outbox tries again), not a suffixed duplicate.
+func TestCreateChannelLookupFails(t *testing.T) {
+	fs, chat, _ := newChat(t)
+	fs.AddChannelBy("C0ORPHAN1", "inc-1-x", fakeslack.BotUserID)
+	fs.FailNext("conversations.list", 1, http.StatusInternalServerError, 0)
+	before := len(fs.Channels())
+	_, _, err := chat.CreateChannel(context.Background(), "inc-1-x")
+	var ce *incident.ChatError
+	if !errors.As(err, &ce) || ce.Permanent || ce.Code != "http_500" {
+		t.Fatalf("CreateChannel = %v, want a temporary http_500", err)
+	}
+	if n := len(fs.Channels()) - before; n != 0 {
+		t.Errorf("%d channels created", n)
+	}
+	id, _, err := chat.CreateChannel(context.Background(), "inc-1-x")
+	if err != nil || id != "C0ORPHAN1" {
+		t.Errorf("next try = %s, %v; want C0ORPHAN1 adopted", id, err)
+	}
+	fs.AddChannelBy("C0ORPHAN2", "inc-2-x", fakeslack.BotUserID)
+	if id, _, err := chat.CreateChannel(context.Background(), "inc-2-x"); err != nil || id != "C0ORPHAN2" {
+		t.Errorf("another = %s, %v; want C0ORPHAN2 adopted", id, err)
+	}
+	if n := len(fs.CallsTo("auth.test")); n != 1 {
+		t.Errorf("%d auth.test calls, want 1 (the bot's id is kept)", n)
 	}
 }
 

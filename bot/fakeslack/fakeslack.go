@@ -15,6 +15,7 @@
 package fakeslack
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -43,6 +44,9 @@ const (
 	BotUserID = "UBOTDRBOT"
 	BotID     = "BBOTDRBOT"
 	TeamID    = "TFAKESLACK"
+	// OwnerUserID is the workspace's owner: the creator of #general and
+	// of the channels added with AddChannel.
+	OwnerUserID = "U0OWNER01"
 	// GeneralID is the channel every fake workspace starts with (#general).
 	GeneralID = "C0GENERAL"
 )
@@ -187,6 +191,13 @@ type Channel struct {
 	Topic   string
 	Members []string
 	Created time.Time
+	// Creator is who created the channel: BotUserID for the channels
+	// drbot made with conversations.create.
+	Creator string
+	// Archived channels keep their name (conversations.create answers
+	// name_taken) and are left out of conversations.list with
+	// exclude_archived.
+	Archived bool
 }
 
 type channel struct {
@@ -244,7 +255,7 @@ func New() *Server {
 		changed:  make(chan struct{}),
 	}
 	s.socket = newSocketState()
-	s.addChannelLocked(GeneralID, "general")
+	s.addChannelLocked(GeneralID, "general", OwnerUserID)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	return s
 }
@@ -300,16 +311,49 @@ func (s *Server) AddUser(id, email, name string, deleted bool) {
 	s.notify()
 }
 
-// AddChannel adds a public channel that exists before drbot starts.
+// AddChannel adds a public channel that exists before drbot starts,
+// created by the workspace's owner (OwnerUserID).
 func (s *Server) AddChannel(id, name string) {
+	s.AddChannelBy(id, name, OwnerUserID)
+}
+
+// AddChannelBy adds a public channel created by creator: BotUserID for one
+// an earlier drbot process created.
+func (s *Server) AddChannelBy(id, name, creator string) {
 	s.mu.Lock()
-	s.addChannelLocked(id, name)
+	s.addChannelLocked(id, name, creator)
 	s.mu.Unlock()
 	s.notify()
 }
 
-func (s *Server) addChannelLocked(id, name string) *channel {
-	ch := &channel{Channel: Channel{ID: id, Name: name, Created: s.now()}, members: map[string]bool{BotUserID: true}}
+// SetTopic sets a channel's topic as a person would.
+func (s *Server) SetTopic(id, topic string) error {
+	s.mu.Lock()
+	defer s.notify()
+	defer s.mu.Unlock()
+	ch := s.channels[id]
+	if ch == nil {
+		return fmt.Errorf("fakeslack: no channel %s", id)
+	}
+	ch.Topic = topic
+	return nil
+}
+
+// ArchiveChannel archives a channel.
+func (s *Server) ArchiveChannel(id string) error {
+	s.mu.Lock()
+	defer s.notify()
+	defer s.mu.Unlock()
+	ch := s.channels[id]
+	if ch == nil || ch.IM {
+		return fmt.Errorf("fakeslack: no channel %s", id)
+	}
+	ch.Archived = true
+	return nil
+}
+
+func (s *Server) addChannelLocked(id, name, creator string) *channel {
+	ch := &channel{Channel: Channel{ID: id, Name: name, Created: s.now(), Creator: creator}, members: map[string]bool{BotUserID: true}}
 	s.channels[id] = ch
 	if name != "" {
 		s.byName[name] = id
@@ -807,6 +851,8 @@ func (s *Server) dispatchLocked(method string, req *request) answer {
 		return ok(map[string]any{"url": "https://fakeslack.example/", "team": "Fake Slack", "user": "drbot", "team_id": TeamID, "user_id": BotUserID, "bot_id": BotID})
 	case "conversations.create":
 		return s.createLocked(p)
+	case "conversations.list":
+		return s.listLocked(p)
 	case "conversations.invite":
 		return s.inviteLocked(p)
 	case "conversations.setTopic":
@@ -852,14 +898,14 @@ func userJSON(u *User) map[string]any {
 func channelJSON(ch *channel) map[string]any {
 	m := map[string]any{
 		"id": ch.ID, "created": ch.Created.Unix(), "is_im": ch.IM,
-		"is_channel": !ch.IM, "is_member": true,
+		"is_channel": !ch.IM, "is_member": true, "is_archived": ch.Archived,
 	}
 	if ch.IM {
 		m["user"] = ch.IMUser
 	} else {
 		m["name"] = ch.Name
 		m["name_normalized"] = ch.Name
-		m["creator"] = BotUserID
+		m["creator"] = ch.Creator
 		m["topic"] = map[string]any{"value": ch.Topic}
 	}
 	return m
@@ -884,8 +930,66 @@ func (s *Server) createLocked(p url.Values) answer {
 	if _, taken := s.byName[name]; taken {
 		return fail("name_taken")
 	}
-	ch := s.addChannelLocked(s.idLocked("C"), name)
+	ch := s.addChannelLocked(s.idLocked("C"), name, BotUserID)
 	return ok(map[string]any{"channel": channelJSON(ch)})
+}
+
+// listLocked is conversations.list: the public channels (types
+// public_channel, the default; the fake has no private ones) in id order,
+// limit at a time (default 100, at most 1000), with a cursor to the next
+// page in response_metadata.next_cursor ("" on the last).
+func (s *Server) listLocked(p url.Values) answer {
+	limit := 100
+	if l := p.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			return fail("invalid_limit")
+		}
+		limit = n
+	}
+	types := map[string]bool{"public_channel": true}
+	if t := p.Get("types"); t != "" {
+		types = map[string]bool{}
+		for _, typ := range strings.Split(t, ",") {
+			switch typ {
+			case "public_channel", "private_channel", "mpim", "im":
+				types[typ] = true
+			default:
+				return fail("invalid_types")
+			}
+		}
+	}
+	after := ""
+	if c := p.Get("cursor"); c != "" {
+		raw, err := base64.StdEncoding.DecodeString(c)
+		if err != nil || !strings.HasPrefix(string(raw), "next:") {
+			return fail("invalid_cursor")
+		}
+		after = strings.TrimPrefix(string(raw), "next:")
+	}
+	excludeArchived := p.Get("exclude_archived") == "true" || p.Get("exclude_archived") == "1"
+	var ids []string
+	for id, ch := range s.channels {
+		switch {
+		case id < after,
+			ch.IM && !types["im"],
+			!ch.IM && !types["public_channel"],
+			ch.Archived && excludeArchived:
+			continue
+		}
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	next := ""
+	if len(ids) > limit {
+		next = base64.StdEncoding.EncodeToString([]byte("next:" + ids[limit]))
+		ids = ids[:limit]
+	}
+	channels := make([]map[string]any, 0, len(ids))
+	for _, id := range ids {
+		channels = append(channels, channelJSON(s.channels[id]))
+	}
+	return ok(map[string]any{"channels": channels, "response_metadata": map[string]any{"next_cursor": next}})
 }
 
 func (s *Server) inviteLocked(p url.Values) answer {
@@ -964,7 +1068,7 @@ func (s *Server) openLocked(p url.Values) answer {
 	if id, ok := s.ims[u.ID]; ok {
 		return answer{fields: map[string]any{"channel": channelJSON(s.channels[id]), "already_open": true}}
 	}
-	ch := s.addChannelLocked(s.idLocked("D"), "")
+	ch := s.addChannelLocked(s.idLocked("D"), "", "")
 	ch.IM, ch.IMUser = true, u.ID
 	ch.members[u.ID] = true
 	s.ims[u.ID] = ch.ID

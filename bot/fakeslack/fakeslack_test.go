@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +91,92 @@ func TestCreateChannel(t *testing.T) {
 		_, err := api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: tt.name})
 		if got := slackCode(err); got != tt.want {
 			t.Errorf("create %q: error %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestListChannels(t *testing.T) {
+	s, api := newClient(t)
+	ctx := context.Background()
+	created, err := api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: "inc-1-db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.AddChannel("C1OLD", "inc-0-old")
+	if err := s.ArchiveChannel("C1OLD"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetTopic(created.ID, "sev1"); err != nil {
+		t.Fatal(err)
+	}
+	s.AddUser("U1", "", "one", false)
+	if _, _, _, err := api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{"U1"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		s.AddChannelBy(fmt.Sprintf("C2X%d", i), fmt.Sprintf("x-%d", i), "U1")
+	}
+
+	type row struct{ ID, Name, Creator, Topic string }
+	list := func(params slack.GetConversationsParameters) (rows []row, pages int) {
+		t.Helper()
+		for {
+			chans, next, err := api.GetConversationsContext(ctx, &params)
+			if err != nil {
+				t.Fatalf("conversations.list %+v: %v", params, err)
+			}
+			pages++
+			for _, c := range chans {
+				rows = append(rows, row{c.ID, c.Name, c.Creator, c.Topic.Value})
+				if c.IsArchived != (c.ID == "C1OLD") {
+					t.Errorf("%s is_archived = %v", c.ID, c.IsArchived)
+				}
+			}
+			if next == "" {
+				return rows, pages
+			}
+			params.Cursor = next
+		}
+	}
+	all := []row{
+		{GeneralID, "general", OwnerUserID, ""},
+		{"C1OLD", "inc-0-old", OwnerUserID, ""},
+		{created.ID, "inc-1-db", BotUserID, "sev1"},
+		{"C2X0", "x-0", "U1", ""}, {"C2X1", "x-1", "U1", ""}, {"C2X2", "x-2", "U1", ""}, {"C2X3", "x-3", "U1", ""}, {"C2X4", "x-4", "U1", ""},
+	}
+	sortRows := func(rows []row) []row {
+		slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.ID, b.ID) })
+		return rows
+	}
+	all = sortRows(all)
+
+	got, pages := list(slack.GetConversationsParameters{Types: []string{"public_channel"}, Limit: 3})
+	if diff := cmp.Diff(got, all); diff != "" {
+		t.Errorf("3 at a time (-got +want):\n%s", diff)
+	}
+	if pages != 3 {
+		t.Errorf("%d pages of 3 for 8 channels, want 3", pages)
+	}
+	got, _ = list(slack.GetConversationsParameters{ExcludeArchived: true})
+	want := slices.DeleteFunc(slices.Clone(all), func(r row) bool { return r.ID == "C1OLD" })
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("without archived (-got +want):\n%s", diff)
+	}
+	// The archived channel keeps its name.
+	if _, err := api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: "inc-0-old"}); slackCode(err) != "name_taken" {
+		t.Errorf("create an archived channel's name: %v, want name_taken", err)
+	}
+
+	for _, tt := range []struct {
+		params slack.GetConversationsParameters
+		want   string
+	}{
+		{slack.GetConversationsParameters{Limit: 1001}, "invalid_limit"},
+		{slack.GetConversationsParameters{Types: []string{"nope"}}, "invalid_types"},
+		{slack.GetConversationsParameters{Cursor: "garbage"}, "invalid_cursor"},
+	} {
+		if _, _, err := api.GetConversationsContext(ctx, &tt.params); slackCode(err) != tt.want {
+			t.Errorf("conversations.list %+v: %v, want %s", tt.params, err, tt.want)
 		}
 	}
 }

@@ -559,9 +559,13 @@ func TestFaultKill9(t *testing.T) {
 		}
 	}
 	// A kill between Slack creating a channel and drbot recording it
-	// makes the next process create another (name_taken: a suffix).
-	t.Logf("%d pages in the timelines, all reached Slack; repeated across a kill: %d pages, %d RTO alerts, %d channels",
-		expected, dups, alertDups, channels-len(recs))
+	// leaves a channel the next process adopts (name_taken: it is drbot's
+	// and has no topic), rather than creating inc-N-...-2 beside it.
+	if channels != len(recs) {
+		t.Errorf("%d incident channels in Slack for %d incidents: a kill left a duplicate", channels, len(recs))
+	}
+	t.Logf("%d pages in the timelines, all reached Slack; repeated across a kill: %d pages, %d RTO alerts",
+		expected, dups, alertDups)
 	// Each kill can repeat at most the messages in flight at that moment
 	// (the outbox sends up to 8 lanes at once).
 	if dups > 8*kills {
