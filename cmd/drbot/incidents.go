@@ -105,10 +105,7 @@ func (c *incidentsCommand) Run(ctx context.Context, args []string) error {
 		for _, inc := range list {
 			rows = append(rows, newIncidentRow(inc, now))
 		}
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false) // for people and jq, not for a web page
-		return enc.Encode(rows)
+		return writeJSON(c.stdout, rows)
 	}
 	if len(list) == 0 {
 		what := "incidents"
@@ -149,6 +146,15 @@ func (c *incidentsCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+// writeJSON writes v as indented JSON, for people and jq: "<" stays "<",
+// not "\u003c" as it would for a web page.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // rtoStanding returns the time an incident took (resolved) or has taken so
@@ -223,11 +229,7 @@ func storedPlan(ctx context.Context, store incident.Store, hash string) (*playbo
 	if err != nil {
 		return nil, fmt.Errorf("stored plan %.12s: %w", hash, err)
 	}
-	short := hash
-	if len(short) > 12 {
-		short = short[:12]
-	}
-	p, ds := playbooks.Parse("stored plan "+short, src)
+	p, ds := playbooks.Parse("stored plan "+short(hash), src)
 	if err := ds.Err(); err != nil {
 		return nil, fmt.Errorf("stored plan %.12s: %w", hash, err)
 	}

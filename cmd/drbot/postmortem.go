@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -96,10 +95,7 @@ func (c *postmortemCommand) Run(ctx context.Context, args []string) error {
 	// in the database on start.
 	pm := incident.BuildPostmortem(inc, events, plan, now.UTC())
 	if *format == "json" {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false) // for people and jq, not for a web page
-		return enc.Encode(pm)
+		return writeJSON(c.stdout, pm)
 	}
 	_, err = io.WriteString(c.stdout, pm.Markdown())
 	return err
