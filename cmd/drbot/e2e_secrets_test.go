@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,56 +23,14 @@ const (
 	secretAppToken = "xapp-S3CRETAPP-0c9e7a5f3b1d2e4a"
 )
 
-// startServeAllOutput is startServe with the given signing secret and
-// environment, keeping everything the process writes, standard output
-// and standard error, in s.logs.
+// startServeAllOutput is startServe with only the given tokens and
+// secrets in its environment (none of the test defaults), keeping
+// everything the process writes, standard output and standard error, in
+// s.logs. The logs are not shown when the test fails.
 func startServeAllOutput(t *testing.T, fs *fakeslack.Server, dir string, env ...string) *served {
 	t.Helper()
-	bin := drbotBinary(t)
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--plan", filepath.Join(dir, "plan.yaml"),
-		"--db", filepath.Join(dir, "drbot.db"), "--log-level", "debug")
-	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "DRBOT_") || strings.HasPrefix(kv, "SLACK_")
-	}), append([]string{"SLACK_API_URL=" + fs.URL()}, env...)...)
-	s := &served{t: t, cmd: cmd, logs: &lockedBuffer{}, exited: make(chan error, 1)}
-	cmd.Stdout = s.logs
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addrc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			fmt.Fprintln(s.logs, sc.Text())
-			var rec struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
-			}
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" {
-				addrc <- rec.Addr
-			}
-		}
-		s.exited <- cmd.Wait()
-	}()
-	select {
-	case addr := <-addrc:
-		s.base = "http://" + addr
-	case err := <-s.exited:
-		t.Fatalf("drbot serve exited before listening: %v\n%s", err, s.logs)
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("drbot serve did not say where it listens\n%s", s.logs)
-	}
-	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
-			s.stop()
-		}
-	})
+	s := launchServe(t, fs, dir, true, env)
+	t.Cleanup(s.stopIfRunning)
 	return s
 }
 
@@ -91,10 +46,7 @@ func TestNoSecretInLogs(t *testing.T) {
 	fs.SetToken(secretBotToken)
 	fs.SetAppToken(secretAppToken)
 	dir := t.TempDir()
-	plan := filepath.Join(dir, "plan.yaml")
-	if err := os.WriteFile(plan, []byte(strings.Replace(e2ePlan, "WEBHOOK", fs.WebhookURL("paging"), 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	plan := writeE2EPlan(t, fs, dir)
 	srv := startServeAllOutput(t, fs, dir,
 		"SLACK_BOT_TOKEN="+secretBotToken, "SLACK_SIGNING_SECRET="+secretSigning, "SLACK_APP_TOKEN="+secretAppToken)
 	if err := fs.WaitUntil(wait, func() bool { return fs.SocketConnections() > 0 }); err != nil {

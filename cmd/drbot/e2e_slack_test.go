@@ -168,32 +168,65 @@ func newFakeWorkspace(t testing.TB) *fakeslack.Server {
 	return fs
 }
 
-// startServe runs "drbot serve" on a free port against fs, and stops it
-// (SIGTERM, expecting a clean exit) when the test ends unless stopped
-// before.
+// writeE2EPlan writes e2ePlan, its webhook pointed at fs, to
+// dir/plan.yaml and returns the path.
+func writeE2EPlan(t testing.TB, fs *fakeslack.Server, dir string) string {
+	t.Helper()
+	plan := filepath.Join(dir, "plan.yaml")
+	if err := os.WriteFile(plan, []byte(strings.Replace(e2ePlan, "WEBHOOK", fs.WebhookURL("paging"), 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
+// serveEnv is the environment of a drbot process under test: this one's
+// without any DRBOT_ or SLACK_ variable, so that the developer's own
+// settings do not leak in, then env.
+func serveEnv(env ...string) []string {
+	return append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "DRBOT_") || strings.HasPrefix(kv, "SLACK_")
+	}), env...)
+}
+
+// startServe runs "drbot serve" on a free port against fs, with e2ePlan
+// unless dir has a plan.yaml, and stops it (SIGTERM, expecting a clean
+// exit) when the test ends unless stopped before.
 func startServe(t testing.TB, fs *fakeslack.Server, dir string, env ...string) *served {
 	t.Helper()
-	bin := drbotBinary(t)
-	plan := filepath.Join(dir, "plan.yaml")
-	if _, err := os.Stat(plan); err != nil {
-		text := strings.Replace(e2ePlan, "WEBHOOK", fs.WebhookURL("paging"), 1)
-		if err := os.WriteFile(plan, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := os.Stat(filepath.Join(dir, "plan.yaml")); err != nil {
+		writeE2EPlan(t, fs, dir)
 	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--plan", plan, "--db", filepath.Join(dir, "drbot.db"), "--log-level", "debug")
-	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "DRBOT_") || strings.HasPrefix(kv, "SLACK_")
-	}), append([]string{
+	s := launchServe(t, fs, dir, false, append([]string{
 		"SLACK_BOT_TOKEN=" + fakeslack.BotToken,
 		"SLACK_SIGNING_SECRET=" + e2eSecret,
-		"SLACK_API_URL=" + fs.URL(),
-	}, env...)...)
+	}, env...))
+	t.Cleanup(func() {
+		s.stopIfRunning()
+		if t.Failed() {
+			t.Logf("drbot serve logs:\n%s", s.logs)
+		}
+	})
+	return s
+}
+
+// launchServe runs "drbot serve" on a free port with dir/plan.yaml and
+// dir/drbot.db, SLACK_API_URL pointing at fs and then env, and waits until
+// it says where it listens. Its standard error goes to s.logs, and its
+// standard output too when allOutput. The caller arranges the stop.
+func launchServe(t testing.TB, fs *fakeslack.Server, dir string, allOutput bool, env []string) *served {
+	t.Helper()
+	bin := drbotBinary(t)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--plan", filepath.Join(dir, "plan.yaml"),
+		"--db", filepath.Join(dir, "drbot.db"), "--log-level", "debug")
+	cmd.Env = serveEnv(append([]string{"SLACK_API_URL=" + fs.URL()}, env...)...)
+	s := &served{t: t, cmd: cmd, logs: &lockedBuffer{}, exited: make(chan error, 1)}
+	if allOutput {
+		cmd.Stdout = s.logs
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &served{t: t, cmd: cmd, logs: &lockedBuffer{}, exited: make(chan error, 1)}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -202,13 +235,12 @@ func startServe(t testing.TB, fs *fakeslack.Server, dir string, env ...string) *
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(s.logs, line)
+			fmt.Fprintln(s.logs, sc.Text())
 			var rec struct {
 				Msg  string `json:"msg"`
 				Addr string `json:"addr"`
 			}
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" {
 				addrc <- rec.Addr
 			}
 		}
@@ -223,15 +255,15 @@ func startServe(t testing.TB, fs *fakeslack.Server, dir string, env ...string) *
 		_ = cmd.Process.Kill()
 		t.Fatalf("drbot serve did not say where it listens\n%s", s.logs)
 	}
-	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
-			s.stop()
-		}
-		if t.Failed() {
-			t.Logf("drbot serve logs:\n%s", s.logs)
-		}
-	})
 	return s
+}
+
+// stopIfRunning stops s unless it has stopped already.
+func (s *served) stopIfRunning() {
+	s.t.Helper()
+	if s.cmd.ProcessState == nil {
+		s.stop()
+	}
 }
 
 // stop sends SIGTERM and expects a clean exit.
@@ -674,10 +706,7 @@ func TestServeRefusesToStart(t *testing.T) {
 	bin := drbotBinary(t)
 	fs := newFakeWorkspace(t)
 	dir := t.TempDir()
-	plan := filepath.Join(dir, "plan.yaml")
-	if err := os.WriteFile(plan, []byte(strings.Replace(e2ePlan, "WEBHOOK", fs.WebhookURL("paging"), 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	plan := writeE2EPlan(t, fs, dir)
 	bad := filepath.Join(dir, "bad.yaml")
 	if err := os.WriteFile(bad, []byte("version: 1\ncontacts:\n  alice: {name: Alice, slak: U1}\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -696,9 +725,7 @@ func TestServeRefusesToStart(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--plan", tt.plan, "--db", filepath.Join(t.TempDir(), "d.db"))
-			cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
-				return strings.HasPrefix(kv, "DRBOT_") || strings.HasPrefix(kv, "SLACK_")
-			}), tt.env...)
+			cmd.Env = serveEnv(tt.env...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
