@@ -425,13 +425,17 @@ func (s *Server) submitReviewNote(cb slack.InteractionCallback) any {
 // Event handles an Events API callback and returns the HTTP status to
 // answer: 200 once the event is recorded (or ignored), 503 when it could
 // not be recorded, so that Slack sends it again.
+//
+// A pinned message or a :pushpin: reaction becomes a note once per message
+// (however often it is pinned, or Slack retries the event): the message is
+// recorded as seen in the same transaction as its note, so that a crash in
+// between loses neither. Events that note nothing record nothing.
 func (s *Server) Event(ev slackevents.EventsAPIEvent) int {
 	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
 	if !ok || ev.Type != slackevents.CallbackEvent {
 		s.log.Debug("ignored event", "type", ev.Type)
 		return http.StatusOK
 	}
-	var work func(ctx context.Context)
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.PinAddedEvent:
 		if e.Item.Type != "message" || e.Item.Message == nil {
@@ -441,17 +445,36 @@ func (s *Server) Event(ev slackevents.EventsAPIEvent) int {
 		if channel == "" {
 			channel = e.Channel
 		}
-		work = func(ctx context.Context) {
-			if s.isBot(ctx, e.User) || s.isBot(ctx, e.Item.Message.User) {
-				return
+		msg := e.Item.Message
+		// The event carries the message: it is noted before Slack is
+		// answered, and a note that could not be written is answered 503,
+		// so that Slack sends the event again.
+		_, finished, err := within(s, func(ctx context.Context) (struct{}, error) {
+			if s.isBot(ctx, e.User) || s.isBot(ctx, msg.User) {
+				return struct{}{}, nil
 			}
-			s.note(ctx, channel, e.Item.Message.Timestamp, e.Item.Message.User, e.Item.Message.Text)
+			return struct{}{}, s.note(ctx, channel, msg.Timestamp, msg.User, msg.Text)
+		}, func(_ context.Context, _ struct{}, err error) {
+			if err != nil {
+				s.log.Error("could not add a pinned message to the timeline", "event_id", cb.EventID, "channel", channel, "err", err)
+			}
+		})
+		switch {
+		case !finished:
+			// Still writing: it finishes after the answer.
+			return http.StatusOK
+		case err != nil:
+			s.log.Error("could not add a pinned message to the timeline; Slack will send it again", "event_id", cb.EventID, "channel", channel, "err", err)
+			return http.StatusServiceUnavailable
 		}
+		return http.StatusOK
 	case *slackevents.ReactionAddedEvent:
 		if e.Reaction != "pushpin" || e.Item.Type != "message" {
 			return http.StatusOK
 		}
-		work = func(ctx context.Context) {
+		// Reading the message (conversations.history) may take longer than
+		// Slack waits for an answer: answered first, noted after.
+		s.background(func(ctx context.Context) {
 			if s.isBot(ctx, e.User) {
 				return
 			}
@@ -466,57 +489,37 @@ func (s *Server) Event(ev slackevents.EventsAPIEvent) int {
 			if s.isBot(ctx, author) {
 				return
 			}
-			s.note(ctx, e.Item.Channel, e.Item.Timestamp, author, text)
-		}
-	default:
-		s.log.Debug("ignored event", "type", ev.InnerEvent.Type)
+			if err := s.note(ctx, e.Item.Channel, e.Item.Timestamp, author, text); err != nil {
+				s.log.Error("could not add a :pushpin: message to the timeline", "event_id", cb.EventID, "channel", e.Item.Channel, "err", err)
+			}
+		})
 		return http.StatusOK
 	}
-
-	// A retried or repeated event never acts twice: its id is recorded
-	// before it acts.
-	seen, finished, err := within(s, func(ctx context.Context) (bool, error) {
-		return s.svc.SeenEvent(ctx, cb.EventID)
-	}, func(ctx context.Context, seen bool, err error) {
-		if err == nil && !seen {
-			work(ctx)
-		}
-	})
-	switch {
-	case !finished:
-		// Still recording: it acts when done; answer now.
-		return http.StatusOK
-	case err != nil:
-		s.log.Error("could not record an event", "event_id", cb.EventID, "err", err)
-		return http.StatusServiceUnavailable
-	case seen:
-		s.log.Debug("ignored a repeated event", "event_id", cb.EventID)
-		return http.StatusOK
-	}
-	s.background(work)
+	s.log.Debug("ignored event", "type", ev.InnerEvent.Type)
 	return http.StatusOK
 }
 
 // note adds a pinned message to the timeline of the incident whose
-// channel it is in, once per message however many times it is pinned.
-func (s *Server) note(ctx context.Context, channel, ts, author, text string) {
+// channel it is in, once per message however many times it is pinned. It
+// returns only the errors worth trying again for (the database failing);
+// a channel of no incident, or a message noted before, is no error.
+func (s *Server) note(ctx context.Context, channel, ts, author, text string) error {
 	text = strings.TrimSpace(Unescape(text))
 	if text == "" {
-		return
+		return nil
 	}
-	if seen, err := s.svc.SeenEvent(ctx, "pinned/"+channel+"/"+ts); err != nil || seen {
-		if err != nil {
-			s.log.Error("could not record a pinned message", "channel", channel, "err", err)
-		}
-		return
+	dup, err := s.svc.AddNoteForEvent(ctx, "pinned/"+channel+"/"+ts, channel, author, "Pinned: "+text)
+	switch {
+	case incident.ErrorCode(err) == incident.ENOTFOUND:
+		s.log.Debug("pinned message outside an incident channel", "channel", channel)
+	case err != nil && incident.ErrorCode(err) != incident.EINTERNAL:
+		s.log.Warn("pinned message not noted", "channel", channel, "err", err)
+	case err != nil:
+		return err
+	case dup:
+		s.log.Debug("pinned message noted before", "channel", channel, "ts", ts)
 	}
-	if err := s.svc.AddNote(ctx, channel, author, "Pinned: "+text); err != nil {
-		if incident.ErrorCode(err) == incident.ENOTFOUND {
-			s.log.Debug("pinned message outside an incident channel", "channel", channel)
-			return
-		}
-		s.log.Error("could not add a pinned message to the timeline", "channel", channel, "err", err)
-	}
+	return nil
 }
 
 // isBot reports whether user is drbot itself.

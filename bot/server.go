@@ -30,8 +30,9 @@ type Service interface {
 	Press(ctx context.Context, req incident.PressRequest) (incident.Reply, error)
 	Declare(ctx context.Context, req incident.DeclareRequest) (*incident.Incident, error)
 	Scenarios() []incident.ScenarioInfo
-	AddNote(ctx context.Context, channelID, userID, text string) error
-	SeenEvent(ctx context.Context, eventID string) (bool, error)
+	// AddNoteForEvent notes a pinned message once per eventID, the
+	// event recorded in the same transaction as the note.
+	AddNoteForEvent(ctx context.Context, eventID, channelID, userID, text string) (dup bool, err error)
 }
 
 var _ Service = (*incident.Service)(nil)

@@ -1,8 +1,11 @@
 package incident_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -386,6 +389,94 @@ func TestSeenEvent(t *testing.T) {
 	}
 	if seen, _ := e.svc.SeenEvent(e.ctx, "Ev124"); seen {
 		t.Error("a new event was seen")
+	}
+}
+
+// appendFails is a Store whose transactions fail to append to a timeline
+// while fail is set: the write of a note failing (or the process dying)
+// after everything before it in the transaction.
+type appendFails struct {
+	incident.Store
+	fail *atomic.Bool
+}
+
+func (s appendFails) Update(ctx context.Context, fn func(incident.Tx) error) error {
+	return s.Store.Update(ctx, func(tx incident.Tx) error {
+		if s.fail.Load() {
+			tx = failingAppend{tx}
+		}
+		return fn(tx)
+	})
+}
+
+type failingAppend struct{ incident.Tx }
+
+func (failingAppend) Append(*incident.Event) error { return errors.New("disk I/O error") }
+
+// TestAddNoteForEvent: the event is recorded with its note or not at all,
+// and an event recorded before notes nothing.
+func TestAddNoteForEvent(t *testing.T) {
+	e := newSvcEnv(t, svcPlan(t))
+	e.declare("db-corruption", "", false)
+	ch := e.channel(1)
+	fail := &atomic.Bool{}
+	svc, err := incident.New(incident.Config{Plan: e.plan, Store: appendFails{e.store, fail}, Chat: e.chat, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := func() []string {
+		var out []string
+		for _, ev := range e.events(1, incident.KindNote) {
+			out = append(out, ev.Actor+"|"+ev.Text)
+		}
+		return out
+	}
+
+	fail.Store(true)
+	if _, err := svc.AddNoteForEvent(e.ctx, "pinned/"+ch+"/1.1", ch, uBob, "Pinned: failover done"); incident.ErrorCode(err) != incident.EINTERNAL {
+		t.Fatalf("note while the timeline cannot be written: %v, want an internal error", err)
+	}
+	fail.Store(false)
+	// Slack sends the event again: the first attempt left no trace.
+	for i, wantDup := range []bool{false, true, true} {
+		dup, err := svc.AddNoteForEvent(e.ctx, "pinned/"+ch+"/1.1", ch, uBob, "Pinned: failover done")
+		if err != nil || dup != wantDup {
+			t.Errorf("attempt %d: dup %v, %v; want %v", i+2, dup, err, wantDup)
+		}
+	}
+	if diff := cmp.Diff(notes(), []string{uBob + "|Pinned: failover done"}); diff != "" {
+		t.Errorf("notes (-got +want):\n%s", diff)
+	}
+	if seen, err := svc.SeenEvent(e.ctx, "pinned/"+ch+"/1.1"); err != nil || !seen {
+		t.Errorf("SeenEvent after the note = %v, %v; want seen", seen, err)
+	}
+
+	// An event SeenEvent recorded notes nothing.
+	if _, err := svc.SeenEvent(e.ctx, "Ev9"); err != nil {
+		t.Fatal(err)
+	}
+	if dup, err := svc.AddNoteForEvent(e.ctx, "Ev9", ch, uBob, "Pinned: x"); err != nil || !dup {
+		t.Errorf("event seen before: dup %v, %v; want dup", dup, err)
+	}
+
+	// Outside an incident channel, or with no text: nothing, and the event
+	// is not recorded.
+	if _, err := svc.AddNoteForEvent(e.ctx, "Ev10", "CNOTINCIDENT", uBob, "Pinned: x"); incident.ErrorCode(err) != incident.ENOTFOUND {
+		t.Errorf("outside an incident: %v, want ENOTFOUND", err)
+	}
+	if dup, err := svc.AddNoteForEvent(e.ctx, "Ev11", ch, uBob, "  "); err != nil || dup {
+		t.Errorf("empty text: dup %v, %v", dup, err)
+	}
+	for _, id := range []string{"Ev10", "Ev11"} {
+		if seen, _ := svc.SeenEvent(e.ctx, id); seen {
+			t.Errorf("%s recorded though it noted nothing", id)
+		}
+	}
+	if _, err := svc.AddNoteForEvent(e.ctx, "", ch, uBob, "x"); incident.ErrorCode(err) != incident.EINVALID {
+		t.Errorf("no event id: %v, want EINVALID", err)
+	}
+	if diff := cmp.Diff(notes(), []string{uBob + "|Pinned: failover done"}); diff != "" {
+		t.Errorf("notes at the end (-got +want):\n%s", diff)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -285,14 +286,47 @@ func (s *Service) SeenEvent(ctx context.Context, eventID string) (bool, error) {
 // pinned messages and :pushpin: reactions seen through the Events API). It
 // posts nothing: the message noted is already in the channel.
 func (s *Service) AddNote(ctx context.Context, channelID, userID, text string) error {
-	text = truncateRunes(cleanText(text), MaxText)
-	if text == "" {
-		return nil
+	_, err := s.addNote(ctx, "", channelID, userID, text)
+	return err
+}
+
+// AddNoteForEvent is AddNote for something the chat surface may report
+// more than once (an Events API callback Slack retries, a message pinned
+// twice), named by eventID: the event is recorded as seen in the same
+// transaction as the note, so that a crash leaves both or neither (marked
+// seen first, the note could be lost for good; noted first, it could be
+// noted twice). An eventID recorded before, by this or SeenEvent, adds
+// nothing and reports dup. An empty text adds nothing, and a channel of
+// no incident is ENOTFOUND; neither records the event.
+func (s *Service) AddNoteForEvent(ctx context.Context, eventID, channelID, userID, text string) (dup bool, err error) {
+	if eventID == "" {
+		return false, Errorf(EINVALID, "a note for an event needs the event's id")
 	}
-	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
+	return s.addNote(ctx, eventID, channelID, userID, text)
+}
+
+// addNote adds a note, once per eventID when it is not empty.
+func (s *Service) addNote(ctx context.Context, eventID, channelID, userID, text string) (dup bool, err error) {
+	text = truncateRunes(strings.TrimSpace(cleanText(text)), MaxText)
+	if text == "" {
+		return false, nil
+	}
+	err = s.cfg.Store.Update(ctx, func(tx Tx) error {
+		dup = false
 		inc, err := tx.IncidentByChannel(channelID)
 		if err != nil {
 			return err
+		}
+		if eventID != "" {
+			// The same key as SeenEvent's, so that either sees the other.
+			fresh, err := tx.PutIfAbsent("event/"+eventID, s.now().Format(time.RFC3339Nano))
+			if err != nil {
+				return fmt.Errorf("record event %s: %w", eventID, err)
+			}
+			if !fresh {
+				dup = true
+				return nil
+			}
 		}
 		o, err := s.newOp(tx, inc)
 		if err != nil {
@@ -302,9 +336,9 @@ func (s *Service) AddNote(ctx context.Context, channelID, userID, text string) e
 		return o.err
 	})
 	if err != nil {
-		return fmt.Errorf("add note in %s: %w", channelID, err)
+		return false, fmt.Errorf("add note in %s: %w", channelID, err)
 	}
-	return nil
+	return dup, nil
 }
 
 // now is the service's clock: UTC, to the millisecond (what the store

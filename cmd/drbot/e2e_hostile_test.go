@@ -586,11 +586,7 @@ func (s refusingService) Declare(context.Context, incident.DeclareRequest) (*inc
 	return nil, nil
 }
 func (s refusingService) Scenarios() []incident.ScenarioInfo { return nil }
-func (s refusingService) AddNote(context.Context, string, string, string) error {
-	s.fail()
-	return nil
-}
-func (s refusingService) SeenEvent(context.Context, string) (bool, error) {
+func (s refusingService) AddNoteForEvent(context.Context, string, string, string, string) (bool, error) {
 	s.fail()
 	return false, nil
 }
