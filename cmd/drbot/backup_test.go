@@ -16,13 +16,7 @@ import (
 // backupDB makes a database with n incidents and returns its path.
 func backupDB(t *testing.T, n int) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "drbot.db")
-	st, err := storage.Open(context.Background(), storage.Config{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	err = st.Update(context.Background(), func(tx incident.Tx) error {
+	return newDB(t, func(tx incident.Tx) error {
 		for range n {
 			inc := &incident.Incident{Scenario: "db-corruption", State: incident.StateOpen}
 			if err := tx.CreateIncident(inc); err != nil {
@@ -34,10 +28,6 @@ func backupDB(t *testing.T, n int) string {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 func runBackup(args ...string) (code int, stdout, stderr string) {

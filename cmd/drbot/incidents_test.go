@@ -23,9 +23,9 @@ import (
 // incidents were declared.
 var listNow = time.Date(2026, 11, 21, 12, 30, 0, 0, time.UTC)
 
-// fillDB writes incidents straight into a new database, as the service
-// would have left them, and stores the plan they ran with.
-func fillDB(t *testing.T, planSource []byte, incs ...*incident.Incident) string {
+// newDB makes a new database, writes into it with fill in one
+// transaction, and returns its path, closed.
+func newDB(t *testing.T, fill func(tx incident.Tx) error) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "drbot.db")
 	ctx := context.Background()
@@ -34,7 +34,17 @@ func fillDB(t *testing.T, planSource []byte, incs ...*incident.Incident) string 
 		t.Fatal(err)
 	}
 	defer st.Close()
-	err = st.Update(ctx, func(tx incident.Tx) error {
+	if err := st.Update(ctx, fill); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// fillDB writes incidents straight into a new database, as the service
+// would have left them, and stores the plan they ran with.
+func fillDB(t *testing.T, planSource []byte, incs ...*incident.Incident) string {
+	t.Helper()
+	return newDB(t, func(tx incident.Tx) error {
 		if planSource != nil {
 			if err := tx.SavePlan("hash1", planSource); err != nil {
 				return err
@@ -47,10 +57,6 @@ func fillDB(t *testing.T, planSource []byte, incs ...*incident.Incident) string 
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 func at(h, m int) time.Time { return time.Date(2026, 11, 21, h, m, 0, 0, time.UTC) }
@@ -191,29 +197,13 @@ func TestIncidentsJSON(t *testing.T) {
 func TestIncidentsErrors(t *testing.T) {
 	db := fillDB(t, nil)
 	missing := filepath.Join(t.TempDir(), "nope.db")
-	tests := []struct {
-		name     string
-		args     []string
-		wantCode int
-		wantErr  string
-	}{
+	checkErrors(t, runIncidents, []errorCase{
 		{"bad state", []string{"--db", db, "--state", "closed"}, 2, `--state "closed": want open or resolved`},
 		{"bad format", []string{"--db", db, "--format", "xml"}, 2, `--format "xml": want text or json`},
 		{"extra argument", []string{"--db", db, "5"}, 2, `unexpected argument "5"`},
 		{"unknown flag", []string{"--db", db, "--color"}, 2, "flag provided but not defined: -color"},
 		{"no database", []string{"--db", missing}, 1, "no database at"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, stderr, code := runIncidents(t, tt.args...)
-			if code != tt.wantCode {
-				t.Errorf("exit %d, want %d", code, tt.wantCode)
-			}
-			if !strings.Contains(stderr, tt.wantErr) {
-				t.Errorf("stderr %q lacks %q", stderr, tt.wantErr)
-			}
-		})
-	}
+	})
 	// A mistyped --db must not leave an empty database behind.
 	if _, err := os.Stat(missing); err == nil {
 		t.Error("the missing database was created")
@@ -241,6 +231,31 @@ func TestRTOStanding(t *testing.T) {
 			gotElapsed, got := rtoStanding(&tt.inc, now)
 			if gotElapsed != tt.wantElapsed || got != tt.want {
 				t.Errorf("rtoStanding = %v, %q; want %v, %q", gotElapsed, got, tt.wantElapsed, tt.want)
+			}
+		})
+	}
+}
+
+// errorCase is a command line that a command refuses: the exit status
+// and a part of what it says on standard error.
+type errorCase struct {
+	name     string
+	args     []string
+	wantCode int
+	wantErr  string
+}
+
+// checkErrors runs each case with run, which runs the command under test.
+func checkErrors(t *testing.T, run func(t *testing.T, args ...string) (stdout, stderr string, code int), tests []errorCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, code := run(t, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d", code, tt.wantCode)
+			}
+			if !strings.Contains(stderr, tt.wantErr) {
+				t.Errorf("stderr %q lacks %q", stderr, tt.wantErr)
 			}
 		})
 	}

@@ -105,12 +105,7 @@ func TestPostmortemErrors(t *testing.T) {
 	old := fillDB(t, nil, &incident.Incident{Scenario: "db-corruption", Title: "Corrupted payments database",
 		State: incident.StateResolved, DeclaredAt: at(8, 0), ResolvedAt: at(9, 0), RTO: 2 * time.Hour, PlanHash: "gone"})
 	noPlan := filepath.Join(t.TempDir(), "plan.yaml")
-	tests := []struct {
-		name     string
-		args     []string
-		wantCode int
-		wantErr  string
-	}{
+	checkErrors(t, runPostmortem, []errorCase{
 		{"unknown incident", []string{"--db", db, "7"}, 1, "no incident 7 in "},
 		{"no database", []string{"--db", filepath.Join(t.TempDir(), "none.db"), "1"}, 1, "no database at"},
 		{"no ID", []string{"--db", db}, 2, "want one incident ID, got 0 arguments"},
@@ -118,18 +113,7 @@ func TestPostmortemErrors(t *testing.T) {
 		{"not a number", []string{"--db", db, "inc-1"}, 2, `incident ID "inc-1": want a number`},
 		{"zero", []string{"--db", db, "0"}, 2, `incident ID "0": want a number`},
 		{"bad format", []string{"--db", db, "--format", "html", "1"}, 2, `--format "html": want markdown or json`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, stderr, code := runPostmortem(t, tt.args...)
-			if code != tt.wantCode {
-				t.Errorf("exit %d, want %d", code, tt.wantCode)
-			}
-			if !strings.Contains(stderr, tt.wantErr) {
-				t.Errorf("stderr %q lacks %q", stderr, tt.wantErr)
-			}
-		})
-	}
+	})
 
 	// The old incident has its postmortem with the plan file, and without
 	// it too, with a warning.
