@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -259,23 +256,4 @@ func checkErrors(t *testing.T, run func(t *testing.T, args ...string) (stdout, s
 			}
 		})
 	}
-}
-
-// exitCode maps a Run error to the exit status and message the way Main
-// does.
-func exitCode(stderr *bytes.Buffer, err error) int {
-	var ee *exitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
-		return 2
-	case errors.As(err, &ee):
-		if ee.err != nil {
-			fmt.Fprintln(stderr, "drbot:", ee.err)
-		}
-		return ee.code
-	}
-	fmt.Fprintln(stderr, "drbot:", err)
-	return 1
 }

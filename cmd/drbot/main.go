@@ -83,7 +83,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "drbot: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	err := cmd.Run(ctx, args[1:])
+	return exitCode(stderr, cmd.Run(ctx, args[1:]))
+}
+
+// exitCode maps the error of a command's Run to the exit status, and says
+// what went wrong on stderr. The tests that call Run directly use it too.
+func exitCode(stderr io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}
