@@ -359,20 +359,14 @@ const wait = 20 * time.Second
 // withButton matches a message that has a button labelled label and whose
 // text contains every one of words.
 func withButton(label string, words ...string) func(fakeslack.Message) bool {
+	has := containing(words...)
 	return func(m fakeslack.Message) bool {
-		if _, ok := m.Button(label); !ok {
-			return false
-		}
-		text := m.AllText()
-		for _, w := range words {
-			if !strings.Contains(text, w) {
-				return false
-			}
-		}
-		return true
+		_, ok := m.Button(label)
+		return ok && has(m)
 	}
 }
 
+// containing matches a message whose text contains every one of words.
 func containing(words ...string) func(fakeslack.Message) bool {
 	return func(m fakeslack.Message) bool {
 		text := m.AllText()
