@@ -41,7 +41,7 @@ func (s *Server) Command(cmd slack.SlashCommand) any {
 		Text: Unescape(strings.TrimSpace(cmd.Text)),
 	}
 	log := s.log.With("user", cmd.UserID, "channel", cmd.ChannelID)
-	reply, finished, err := within(s, func(ctx context.Context) (incident.Reply, error) {
+	reply, finished, err := within(s, "command", func(ctx context.Context) (incident.Reply, error) {
 		return s.svc.Command(ctx, req)
 	}, func(ctx context.Context, reply incident.Reply, err error) {
 		// Too late for the answer: say it by response_url.
@@ -79,7 +79,7 @@ func (s *Server) commandReply(cmd slack.SlashCommand, reply incident.Reply, err 
 			// trigger_id lives 3 s: too late for a modal.
 			return ephemeral("The declare dialog could not be opened in time. Type `/incident declare SCENARIO [summary]`; `/incident scenarios` lists them.")
 		}
-		s.background(func(ctx context.Context) { s.openDeclareModal(ctx, cmd, scenarios) })
+		s.background("command", func(ctx context.Context) { s.openDeclareModal(ctx, cmd, scenarios) })
 		return nil
 	}
 	if reply.Text == "" {
@@ -228,13 +228,13 @@ func (s *Server) press(cb slack.InteractionCallback, action string) {
 		channel = cb.Container.ChannelID
 	}
 	req := incident.PressRequest{UserID: cb.User.ID, ChannelID: channel, Action: action, TriggerID: cb.TriggerID}
-	reply, finished, err := within(s, func(ctx context.Context) (incident.Reply, error) {
+	reply, finished, err := within(s, "press", func(ctx context.Context) (incident.Reply, error) {
 		return s.svc.Press(ctx, req)
 	}, func(ctx context.Context, reply incident.Reply, err error) {
 		s.sayPress(ctx, cb, req, reply, err)
 	})
 	if finished {
-		s.background(func(ctx context.Context) { s.sayPress(ctx, cb, req, reply, err) })
+		s.background("press", func(ctx context.Context) { s.sayPress(ctx, cb, req, reply, err) })
 	}
 }
 
@@ -318,7 +318,7 @@ func (s *Server) submitDeclare(cb slack.InteractionCallback) any {
 		UserID:    cb.User.ID,
 		ChannelID: cb.View.PrivateMetadata,
 	}
-	_, finished, err := within(s, func(ctx context.Context) (*incident.Incident, error) {
+	_, finished, err := within(s, "declare", func(ctx context.Context) (*incident.Incident, error) {
 		return s.svc.Declare(ctx, req)
 	}, func(ctx context.Context, _ *incident.Incident, err error) {
 		// The modal is closed by now: say a late failure elsewhere.
@@ -389,7 +389,7 @@ func (s *Server) submitReviewNote(cb slack.InteractionCallback) any {
 		return viewErrors(BlockReviewNote, "Keep it under 3000 characters")
 	}
 	req := incident.CommandRequest{UserID: cb.User.ID, ChannelID: cb.View.PrivateMetadata, Text: incident.CmdReview + " " + incident.ReviewNeeds + " " + text}
-	reply, finished, err := within(s, func(ctx context.Context) (incident.Reply, error) {
+	reply, finished, err := within(s, "review note", func(ctx context.Context) (incident.Reply, error) {
 		return s.svc.Command(ctx, req)
 	}, func(ctx context.Context, reply incident.Reply, err error) {
 		// The dialog is closed by now: say the outcome in a DM.
@@ -449,7 +449,7 @@ func (s *Server) Event(ev slackevents.EventsAPIEvent) int {
 		// The event carries the message: it is noted before Slack is
 		// answered, and a note that could not be written is answered 503,
 		// so that Slack sends the event again.
-		_, finished, err := within(s, func(ctx context.Context) (struct{}, error) {
+		_, finished, err := within(s, "pin_added", func(ctx context.Context) (struct{}, error) {
 			if s.isBot(ctx, e.User) || s.isBot(ctx, msg.User) {
 				return struct{}{}, nil
 			}
@@ -474,7 +474,7 @@ func (s *Server) Event(ev slackevents.EventsAPIEvent) int {
 		}
 		// Reading the message (conversations.history) may take longer than
 		// Slack waits for an answer: answered first, noted after.
-		s.background(func(ctx context.Context) {
+		s.background("reaction_added", func(ctx context.Context) {
 			if s.isBot(ctx, e.User) {
 				return
 			}

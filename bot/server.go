@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -144,29 +145,52 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 }
 
-// background runs fn after the answer, with a context of its own.
-func (s *Server) background(fn func(ctx context.Context)) {
+// background runs fn after the answer, with a context of its own. A panic
+// in fn is logged (with what, the kind of request) and goes no further: a
+// goroutine's panic would take the whole process down, every open
+// incident's escalations with it (net/http recovers only the handler's
+// own goroutine, and Socket Mode nothing).
+func (s *Server) background(what string, fn func(ctx context.Context)) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer s.recoverPanic(what)
 		ctx, cancel := context.WithTimeout(s.bg, s.cfg.WorkTimeout)
 		defer cancel()
 		fn(ctx)
 	}()
 }
 
+// recoverPanic, deferred, stops a panic and logs it at error with what
+// was being handled, the panic's value and the stack. Neither holds the
+// request's payload (the service is given parsed fields, never Slack's
+// verification token), and a stack shows no string's contents.
+func (s *Server) recoverPanic(what string) {
+	if v := recover(); v != nil {
+		s.log.Error("panic handling a Slack request; recovered", "request", what, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	}
+}
+
+// errPanicked is the outcome of a service call that panicked: an internal
+// error, answered as such.
+var errPanicked = errors.New("the request handler panicked")
+
 // within runs fn in the background and waits for it at most
 // AnswerWithin. It reports whether fn finished; if not, fn goes on and
-// late is called with its outcome once it has.
-func within[T any](s *Server, fn func(ctx context.Context) (T, error), late func(ctx context.Context, v T, err error)) (v T, finished bool, err error) {
+// late is called with its outcome once it has. A panic in fn is its
+// outcome errPanicked.
+func within[T any](s *Server, what string, fn func(ctx context.Context) (T, error), late func(ctx context.Context, v T, err error)) (v T, finished bool, err error) {
 	type result struct {
 		v   T
 		err error
 	}
 	done := make(chan result, 1)
-	s.background(func(ctx context.Context) {
-		v, err := fn(ctx)
-		done <- result{v, err}
+	s.background(what, func(ctx context.Context) {
+		// Sent even when fn panics (the panic then goes on to
+		// background's recovery), so that nobody waits for it in vain.
+		r := result{err: errPanicked}
+		defer func() { done <- r }()
+		r.v, r.err = fn(ctx)
 	})
 	timer := time.NewTimer(s.cfg.AnswerWithin)
 	defer timer.Stop()
@@ -174,7 +198,7 @@ func within[T any](s *Server, fn func(ctx context.Context) (T, error), late func
 	case r := <-done:
 		return r.v, true, r.err
 	case <-timer.C:
-		s.background(func(ctx context.Context) {
+		s.background(what, func(ctx context.Context) {
 			select {
 			case r := <-done:
 				late(ctx, r.v, r.err)

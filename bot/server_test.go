@@ -38,6 +38,8 @@ type fakeService struct {
 	command func(context.Context, incident.CommandRequest) (incident.Reply, error)
 	press   func(context.Context, incident.PressRequest) (incident.Reply, error)
 	declare func(context.Context, incident.DeclareRequest) (*incident.Incident, error)
+	// scenarios replaces the three scenarios below when set.
+	scenarios func() []incident.ScenarioInfo
 	// noteErr fails AddNoteForEvent, which then records nothing (its
 	// transaction rolled back).
 	noteErr error
@@ -89,6 +91,12 @@ func (f *fakeService) Declare(ctx context.Context, req incident.DeclareRequest) 
 }
 
 func (f *fakeService) Scenarios() []incident.ScenarioInfo {
+	f.mu.Lock()
+	fn := f.scenarios
+	f.mu.Unlock()
+	if fn != nil {
+		return fn()
+	}
 	return []incident.ScenarioInfo{
 		{ID: "db-corruption", Title: "Corrupted payments database", Service: "payments-db", Severity: "sev1", RTO: 2 * time.Hour},
 		{ID: "region-down", Title: "Region outage", Service: "checkout", Severity: "sev1", RTO: 90 * time.Minute},
@@ -283,6 +291,18 @@ func TestCommandErrors(t *testing.T) {
 				t.Errorf("the answer leaks internals: %s", body)
 			}
 		})
+	}
+}
+
+// TestServicePanicOverHTTP: net/http recovers a handler's own panic, not
+// one in the goroutine that calls the service; that one is recovered too
+// and answered as an internal error.
+func TestServicePanicOverHTTP(t *testing.T) {
+	h := newHarness(t)
+	h.svc.command = func(context.Context, incident.CommandRequest) (incident.Reply, error) { panic("boom") }
+	status, body := h.command("status")
+	if want := incident.ErrorMessage(errors.New("x")); status != 200 || !strings.Contains(body, want) {
+		t.Errorf("answer %d %s, want 200 with %q", status, body, want)
 	}
 }
 

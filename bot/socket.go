@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/drbot-dev/drbot/incident"
 )
 
 // RunSocketMode takes Slack's requests over Socket Mode (a WebSocket drbot
@@ -46,7 +49,9 @@ func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt
 			s.cfg.Metrics.ObserveAnswer(endpoint, time.Since(start))
 		}
 	}
+	acked := false
 	ack := func(payload any) {
+		acked = true
 		var err error
 		if payload == nil {
 			err = client.AckCtx(ctx, evt.Request.EnvelopeID, nil)
@@ -86,6 +91,7 @@ func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer s.recoverSocket(evt.Type, &acked, ack)
 			payload := s.Command(cmd)
 			observe("commands")
 			ack(payload)
@@ -98,6 +104,7 @@ func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer s.recoverSocket(evt.Type, &acked, ack)
 			payload := s.Interaction(cb)
 			observe("interactions")
 			ack(payload)
@@ -113,6 +120,7 @@ func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer s.recoverSocket(evt.Type, &acked, ack)
 			// Not acknowledged when it could not be recorded: Slack
 			// sends it again, as over HTTP with a 503.
 			status := s.Event(ev)
@@ -126,6 +134,30 @@ func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt
 	default:
 		s.log.Debug("socket mode: ignored", "event", evt.Type)
 	}
+}
+
+// recoverSocket, deferred in the goroutine that handles one Socket Mode
+// request, stops a panic (which would end the process: over HTTP,
+// net/http recovers a handler's panic, here nothing does), logs it with
+// the request's type, and acknowledges the request if it was not yet: a
+// command with an error only its typist sees, anything else empty, so
+// that Slack does not send again what would panic again.
+func (s *Server) recoverSocket(typ socketmode.EventType, acked *bool, ack func(any)) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	// Only the type, the value and the stack: never the payload, which
+	// carries Slack's verification token.
+	s.log.Error("socket mode: panic handling a request; recovered", "type", typ, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	if *acked {
+		return
+	}
+	if typ == socketmode.EventTypeSlashCommand {
+		ack(ephemeral(incident.ErrorMessage(errPanicked)))
+		return
+	}
+	ack(nil)
 }
 
 // slogLogger lets slack-go's socketmode log through slog (it logs only
