@@ -47,7 +47,13 @@ const (
 // network) retries with exponential backoff and is never dropped. The
 // returned error is about the store only; chat failures are handled as
 // above.
+//
+// Calls are one at a time (a second waits for the first), so that no
+// message is sent twice by one process; two processes on one database are
+// kept apart by the lease cmd/drbot takes.
 func (s *Service) Deliver(ctx context.Context) (int, error) {
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
 	d := &delivery{
 		s:       s,
 		now:     s.now(),

@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -10,41 +11,61 @@ const (
 	// console on the same database) is seen within it.
 	maxSleep = 30 * time.Second
 	// minSleep keeps Run from spinning when something stays due after a
-	// Tick (a lane waiting on a message the worker left for later).
+	// round (a lane waiting on a message the worker left for later).
 	minSleep = 50 * time.Millisecond
 )
 
-// Run works the timers and the outbox until ctx ends, waking at the
-// earliest due time or when Wake is called, and at least every 30 s. It
-// uses real timers: run it only with a real clock (tests and the console
-// call Tick). Errors are logged and retried with backoff; Run returns nil
-// when ctx ends.
+// Run works the timers and the outbox until ctx ends, and returns nil
+// then. It uses real timers: run it only with a real clock (tests and the
+// console call Tick).
+//
+// Timers and the outbox have a loop each, so that a slow Slack (a send
+// takes as long as Slack takes to answer, or to say 429) never holds up an
+// escalation that falls due meanwhile. Each loop wakes at its earliest due
+// time, when Wake is called, and at least every 30 s; errors are logged
+// and retried with backoff.
 func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		s.loop(ctx, "fire timers", s.wakeTimers, func(ctx context.Context) error {
+			return s.fireDue(ctx)
+		}, s.nextTimer)
+	})
+	wg.Go(func() {
+		s.loop(ctx, "deliver the outbox", s.wakeOutbox, func(ctx context.Context) error {
+			_, err := s.deliverDue(ctx)
+			return err
+		}, s.nextOutgoing)
+	})
+	wg.Wait()
+	return nil
+}
+
+// loop runs work, then sleeps until next says something is due (or
+// Wake, or maxSleep), until ctx ends.
+func (s *Service) loop(ctx context.Context, what string, wake <-chan struct{}, work func(context.Context) error, next func(context.Context) (time.Time, bool, error)) {
 	failures := 0
-	for {
-		if ctx.Err() != nil {
-			return nil
-		}
+	for ctx.Err() == nil {
 		sleep := maxSleep
-		if err := s.Tick(ctx); err != nil {
+		if err := work(ctx); err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return
 			}
 			failures++
-			s.cfg.Logger.Error("incident engine tick failed", "err", err, "failures", failures)
+			s.cfg.Logger.Error("incident engine: "+what+" failed", "err", err, "failures", failures)
 		} else {
 			failures = 0
 		}
-		next, ok, err := s.NextDue(ctx)
+		due, ok, err := next(ctx)
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
-				return nil
+				return
 			}
 			failures++
-			s.cfg.Logger.Error("read next due time", "err", err)
+			s.cfg.Logger.Error("incident engine: read the next due time to "+what, "err", err)
 		case ok:
-			sleep = min(max(next.Sub(s.cfg.Now()), minSleep), maxSleep)
+			sleep = min(max(due.Sub(s.cfg.Now()), minSleep), maxSleep)
 		}
 		if failures > 0 {
 			// Back off while the store or the chat surface fails: 1 s, 2 s,
@@ -55,18 +76,49 @@ func (s *Service) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil
-		case <-s.wake:
+			return
+		case <-wake:
 			t.Stop()
 		case <-t.C:
 		}
 	}
 }
 
-// Wake tells Run that something new is due. It never blocks.
+// nextTimer returns the earliest due time of a timer.
+func (s *Service) nextTimer(ctx context.Context) (time.Time, bool, error) {
+	var (
+		due time.Time
+		ok  bool
+	)
+	err := s.cfg.Store.View(ctx, func(tx Tx) error {
+		var err error
+		due, ok, err = tx.NextTimer()
+		return err
+	})
+	return due, ok, err
+}
+
+// nextOutgoing returns the earliest due time of an outbox message.
+func (s *Service) nextOutgoing(ctx context.Context) (time.Time, bool, error) {
+	var (
+		due time.Time
+		ok  bool
+	)
+	err := s.cfg.Store.View(ctx, func(tx Tx) error {
+		var err error
+		due, ok, err = tx.NextOutgoing()
+		return err
+	})
+	return due, ok, err
+}
+
+// Wake tells Run that something new is due: a timer set, a message
+// enqueued. It never blocks.
 func (s *Service) Wake() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	for _, c := range []chan struct{}{s.wakeTimers, s.wakeOutbox} {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
 	}
 }

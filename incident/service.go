@@ -48,10 +48,15 @@ type Service struct {
 	// that an open incident keeps its plan across reloads.
 	plans map[string]*playbooks.Plan
 
-	wake chan struct{}
-	// tickMu makes Tick one at a time in this process: the outbox worker
-	// must not send the same message from two goroutines.
-	tickMu sync.Mutex
+	// wakeTimers and wakeOutbox wake Run's two loops (Wake).
+	wakeTimers, wakeOutbox chan struct{}
+	// timerMu makes the firing of timers one caller at a time (Run's timer
+	// loop, Tick), so that they fire in order of their due times.
+	timerMu sync.Mutex
+	// deliverMu makes Deliver one call at a time in this process: two
+	// would read the same lane heads and send each message twice. It is
+	// not timerMu, so that timers fire while Slack is slow to answer.
+	deliverMu sync.Mutex
 }
 
 type noMetrics struct{}
@@ -81,9 +86,10 @@ func New(cfg Config) (*Service, error) {
 		cfg.Metrics = noMetrics{}
 	}
 	s := &Service{
-		cfg:   cfg,
-		plans: map[string]*playbooks.Plan{},
-		wake:  make(chan struct{}, 1),
+		cfg:        cfg,
+		plans:      map[string]*playbooks.Plan{},
+		wakeTimers: make(chan struct{}, 1),
+		wakeOutbox: make(chan struct{}, 1),
 	}
 	if err := s.savePlan(context.Background(), cfg.Plan); err != nil {
 		return nil, err

@@ -26,21 +26,33 @@ const (
 	timerRetry = time.Minute
 )
 
-// Tick fires every timer that is due and delivers every outbox message
-// that is due, once each. Tests and the console call it after moving the
-// clock; Run calls it in a loop.
+// Tick fires every timer that is due, then delivers every outbox message
+// that is due, once each, and returns when both are done. Tests and the
+// console call it after moving the clock; Run does the same in two loops
+// of its own.
 func (s *Service) Tick(ctx context.Context) error {
-	s.tickMu.Lock()
-	defer s.tickMu.Unlock()
-	errTimers := s.fireTimers(ctx, s.now())
-	if s.cfg.Chat == nil {
-		return errors.Join(errTimers, errors.New("deliver the outbox: no chat surface configured"))
-	}
-	_, errDeliver := s.Deliver(ctx)
-	if errDeliver != nil {
-		errDeliver = fmt.Errorf("deliver the outbox: %w", errDeliver)
-	}
+	errTimers := s.fireDue(ctx)
+	_, errDeliver := s.deliverDue(ctx)
 	return errors.Join(errTimers, errDeliver)
+}
+
+// fireDue fires the timers due now, one caller at a time.
+func (s *Service) fireDue(ctx context.Context) error {
+	s.timerMu.Lock()
+	defer s.timerMu.Unlock()
+	return s.fireTimers(ctx, s.now())
+}
+
+// deliverDue delivers the outbox messages due now.
+func (s *Service) deliverDue(ctx context.Context) (int, error) {
+	if s.cfg.Chat == nil {
+		return 0, errors.New("deliver the outbox: no chat surface configured")
+	}
+	n, err := s.Deliver(ctx)
+	if err != nil {
+		return n, fmt.Errorf("deliver the outbox: %w", err)
+	}
+	return n, nil
 }
 
 // fireTimers fires the timers due at now, one transaction each, earliest
