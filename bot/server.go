@@ -221,6 +221,19 @@ func (s *Server) signed(endpoint string, h func(w http.ResponseWriter, r *http.R
 				s.cfg.Metrics.ObserveAnswer(endpoint, time.Since(start))
 			}
 		}()
+		// What can be checked without the body is checked first: an
+		// unsigned, stale or forged-header request is refused before
+		// drbot reads (up to a mebibyte of) what it sent.
+		if err := s.verifier.CheckHeaders(r.Header); err != nil {
+			s.log.Warn("refused unsigned request", "endpoint", endpoint, "reason", err.Error(), "remote", r.RemoteAddr)
+			http.Error(w, "invalid signature", http.StatusUnauthorized)
+			return
+		}
+		if r.ContentLength > MaxBody {
+			s.log.Warn("request body too large", "endpoint", endpoint, "limit", MaxBody, "remote", r.RemoteAddr)
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 		if err != nil {
 			var tooBig *http.MaxBytesError

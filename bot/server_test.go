@@ -746,3 +746,59 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Errorf("a gauge with no source is shown")
 	}
 }
+
+// countingBody is a request body that counts the bytes read from it.
+type countingBody struct {
+	r    io.Reader
+	read int
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.read += n
+	return n, err
+}
+
+func (b *countingBody) Close() error { return nil }
+
+// A request whose headers already fail verification is refused with 401
+// before its body is read; a signed one that declares more than MaxBody
+// gets 413, also unread.
+func TestRefusedBeforeReadingBody(t *testing.T) {
+	h := newHarness(t)
+	body := commandForm("declare db-corruption", "r")
+	big := commandForm("note "+strings.Repeat("x", MaxBody), "r")
+	tests := []struct {
+		name   string
+		body   []byte
+		header http.Header
+		want   int
+	}{
+		{"missing", body, http.Header{}, http.StatusUnauthorized},
+		{"stale", body, Sign(testSecret, h.now.Add(-6*time.Minute), body), http.StatusUnauthorized},
+		{"not v0", body, http.Header{HeaderTimestamp: {fmt.Sprint(h.now.Unix())}, HeaderSignature: {"v1=00"}}, http.StatusUnauthorized},
+		{"unsigned and oversized", big, http.Header{}, http.StatusUnauthorized},
+		{"signed and oversized", big, Sign(testSecret, h.now, big), http.StatusRequestEntityTooLarge},
+	}
+	for _, tt := range tests {
+		for _, path := range []string{"/slack/commands", "/slack/interactions", "/slack/events"} {
+			cb := &countingBody{r: bytes.NewReader(tt.body)}
+			req := httptest.NewRequest(http.MethodPost, path, cb)
+			req.ContentLength = int64(len(tt.body))
+			for k, v := range tt.header {
+				req.Header[k] = v
+			}
+			rec := httptest.NewRecorder()
+			h.srv.ServeHTTP(rec, req)
+			if got := rec.Code; got != tt.want {
+				t.Errorf("%s %s: status %d, want %d", tt.name, path, got, tt.want)
+			}
+			if cb.read != 0 {
+				t.Errorf("%s %s: %d bytes of the body read before refusing", tt.name, path, cb.read)
+			}
+		}
+	}
+	if len(h.svc.commands)+len(h.svc.presses)+len(h.svc.notes) != 0 {
+		t.Errorf("refused requests reached the service")
+	}
+}
