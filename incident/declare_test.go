@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/incident/incidenttest"
 )
 
 func TestDeclare(t *testing.T) {
@@ -229,5 +230,38 @@ func TestChannelNames(t *testing.T) {
 		if inc.ChannelName != tt.want || len(inc.ChannelName) > 80 {
 			t.Errorf("channel of %q = %q, want %q", tt.scenario, inc.ChannelName, tt.want)
 		}
+	}
+}
+
+// The outbox worker's own notices of a drill (a page or an invitation
+// Slack refuses, a channel it cannot create) are marked like every other
+// message of the drill.
+func TestDrillDeliveryNoticesMarked(t *testing.T) {
+	e := newSvcEnv(t, svcPlan(t))
+	e.chat.Emails = map[string]string{"alice@example.com": uAlice} // frank's email matches nobody
+	e.chat.FailNext(incidenttest.MethodCreateChannel, 1, &incident.ChatError{Method: "conversations.create", Code: "restricted_action", Permanent: true})
+	e.mustCommand(uAlice, "CGENERAL", "drill db-corruption quarterly exercise")
+	e.at(time.Minute) // the channel is created on the retry
+	ch := e.channel(1)
+	e.press(uBob, dmOf(uBob), "Acknowledge")
+	e.press(uBob, ch, "No") // restore: approval by erin and frank; frank cannot be reached
+	var notices []string
+	for _, conv := range []string{ch, dmOf(uAlice)} {
+		for _, m := range e.chat.Posts(conv) {
+			if strings.Contains(m.Text, ":warning: could not") {
+				notices = append(notices, m.Text)
+			}
+		}
+	}
+	want := []string{
+		"[DRILL] :warning: could not invite frank: users_not_found",
+		"[DRILL] :warning: could not ask frank to approve step restore: users_not_found",
+		"[DRILL] :warning: could not create the incident channel: restricted_action. drbot keeps trying; a Slack admin may need to fix the app's permissions.",
+	}
+	// The invitation and the approval DM go out in lanes of their own.
+	slices.Sort(notices)
+	slices.Sort(want)
+	if diff := cmp.Diff(notices, want); diff != "" {
+		t.Errorf("delivery notices (-got +want):\n%s", diff)
 	}
 }

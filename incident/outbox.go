@@ -610,7 +610,7 @@ func (d *delivery) failed(ctx context.Context, o Outgoing, inc *Incident, err er
 						Lane: dmLane(inc.DeclaredBy), IncidentID: o.IncidentID, Kind: OutDM,
 						Body: OutBody{
 							User:    inc.DeclaredBy,
-							Message: &Message{Text: ":warning: " + escapeOutbox(line) + ". drbot keeps trying; a Slack admin may need to fix the app's permissions."},
+							Message: &Message{Text: drillMark(inc, ":warning: "+escapeOutbox(line)+". drbot keeps trying; a Slack admin may need to fix the app's permissions.")},
 						},
 					}
 					if err := tx.Enqueue(dm); err != nil {
@@ -679,8 +679,17 @@ func (d *delivery) recordFailure(tx Tx, o Outgoing, inc *Incident, line string, 
 	}
 	return tx.Enqueue(&Outgoing{
 		Lane: fmt.Sprintf("inc/%d", o.IncidentID), IncidentID: o.IncidentID, Kind: OutPost,
-		Body: OutBody{Message: &Message{Text: ":warning: " + escapeOutbox(line)}, Purpose: "say that a delivery failed"},
+		Body: OutBody{Message: &Message{Text: drillMark(inc, ":warning: "+escapeOutbox(line))}, Purpose: "say that a delivery failed"},
 	})
+}
+
+// drillMark begins text with [DRILL] when inc is a drill: the outbox
+// worker's own notices are messages of the drill like any other (op.msg).
+func drillMark(inc *Incident, text string) string {
+	if inc != nil && inc.Drill {
+		return drillPrefix + text
+	}
+	return text
 }
 
 // purpose says what a message was for, from Body.Purpose or its kind.
