@@ -446,6 +446,21 @@ func (s *Server) Event(ev slackevents.EventsAPIEvent) int {
 			channel = e.Channel
 		}
 		msg := e.Item.Message
+		if !s.botKnown() {
+			// Telling drbot's own pins (the incident summary) needs its
+			// member id, which auth.test would give: Slack was not
+			// reachable when drbot started. Slack is not kept waiting for
+			// its own Web API: answered first, noted after.
+			s.background("pin_added", func(ctx context.Context) {
+				if s.isBot(ctx, e.User) || s.isBot(ctx, msg.User) {
+					return
+				}
+				if err := s.note(ctx, channel, msg.Timestamp, msg.User, msg.Text); err != nil {
+					s.log.Error("could not add a pinned message to the timeline", "event_id", cb.EventID, "channel", channel, "err", err)
+				}
+			})
+			return http.StatusOK
+		}
 		// The event carries the message: it is noted before Slack is
 		// answered, and a note that could not be written is answered 503,
 		// so that Slack sends the event again.
@@ -520,6 +535,14 @@ func (s *Server) note(ctx context.Context, channel, ts, author, text string) err
 		s.log.Debug("pinned message noted before", "channel", channel, "ts", ts)
 	}
 	return nil
+}
+
+// botKnown reports whether drbot's own member id is known, so that isBot
+// calls no Slack.
+func (s *Server) botKnown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.botUserID != ""
 }
 
 // isBot reports whether user is drbot itself.

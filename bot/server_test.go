@@ -580,6 +580,9 @@ func TestEvents(t *testing.T) {
 func TestEventNoteNotWrittenIsRetried(t *testing.T) {
 	h := newHarness(t)
 	h.fs.AddChannel("CINC1", "inc-1-db")
+	// As after a start that reached Slack: a pin is then noted before
+	// the answer (without its member id, drbot notes after it).
+	h.srv.botUserID = fakeslack.BotUserID
 	setErr := func(err error) {
 		h.svc.mu.Lock()
 		h.svc.noteErr = err
@@ -800,5 +803,35 @@ func TestRefusedBeforeReadingBody(t *testing.T) {
 	}
 	if len(h.svc.commands)+len(h.svc.presses)+len(h.svc.notes) != 0 {
 		t.Errorf("refused requests reached the service")
+	}
+}
+
+// A pin_added event is answered without waiting for Slack, even when
+// drbot's member id is not known yet (auth.test failed at start): the
+// note, and telling drbot's own pins, come after the answer.
+func TestPinAnsweredWithoutWaitingForSlack(t *testing.T) {
+	h := newHarness(t)
+	h.fs.AddChannel("CINC1", "inc-1-db")
+	h.srv.cfg.AnswerWithin = 5 * time.Second
+	h.fs.SetLatency(time.Second)
+
+	start := time.Now()
+	status, _ := h.event(pinEvent("Ev1", "U2", "U1", "failover started"), nil)
+	if elapsed := time.Since(start); elapsed > 500*time.Millisecond {
+		t.Errorf("pin_added answered after %v: it waited for Slack", elapsed)
+	}
+	if status != http.StatusOK {
+		t.Errorf("pin_added status %d, want 200", status)
+	}
+	h.event(pinEvent("Ev2", fakeslack.BotUserID, fakeslack.BotUserID, "Incident summary"), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.srv.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.svc.mu.Lock()
+	defer h.svc.mu.Unlock()
+	if diff := cmp.Diff(h.svc.notes, []string{"CINC1|U1|Pinned: failover started"}); diff != "" {
+		t.Errorf("notes (-got +want):\n%s", diff)
 	}
 }
