@@ -306,7 +306,7 @@ func pageTarget(p *playbooks.Plan, target string, contactOf func(userID string) 
 		t = strings.TrimSuffix(strings.TrimPrefix(t, "<@"), ">")
 		t, _, _ = strings.Cut(t, "|")
 		if !isSlackID(t) {
-			return "", nil, Errorf(EINVALID, "%q is not a Slack mention drbot understands.", target)
+			return "", nil, Errorf(EINVALID, "%q is not a Slack mention drbot understands.", escape(target))
 		}
 	} else if strings.HasPrefix(t, "@") {
 		t = t[1:]

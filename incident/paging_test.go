@@ -255,6 +255,8 @@ func TestPageCommand(t *testing.T) {
 		{"page nobody", `Unknown role "nobody". Page a role (commander, executor, approver, security, customer), a contact of the plan (@alice, @bob, @erin, @frank) or a Slack member (mention them).`},
 		{"page @nobody", `Unknown contact "@nobody".`},
 		{"page <@not-an-id>", `is not a Slack mention drbot understands`},
+		// The answer quotes what was typed, escaped: it pings nobody.
+		{"page <@<!channel>", `"&lt;@&lt;!channel&gt;" is not a Slack mention drbot understands.`},
 		{"page", "Say whom to page"},
 		{"page executor commander", "Page one role or person at a time"},
 	}
