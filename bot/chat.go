@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -595,6 +596,14 @@ func (c *SlackChat) postJSON(ctx context.Context, method, url string, body []byt
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
+		// net/http's error quotes the whole URL, and these URLs are
+		// credentials: a response_url, a webhook with its key in the path
+		// or the query. The error is logged and may be recorded, so it
+		// names only the host; Unwrap keeps timeouts recognisable.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			return fmt.Errorf("%s %s: %w", ue.Op, req.URL.Scheme+"://"+req.URL.Host, ue.Err)
+		}
 		return err
 	}
 	defer resp.Body.Close()

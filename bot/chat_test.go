@@ -415,3 +415,38 @@ func TestWebhook(t *testing.T) {
 		}
 	}
 }
+
+// A webhook or response_url that cannot be reached gives an error that
+// does not quote the URL: its path and query are credentials, and the
+// error is logged.
+func TestPostErrorHidesURL(t *testing.T) {
+	_, chat, _ := newChat(t)
+	srv := httptest.NewServer(http.NotFoundHandler())
+	base := srv.URL
+	srv.Close() // nothing listens there now
+	secretURL := base + "/services/T000/B000/s3cr3tPath?routing_key=s3cr3tKey"
+	ctx := context.Background()
+	errs := map[string]error{
+		"webhook":      chat.Webhook(ctx, secretURL, []byte(`{}`)),
+		"response_url": chat.Respond(ctx, secretURL, ResponseMessage{Text: "x"}),
+	}
+	for name, err := range errs {
+		if err == nil {
+			t.Errorf("%s: no error from a closed server", name)
+			continue
+		}
+		if msg := err.Error(); strings.Contains(msg, "s3cr3t") {
+			t.Errorf("%s: error quotes the URL: %s", name, msg)
+		}
+		var ce *incident.ChatError
+		if errors.As(err, &ce) {
+			t.Errorf("%s: %v is a ChatError; a network error must stay retryable", name, err)
+		}
+	}
+	// A timeout is still one.
+	ctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := chat.Webhook(ctx, secretURL, []byte(`{}`)); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled webhook: %v, want context.Canceled", err)
+	}
+}
