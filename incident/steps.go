@@ -51,7 +51,7 @@ func (o *op) enterStep(id string) {
 	o.inc.Current = id
 	run := len(o.inc.Steps) - 1
 	if st.Approval != "" {
-		o.requestApproval(st, sr, run)
+		o.requestApproval(st, sr, run, "")
 		return
 	}
 	o.startStep(st, sr, run)
@@ -63,13 +63,14 @@ func (o *op) startStep(st *playbooks.Step, sr *StepRun, run int) {
 	o.post(o.stepMessage(st, run), o.stepRef(st.ID, run), "post step "+st.ID)
 }
 
-// requestApproval opens a new approval round of the step.
-func (o *op) requestApproval(st *playbooks.Step, sr *StepRun, run int) {
+// requestApproval opens a new approval round of the step. actor is who
+// asked again after a denial, "" when drbot asks on reaching the step.
+func (o *op) requestApproval(st *playbooks.Step, sr *StepRun, run int, actor string) {
 	sr.Approval = "pending"
 	sr.ApprovalRound++
 	sr.ApprovalRequestedAt = o.now
 	round := sr.ApprovalRound
-	o.event(KindApprovalRequested, "", fmt.Sprintf("Step %s waits for approval by the %s role", st.ID, st.Approval),
+	o.event(KindApprovalRequested, actor, fmt.Sprintf("Step %s waits for approval by the %s role", st.ID, st.Approval),
 		map[string]string{"step": st.ID, "role": st.Approval, "round": strconv.Itoa(round)})
 	o.post(o.approvalMessage(st, run, round), o.approvalRef(st.ID, run, round), "ask for approval of step "+st.ID)
 	approvers := o.plan.Roles[st.Approval]
@@ -218,7 +219,7 @@ func (o *op) pressReapprove(userID string, a action) string {
 		Text: o.approvalText(st) + "\n" + o.deniedLine(sr.DeniedBy, sr.DeniedAt) +
 			fmt.Sprintf(" · approval requested again by %s at %s", mention(userID), o.clock(o.now)),
 	}, "mark the approval of step "+st.ID+" requested again")
-	o.requestApproval(st, sr, a.run)
+	o.requestApproval(st, sr, a.run, userID)
 	o.checkProjection()
 	return ""
 }

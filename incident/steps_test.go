@@ -164,6 +164,14 @@ func TestApprovalFlow(t *testing.T) {
 	if diff := cmp.Diff(want, e.stepKinds(1)); diff != "" {
 		t.Errorf("steps (-want +got):\n%s", diff)
 	}
+	// drbot asked the first time; alice asked again.
+	var askers []string
+	for _, ev := range e.events(1, incident.KindApprovalRequested) {
+		askers = append(askers, ev.Actor)
+	}
+	if diff := cmp.Diff(askers, []string{"", uAlice}); diff != "" {
+		t.Errorf("actors of approval_requested (-got +want):\n%s", diff)
+	}
 	last := e.chat.Posts(ch)[len(e.chat.Posts(ch))-1]
 	if !strings.HasPrefix(last.Text, "Step 3/4 · restore") || !slices.Equal(btnLabels(last.Buttons), []string{"Done", "Skip"}) {
 		t.Errorf("restore after approval: %q %v", last.Text, btnLabels(last.Buttons))
