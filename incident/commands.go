@@ -269,11 +269,13 @@ func (s *Service) list(ctx context.Context) (Reply, error) {
 	return Reply{Text: b.String()}, nil
 }
 
+// declaredReply is posted where the declaration was typed, for everyone
+// there to see: a drill's is marked like every other message of the drill.
 func declaredReply(inc *Incident) string {
-	kind := "incident"
+	kind, prefix := "incident", ""
 	if inc.Drill {
-		kind = "drill"
+		kind, prefix = "drill", drillPrefix
 	}
-	return fmt.Sprintf("%s declared %s #%d (%s): %s. Channel: #%s",
-		mention(inc.DeclaredBy), kind, inc.ID, escape(inc.Severity), escape(inc.Title), inc.ChannelName)
+	return fmt.Sprintf("%s%s declared %s #%d (%s): %s. Channel: #%s",
+		prefix, mention(inc.DeclaredBy), kind, inc.ID, escape(inc.Severity), escape(inc.Title), inc.ChannelName)
 }

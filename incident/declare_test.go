@@ -177,8 +177,8 @@ func TestDeclareCaseInsensitiveScenario(t *testing.T) {
 func TestDrill(t *testing.T) {
 	e := newSvcEnv(t, svcPlan(t))
 	r := e.mustCommand(uAlice, "CGENERAL", "drill db-corruption quarterly exercise")
-	if !r.Public || !strings.Contains(r.Text, "declared drill #1") {
-		t.Errorf("reply = %+v; want a public reply about drill #1", r)
+	if want := "[DRILL] <@U0ALICE01> declared drill #1 (sev1): Corrupted payments database. Channel: #drill-1-db-corruption"; !r.Public || r.Text != want {
+		t.Errorf("reply = %+v; want public %q", r, want)
 	}
 	inc := e.incident(1)
 	if !inc.Drill || inc.ChannelName != "drill-1-db-corruption" {
