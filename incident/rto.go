@@ -131,7 +131,11 @@ func (o *op) project() projection {
 // checkProjection says a projection that just went past the deadline (or
 // came back), and schedules the moment it would with nothing pressed.
 func (o *op) checkProjection() {
-	if o.inc.RTO <= 0 || o.inc.State != StateOpen || o.breached() {
+	// Past the deadline the breach is due (the RTO timer may not have
+	// fired yet, after downtime): it says the projection, and a "projected
+	// past the RTO" before it would be stale news.
+	deadline := o.inc.DeclaredAt.Add(o.inc.RTO)
+	if o.inc.RTO <= 0 || o.inc.State != StateOpen || o.breached() || !o.now.Before(deadline) {
 		o.deleteTimer(o.projectionKey())
 		return
 	}

@@ -177,3 +177,25 @@ func TestNoRTONoTimers(t *testing.T) {
 		t.Errorf("%d RTO events without an RTO", n)
 	}
 }
+
+// Back after downtime past the deadline: the breach is said, with its
+// projection, and no "projected past the RTO" goes before it.
+func TestRTOCatchUpPastDeadline(t *testing.T) {
+	e := newSvcEnv(t, svcPlan(t))
+	e.declare("db-corruption", "", false)
+	e.at(2*time.Hour + time.Minute)
+	if got := e.events(1, incident.KindRTOAlert); len(got) != 0 {
+		t.Errorf("RTO alerts after the deadline: %+v", got)
+	}
+	if n := len(e.events(1, incident.KindRTOBreached)); n != 1 {
+		t.Errorf("%d breaches, want 1", n)
+	}
+	for _, text := range e.texts(e.channel(1)) {
+		if strings.Contains(text, "past the RTO deadline") {
+			t.Errorf("stale projection posted: %q", text)
+		}
+	}
+	if got := e.incident(1).ProjectedLate; got {
+		t.Error("ProjectedLate set by a projection never said")
+	}
+}
