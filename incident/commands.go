@@ -146,7 +146,11 @@ func (s *Service) status(ctx context.Context, id int64) (Reply, error) {
 		if err != nil {
 			return err
 		}
-		text = o.statusText()
+		events, err := tx.Timeline(id)
+		if err != nil {
+			return fmt.Errorf("timeline: %w", err)
+		}
+		text = o.statusText(events)
 		return nil
 	})
 	if err != nil {
@@ -155,7 +159,10 @@ func (s *Service) status(ctx context.Context, id int64) (Reply, error) {
 	return Reply{Text: text}, nil
 }
 
-func (o *op) statusText() string {
+// statusText is the answer to /incident status; events is the timeline,
+// which keeps what the incident's state overwrites (an acknowledgement
+// before the role was paged again).
+func (o *op) statusText(events []Event) string {
 	inc := o.inc
 	var b strings.Builder
 	if inc.Drill {
@@ -193,7 +200,7 @@ func (o *op) statusText() string {
 	if len(inc.Roles) > 0 {
 		b.WriteString("\n*Paged*")
 		for _, rp := range inc.Roles {
-			b.WriteString("\n• " + o.roleStatus(rp))
+			b.WriteString("\n• " + o.roleStatus(rp, events))
 		}
 	}
 	return b.String()
@@ -226,17 +233,76 @@ func (o *op) currentStepText() string {
 	return head
 }
 
-func (o *op) roleStatus(rp *RolePage) string {
+func (o *op) roleStatus(rp *RolePage, events []Event) string {
 	role := escape(rp.Role)
+	var state string
 	switch {
 	case rp.Acked:
 		return fmt.Sprintf("%s: acknowledged by %s at %s", role, o.who(rp.AckedBy), o.clock(rp.AckedAt))
 	case rp.Exhausted:
-		return fmt.Sprintf("%s: nobody acknowledged after %d pages", role, rp.Sent-rp.RunStart)
+		state = fmt.Sprintf("nobody acknowledged after %d pages", rp.Sent-rp.RunStart)
 	case rp.Sent > rp.RunStart:
-		return fmt.Sprintf("%s: %s paged (page %d), not acknowledged yet", role, o.who(rp.current()), rp.Sent-rp.RunStart)
+		state = fmt.Sprintf("%s paged (page %d), not acknowledged yet", o.who(rp.current()), rp.Sent-rp.RunStart)
+	default:
+		return role + ": not paged"
 	}
-	return role + ": not paged"
+	if again := o.pagedAgain(rp, events); again != "" {
+		return role + ": " + again + ": " + state
+	}
+	return role + ": " + state
+}
+
+// pagedAgain says, for a role paged again after it acknowledged, who
+// acknowledged it and when, and when and why the current run of pages
+// began: "acknowledged by Alice Berg at 10:02; paged again at 12:00 (RTO
+// breached)". A new run clears the acknowledgement in the RolePage; the
+// timeline keeps it. "" when the role never acknowledged.
+func (o *op) pagedAgain(rp *RolePage, events []Event) string {
+	if rp.RunStart == 0 {
+		return ""
+	}
+	ack, start := -1, -1
+	for i, e := range events {
+		if e.Data["role"] != rp.Role {
+			continue
+		}
+		switch e.Kind {
+		case KindAcknowledged:
+			ack = i
+		case KindPaged:
+			// Every run begins with one paged event (escalations are
+			// escalated events): the last one began the current run.
+			start = i
+		}
+	}
+	if ack < 0 || start < ack {
+		return ""
+	}
+	t := fmt.Sprintf("acknowledged by %s at %s; paged again at %s", o.who(events[ack].Data["contact"]), o.clock(events[ack].At), o.clock(events[start].At))
+	if why := pagedWhy(events, start); why != "" {
+		t += " (" + why + ")"
+	}
+	return t
+}
+
+// pagedWhy says why the run of pages begun by events[start] began: who
+// asked for it, or what drbot recorded just before in the same change.
+func pagedWhy(events []Event, start int) string {
+	e := events[start]
+	if e.Actor != "" {
+		return "by " + mention(e.Actor)
+	}
+	for i := start - 1; i >= 0 && events[i].At.Equal(e.At); i-- {
+		switch events[i].Kind {
+		case KindRTOBreached:
+			return "RTO breached"
+		case KindUnanswered:
+			if role := events[i].Data["role"]; role != "" && role != e.Data["role"] {
+				return "nobody acknowledged the " + escape(role) + " role"
+			}
+		}
+	}
+	return ""
 }
 
 // list answers /incident list.

@@ -139,6 +139,60 @@ func TestStatus(t *testing.T) {
 	}
 }
 
+// A role paged again after it acknowledged: status says both the
+// acknowledgement and the new run of pages.
+func TestStatusPagedAgain(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func(e *svcEnv, ch string)
+		want string
+	}{
+		{
+			name: "page command",
+			run: func(e *svcEnv, ch string) {
+				e.clock.Set(svcT0.Add(30 * time.Minute))
+				e.mustCommand(uBob, ch, "page commander")
+				e.at(36 * time.Minute) // escalates to bob
+			},
+			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:30 (by <@U0BOB0001>): Bob Dahl paged (page 2), not acknowledged yet",
+		},
+		{
+			name: "RTO breach",
+			run: func(e *svcEnv, ch string) {
+				e.at(2 * time.Hour)
+			},
+			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 12:00 (RTO breached): Alice Berg paged (page 1), not acknowledged yet",
+		},
+		{
+			name: "nobody acknowledges the second run",
+			run: func(e *svcEnv, ch string) {
+				e.clock.Set(svcT0.Add(30 * time.Minute))
+				e.mustCommand(uBob, ch, "page commander")
+				for m := 35; m <= 50; m += 5 {
+					e.at(time.Duration(m) * time.Minute)
+				}
+			},
+			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:30 (by <@U0BOB0001>): nobody acknowledged after 4 pages",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newSvcEnv(t, svcPlan(t))
+			e.declare("db-corruption", "", false)
+			ch := e.channel(1)
+			e.clock.Set(svcT0.Add(2 * time.Minute))
+			e.press(uAlice, dmOf(uAlice), "Acknowledge")
+			e.clock.Set(svcT0.Add(3 * time.Minute))
+			e.press(uBob, dmOf(uBob), "Acknowledge")
+			tt.run(e, ch)
+			got := e.mustCommand(uErin, ch, "status").Text
+			if !strings.Contains(got, tt.want+"\n") && !strings.HasSuffix(got, tt.want) {
+				t.Errorf("status:\n%s\nwant the line:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestNote(t *testing.T) {
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
