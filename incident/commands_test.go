@@ -316,6 +316,59 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// Resolve takes the buttons off the step that was running: its message
+// keeps its text and says the step was not finished.
+func TestResolveClosesStep(t *testing.T) {
+	tests := []struct {
+		name     string
+		scenario string
+		drill    bool
+		run      func(e *svcEnv, ch string)
+		want     string // the step message after resolve
+	}{
+		{
+			name: "done and skip", scenario: "checkout-down",
+			want: "Step 1/2 · restart — Restart the checkout pods. (estimate 5m)\n" +
+				"Incident resolved at 10:20; this step was not finished.",
+		},
+		{
+			name: "answers", scenario: "db-corruption",
+			want: "Step 1/4 · assess — Check whether the primary still serves reads and when the last good backup ran. (estimate 10m, owner: executor)\n" +
+				"*Is the primary still serving reads?*\n" +
+				"Incident resolved at 10:20; this step was not finished.",
+		},
+		{
+			name: "approved step of a drill", scenario: "db-corruption", drill: true,
+			run: func(e *svcEnv, ch string) {
+				e.clock.Set(svcT0.Add(5 * time.Minute))
+				e.press(uBob, ch, "No")
+				e.press(uErin, dmOf(uErin), "Approve")
+			},
+			want: "[DRILL] Step 3/4 · restore — Restore the last snapshot into a new instance and repoint the app. (estimate 1h)\n" +
+				"Incident resolved at 10:20; this step was not finished.",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newSvcEnv(t, svcPlan(t))
+			e.declare(tt.scenario, "", tt.drill)
+			ch := e.channel(1)
+			if tt.run != nil {
+				tt.run(e, ch)
+			}
+			if e.chat.LastButtons(ch) == nil {
+				t.Fatalf("no step buttons before resolve; messages: %s", dumpMsgs(e.chat.Posts(ch)))
+			}
+			e.clock.Set(svcT0.Add(20 * time.Minute))
+			e.mustCommand(uAlice, ch, "resolve")
+			if got := e.chat.LastButtons(ch); got != nil {
+				t.Errorf("buttons left after resolve: %v; messages: %s", btnLabels(got), dumpMsgs(e.chat.Posts(ch)))
+			}
+			e.mustFind(ch, tt.want)
+		})
+	}
+}
+
 // The webhook tells the paging service of the resolution of every role.
 func TestResolveWebhooks(t *testing.T) {
 	p := svcPlan(t)

@@ -30,6 +30,7 @@ func (o *op) resolve(userID, summary string) (Reply, error) {
 		o.webhook(hookResolve, rp, rp.AckedBy)
 	}
 	o.closeApproval()
+	o.closeStep()
 
 	events, err := o.tx.Timeline(inc.ID)
 	if err != nil {
@@ -75,4 +76,20 @@ func (o *op) closeApproval() {
 			o.edit(dmLane(c), o.approvalDMRef(st.ID, run, round, c), Message{Text: o.approvalDMMessage(st, run, round).Text + "\n" + line}, "close the approval of step "+st.ID+" for "+c)
 		}
 	}
+}
+
+// closeStep takes the buttons off the current step when it was started
+// and not ended: its Done, Skip or answers would only be refused now.
+func (o *op) closeStep() {
+	n := len(o.inc.Steps)
+	if n == 0 || o.inc.Current == "" {
+		return
+	}
+	sr := o.inc.Steps[n-1]
+	st := o.sc.Step(sr.StepID)
+	if st == nil || sr.StepID != o.inc.Current || sr.Outcome != "" || sr.StartedAt.IsZero() {
+		return
+	}
+	line := fmt.Sprintf("Incident resolved at %s; this step was not finished.", o.clock(o.now))
+	o.edit(o.lane(), o.stepRef(st.ID, n-1), Message{Text: o.stepHead(st) + "\n" + line}, "close step "+st.ID)
 }
