@@ -242,7 +242,12 @@ func (o *op) roleStatus(rp *RolePage, events []Event) string {
 	case rp.Exhausted:
 		state = fmt.Sprintf("nobody acknowledged after %d pages", rp.Sent-rp.RunStart)
 	case rp.Sent > rp.RunStart:
-		state = fmt.Sprintf("%s paged (page %d), not acknowledged yet", o.who(rp.current()), rp.Sent-rp.RunStart)
+		// Resolve stops the paging: "yet" would say it goes on.
+		pending := "not acknowledged yet"
+		if o.inc.State == StateResolved {
+			pending = "not acknowledged before the incident was resolved"
+		}
+		state = fmt.Sprintf("%s paged (page %d), %s", o.who(rp.current()), rp.Sent-rp.RunStart, pending)
 	default:
 		return role + ": not paged"
 	}

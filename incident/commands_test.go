@@ -132,7 +132,8 @@ func TestStatus(t *testing.T) {
 	}
 	e.mustCommand(uAlice, ch, "resolve")
 	r = e.mustCommand(uErin, ch, "status")
-	for _, want := range []string{"— resolved ·", "Resolved by <@U0ALICE01> at 11:40 CET, after 1h40m.", "RTO 2h met, 20m to spare."} {
+	for _, want := range []string{"— resolved ·", "Resolved by <@U0ALICE01> at 11:40 CET, after 1h40m.", "RTO 2h met, 20m to spare.",
+		"• executor: Alice Berg paged (page 4), not acknowledged before the incident was resolved"} {
 		if !strings.Contains(r.Text, want) {
 			t.Errorf("status after resolve lacks %q:\n%s", want, r.Text)
 		}
