@@ -165,6 +165,16 @@ func TestStatusPagedAgain(t *testing.T) {
 			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 12:00 (RTO breached): Alice Berg paged (page 1), not acknowledged yet",
 		},
 		{
+			name: "another role unanswered",
+			run: func(e *svcEnv, ch string) {
+				e.clock.Set(svcT0.Add(30 * time.Minute))
+				e.mustCommand(uBob, ch, "page security")
+				e.at(35 * time.Minute)
+				e.at(40 * time.Minute) // erin twice, unanswered: the commander is paged
+			},
+			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:40 (nobody acknowledged the security role): Alice Berg paged (page 1), not acknowledged yet",
+		},
+		{
 			name: "nobody acknowledges the second run",
 			run: func(e *svcEnv, ch string) {
 				e.clock.Set(svcT0.Add(30 * time.Minute))
