@@ -161,7 +161,7 @@ const (
 	OutDM            = "dm"             // Body.Message to Body.Contact or Body.User
 	OutUpdate        = "update"         // replace the message remembered under Body.UpdateRef
 	OutEphemeral     = "ephemeral"      // Body.Message to Body.User in Body.Channel, only they see it
-	OutWebhook       = "webhook"        // POST Body.WebhookBody to Body.WebhookURL
+	OutWebhook       = "webhook"        // POST Body.WebhookBody to the plan's paging.webhook (Body.WebhookPlan), or to Body.WebhookURL (rows written before the URL was kept out of the database)
 	// OutReview checks the plan's contacts with the chat (users.info,
 	// users.lookupByEmail), which must not happen inside a transaction,
 	// then enqueues the contact-list review DM to each of Body.Review's
@@ -184,6 +184,10 @@ type OutBody struct {
 	Pin         bool     `json:"pin,omitempty"`
 	WebhookURL  string   `json:"webhook_url,omitempty"`
 	WebhookBody []byte   `json:"webhook_body,omitempty"`
+	// WebhookPlan: the URL is the paging.webhook of the incident's plan,
+	// resolved when sent. The URL (and a PagerDuty routing_key, added to
+	// the body then) may be a secret, which the outbox must not store.
+	WebhookPlan bool `json:"webhook_plan,omitempty"`
 	// What the message was for, to say it when delivery fails for good:
 	// "page frank", "post the summary".
 	Purpose string `json:"purpose,omitempty"`

@@ -436,10 +436,22 @@ func (d *delivery) send(ctx context.Context, o Outgoing, inc *Incident) (sendRes
 		return d.sendReview(ctx, o)
 
 	case OutWebhook:
-		if o.Body.WebhookURL == "" {
+		if o.Body.WebhookURL != "" {
+			// A row written before the URL was kept out of the database.
+			return res, chat.Webhook(ctx, o.Body.WebhookURL, o.Body.WebhookBody)
+		}
+		if !o.Body.WebhookPlan || inc == nil {
 			return res, &badMessage{reason: "webhook without a URL"}
 		}
-		return res, chat.Webhook(ctx, o.Body.WebhookURL, o.Body.WebhookBody)
+		plan, err := d.s.planFor(ctx, inc)
+		if err != nil {
+			return res, &storeError{fmt.Errorf("plan for the paging webhook: %w", err)}
+		}
+		target, body, err := planWebhook(plan, o.Body.WebhookBody)
+		if err != nil {
+			return res, err
+		}
+		return res, chat.Webhook(ctx, target, body)
 	}
 	return res, &badMessage{reason: fmt.Sprintf("unknown outbox kind %q", o.Kind)}
 }

@@ -498,6 +498,7 @@ func TestDeliverPageMetricAndWebhook(t *testing.T) {
 	e.enqueue(t,
 		incident.Outgoing{Lane: "user/bob", IncidentID: 1, Kind: incident.OutDM, Body: incident.OutBody{Contact: "bob", Purpose: "page bob", Message: &incident.Message{Text: "paged"}}},
 		incident.Outgoing{Lane: "user/bob", IncidentID: 1, Kind: incident.OutDM, Body: incident.OutBody{User: "U0BOB0001", Purpose: "remind bob", Message: &incident.Message{Text: "reminder"}}},
+		// A webhook row of the older format, with its URL: still sent.
 		incident.Outgoing{Lane: "webhook", IncidentID: 1, Kind: incident.OutWebhook, Body: incident.OutBody{WebhookURL: "https://hooks.example/page", WebhookBody: []byte(`{"a":1}`)}},
 		incident.Outgoing{Lane: "inc/1/eph", IncidentID: 1, Kind: incident.OutEphemeral, Body: incident.OutBody{User: "U0BOB0001", Message: &incident.Message{Text: "only you"}}},
 	)

@@ -353,10 +353,6 @@ const (
 	hookResolve     = "resolve"
 )
 
-// pagerDutyHosts are the Events API v2 endpoints (US and EU service
-// regions).
-var pagerDutyHosts = map[string]bool{"events.pagerduty.com": true, "events.eu.pagerduty.com": true}
-
 // pdSeverity maps a plan severity to PagerDuty's.
 func pdSeverity(sev string) string {
 	switch sev {
@@ -387,6 +383,11 @@ func pdSeverity(sev string) string {
 //	 "contact": "bob", "title": "...", "channel": "inc-3-db-corruption",
 //	 "at": "2026-11-21T10:00:00Z", "drill": false, "severity": "sev1",
 //	 "service": "payments-db", "scenario": "db-corruption"}
+//
+// The URL and the routing_key are secrets (the plan may take them from
+// the environment), so the outbox row holds neither: it says "the plan's
+// webhook" and the body without routing_key; delivery (planWebhook) adds
+// them from the incident's plan.
 func (o *op) webhook(event string, rp *RolePage, contact string) {
 	raw := o.plan.Paging.Webhook
 	if raw == "" || o.err != nil {
@@ -398,19 +399,12 @@ func (o *op) webhook(event string, rp *RolePage, contact string) {
 		return
 	}
 	var body []byte
-	target := raw
-	if pagerDutyHosts[strings.ToLower(u.Hostname())] {
-		key := u.Query().Get("routing_key")
-		if key == "" {
+	if playbooks.PagerDutyHost(u.Hostname()) {
+		if u.Query().Get("routing_key") == "" {
 			o.s.cfg.Logger.Warn("PagerDuty paging webhook has no routing_key query parameter; not sent", "incident", o.inc.ID)
 			return
 		}
-		u.RawQuery = ""
-		if u.Path == "" || u.Path == "/" {
-			u.Path = "/v2/enqueue"
-		}
-		target = u.String()
-		body, err = json.Marshal(o.pagerDutyEvent(event, key, rp, contact))
+		body, err = json.Marshal(o.pagerDutyEvent(event, rp, contact))
 	} else {
 		name := event
 		if event == hookTrigger {
@@ -426,12 +420,55 @@ func (o *op) webhook(event string, rp *RolePage, contact string) {
 		o.fail(fmt.Errorf("encode paging webhook: %w", err))
 		return
 	}
-	o.enqueue(o.webhookLane(), OutWebhook, OutBody{WebhookURL: target, WebhookBody: body, Purpose: "send the paging webhook (" + event + " " + rp.Role + ")"})
+	o.enqueue(o.webhookLane(), OutWebhook, OutBody{WebhookPlan: true, WebhookBody: body, Purpose: "send the paging webhook (" + event + " " + rp.Role + ")"})
 }
 
-func (o *op) pagerDutyEvent(event, key string, rp *RolePage, contact string) map[string]any {
+// planWebhook returns where and what to POST for an outbox row of the
+// plan's webhook: the paging.webhook of plan, and body with, for
+// PagerDuty, the routing_key taken out of the URL and put in the body.
+// Its errors never quote the URL.
+func planWebhook(plan *playbooks.Plan, body []byte) (target string, out []byte, err error) {
+	raw := plan.Paging.Webhook
+	if raw == "" {
+		if len(plan.Paging.WebhookUnset) > 0 {
+			return "", nil, &badMessage{reason: fmt.Sprintf("paging.webhook needs the environment variable %s, which is not set in drbot's environment", strings.Join(plan.Paging.WebhookUnset, ", "))}
+		}
+		return "", nil, &badMessage{reason: "the incident's plan has no paging.webhook"}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", nil, &badMessage{reason: "the paging.webhook URL does not parse"}
+	}
+	if !playbooks.PagerDutyHost(u.Hostname()) {
+		return raw, body, nil
+	}
+	key := u.Query().Get("routing_key")
+	if key == "" {
+		return "", nil, &badMessage{reason: "the PagerDuty paging.webhook has no routing_key query parameter"}
+	}
+	var ev map[string]json.RawMessage
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return "", nil, &badMessage{reason: fmt.Sprintf("webhook body is not a JSON object: %v", err)}
+	}
+	k, err := json.Marshal(key)
+	if err != nil {
+		return "", nil, &badMessage{reason: fmt.Sprintf("encode routing_key: %v", err)}
+	}
+	ev["routing_key"] = k
+	if out, err = json.Marshal(ev); err != nil {
+		return "", nil, &badMessage{reason: fmt.Sprintf("encode webhook body: %v", err)}
+	}
+	u.RawQuery = ""
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/v2/enqueue"
+	}
+	return u.String(), out, nil
+}
+
+// pagerDutyEvent is the PagerDuty event without its routing_key, which
+// planWebhook adds when it is sent.
+func (o *op) pagerDutyEvent(event string, rp *RolePage, contact string) map[string]any {
 	ev := map[string]any{
-		"routing_key":  key,
 		"event_action": event,
 		"dedup_key":    fmt.Sprintf("drbot-%d-%s", o.inc.ID, rp.Role),
 	}

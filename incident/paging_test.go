@@ -299,6 +299,122 @@ func TestPagingWebhookPagerDuty(t *testing.T) {
 	if payload["severity"] != "error" || payload["source"] != "drbot" || !strings.Contains(payload["summary"].(string), "Checkout is down") {
 		t.Errorf("trigger payload = %v", payload)
 	}
+
+	// The outbox rows, kept in the database, hold neither the URL nor
+	// the key: both are taken from the plan when sent.
+	assertWebhookRowsSecretFree(t, e.store, "R0UT1NGKEY", 3)
+}
+
+// assertWebhookRowsSecretFree checks that want webhook rows were written
+// and none of them holds a URL or secret.
+func assertWebhookRowsSecretFree(t *testing.T, store *incidenttest.MemStore, secret string, want int) {
+	t.Helper()
+	n := 0
+	for _, o := range store.Messages() {
+		if o.Kind != incident.OutWebhook {
+			continue
+		}
+		n++
+		raw, err := json.Marshal(o.Outgoing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The body is base64 in the JSON: look in it as well.
+		raw = append(raw, o.Body.WebhookBody...)
+		if o.Body.WebhookURL != "" || !o.Body.WebhookPlan || strings.Contains(string(raw), secret) ||
+			strings.Contains(string(raw), "routing_key") || strings.Contains(string(raw), "pagerduty.com") {
+			t.Errorf("webhook outbox row holds the URL or the key: %s", raw)
+		}
+	}
+	if n != want {
+		t.Errorf("%d webhook outbox rows, want %d", n, want)
+	}
+}
+
+// webhookEnvPlan is a plan whose PagerDuty key is the environment
+// variable DRBOT_TEST_PD_KEY.
+const webhookEnvPlan = `version: 1
+contacts:
+  alice: {name: Alice, slack: U0ALICE01}
+  bob: {name: Bob, slack: U0BOB0001}
+roles:
+  commander: [alice, bob]
+paging:
+  webhook: "https://events.pagerduty.com/v2/enqueue?routing_key=${DRBOT_TEST_PD_KEY}"
+scenarios:
+  outage:
+    title: Outage
+    severity: sev2
+    page: [commander]
+    steps:
+      - {id: look, do: Look.}
+`
+
+// A page declared under a plan whose webhook key comes from the
+// environment is sent by a restarted drbot whose current plan is another
+// one: the key is read from the environment again, through the incident's
+// stored plan, since the outbox row does not have it. With the variable
+// gone, that webhook (only) fails, naming the variable.
+func TestPagingWebhookKeyFromEnvironment(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		keyLater string // DRBOT_TEST_PD_KEY when delivered; "" unset
+	}{
+		{name: "set", keyLater: "K3Y-L4TER"},
+		{name: "unset when sent"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("DRBOT_TEST_PD_KEY", "K3Y-FR0M-ENV")
+			p, ds := playbooks.Parse("plan.yaml", []byte(webhookEnvPlan))
+			if p == nil {
+				t.Fatalf("plan: %v", ds)
+			}
+			e := newSvcEnv(t, p)
+			if _, err := e.svc.Declare(e.ctx, incident.DeclareRequest{Scenario: "outage", UserID: uAlice, ChannelID: "CGENERAL"}); err != nil {
+				t.Fatal(err)
+			}
+			assertWebhookRowsSecretFree(t, e.store, "K3Y-FR0M-ENV", 1)
+
+			// Restart on another plan (its webhook elsewhere), so that
+			// the incident's is re-read from the stored source.
+			t.Setenv("DRBOT_TEST_PD_KEY", tt.keyLater)
+			other, ds := playbooks.Parse("other.yaml", []byte(strings.Replace(webhookEnvPlan, "https://events.pagerduty.com/v2/enqueue?routing_key=${DRBOT_TEST_PD_KEY}", "https://hooks.example.com/other", 1)))
+			if other == nil {
+				t.Fatalf("other plan: %v", ds)
+			}
+			e.plan = other
+			e.svc = e.newService()
+			e.tick()
+
+			calls := e.chat.CallsOf(incidenttest.MethodWebhook)
+			failed := e.events(1, incident.KindDeliveryFailed)
+			if tt.keyLater == "" {
+				if len(calls) != 0 {
+					t.Errorf("webhook sent without its key: %+v", calls)
+				}
+				if len(failed) != 1 || !strings.Contains(failed[0].Text, "DRBOT_TEST_PD_KEY") {
+					t.Errorf("delivery_failed events = %+v, want one naming DRBOT_TEST_PD_KEY", failed)
+				}
+				if len(e.pagesTo(uAlice)) != 1 {
+					t.Errorf("alice was not paged: the incident's other messages must not fail with its webhook")
+				}
+				return
+			}
+			if len(calls) != 1 || calls[0].URL != "https://events.pagerduty.com/v2/enqueue" {
+				t.Fatalf("webhook calls = %+v", calls)
+			}
+			var body map[string]any
+			if err := json.Unmarshal(calls[0].Body, &body); err != nil {
+				t.Fatal(err)
+			}
+			if body["routing_key"] != tt.keyLater || body["event_action"] != "trigger" || body["dedup_key"] != "drbot-1-commander" {
+				t.Errorf("webhook body = %v", body)
+			}
+			if len(failed) != 0 {
+				t.Errorf("delivery_failed events = %+v", failed)
+			}
+		})
+	}
 }
 
 func TestPagingWebhookPlain(t *testing.T) {

@@ -177,7 +177,9 @@ func (s *Service) planTx(tx Tx, inc *Incident) (*playbooks.Plan, error) {
 		// failure, not the incident being not found.
 		return nil, fmt.Errorf("incident %d: its plan %.12s: %v", inc.ID, inc.PlanHash, err)
 	}
-	p, diags := playbooks.Parse(fmt.Sprintf("plan@%.12s", inc.PlanHash), src)
+	// An unset variable of paging.webhook does not stop the incident: only
+	// its webhook fails, saying which variable to set.
+	p, diags := playbooks.ParseWith(fmt.Sprintf("plan@%.12s", inc.PlanHash), src, playbooks.Options{UnsetIsWarning: true})
 	if err := diags.Err(); err != nil {
 		return nil, fmt.Errorf("incident %d: parse its plan %.12s: %w", inc.ID, inc.PlanHash, err)
 	}

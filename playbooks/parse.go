@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
-	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -69,21 +68,37 @@ const maxScenarioID = 60
 // that cannot be read; problems in the plan are in the Diagnostics, and
 // the Plan is nil when any of them is an error.
 func Load(path string) (*Plan, Diagnostics, error) {
+	return LoadWith(path, Options{})
+}
+
+// LoadWith is Load with options.
+func LoadWith(path string, o Options) (*Plan, Diagnostics, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read plan: %w", err)
 	}
-	p, ds := Parse(path, data)
+	p, ds := ParseWith(path, data, o)
 	return p, ds, nil
 }
 
 // Parse parses and validates a plan read from file (a name used in
 // diagnostics). It reports every problem it finds, sorted by position.
 // The Plan is nil when there is any error: a plan is never half-loaded.
+//
+// The ${NAME} references of paging.webhook are expanded from the
+// environment (os.LookupEnv) into Plan.Paging.Webhook; one to an unset or
+// empty variable is an error. Source and Hash are of the text as written,
+// so the secret is never part of what is stored.
 func Parse(file string, data []byte) (*Plan, Diagnostics) {
+	return ParseWith(file, data, Options{})
+}
+
+// ParseWith is Parse with options.
+func ParseWith(file string, data []byte, o Options) (*Plan, Diagnostics) {
 	sum := sha256.Sum256(data)
 	ps := &parser{
 		file: file,
+		opts: o,
 		// Aliases can make a small file expand into a huge tree; allow
 		// what any honest use of anchors needs and refuse the rest.
 		budget: 4*len(data) + 100_000,
@@ -120,6 +135,7 @@ func Parse(file string, data []byte) (*Plan, Diagnostics) {
 // the first.
 type parser struct {
 	file   string
+	opts   Options
 	diags  Diagnostics
 	errs   int // errors in diags
 	plan   *Plan
@@ -656,13 +672,7 @@ func (p *parser) decodePaging(f field) {
 		}
 	}
 	if v, ok := m["webhook"]; ok {
-		if s, ok := p.scalar(v.name(), v.val); ok && s != "" {
-			if u, err := url.Parse(s); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				p.errorf(v.val, "webhook: %q is not an http or https URL", s)
-			} else {
-				p.plan.Paging.Webhook = s
-			}
-		}
+		p.webhook(v)
 	}
 }
 

@@ -32,7 +32,7 @@ func TestParseSpecExample(t *testing.T) {
 	if got, want := p.Location.String(), "Europe/Oslo"; got != want {
 		t.Errorf("Location = %s, want %s", got, want)
 	}
-	if got, want := p.Paging, (Paging{AckTimeout: 5 * time.Minute, Rounds: 2}); got != want {
+	if got, want := p.Paging, (Paging{AckTimeout: 5 * time.Minute, Rounds: 2}); !cmp.Equal(got, want) {
 		t.Errorf("Paging = %+v, want %+v", got, want)
 	}
 	wantSvc := &Service{ID: "payments-db", RTO: 2 * time.Hour, RPO: 15 * time.Minute, BackupInterval: time.Hour,

@@ -55,7 +55,14 @@ type Contact struct {
 type Paging struct {
 	AckTimeout time.Duration // default 5m
 	Rounds     int           // default 2
-	Webhook    string
+	// Webhook is paging.webhook with its ${NAME} references expanded:
+	// it may hold a secret, so it is never logged or stored (Source
+	// keeps the references).
+	Webhook string
+	// WebhookUnset names the variables paging.webhook refers to that were
+	// unset, when parsed with Options.UnsetIsWarning; Webhook is empty
+	// then.
+	WebhookUnset []string
 }
 
 // Service is a component with recovery objectives.

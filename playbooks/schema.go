@@ -156,7 +156,7 @@ func schema() object {
 		"paging": closed("How pages escalate.", pagingKeys, object{
 			"ack_timeout": with(ref("duration"), "description", "No acknowledgement by then: page the next contact of the role (default 5m)."),
 			"rounds":      object{"type": "integer", "minimum": 1, "description": "Passes over a role's list before the channel is told nobody answered (default 2)."},
-			"webhook":     object{"type": "string", "pattern": `^(https?://.+)?$`, "description": "Optional: also POST each page to this URL."},
+			"webhook":     object{"type": "string", "pattern": `^((https?://|\$\{).+)?$`, "description": "Optional: also POST each page to this URL. ${NAME} is replaced by environment variable NAME: put secrets (routing_key=${DRBOT_PAGERDUTY_KEY}) there, not in the plan."},
 		}),
 		"services": idMap("Components with recovery objectives, keyed by id.", idPattern.String(),
 			object{"anyOf": []any{ref("service"), object{"type": "null"}}}),

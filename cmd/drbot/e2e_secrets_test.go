@@ -21,6 +21,9 @@ const (
 	secretBotToken = "xoxb-S3CRETBOT-51a7c2e9d4b8f6a0"
 	secretSigning  = "S3CRETSIGN-8e4f0a2c6b1d9e7f3a5c"
 	secretAppToken = "xapp-S3CRETAPP-0c9e7a5f3b1d2e4a"
+	// The paging webhook's token, given to the plan by environment
+	// variable: only the webhook's receiver may see it.
+	secretWebhook = "S3CRETHOOK-4d2b9e1f7a3c5e8b0d6f"
 )
 
 // startServeAllOutput is startServe with only the given tokens and
@@ -47,8 +50,22 @@ func TestNoSecretInLogs(t *testing.T) {
 	fs.SetAppToken(secretAppToken)
 	dir := t.TempDir()
 	plan := writeE2EPlan(t, fs, dir)
+	// The webhook's URL ends in its token, from the environment.
+	raw, err := os.ReadFile(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hookURL := fs.WebhookURL("paging")
+	if !strings.Contains(string(raw), hookURL) {
+		t.Fatalf("the plan has no paging.webhook %s", hookURL)
+	}
+	raw = []byte(strings.Replace(string(raw), hookURL, `"`+hookURL+`-${DRBOT_TEST_WEBHOOK_TOKEN}"`, 1))
+	if err := os.WriteFile(plan, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	srv := startServeAllOutput(t, fs, dir,
-		"SLACK_BOT_TOKEN="+secretBotToken, "SLACK_SIGNING_SECRET="+secretSigning, "SLACK_APP_TOKEN="+secretAppToken)
+		"SLACK_BOT_TOKEN="+secretBotToken, "SLACK_SIGNING_SECRET="+secretSigning, "SLACK_APP_TOKEN="+secretAppToken,
+		"DRBOT_TEST_WEBHOOK_TOKEN="+secretWebhook)
 	if err := fs.WaitUntil(wait, func() bool { return fs.SocketConnections() > 0 }); err != nil {
 		t.Fatalf("no Socket Mode connection: %v\n%s", err, srv.logs)
 	}
@@ -145,8 +162,20 @@ func TestNoSecretInLogs(t *testing.T) {
 		places["postmortem "+format] = pm.stdout + pm.stderr
 	}
 	var calls strings.Builder
+	hooks := 0
 	for _, c := range fs.Calls() {
+		if c.Method == fakeslack.MethodWebhook {
+			// The webhook's receiver is the one place its token goes.
+			if c.ID != "paging-"+secretWebhook {
+				t.Errorf("webhook call to %q, want paging-<the token from the environment>", c.ID)
+			}
+			hooks++
+			continue
+		}
 		fmt.Fprintf(&calls, "%s %v %s\n", c.Method, c.Params, c.Body)
+	}
+	if hooks == 0 {
+		t.Errorf("the paging webhook was never called")
 	}
 	places["calls to Slack"] = calls.String()
 
@@ -157,7 +186,7 @@ func TestNoSecretInLogs(t *testing.T) {
 		t.Errorf("the places searched do not hold what the run wrote")
 	}
 	for where, text := range places {
-		for _, secret := range []string{secretBotToken, secretSigning, secretAppToken} {
+		for _, secret := range []string{secretBotToken, secretSigning, secretAppToken, secretWebhook} {
 			if strings.Contains(text, secret) {
 				t.Errorf("%s holds the secret %s…", where, secret[:5])
 			} else if strings.Contains(text, secret[:12]) {

@@ -203,7 +203,7 @@ func newIncidentRow(inc *incident.Incident, now time.Time) incidentRow {
 // with (kept in the database), else UTC. Listing incidents must work on a
 // machine that has only the database, such as one restoring a backup.
 func (c *incidentsCommand) location(ctx context.Context, store *storage.Store, planPath string, list []*incident.Incident) *time.Location {
-	if p, ds, err := playbooks.Load(planPath); err == nil && !ds.HasErrors() && p.Location != nil {
+	if p, ds, err := playbooks.LoadWith(planPath, playbooks.Options{UnsetIsWarning: true}); err == nil && !ds.HasErrors() && p.Location != nil {
 		return p.Location
 	}
 	if len(list) > 0 {
@@ -229,7 +229,9 @@ func storedPlan(ctx context.Context, store incident.Store, hash string) (*playbo
 	if err != nil {
 		return nil, fmt.Errorf("stored plan %.12s: %w", hash, err)
 	}
-	p, ds := playbooks.Parse("stored plan "+short(hash), src)
+	// Read-only commands never call the webhook: its secret need not be
+	// set where they run.
+	p, ds := playbooks.ParseWith("stored plan "+short(hash), src, playbooks.Options{UnsetIsWarning: true})
 	if err := ds.Err(); err != nil {
 		return nil, fmt.Errorf("stored plan %.12s: %w", hash, err)
 	}

@@ -270,3 +270,36 @@ func TestPlanSchema(t *testing.T) {
 		t.Error("not JSON")
 	}
 }
+
+// CI that checks the plan need not have the webhook's secret: an unset
+// ${NAME} is a warning in plan check (a failure with --strict), while
+// serve refuses to start without it. A credential written in the plan is
+// a warning too.
+func TestPlanCheckWebhookEnv(t *testing.T) {
+	t.Setenv("DRBOT_TEST_CHECK_KEY", "")
+	os.Unsetenv("DRBOT_TEST_CHECK_KEY")
+	withWebhook := func(url string) string {
+		return writePlan(t, strings.Replace(smallPlan, "roles:\n", "paging:\n  webhook: \""+url+"\"\nroles:\n", 1))
+	}
+	const pd = "https://events.pagerduty.com/v2/enqueue?routing_key="
+	path := withWebhook(pd + "${DRBOT_TEST_CHECK_KEY}")
+	code, stdout, _ := runPlan(t, "check", path)
+	if want := path + ":6:12: warning: webhook: environment variable DRBOT_TEST_CHECK_KEY is not set; set it in drbot's environment (drbot serve will not start without it)\n"; code != 0 || !strings.Contains(stdout, want) {
+		t.Errorf("unset: exit %d, stdout:\n%s\nwant exit 0 and %q", code, stdout, want)
+	}
+	if code, _, _ := runPlan(t, "check", "--strict", path); code != 1 {
+		t.Errorf("unset, --strict: exit %d, want 1", code)
+	}
+
+	t.Setenv("DRBOT_TEST_CHECK_KEY", "S3CRETKEY")
+	code, stdout, _ = runPlan(t, "check", path)
+	if code != 0 || strings.Contains(stdout, "webhook") || strings.Contains(stdout, "S3CRETKEY") {
+		t.Errorf("set: exit %d, stdout:\n%s\nwant exit 0, nothing about the webhook", code, stdout)
+	}
+
+	path = withWebhook(pd + "0123456789abcdef0123456789abcdef")
+	code, stdout, _ = runPlan(t, "check", path)
+	if want := path + ":6:12: warning: paging.webhook contains a credential (routing_key=…); put it in an environment variable: routing_key=${DRBOT_PAGERDUTY_KEY}\n"; code != 0 || !strings.Contains(stdout, want) {
+		t.Errorf("literal key: exit %d, stdout:\n%s\nwant exit 0 and %q", code, stdout, want)
+	}
+}

@@ -79,7 +79,7 @@ func (c *postmortemCommand) Run(ctx context.Context, args []string) error {
 	// still has every figure and event, with ids for names.
 	plan, err := storedPlan(ctx, store, inc.PlanHash)
 	if err != nil {
-		p, ds, ferr := playbooks.Load(cf.plan)
+		p, ds, ferr := playbooks.LoadWith(cf.plan, playbooks.Options{UnsetIsWarning: true})
 		if ferr != nil || ds.HasErrors() {
 			fmt.Fprintf(c.stderr, "drbot: postmortem: incident %d: %v, and no usable plan file %s: steps and people are shown by id\n", id, err, cf.plan)
 		} else {
