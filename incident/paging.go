@@ -17,14 +17,16 @@ import (
 // A role is paged in runs. A run pages the role's contacts in list order,
 // one every ack_timeout, for `rounds` passes over the list; then the
 // channel is told nobody answered (unanswered) and, unless the role is the
-// commander's, the commander role is paged. An acknowledgement by any
-// contact of the role ends the run. Paging a role again (/incident page,
-// an RTO breach, another role going unanswered) while a run is going on
-// changes nothing; once the role acknowledged or ran out, it starts a new
-// run from the top of the list.
+// commander's, the commander role is paged (unansweredPagesCommander).
+// An acknowledgement by any contact of the role ends the run. Paging a
+// role again (/incident page, an RTO breach, another role going
+// unanswered) while a run is going on changes nothing; once the role
+// acknowledged or ran out, it starts a new run from the top of the list.
 //
 // "/incident page @someone" pages one person the same way, as the pseudo
-// role "@contact" (a plan contact) or "@U123" (any Slack member).
+// role "@contact" (a plan contact) or "@U123" (any Slack member); when
+// they do not answer, the commander role is paged too, unless they are a
+// commander contact.
 
 const (
 	timerEscalate   = "escalate"
@@ -159,18 +161,46 @@ func (o *op) escalate(role string) {
 		return
 	}
 	rp.Exhausted = true
-	var names []string
-	for _, id := range rp.Contacts {
-		names = append(names, o.whoPlain(id))
-	}
-	o.event(KindUnanswered, "", fmt.Sprintf("Nobody acknowledged the %s role after %d pages (%s)", role, inRun, strings.Join(names, ", ")),
+	o.event(KindUnanswered, "", o.unansweredPlain(rp, inRun),
 		map[string]string{"role": role, "pages": strconv.Itoa(inRun)})
 	paged := false
-	if role != commanderRole && !strings.HasPrefix(role, "@") && len(o.plan.Roles[commanderRole]) > 0 {
-		_, paged = o.pageRole(commanderRole, o.plan.Roles[commanderRole], "",
-			fmt.Sprintf("_Nobody acknowledged the %s role after %d pages._", escape(role), inRun))
+	if o.unansweredPagesCommander(rp) {
+		_, paged = o.pageRole(commanderRole, o.plan.Roles[commanderRole], "", o.unansweredReason(rp, inRun))
 	}
 	o.post(Message{Text: o.unansweredText(rp, inRun, paged)}, "", "say that nobody acknowledged "+role)
+}
+
+// unansweredPagesCommander reports whether rp running out pages the
+// commander role: for any role but the commander's, and for a person
+// paged alone (/incident page @someone) unless they are a commander
+// contact themselves. As for roles, a commander role that acknowledged
+// earlier in the incident is paged again (a new run): nobody answering
+// is new news the commander may not have seen.
+func (o *op) unansweredPagesCommander(rp *RolePage) bool {
+	commanders := o.plan.Roles[commanderRole]
+	if rp.Role == commanderRole || len(commanders) == 0 {
+		return false
+	}
+	if person, ok := pagedPerson(rp); ok {
+		if c := o.plan.Contacts[person]; c != nil {
+			return !slices.Contains(commanders, c.ID)
+		}
+		// A Slack member the plan may know by email since the page.
+		if c := o.contactOf(person); c != nil {
+			return !slices.Contains(commanders, c.ID)
+		}
+	}
+	return true
+}
+
+// pagedPerson returns the one contact id or Slack member ID of a page of
+// a person (/incident page @someone: the pseudo role "@id"); ok is false
+// for a role of the plan.
+func pagedPerson(rp *RolePage) (string, bool) {
+	if !strings.HasPrefix(rp.Role, "@") || len(rp.Contacts) != 1 {
+		return "", false
+	}
+	return rp.Contacts[0], true
 }
 
 // parsePageRef reads the role and page number out of a page DM's ref

@@ -268,6 +268,126 @@ func TestPageCommand(t *testing.T) {
 	}
 }
 
+// A person paged alone (/incident page @someone) who does not answer
+// runs out like a role: the channel is told, in words for a person, and
+// the commander role is paged unless they are a commander contact. As for
+// a role running out, a commander role that acknowledged earlier is paged
+// again.
+func TestPagePersonUnanswered(t *testing.T) {
+	tests := []struct {
+		name      string
+		scenario  string // db-corruption pages the commander; checkout-down does not
+		target    string
+		person    string // whose DMs get the page
+		unplain   string // the unanswered event's text
+		channel   string // what the channel is told
+		commander bool   // whether the commander role is paged
+	}{
+		{
+			name: "contact", scenario: "checkout-down", target: "@erin", person: uErin,
+			unplain:   "Erin Lund did not acknowledge after 2 pages",
+			channel:   ":warning: Erin Lund did not acknowledge after 2 pages. Paging the commander role.",
+			commander: true,
+		},
+		{
+			name: "Slack member", scenario: "checkout-down", target: "<@U0ZED0001>", person: uZed,
+			unplain:   "U0ZED0001 did not acknowledge after 2 pages",
+			channel:   ":warning: <@U0ZED0001> did not acknowledge after 2 pages. Paging the commander role.",
+			commander: true,
+		},
+		{
+			name: "commander contact", scenario: "checkout-down", target: "@alice", person: uAlice,
+			unplain: "Alice Berg did not acknowledge after 2 pages",
+			channel: ":warning: Alice Berg did not acknowledge after 2 pages.",
+		},
+		{
+			name: "commander acknowledged earlier", scenario: "db-corruption", target: "@erin", person: uErin,
+			unplain:   "Erin Lund did not acknowledge after 2 pages",
+			channel:   ":warning: Erin Lund did not acknowledge after 2 pages. Paging the commander role.",
+			commander: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newSvcEnv(t, svcPlan(t))
+			e.declare(tt.scenario, "", false)
+			ch := e.channel(1)
+			// Every role of the scenario acknowledges: only the person's
+			// page runs out.
+			e.clock.Set(svcT0.Add(time.Minute))
+			for _, rp := range e.incident(1).Roles {
+				e.pressAction(uAlice, dmOf(uAlice), "ack|1|"+rp.Role)
+			}
+			for _, rp := range e.incident(1).Roles {
+				if !rp.Acked {
+					t.Fatalf("%s not acknowledged: %+v", rp.Role, rp)
+				}
+			}
+			alicePages := len(e.pagesTo(uAlice))
+
+			e.clock.Set(svcT0.Add(2 * time.Minute))
+			e.mustCommand(uBob, ch, "page "+tt.target)
+			e.at(7 * time.Minute) // the second page: 2 rounds of 1
+			if got := e.events(1, incident.KindUnanswered); len(got) != 0 {
+				t.Fatalf("unanswered after one page: %+v", got)
+			}
+			e.at(12 * time.Minute)
+
+			if got := len(e.pagesTo(tt.person)) - boolInt(tt.person == uAlice)*alicePages; got != 2 {
+				t.Errorf("the person got %d pages, want 2", got)
+			}
+			un := e.events(1, incident.KindUnanswered)
+			if len(un) != 1 || un[0].Text != tt.unplain || un[0].Data["pages"] != "2" || !strings.HasPrefix(un[0].Data["role"], "@") {
+				t.Fatalf("unanswered = %+v, want one with text %q", un, tt.unplain)
+			}
+			if !slices.Contains(e.texts(ch), tt.channel) {
+				t.Errorf("channel not told %q; it has:\n%s", tt.channel, strings.Join(e.texts(ch), "\n"))
+			}
+			for _, text := range e.texts(ch) {
+				if strings.Contains(text, "role after") && strings.Contains(text, "@") {
+					t.Errorf("a person is called a role: %q", text)
+				}
+			}
+
+			var commanderPages []incident.Event
+			for _, ev := range e.events(1, incident.KindPaged) {
+				if ev.Data["role"] == "commander" && ev.At.Equal(svcT0.Add(12*time.Minute)) {
+					commanderPages = append(commanderPages, ev)
+				}
+			}
+			if !tt.commander {
+				if len(commanderPages) != 0 {
+					t.Errorf("commander paged: %+v", commanderPages)
+				}
+				if _, ok := e.timerDueOf("inc/1/escalate/commander"); ok {
+					t.Error("the commander role has an escalation timer")
+				}
+				return
+			}
+			if len(commanderPages) != 1 || commanderPages[0].Data["contact"] != "alice" || commanderPages[0].Actor != "" {
+				t.Fatalf("commander pages at 10:12 = %+v, want alice's by drbot", commanderPages)
+			}
+			pages := e.pagesTo(uAlice)
+			last := pages[len(pages)-1]
+			reason := strings.TrimSuffix(tt.channel, " Paging the commander role.")
+			reason = "_" + strings.TrimSuffix(strings.TrimPrefix(reason, ":warning: "), ".") + "._"
+			if !strings.Contains(last.Text, "You are paged as *commander*") || !strings.HasSuffix(last.Text, reason) || len(last.Buttons) != 1 {
+				t.Errorf("alice's commander page = %q %v, want it to end %q", last.Text, btnLabels(last.Buttons), reason)
+			}
+			if due, ok := e.timerDueOf("inc/1/escalate/commander"); !ok || !due.Equal(svcT0.Add(17*time.Minute)) {
+				t.Errorf("commander escalation due %v (set %v), want 10:17", due, ok)
+			}
+		})
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func TestPagingWebhookPagerDuty(t *testing.T) {
 	p := svcPlan(t)
 	p.Paging.Webhook = "https://events.pagerduty.com/v2/enqueue?routing_key=R0UT1NGKEY"

@@ -223,12 +223,40 @@ func undeliveredReason(from, code string) string {
 	return fmt.Sprintf("_%s could not be paged (%s)._", from, code)
 }
 
-func (o *op) unansweredText(rp *RolePage, pages int, commander bool) string {
+// unansweredLine says that nobody acknowledged rp's run of pages: "Nobody
+// acknowledged the executor role after 4 pages (Bob Dahl, Alice Berg)",
+// or for a person paged alone "Bob Dahl did not acknowledge after 2
+// pages" (their pseudo role "@bob" is no role).
+func (o *op) unansweredLine(rp *RolePage, pages int) string {
+	return unansweredLine(rp, pages, o.who, escape)
+}
+
+// unansweredPlain is unansweredLine for the timeline: no Slack markup.
+func (o *op) unansweredPlain(rp *RolePage, pages int) string {
+	return unansweredLine(rp, pages, o.whoPlain, func(s string) string { return s })
+}
+
+func unansweredLine(rp *RolePage, pages int, who, esc func(string) string) string {
+	if person, ok := pagedPerson(rp); ok {
+		return fmt.Sprintf("%s did not acknowledge after %d pages", who(person), pages)
+	}
 	var names []string
 	for _, id := range rp.Contacts {
-		names = append(names, o.who(id))
+		names = append(names, who(id))
 	}
-	t := fmt.Sprintf(":warning: Nobody acknowledged the %s role after %d pages (%s).", escape(rp.Role), pages, strings.Join(names, ", "))
+	return fmt.Sprintf("Nobody acknowledged the %s role after %d pages (%s)", esc(rp.Role), pages, strings.Join(names, ", "))
+}
+
+// unansweredReason is the line of the commander's page saying why.
+func (o *op) unansweredReason(rp *RolePage, pages int) string {
+	if person, ok := pagedPerson(rp); ok {
+		return fmt.Sprintf("_%s did not acknowledge after %d pages._", o.who(person), pages)
+	}
+	return fmt.Sprintf("_Nobody acknowledged the %s role after %d pages._", escape(rp.Role), pages)
+}
+
+func (o *op) unansweredText(rp *RolePage, pages int, commander bool) string {
+	t := ":warning: " + o.unansweredLine(rp, pages) + "."
 	if commander {
 		t += " Paging the commander role."
 	}
