@@ -123,6 +123,52 @@ func (rp *RolePage) runPages(f func(k int, who string)) {
 	}
 }
 
+// ranOutPages calls f for each page of rp's earlier runs that ran out
+// (unanswered), with its number and the contact it went to. Those pages
+// still show Acknowledge: a late press counts while no new run began, so
+// running out leaves them. The pages of an earlier run that was
+// acknowledged were marked so then, and keep saying who it was. RolePage
+// keeps only the current run; the earlier ones are in the timeline, where
+// each page sent is one paged (the first of a run) or escalated event.
+func (o *op) ranOutPages(rp *RolePage, f func(k int, who string)) {
+	if rp.RunStart == 0 || o.err != nil {
+		return
+	}
+	events, err := o.tx.Timeline(o.inc.ID)
+	if err != nil {
+		o.fail(fmt.Errorf("timeline of incident %d: %w", o.inc.ID, err))
+		return
+	}
+	type page struct {
+		k   int
+		who string
+	}
+	var run, out []page
+	k := 0
+	for _, e := range events {
+		if e.Data["role"] != rp.Role {
+			continue
+		}
+		switch e.Kind {
+		case KindPaged, KindEscalated:
+			// Pages past RunStart are the current run's (runPages).
+			if k++; k <= rp.RunStart {
+				run = append(run, page{k, e.Data["contact"]})
+			}
+		case KindAcknowledged:
+			run = nil
+		case KindUnanswered:
+			out = append(out, run...)
+			run = nil
+		}
+	}
+	for _, p := range out {
+		if p.who != "" {
+			f(p.k, p.who)
+		}
+	}
+}
+
 // current returns the contact the newest page of the run went to.
 func (rp *RolePage) current() string {
 	n := len(rp.Contacts)
@@ -310,9 +356,11 @@ func (o *op) acknowledge(userID, role string) string {
 	o.event(KindAcknowledged, userID, fmt.Sprintf("%s acknowledged as %s after %s", o.whoPlain(by), role, fmtDur(after)),
 		map[string]string{"role": role, "contact": by, "after_seconds": strconv.FormatInt(int64(after/time.Second), 10)})
 	o.deleteTimer(o.escalateKey(role))
-	rp.runPages(func(k int, who string) {
+	mark := func(k int, who string) {
 		o.edit(dmLane(who), o.pageRef(role, k), o.pageAckedMessage(rp, userID), "mark the page of "+who+" acknowledged")
-	})
+	}
+	o.ranOutPages(rp, mark)
+	rp.runPages(mark)
 	o.post(Message{Text: o.ackedText(rp, by, after)}, "", "say that "+by+" acknowledged")
 	o.webhook(hookAcknowledge, rp, by)
 	o.after(func() { o.s.cfg.Metrics.Acknowledged(after) })

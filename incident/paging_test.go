@@ -160,6 +160,67 @@ func TestAcknowledge(t *testing.T) {
 	}
 }
 
+// An acknowledgement takes the Acknowledge button off every page of the
+// role in the incident, also those of an earlier run that ran out (they
+// kept it, since a late acknowledgement still counts); the pages of an
+// earlier run that was acknowledged keep saying who acknowledged them.
+func TestAcknowledgeUpdatesEarlierRuns(t *testing.T) {
+	e := newSvcEnv(t, svcPlan(t))
+	e.declare("checkout-down", "", false) // run 1 of executor: page 1 to bob
+	ch := e.channel(1)
+	e.clock.Set(svcT0.Add(time.Minute))
+	e.pressAction(uAlice, dmOf(uAlice), "ack|1|executor")
+
+	e.clock.Set(svcT0.Add(2 * time.Minute))
+	e.mustCommand(uErin, ch, "page executor") // run 2: pages 2-5, nobody answers
+	for _, m := range []time.Duration{7, 12, 17, 22} {
+		e.at(m * time.Minute)
+	}
+	if un := e.events(1, incident.KindUnanswered); len(un) != 1 || un[0].Data["role"] != "executor" {
+		t.Fatalf("unanswered = %+v", un)
+	}
+	e.clock.Set(svcT0.Add(23 * time.Minute))
+	e.mustCommand(uErin, ch, "page executor") // run 3: page 6 to bob
+	if rp := e.incident(1).Roles[0]; rp.Role != "executor" || rp.Sent != 6 || rp.RunStart != 5 {
+		t.Fatalf("executor = %+v, want 6 pages, run 3 from page 6", rp)
+	}
+	e.clock.Set(svcT0.Add(24 * time.Minute))
+	e.press(uBob, dmOf(uBob), "Acknowledge")
+
+	type page struct {
+		to, ack string
+		buttons []string
+	}
+	var got []page
+	for _, u := range []string{uBob, uAlice} {
+		for _, m := range e.pagesTo(u) {
+			if !strings.Contains(m.Text, "You are paged as *executor*") {
+				continue
+			}
+			_, ack, _ := strings.Cut(m.Text, ":white_check_mark: ")
+			got = append(got, page{to: u, ack: ack, buttons: btnLabels(m.Buttons)})
+		}
+	}
+	byAlice := "Acknowledged by <@U0ALICE01> at 10:01"
+	byBob := "Acknowledged by <@U0BOB0001> at 10:24"
+	want := []page{
+		{to: uBob, ack: byAlice}, // page 1: run 1
+		{to: uBob, ack: byBob},   // pages 2 and 4: run 2, ran out
+		{to: uBob, ack: byBob},
+		{to: uBob, ack: byBob},   // page 6: run 3
+		{to: uAlice, ack: byBob}, // pages 3 and 5: run 2
+		{to: uAlice, ack: byBob},
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(page{})); diff != "" {
+		t.Errorf("executor pages after bob acknowledged (-want +got):\n%s", diff)
+	}
+	// The commander role, paged when run 2 ran out, is not acknowledged:
+	// its page keeps its button.
+	if b, ok := e.chat.FindButton(dmOf(uAlice), "Acknowledge"); !ok || b.Action != "ack|1|commander" {
+		t.Errorf("alice's commander page lost its button (%v %+v)", ok, b)
+	}
+}
+
 func TestAcknowledgeByEmailContact(t *testing.T) {
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
