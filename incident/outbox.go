@@ -33,7 +33,73 @@ const (
 	// An update whose message ref never appeared is dropped after this many
 	// looks: the post it would change failed for good.
 	maxRefWaits = 3
+	// postInterval is the least time between two posts (chat.postMessage,
+	// a direct message included) in one conversation. Slack documents
+	// chat.postMessage as "1 message per second per channel, short bursts
+	// allowed" (https://api.slack.com/methods/chat.postMessage#rate_limiting);
+	// spacing our own posts keeps a busy incident channel from being
+	// answered 429 and waiting out Retry-After. Updates, topics, invites
+	// and pins have other limits and are not paced.
+	postInterval = time.Second
+	// paceForget is how many conversations the pacer remembers before it
+	// forgets those whose last post is older than postInterval.
+	paceForget = 1024
 )
+
+// pacer remembers, in memory only, when drbot last posted in each
+// conversation (a restart forgets it: at worst one post is answered 429
+// and retried). Its zero value is ready to use.
+type pacer struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// reserve claims the next post in conversation conv at time now, or says
+// when it may go. A clock that has not moved at all since the previous
+// post is not a real one: the console's, and tests', stand still until
+// told to move, and posts waiting on them would wait for the next command
+// instead of being shown with the one that made them. Real clocks always
+// move between two calls to Slack, so in serve every post is paced.
+func (p *pacer) reserve(conv string, now time.Time) (until time.Time, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if last, seen := p.last[conv]; seen && now.After(last) && now.Sub(last) < postInterval {
+		return last.Add(postInterval), false
+	}
+	if p.last == nil {
+		p.last = map[string]time.Time{}
+	}
+	if len(p.last) >= paceForget {
+		for c, t := range p.last {
+			if now.Sub(t) >= postInterval {
+				delete(p.last, c)
+			}
+		}
+	}
+	p.last[conv] = now
+	return time.Time{}, true
+}
+
+// paceError says a post must wait for its conversation's pace: the lane's
+// head is due again then, and the lanes behind it are not held up.
+type paceError struct {
+	conv  string
+	until time.Time
+}
+
+func (e *paceError) Error() string {
+	return "pacing posts in " + e.conv + " (Slack allows about one a second)"
+}
+
+// pace reserves a post in conv now or returns a *paceError. It reads the
+// Service clock afresh, not the delivery's start time: one Deliver sends a
+// whole backlog, and the time its posts took to send is what counts.
+func (d *delivery) pace(conv string) error {
+	if until, ok := d.s.pace.reserve(conv, d.s.now()); !ok {
+		return &paceError{conv: conv, until: until}
+	}
+	return nil
+}
 
 // Deliver sends, once each, every outbox message that is due now: for each
 // lane its oldest pending message, then the next, until the lane is empty
@@ -364,6 +430,9 @@ func (d *delivery) send(ctx context.Context, o Outgoing, inc *Incident) (sendRes
 		if err != nil {
 			return res, err
 		}
+		if err := d.pace(ch); err != nil {
+			return res, err
+		}
 		ts, err := chat.Post(ctx, ch, m)
 		if err != nil {
 			return res, err
@@ -378,6 +447,9 @@ func (d *delivery) send(ctx context.Context, o Outgoing, inc *Incident) (sendRes
 		}
 		user, err := d.recipient(ctx, o, inc)
 		if err != nil {
+			return res, err
+		}
+		if err := d.pace("dm/" + user); err != nil {
 			return res, err
 		}
 		ch, ts, err := chat.DM(ctx, user, m)
@@ -588,9 +660,14 @@ func capped(base time.Duration, n int, limit time.Duration) time.Duration {
 func (d *delivery) failed(ctx context.Context, o Outgoing, inc *Incident, err error) error {
 	var (
 		we *waitError
+		pe *paceError
 		ce *ChatError
 	)
 	switch {
+	case errors.As(err, &pe):
+		d.log.Debug("outbox message paced", "id", o.ID, "kind", o.Kind, "conversation", pe.conv, "until", pe.until)
+		return d.update(ctx, o, func(tx Tx) error { return tx.Retry(o.ID, pe.until, pe.Error()) })
+
 	case errors.As(err, &we):
 		due := d.now.Add(capped(waitBase, o.Attempts, waitMax))
 		d.log.Debug("outbox message waits", "id", o.ID, "kind", o.Kind, "reason", we.reason, "until", due)

@@ -3,6 +3,7 @@ package incident_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -526,4 +527,144 @@ func TestDeliverMalformedDropped(t *testing.T) {
 	if diff := cmp.Diff(obTexts(e.chat.Posts("C0001")), []string{":warning: could not send a direct message to zed: zed is not a contact of the plan"}); diff != "" {
 		t.Errorf("channel posts (-got +want):\n%s", diff)
 	}
+}
+
+// latentChat is a FakeChat whose calls take time on the test clock, as
+// Slack's do: each moves the clock on by took, and the time each post,
+// direct message and update was sent is recorded.
+type latentChat struct {
+	*incidenttest.FakeChat
+	clock *incidenttest.Clock
+	took  time.Duration
+
+	mu   sync.Mutex
+	sent []sentAt
+}
+
+type sentAt struct {
+	method, conv, text string
+	at                 time.Duration // since obT0
+}
+
+func (c *latentChat) note(method, conv string, m incident.Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sent = append(c.sent, sentAt{method, conv, m.Text, c.clock.Now().Sub(obT0)})
+	c.clock.Advance(c.took)
+}
+
+func (c *latentChat) Post(ctx context.Context, ch string, m incident.Message) (string, error) {
+	c.note(incidenttest.MethodPost, ch, m)
+	return c.FakeChat.Post(ctx, ch, m)
+}
+
+func (c *latentChat) DM(ctx context.Context, user string, m incident.Message) (string, string, error) {
+	c.note(incidenttest.MethodDM, user, m)
+	return c.FakeChat.DM(ctx, user, m)
+}
+
+func (c *latentChat) Update(ctx context.Context, ch, ts string, m incident.Message) error {
+	c.note(incidenttest.MethodUpdate, ch, m)
+	return c.FakeChat.Update(ctx, ch, ts, m)
+}
+
+func (c *latentChat) sends() []sentAt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]sentAt(nil), c.sent...)
+}
+
+// TestDeliverPacesPostsPerConversation: Slack allows about one post a
+// second per channel, so drbot spaces its own posts in a conversation by
+// a second instead of learning the limit from 429s; an update is not
+// paced, and another conversation (a page's DM) is not held up.
+func TestDeliverPacesPostsPerConversation(t *testing.T) {
+	e := newOutboxEnv(t)
+	e.incident(t, "C0001")
+	chat := &latentChat{FakeChat: e.chat, clock: e.clock, took: 100 * time.Millisecond}
+	svc, err := incident.New(incident.Config{Plan: pmPlan(), Store: e.store, Chat: chat, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := obPost("inc/1", "a")
+	first.Body.Ref = "a"
+	e.enqueue(t,
+		first,
+		incident.Outgoing{Lane: "inc/1", IncidentID: 1, Kind: incident.OutUpdate, Body: incident.OutBody{UpdateRef: "a", Message: &incident.Message{Text: "a, edited"}}},
+		obPost("inc/1", "b"), obPost("inc/1", "c"), obPost("inc/1", "d"), obPost("inc/1", "e"),
+		incident.Outgoing{Lane: "user/bob", IncidentID: 1, Kind: incident.OutDM, Body: incident.OutBody{Contact: "bob", Message: &incident.Message{Text: "page"}}},
+	)
+
+	// Deliver as Run would: whenever something is due, the clock moving
+	// on in steps of 50ms in between.
+	for range 200 {
+		if _, err := svc.Deliver(context.Background()); err != nil {
+			t.Fatalf("Deliver: %v", err)
+		}
+		var depth int
+		err := e.store.View(context.Background(), func(tx incident.Tx) error {
+			var err error
+			depth, err = tx.OutboxDepth()
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if depth == 0 {
+			break
+		}
+		e.clock.Advance(50 * time.Millisecond)
+	}
+
+	var posts []sentAt
+	var dm, update *sentAt
+	for _, s := range chat.sends() {
+		switch s.method {
+		case incidenttest.MethodPost:
+			posts = append(posts, s)
+		case incidenttest.MethodDM:
+			dm = &s
+		case incidenttest.MethodUpdate:
+			update = &s
+		}
+	}
+	var texts []string
+	for _, p := range posts {
+		texts = append(texts, p.text)
+	}
+	if diff := cmp.Diff(texts, []string{"a", "b", "c", "d", "e"}); diff != "" {
+		t.Fatalf("posts in C0001 (-got +want):\n%s", diff)
+	}
+	for i := 1; i < len(posts); i++ {
+		gap := posts[i].at - posts[i-1].at
+		// At least a second apart, and not much more: the post waits
+		// for its turn, not for a backoff.
+		if gap < time.Second || gap > time.Second+100*time.Millisecond {
+			t.Errorf("post %q went %v after %q, want 1s..1.1s", posts[i].text, gap, posts[i-1].text)
+		}
+	}
+	if update == nil || update.at >= time.Second {
+		t.Errorf("update of the first post: %+v, want it sent at once (updates are not paced)", update)
+	}
+	if dm == nil || dm.at >= time.Second {
+		t.Errorf("DM to bob: %+v, want it sent at once (another conversation)", dm)
+	}
+}
+
+// TestDeliverClockStandingStillNotPaced: the console's clock moves only
+// when told (wait); its posts go at once, in order, so that the console
+// shows them with the command that made them.
+func TestDeliverClockStandingStillNotPaced(t *testing.T) {
+	e := newOutboxEnv(t)
+	e.incident(t, "C0001")
+	e.enqueue(t, obPost("inc/1", "a"), obPost("inc/1", "b"), obPost("inc/1", "c"), obPost("inc/1", "d"), obPost("inc/1", "e"))
+	e.deliver(t, 5)
+	if diff := cmp.Diff(obTexts(e.chat.Posts("C0001")), []string{"a", "b", "c", "d", "e"}); diff != "" {
+		t.Errorf("posts (-got +want):\n%s", diff)
+	}
+	// A second later the clock has moved; the next post went at once
+	// too (a second after the last).
+	e.clock.Advance(time.Second)
+	e.enqueue(t, obPost("inc/1", "f"))
+	e.deliver(t, 1)
 }

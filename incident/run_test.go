@@ -142,7 +142,10 @@ func TestRunFiresTimersWhileSlackIsSlow(t *testing.T) {
 func TestDeliverOneAtATime(t *testing.T) {
 	store, chat := incidenttest.NewMemStore(), incidenttest.NewFakeChat()
 	chat.SetDelay(incidenttest.MethodDM, 5*time.Millisecond)
-	svc, err := incident.New(incident.Config{Plan: svcPlan(t), Store: store, Chat: chat})
+	// A clock standing still: the five pages all go to bob, and a real
+	// clock would pace them a second apart (outbox.go's postInterval).
+	clock := incidenttest.NewClock(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
+	svc, err := incident.New(incident.Config{Plan: svcPlan(t), Store: store, Chat: chat, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

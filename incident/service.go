@@ -57,6 +57,8 @@ type Service struct {
 	// would read the same lane heads and send each message twice. It is
 	// not timerMu, so that timers fire while Slack is slow to answer.
 	deliverMu sync.Mutex
+	// pace spaces the posts of each conversation (outbox.go).
+	pace pacer
 }
 
 type noMetrics struct{}
