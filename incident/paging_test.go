@@ -449,6 +449,45 @@ func boolInt(b bool) int {
 	return 0
 }
 
+// A role name with a mrkdwn formatting character (plan ids may hold "_")
+// is said plain in its page and in the commander's page when it runs
+// out: wrapped in "*" or "_", it would end the formatting early.
+func TestPageRoleNameFormatting(t *testing.T) {
+	tests := []struct {
+		role, paged, reason string
+	}{
+		{"sre", "You are paged as *sre* for", "\n_Nobody acknowledged the sre role after 2 pages._"},
+		{"db.ops", "You are paged as *db.ops* for", "\n_Nobody acknowledged the db.ops role after 2 pages._"},
+		{"on_call", "You are paged as on_call for", "\nNobody acknowledged the on_call role after 2 pages."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.role, func(t *testing.T) {
+			p := svcPlan(t)
+			p.Roles[tt.role] = []string{"erin"}
+			p.RoleOrder = append(p.RoleOrder, tt.role)
+			e := newSvcEnv(t, p)
+			e.declare("checkout-down", "", false)
+			e.mustCommand(uBob, e.channel(1), "page "+tt.role)
+			e.at(5 * time.Minute)
+			e.at(10 * time.Minute) // erin twice: the commander (alice) is paged
+
+			pages := e.pagesTo(uErin)
+			if len(pages) != 2 || !strings.Contains(pages[0].Text, tt.paged) {
+				t.Errorf("erin's pages = %s, want them to say %q", dumpMsgs(pages), tt.paged)
+			}
+			var reason string
+			for _, m := range e.pagesTo(uAlice) {
+				if strings.Contains(m.Text, "as *commander*") {
+					reason = m.Text[strings.LastIndexByte(m.Text, '\n'):]
+				}
+			}
+			if reason != tt.reason {
+				t.Errorf("commander's page ends %q, want %q", reason, tt.reason)
+			}
+		})
+	}
+}
+
 func TestPagingWebhookPagerDuty(t *testing.T) {
 	p := svcPlan(t)
 	p.Paging.Webhook = "https://events.pagerduty.com/v2/enqueue?routing_key=R0UT1NGKEY"

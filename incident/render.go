@@ -186,8 +186,8 @@ func (o *op) summaryMessage() Message {
 func (o *op) pageText(role, reason string) string {
 	inc := o.inc
 	var b strings.Builder
-	fmt.Fprintf(&b, ":rotating_light: You are paged as *%s* for %s (%s, %s)\nChannel: #%s",
-		escape(role), incidentName(inc), escape(inc.Severity), escape(inc.Service), inc.ChannelName)
+	fmt.Fprintf(&b, ":rotating_light: You are paged as %s for %s (%s, %s)\nChannel: #%s",
+		emphasize("*", escape(role)), incidentName(inc), escape(inc.Severity), escape(inc.Service), inc.ChannelName)
 	if inc.Summary != "" {
 		b.WriteString("\nSummary: " + escape(inc.Summary))
 	}
@@ -250,9 +250,23 @@ func unansweredLine(rp *RolePage, pages int, who, esc func(string) string) strin
 // unansweredReason is the line of the commander's page saying why.
 func (o *op) unansweredReason(rp *RolePage, pages int) string {
 	if person, ok := pagedPerson(rp); ok {
-		return fmt.Sprintf("_%s did not acknowledge after %d pages._", o.who(person), pages)
+		return emphasize("_", fmt.Sprintf("%s did not acknowledge after %d pages.", o.who(person), pages))
 	}
-	return fmt.Sprintf("_Nobody acknowledged the %s role after %d pages._", escape(rp.Role), pages)
+	return emphasize("_", fmt.Sprintf("Nobody acknowledged the %s role after %d pages.", escape(rp.Role), pages))
+}
+
+// mrkdwnMarks open and close formatting in Slack mrkdwn.
+const mrkdwnMarks = "*_~`"
+
+// emphasize wraps s in mark ("*" bold, "_" italic) unless s holds a
+// formatting character itself: mrkdwn has no escape for one, and a role
+// named "on_call" inside "_..._" would end the italics early and leave
+// stray underscores. Such text is said plain rather than garbled.
+func emphasize(mark, s string) string {
+	if strings.ContainsAny(s, mrkdwnMarks) {
+		return s
+	}
+	return mark + s + mark
 }
 
 func (o *op) unansweredText(rp *RolePage, pages int, commander bool) string {
