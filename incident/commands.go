@@ -284,7 +284,7 @@ func (o *op) pagedAgain(rp *RolePage, events []Event) string {
 		return ""
 	}
 	t := fmt.Sprintf("acknowledged by %s at %s; paged again at %s", o.who(events[ack].Data["contact"]), o.clock(events[ack].At), o.clock(events[start].At))
-	if why := pagedWhy(events, start); why != "" {
+	if why := o.pagedWhy(events, start); why != "" {
 		t += " (" + why + ")"
 	}
 	return t
@@ -292,7 +292,7 @@ func (o *op) pagedAgain(rp *RolePage, events []Event) string {
 
 // pagedWhy says why the run of pages begun by events[start] began: who
 // asked for it, or what drbot recorded just before in the same change.
-func pagedWhy(events []Event, start int) string {
+func (o *op) pagedWhy(events []Event, start int) string {
 	e := events[start]
 	if e.Actor != "" {
 		return "by " + mention(e.Actor)
@@ -302,12 +302,28 @@ func pagedWhy(events []Event, start int) string {
 		case KindRTOBreached:
 			return "RTO breached"
 		case KindUnanswered:
-			if role := events[i].Data["role"]; role != "" && role != e.Data["role"] {
-				return "nobody acknowledged the " + escape(role) + " role"
+			role := events[i].Data["role"]
+			if role == "" || role == e.Data["role"] {
+				continue
 			}
+			// A person paged alone is no role: name them, as the
+			// channel was told (unansweredLine).
+			if person, ok := rolePerson(role); ok {
+				return o.who(person) + " did not acknowledge"
+			}
+			return "nobody acknowledged the " + escape(role) + " role"
 		}
 	}
 	return ""
+}
+
+// rolePerson is pagedPerson for a role as the timeline records it: the
+// contact id or Slack member ID of "@id", the pseudo role of a person
+// paged alone. Plan ids cannot begin with "@" (playbooks' idPattern), so
+// no role of the plan is taken for a person.
+func rolePerson(role string) (string, bool) {
+	person, ok := strings.CutPrefix(role, "@")
+	return person, ok && person != ""
 }
 
 // list answers /incident list.

@@ -175,6 +175,26 @@ func TestStatusPagedAgain(t *testing.T) {
 			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:40 (nobody acknowledged the security role): Alice Berg paged (page 1), not acknowledged yet",
 		},
 		{
+			name: "a contact paged alone unanswered",
+			run: func(e *svcEnv, ch string) {
+				e.clock.Set(svcT0.Add(30 * time.Minute))
+				e.mustCommand(uBob, ch, "page @erin")
+				e.at(35 * time.Minute)
+				e.at(40 * time.Minute) // erin twice, unanswered: the commander is paged
+			},
+			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:40 (Erin Lund did not acknowledge): Alice Berg paged (page 1), not acknowledged yet",
+		},
+		{
+			name: "a Slack member paged alone unanswered",
+			run: func(e *svcEnv, ch string) {
+				e.clock.Set(svcT0.Add(30 * time.Minute))
+				e.mustCommand(uBob, ch, "page <@U0ZED0001>")
+				e.at(35 * time.Minute)
+				e.at(40 * time.Minute)
+			},
+			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:40 (<@U0ZED0001> did not acknowledge): Alice Berg paged (page 1), not acknowledged yet",
+		},
+		{
 			name: "nobody acknowledges the second run",
 			run: func(e *svcEnv, ch string) {
 				e.clock.Set(svcT0.Add(30 * time.Minute))
