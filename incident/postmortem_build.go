@@ -376,9 +376,20 @@ func (b *pmBuilder) findings(ttr time.Duration) {
 	for i, r := range inc.Roles {
 		a, ra := pm.Acks[i], b.ra[i]
 		took := time.Duration(a.AckSeconds) * time.Second
+		// A person paged alone (/incident page @someone) is no role of
+		// the plan: the findings name them, and have no contacts to check
+		// or add.
+		person, alone := pagedPerson(r)
 		switch {
 		case !a.Acknowledged && r.Sent == 0:
 			// Never paged (the incident ended first); nothing to say.
+		case alone && !a.Acknowledged:
+			add("%s did not acknowledge when paged alone (%s); check that they can be reached and how they are notified", b.name(person), pmPages(r.Sent))
+		case alone && ra.pagesBefore > 1:
+			add("%s acknowledged only after %s (%s) when paged alone; check that they can be reached", b.name(person), pmPages(ra.pagesBefore), pmDur(took))
+		case alone && b.plan != nil && b.plan.Paging.AckTimeout > 0 && took > b.plan.Paging.AckTimeout:
+			add("%s took %s to acknowledge when paged alone, longer than the %s ack timeout", b.name(person), pmDur(took), pmDur(b.plan.Paging.AckTimeout))
+		case alone:
 		case !a.Acknowledged:
 			line := fmt.Sprintf("nobody acknowledged the %s role (%s); check its contacts and how they are notified", r.Role, pmPages(r.Sent))
 			if len(r.Contacts) == 1 {

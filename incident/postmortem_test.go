@@ -557,3 +557,70 @@ func BenchmarkPostmortem10k(b *testing.B) {
 		}
 	}
 }
+
+// TestPostmortemPersonPaged: a person paged alone (/incident page
+// @someone, the pseudo role "@id") is named in the findings, never called
+// a role, and not told to add a second contact.
+func TestPostmortemPersonPaged(t *testing.T) {
+	paged := func(role, contact string, acks ...incident.Event) []incident.Event {
+		evs := []incident.Event{
+			pmEv(pmAt(10, 0, 0), incident.KindDeclared, "U0ALICE01", "declared"),
+			pmEv(pmAt(10, 10, 0), incident.KindPaged, "U0BOB0001", "paged", "role", role, "contact", contact),
+		}
+		return append(evs, acks...)
+	}
+	tests := []struct {
+		name   string
+		rp     incident.RolePage
+		events []incident.Event
+		want   string // "" for no finding about the person
+	}{
+		{
+			name:   "contact unanswered",
+			rp:     incident.RolePage{Role: "@erin", Contacts: []string{"erin"}, Sent: 2, Exhausted: true, PagedAt: pmAt(10, 10, 0)},
+			events: paged("@erin", "erin", pmEv(pmAt(10, 15, 0), incident.KindEscalated, "", "escalated", "role", "@erin", "contact", "erin")),
+			want:   "Erin Lund did not acknowledge when paged alone (2 pages); check that they can be reached and how they are notified",
+		},
+		{
+			name:   "Slack member unanswered",
+			rp:     incident.RolePage{Role: "@U0ZED0001", Contacts: []string{"U0ZED0001"}, Sent: 1, PagedAt: pmAt(10, 10, 0)},
+			events: paged("@U0ZED0001", "U0ZED0001"),
+			want:   "U0ZED0001 did not acknowledge when paged alone (1 page); check that they can be reached and how they are notified",
+		},
+		{
+			name: "acknowledged after two pages",
+			rp:   incident.RolePage{Role: "@erin", Contacts: []string{"erin"}, Sent: 2, Acked: true, AckedBy: "erin", AckedAt: pmAt(10, 16, 0), PagedAt: pmAt(10, 10, 0)},
+			events: paged("@erin", "erin",
+				pmEv(pmAt(10, 15, 0), incident.KindEscalated, "", "escalated", "role", "@erin", "contact", "erin"),
+				pmEv(pmAt(10, 16, 0), incident.KindAcknowledged, "U0ERIN001", "acknowledged", "role", "@erin", "contact", "erin")),
+			want: "Erin Lund acknowledged only after 2 pages (6m) when paged alone; check that they can be reached",
+		},
+		{
+			name: "acknowledged quickly",
+			rp:   incident.RolePage{Role: "@erin", Contacts: []string{"erin"}, Sent: 1, Acked: true, AckedBy: "erin", AckedAt: pmAt(10, 11, 0), PagedAt: pmAt(10, 10, 0)},
+			events: paged("@erin", "erin",
+				pmEv(pmAt(10, 11, 0), incident.KindAcknowledged, "U0ERIN001", "acknowledged", "role", "@erin", "contact", "erin")),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rp := tt.rp
+			inc := &incident.Incident{ID: 4, Scenario: "db-corruption", State: incident.StateResolved, DeclaredAt: pmAt(10, 0, 0), ResolvedAt: pmAt(11, 0, 0),
+				RTO: 2 * time.Hour, Roles: []*incident.RolePage{&rp}}
+			pm := incident.BuildPostmortem(inc, tt.events, pmPlan(), pmAt(11, 0, 0))
+			var got []string
+			for _, f := range pm.Findings {
+				if strings.Contains(f, "page") || strings.Contains(f, "acknowledge") {
+					got = append(got, f)
+				}
+			}
+			var want []string
+			if tt.want != "" {
+				want = []string{tt.want}
+			}
+			if diff := cmp.Diff(got, want); diff != "" {
+				t.Errorf("findings about the person (-got +want):\n%s\nall findings: %q", diff, pm.Findings)
+			}
+		})
+	}
+}
