@@ -347,6 +347,52 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// Resolve closes every page of the incident still showing Acknowledge:
+// the current run's and those of earlier runs that ran out, of roles and
+// of people paged alone.
+func TestResolveClosesRanOutPages(t *testing.T) {
+	e := newSvcEnv(t, svcPlan(t))
+	e.declare("checkout-down", "", false) // executor run 1: bob, alice, bob, alice
+	ch := e.channel(1)
+	for _, m := range []time.Duration{5, 10, 15, 20} {
+		e.at(m * time.Minute)
+	}
+	e.clock.Set(svcT0.Add(21 * time.Minute))
+	e.mustCommand(uBob, ch, "page @erin") // @erin run 1: two pages
+	e.at(26 * time.Minute)
+	e.at(31 * time.Minute)
+	var ranOut []string
+	for _, ev := range e.events(1, incident.KindUnanswered) {
+		ranOut = append(ranOut, ev.Data["role"])
+	}
+	if diff := cmp.Diff([]string{"executor", "@erin"}, ranOut); diff != "" {
+		t.Fatalf("runs that ran out (-want +got):\n%s", diff)
+	}
+	e.clock.Set(svcT0.Add(32 * time.Minute))
+	e.mustCommand(uBob, ch, "page executor") // run 2: page 5 to bob
+	e.mustCommand(uBob, ch, "page @erin")    // run 2: page 3 to erin
+	e.clock.Set(svcT0.Add(33 * time.Minute))
+	e.mustCommand(uAlice, ch, "resolve")
+
+	pages := 0
+	for _, u := range []string{uAlice, uBob, uErin} {
+		for _, m := range e.pagesTo(u) {
+			pages++
+			if len(m.Buttons) != 0 || !strings.Contains(m.Text, "Incident resolved at 10:33") {
+				t.Errorf("page to %s after resolve: %q %v", u, m.Text, btnLabels(m.Buttons))
+			}
+		}
+		if b, ok := e.chat.FindButton(dmOf(u), "Acknowledge"); ok {
+			t.Errorf("%s's DMs keep an Acknowledge button: %+v", u, b)
+		}
+	}
+	// executor 5, @erin 3, commander 3 (10:20 alice, 10:25 bob, 10:30
+	// alice): none was left out of the check.
+	if pages != 11 {
+		t.Errorf("%d pages seen, want 11", pages)
+	}
+}
+
 // Resolve takes the buttons off the step that was running: its message
 // keeps its text and says the step was not finished.
 func TestResolveClosesStep(t *testing.T) {

@@ -23,9 +23,16 @@ func (o *op) resolve(userID, summary string) (Reply, error) {
 	}
 	for _, rp := range inc.Roles {
 		if !rp.Acked {
-			rp.runPages(func(k int, who string) {
+			// Every page of the role still showing Acknowledge: the
+			// current run's, and those of earlier runs that ran out,
+			// which keep the button while the incident is open (a late
+			// press still counts). An acknowledgement already marked
+			// them all (acknowledge).
+			closePage := func(k int, who string) {
 				o.edit(dmLane(who), o.pageRef(rp.Role, k), o.pageClosedMessage(rp), "close the page of "+who)
-			})
+			}
+			o.ranOutPages(rp, closePage)
+			rp.runPages(closePage)
 		}
 		o.webhook(hookResolve, rp, rp.AckedBy)
 	}
