@@ -563,7 +563,11 @@ type unackedRole struct {
 
 // unackedRoles reads, for each role of p, the last real (not drill)
 // incident that paged it, and returns the roles nobody acknowledged
-// there. An incident still paging the role is not judged yet.
+// there. An incident still paging the role is not judged yet. A person
+// paged alone ("@id", /incident page @someone) is no role of p and is
+// not counted: the review is about the roles' contact lists, and one
+// unanswered direct page of someone perhaps off shift says little about
+// them (the incident's postmortem names them).
 func unackedRoles(tx Tx, p *playbooks.Plan) ([]unackedRole, error) {
 	no := false
 	incs, err := tx.Incidents(Filter{Drills: &no, Limit: reviewIncidentScan})

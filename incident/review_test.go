@@ -199,6 +199,24 @@ func TestReviewFindings(t *testing.T) {
 			},
 		},
 		{
+			// A person paged alone (/incident page @alice) is no role of
+			// the plan: the review is about roles, and the incident's
+			// postmortem already names them.
+			name: "a person paged alone is no role",
+			setup: func(e *svcEnv) {
+				e.declare("db-corruption", "", false)
+				e.press(uAlice, dmOf(uAlice), "Acknowledge")
+				e.press(uBob, dmOf(uBob), "Acknowledge")
+				e.mustCommand(uBob, e.channel(1), "page @alice") // a commander contact: the commander is not paged again
+				e.at(5 * time.Minute)
+				e.at(10 * time.Minute)
+				if un := e.events(1, incident.KindUnanswered); len(un) != 1 || un[0].Data["role"] != "@alice" {
+					t.Fatalf("unanswered = %+v, want @alice's", un)
+				}
+				e.mustCommand(uAlice, e.channel(1), "resolve")
+			},
+		},
+		{
 			name: "an incident still paging is not judged yet",
 			setup: func(e *svcEnv) {
 				e.declare("db-corruption", "", false)
