@@ -62,6 +62,22 @@ func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt
 			s.log.Error("socket mode: could not acknowledge", "type", evt.Type, "err", err)
 		}
 	}
+	// answer handles one request in its own goroutine (a command may wait
+	// up to AnswerWithin for the service: do not hold up the requests
+	// behind it), observes the answer time, and acknowledges with the
+	// payload when work says so.
+	answer := func(endpoint string, work func() (payload any, ok bool)) {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.recoverSocket(evt.Type, &acked, ack)
+			payload, ok := work()
+			observe(endpoint)
+			if ok {
+				ack(payload)
+			}
+		}()
+	}
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
 		s.log.Info("socket mode: connecting")
@@ -86,29 +102,13 @@ func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt
 		if !ok || evt.Request == nil {
 			return
 		}
-		// A command may wait up to AnswerWithin for the service: do not
-		// hold up the requests behind it.
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.recoverSocket(evt.Type, &acked, ack)
-			payload := s.Command(cmd)
-			observe("commands")
-			ack(payload)
-		}()
+		answer("commands", func() (any, bool) { return s.Command(cmd), true })
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok || evt.Request == nil {
 			return
 		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.recoverSocket(evt.Type, &acked, ack)
-			payload := s.Interaction(cb)
-			observe("interactions")
-			ack(payload)
-		}()
+		answer("interactions", func() (any, bool) { return s.Interaction(cb), true })
 	case socketmode.EventTypeEventsAPI:
 		ev, ok := evt.Data.(slackevents.EventsAPIEvent)
 		if !ok || evt.Request == nil {
@@ -117,18 +117,9 @@ func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt
 		if evt.Request.RetryAttempt > 0 {
 			s.log.Info("Slack retried an event", "retry", evt.Request.RetryAttempt, "reason", evt.Request.RetryReason)
 		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.recoverSocket(evt.Type, &acked, ack)
-			// Not acknowledged when it could not be recorded: Slack
-			// sends it again, as over HTTP with a 503.
-			status := s.Event(ev)
-			observe("events")
-			if status == http.StatusOK {
-				ack(nil)
-			}
-		}()
+		// Not acknowledged when it could not be recorded: Slack sends it
+		// again, as over HTTP with a 503.
+		answer("events", func() (any, bool) { return nil, s.Event(ev) == http.StatusOK })
 	case socketmode.EventTypeHello, socketmode.EventTypeDisconnect:
 		s.log.Debug("socket mode", "event", evt.Type)
 	default:
