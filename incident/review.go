@@ -506,17 +506,16 @@ func (d *delivery) checkContacts(ctx context.Context, p *playbooks.Plan) (map[st
 			}
 			u, err := chat.LookupUserByEmail(ctx, c.Email)
 			if err != nil {
-				code, ok := chatCode(err)
-				switch {
-				case !ok:
+				email := escape(c.Email)
+				problem, ok := lookupProblem(err, lookupWording{
+					notFound:    "no Slack account has the email " + email,
+					deactivated: "the Slack account with the email " + email + " is deactivated",
+					failed:      "could not look up " + email + " in Slack",
+				})
+				if !ok {
 					return nil, fmt.Errorf("look up %s by email: %w", id, err)
-				case notFoundCodes[code]:
-					ck.problem = fmt.Sprintf("no Slack account has the email %s", escape(c.Email))
-				case deactivatedCodes[code]:
-					ck.problem = fmt.Sprintf("the Slack account with the email %s is deactivated", escape(c.Email))
-				default:
-					ck.problem = fmt.Sprintf("could not look up %s in Slack (%s)", escape(c.Email), escape(code))
 				}
+				ck.problem = problem
 				out[id] = ck
 				continue
 			}
@@ -524,23 +523,44 @@ func (d *delivery) checkContacts(ctx context.Context, p *playbooks.Plan) (map[st
 		}
 		info, err := chat.LookupUser(ctx, ck.user)
 		if err != nil {
-			code, ok := chatCode(err)
-			switch {
-			case !ok:
+			problem, ok := lookupProblem(err, lookupWording{
+				notFound:    "Slack account " + escape(ck.user) + " not found",
+				deactivated: "Slack account deactivated",
+				failed:      "could not check the Slack account",
+			})
+			if !ok {
 				return nil, fmt.Errorf("look up %s: %w", id, err)
-			case notFoundCodes[code]:
-				ck.problem = fmt.Sprintf("Slack account %s not found", escape(ck.user))
-			case deactivatedCodes[code]:
-				ck.problem = "Slack account deactivated"
-			default:
-				ck.problem = fmt.Sprintf("could not check the Slack account (%s)", escape(code))
 			}
+			ck.problem = problem
 		} else if info.Deleted {
 			ck.problem = "Slack account deactivated"
 		}
 		out[id] = ck
 	}
 	return out, nil
+}
+
+// lookupWording is how the review words a failed lookup of one contact:
+// by email or by Slack member ID.
+type lookupWording struct {
+	notFound, deactivated string
+	failed                string // followed by " (code)" for any other code
+}
+
+// lookupProblem turns a failed Slack user lookup into the problem the
+// review reports, worded by w. ok is false for an error worth retrying
+// (rate limit, network), which is no problem of the contact.
+func lookupProblem(err error, w lookupWording) (problem string, ok bool) {
+	code, ok := chatCode(err)
+	switch {
+	case !ok:
+		return "", false
+	case notFoundCodes[code]:
+		return w.notFound, true
+	case deactivatedCodes[code]:
+		return w.deactivated, true
+	}
+	return fmt.Sprintf("%s (%s)", w.failed, escape(code)), true
 }
 
 // chatCode returns Slack's code of a permanent chat error; ok is false
