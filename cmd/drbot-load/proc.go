@@ -103,19 +103,31 @@ func startDrbot(ctx context.Context, bin, plan, db, logPath, logLevel string, en
 		p.err = cmd.Wait()
 		close(p.exited)
 	}()
-	select {
-	case p.addr = <-addrc:
-	case <-p.exited:
-		return nil, fmt.Errorf("drbot serve exited before listening (%v); its log: %s", p.err, logPath)
-	case <-time.After(30 * time.Second):
-		p.kill()
-		return nil, fmt.Errorf("drbot serve did not say where it listens within 30s; its log: %s", logPath)
-	case <-ctx.Done():
-		p.kill()
-		return nil, ctx.Err()
+	if err := p.awaitListening(ctx, addrc, 30*time.Second, "drbot serve", "; its log: "+logPath); err != nil {
+		return nil, err
 	}
 	go p.sampleRSS()
 	return p, nil
+}
+
+// awaitListening waits until the process's output reader sends on addrc
+// the address it listens on, and keeps it in p.addr. A process that exits
+// first or says nothing within wait is an error naming it (what) and
+// ending with hint (where its log is, say); one still running then, or
+// when ctx ends, is killed.
+func (p *proc) awaitListening(ctx context.Context, addrc <-chan string, wait time.Duration, what, hint string) error {
+	select {
+	case p.addr = <-addrc:
+		return nil
+	case <-p.exited:
+		return fmt.Errorf("%s exited before listening (%v)%s", what, p.err, hint)
+	case <-time.After(wait):
+		p.kill()
+		return fmt.Errorf("%s did not say where it listens within %s%s", what, wait, hint)
+	case <-ctx.Done():
+		p.kill()
+		return ctx.Err()
+	}
 }
 
 // sampleRSS keeps the largest VmRSS seen, every 100 ms until the process
@@ -304,16 +316,8 @@ func startBare(ctx context.Context, secret string) (*proc, error) {
 		p.err = cmd.Wait()
 		close(p.exited)
 	}()
-	select {
-	case p.addr = <-addrc:
-	case <-p.exited:
-		return nil, fmt.Errorf("the bare handler exited before listening: %v", p.err)
-	case <-time.After(10 * time.Second):
-		p.kill()
-		return nil, errors.New("the bare handler did not say where it listens within 10s")
-	case <-ctx.Done():
-		p.kill()
-		return nil, ctx.Err()
+	if err := p.awaitListening(ctx, addrc, 10*time.Second, "the bare handler", ""); err != nil {
+		return nil, err
 	}
 	go p.sampleRSS()
 	return p, nil
