@@ -510,6 +510,15 @@ func (s *Server) WaitForMessage(conv string, timeout time.Duration, match func(M
 	return found, nil
 }
 
+// recordAndUnlock records an answered call, releases s.mu (held by the
+// caller; notify takes it again) and wakes whoever waits for calls
+// (WaitFor, WaitUntil). Callers write the answer after it, unlocked.
+func (s *Server) recordAndUnlock(call Call) {
+	s.calls = append(s.calls, call)
+	s.mu.Unlock()
+	s.notify()
+}
+
 func (s *Server) notify() {
 	s.mu.Lock()
 	close(s.changed)
@@ -672,16 +681,12 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request, method, id st
 	call.At = s.now()
 	if f := s.takeFailureLocked(method); f != nil {
 		call.Status = f.status
-		s.calls = append(s.calls, call)
-		s.mu.Unlock()
-		s.notify()
+		s.recordAndUnlock(call)
 		writeFailure(w, f)
 		return
 	}
 	call.Status = http.StatusOK
-	s.calls = append(s.calls, call)
-	s.mu.Unlock()
-	s.notify()
+	s.recordAndUnlock(call)
 	_, _ = io.WriteString(w, "ok")
 }
 
@@ -698,16 +703,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, method string)
 	if f := s.takeFailureLocked(method); f != nil {
 		if f.code == "" {
 			call.Status = f.status
-			s.calls = append(s.calls, call)
-			s.mu.Unlock()
-			s.notify()
+			s.recordAndUnlock(call)
 			writeFailure(w, f)
 			return
 		}
 		call.Status, call.Error = http.StatusOK, f.code
-		s.calls = append(s.calls, call)
-		s.mu.Unlock()
-		s.notify()
+		s.recordAndUnlock(call)
 		writeJSON(w, map[string]any{"ok": false, "error": f.code})
 		return
 	}
@@ -728,18 +729,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, method string)
 	default:
 		if retry, limited := s.rateLimitedLocked(method, req.params); limited {
 			call.Status = http.StatusTooManyRequests
-			s.calls = append(s.calls, call)
-			s.mu.Unlock()
-			s.notify()
+			s.recordAndUnlock(call)
 			writeFailure(w, &failure{status: http.StatusTooManyRequests, retryAfter: retry})
 			return
 		}
 		a = s.dispatchLocked(method, req)
 	}
 	call.Status, call.Error = http.StatusOK, a.code
-	s.calls = append(s.calls, call)
-	s.mu.Unlock()
-	s.notify()
+	s.recordAndUnlock(call)
 
 	body := map[string]any{"ok": a.code == ""}
 	for k, v := range a.fields {
