@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/drbot-dev/drbot/bot/fakeslack"
 	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/incident/incidenttest"
 )
 
 // TestSocketMode runs the same requests as the HTTP tests over a real
@@ -121,24 +121,6 @@ func runSocketMode(t *testing.T, fs *fakeslack.Server, cfg Config) *Server {
 	return srv
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent writes (a log).
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestSocketModePanics: a panic while handling a Socket Mode request, in
 // the service or in drbot's own handling of its answer, is recovered and
 // logged, the request is acknowledged, and the process goes on serving
@@ -159,7 +141,7 @@ func TestSocketModePanics(t *testing.T) {
 	}
 	svc.press = func(context.Context, incident.PressRequest) (incident.Reply, error) { panic("boom in a press") }
 	svc.scenarios = func() []incident.ScenarioInfo { panic("boom in the handler") }
-	var logs lockedBuffer
+	var logs incidenttest.LogBuffer
 	runSocketMode(t, fs, Config{Service: svc, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 
 	const token = "verification-token-SECRET"

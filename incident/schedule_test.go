@@ -395,25 +395,6 @@ drills:
 	e.mustFind(e.channel(2), "Fail over to the other region.")
 }
 
-// syncBuffer is a log destination safe for the outbox worker's
-// concurrent lanes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A scheduled drill that waits for an open incident says so in
 // review.channel (when the plan has one) and always in the log.
 func TestDrillSkippedNotice(t *testing.T) {
@@ -471,7 +452,7 @@ func TestDrillSkippedNotice(t *testing.T) {
 			p.Review.Channel = tc.channel
 			p.Scenarios["checkout-down"].Title = "Checkout <!channel> & co"
 			e := newReviewEnv(t, p)
-			var logs syncBuffer
+			var logs incidenttest.LogBuffer
 			svc, err := incident.New(incident.Config{Plan: p, Store: e.store, Chat: e.chat, Now: e.clock.Now, Metrics: e.met,
 				Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 			if err != nil {

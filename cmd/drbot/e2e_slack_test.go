@@ -22,6 +22,7 @@ import (
 
 	"github.com/drbot-dev/drbot/bot"
 	"github.com/drbot-dev/drbot/bot/fakeslack"
+	"github.com/drbot-dev/drbot/incident/incidenttest"
 )
 
 // The end-to-end tests of "drbot serve" run the real binary against
@@ -134,25 +135,8 @@ type served struct {
 	t      testing.TB
 	cmd    *exec.Cmd
 	base   string // http://127.0.0.1:PORT
-	logs   *lockedBuffer
+	logs   *incidenttest.LogBuffer
 	exited chan error
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // newFakeWorkspace starts fakeslack with the plan's people.
@@ -219,7 +203,7 @@ func launchServe(t testing.TB, fs *fakeslack.Server, dir string, allOutput bool,
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--plan", filepath.Join(dir, "plan.yaml"),
 		"--db", filepath.Join(dir, "drbot.db"), "--log-level", "debug")
 	cmd.Env = serveEnv(append([]string{"SLACK_API_URL=" + fs.URL()}, env...)...)
-	s := &served{t: t, cmd: cmd, logs: &lockedBuffer{}, exited: make(chan error, 1)}
+	s := &served{t: t, cmd: cmd, logs: &incidenttest.LogBuffer{}, exited: make(chan error, 1)}
 	if allOutput {
 		cmd.Stdout = s.logs
 	}
