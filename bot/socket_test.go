@@ -32,12 +32,7 @@ func TestSocketMode(t *testing.T) {
 	m := NewMetrics(MetricsConfig{})
 	runSocketMode(t, fs, Config{Service: svc, Metrics: m})
 
-	tests := []struct {
-		name    string
-		typ     string
-		payload any
-		want    string // the ack's payload
-	}{
+	tests := []socketCase{
 		{"slash command", fakeslack.SocketSlashCommands,
 			map[string]any{"command": "/incident", "text": "status &amp; more", "user_id": "U1", "channel_id": "CINC1", "response_url": fs.ResponseURL("s1"), "trigger_id": "t"},
 			`{"response_type":"ephemeral","text":"You typed status \u0026 more"}`},
@@ -47,19 +42,7 @@ func TestSocketMode(t *testing.T) {
 		{"button", fakeslack.SocketInteractive, pressPayload("ack/1/executor", "U1", fs.ResponseURL("s2")), `null`},
 		{"pin", fakeslack.SocketEventsAPI, pinEvent("EvS1", "U2", "U1", "noted over the socket"), `null`},
 	}
-	for _, tt := range tests {
-		id, err := fs.SendSocket(tt.typ, tt.payload)
-		if err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		got, err := fs.WaitForAck(id, 10*time.Second)
-		if err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		if diff := cmp.Diff(compactJSON(t, got), tt.want); diff != "" {
-			t.Errorf("%s: ack (-got +want):\n%s", tt.name, diff)
-		}
-	}
+	checkSocketAcks(t, fs, tests)
 	svc.waitUntil(t, "the press and the note", func() bool { return len(svc.presses) == 1 && len(svc.notes) == 1 })
 	var buf bytes.Buffer
 	m.WriteTo(context.Background(), &buf)
@@ -151,30 +134,13 @@ func TestSocketModePanics(t *testing.T) {
 	press := pressPayload("ack/1/executor", "U1", fs.ResponseURL("press"))
 	press["token"] = token
 	internal := `{"response_type":"ephemeral","text":"` + incident.ErrorMessage(errors.New("x")) + `"}`
-	tests := []struct {
-		name    string
-		typ     string
-		payload any
-		want    string // the ack's payload
-	}{
+	tests := []socketCase{
 		{"service panics on a command", fakeslack.SocketSlashCommands, command("panic"), internal},
 		{"handler panics after the service answered", fakeslack.SocketSlashCommands, command("declare"), internal},
 		{"service panics on a press", fakeslack.SocketInteractive, press, `null`},
 		{"still serving", fakeslack.SocketSlashCommands, command("status"), `{"response_type":"ephemeral","text":"You typed status"}`},
 	}
-	for _, tt := range tests {
-		id, err := fs.SendSocket(tt.typ, tt.payload)
-		if err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		got, err := fs.WaitForAck(id, 10*time.Second)
-		if err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		if diff := cmp.Diff(compactJSON(t, got), tt.want); diff != "" {
-			t.Errorf("%s: ack (-got +want):\n%s", tt.name, diff)
-		}
-	}
+	checkSocketAcks(t, fs, tests)
 
 	// Every panic is logged at error with what was being handled.
 	for deadline := time.Now().Add(5 * time.Second); strings.Count(logs.String(), "recovered") < 3; time.Sleep(5 * time.Millisecond) {
@@ -207,5 +173,33 @@ func TestSocketModePanics(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), token) {
 		t.Errorf("the payload's token is in the log:\n%s", logs.String())
+	}
+}
+
+// socketCase is one request sent over Socket Mode and the payload of the
+// acknowledgement drbot must answer it with.
+type socketCase struct {
+	name    string
+	typ     string
+	payload any
+	want    string // the ack's payload
+}
+
+// checkSocketAcks sends each case through the fake Slack's WebSocket, in
+// order, and compares drbot's acknowledgement with the case's.
+func checkSocketAcks(t *testing.T, fs *fakeslack.Server, tests []socketCase) {
+	t.Helper()
+	for _, tt := range tests {
+		id, err := fs.SendSocket(tt.typ, tt.payload)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		got, err := fs.WaitForAck(id, 10*time.Second)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if diff := cmp.Diff(compactJSON(t, got), tt.want); diff != "" {
+			t.Errorf("%s: ack (-got +want):\n%s", tt.name, diff)
+		}
 	}
 }
