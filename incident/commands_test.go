@@ -166,32 +166,17 @@ func TestStatusPagedAgain(t *testing.T) {
 		},
 		{
 			name: "another role unanswered",
-			run: func(e *svcEnv, ch string) {
-				e.clock.Set(svcT0.Add(30 * time.Minute))
-				e.mustCommand(uBob, ch, "page security")
-				e.at(35 * time.Minute)
-				e.at(40 * time.Minute) // erin twice, unanswered: the commander is paged
-			},
+			run:  pagedUnanswered("page security"),
 			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:40 (nobody acknowledged the security role): Alice Berg paged (page 1), not acknowledged yet",
 		},
 		{
 			name: "a contact paged alone unanswered",
-			run: func(e *svcEnv, ch string) {
-				e.clock.Set(svcT0.Add(30 * time.Minute))
-				e.mustCommand(uBob, ch, "page @erin")
-				e.at(35 * time.Minute)
-				e.at(40 * time.Minute) // erin twice, unanswered: the commander is paged
-			},
+			run:  pagedUnanswered("page @erin"),
 			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:40 (Erin Lund did not acknowledge): Alice Berg paged (page 1), not acknowledged yet",
 		},
 		{
 			name: "a Slack member paged alone unanswered",
-			run: func(e *svcEnv, ch string) {
-				e.clock.Set(svcT0.Add(30 * time.Minute))
-				e.mustCommand(uBob, ch, "page <@U0ZED0001>")
-				e.at(35 * time.Minute)
-				e.at(40 * time.Minute)
-			},
+			run:  pagedUnanswered("page <@U0ZED0001>"),
 			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:40 (<@U0ZED0001> did not acknowledge): Alice Berg paged (page 1), not acknowledged yet",
 		},
 		{
@@ -680,5 +665,17 @@ func TestNewValidates(t *testing.T) {
 	}
 	if err := svc.Tick(e.ctx); err == nil || !strings.Contains(err.Error(), "no chat surface") {
 		t.Errorf("Tick without chat: %v", err)
+	}
+}
+
+// pagedUnanswered returns a step of TestStatusPagedAgain: at 10:30 bob
+// types "/incident COMMAND", and nobody answers its two pages (10:35,
+// 10:40), so the commander is paged again.
+func pagedUnanswered(command string) func(e *svcEnv, ch string) {
+	return func(e *svcEnv, ch string) {
+		e.clock.Set(svcT0.Add(30 * time.Minute))
+		e.mustCommand(uBob, ch, command)
+		e.at(35 * time.Minute)
+		e.at(40 * time.Minute)
 	}
 }
