@@ -45,7 +45,7 @@ func (stubSlack) RoundTrip(r *http.Request) (*http.Response, error) {
 // that the input can reach every path after it: ephemeral and public
 // texts, errors, the review dialog, late answers.
 func fuzzServer(t *testing.T) *Server {
-	svc := newFakeService()
+	svc := newFakeEngine()
 	svc.press = func(_ context.Context, req incident.PressRequest) (incident.Reply, error) {
 		switch {
 		case strings.HasPrefix(req.Action, "err"):
@@ -71,7 +71,7 @@ func fuzzServer(t *testing.T) *Server {
 		HTTPClient: &http.Client{Transport: stubSlack{}, Timeout: time.Second},
 	})
 	srv, err := NewServer(Config{
-		Service: svc, Chat: chat, SigningSecret: fuzzSecret, BotUserID: "UBOTDRBOT",
+		Engine: svc, Chat: chat, SigningSecret: fuzzSecret, BotUserID: "UBOTDRBOT",
 		AnswerWithin: 20 * time.Millisecond, WorkTimeout: 2 * time.Second,
 	})
 	if err != nil {

@@ -67,7 +67,7 @@ func (s *Server) Command(cmd slack.SlashCommand) any {
 // declare modal when asked to.
 func (s *Server) commandReply(cmd slack.SlashCommand, reply incident.Reply, err error, late bool) *CommandResponse {
 	if err != nil {
-		s.logServiceError("command", err, "user", cmd.UserID, "channel", cmd.ChannelID)
+		s.logEngineError("command", err, "user", cmd.UserID, "channel", cmd.ChannelID)
 		return ephemeral(incident.ErrorMessage(err))
 	}
 	if reply.OpenDeclareModal {
@@ -92,9 +92,9 @@ func (s *Server) commandReply(cmd slack.SlashCommand, reply incident.Reply, err 
 	return &CommandResponse{ResponseType: rt, Text: reply.Text}
 }
 
-// logServiceError logs an error of the service: internal ones as errors,
+// logEngineError logs an error of the service: internal ones as errors,
 // the person's own mistakes (not found, invalid ...) at debug.
-func (s *Server) logServiceError(what string, err error, args ...any) {
+func (s *Server) logEngineError(what string, err error, args ...any) {
 	args = append(args, "err", err)
 	if incident.ErrorCode(err) == incident.EINTERNAL {
 		s.log.Error(what+" failed", args...)
@@ -243,7 +243,7 @@ func (s *Server) sayPress(ctx context.Context, cb slack.InteractionCallback, req
 	channel := req.ChannelID
 	text, public := reply.Text, reply.Public
 	if err != nil {
-		s.logServiceError("press", err, "user", req.UserID, "channel", channel)
+		s.logEngineError("press", err, "user", req.UserID, "channel", channel)
 		text, public = incident.ErrorMessage(err), false
 	}
 	if err == nil && reply.OpenReviewModal && req.TriggerID != "" {
@@ -325,7 +325,7 @@ func (s *Server) submitDeclare(cb slack.InteractionCallback) any {
 		if err == nil {
 			return
 		}
-		s.logServiceError("declare", err, "user", req.UserID)
+		s.logEngineError("declare", err, "user", req.UserID)
 		msg := incident.Message{Text: "Could not declare: " + incident.ErrorMessage(err)}
 		var serr error
 		if req.ChannelID != "" {
@@ -342,7 +342,7 @@ func (s *Server) submitDeclare(cb slack.InteractionCallback) any {
 		return nil
 	}
 	if err != nil {
-		s.logServiceError("declare", err, "user", req.UserID)
+		s.logEngineError("declare", err, "user", req.UserID)
 		block := BlockScenario
 		if incident.ErrorCode(err) == incident.EINVALID && strings.Contains(strings.ToLower(incident.ErrorMessage(err)), "summary") {
 			block = BlockSummary
@@ -395,7 +395,7 @@ func (s *Server) submitReviewNote(cb slack.InteractionCallback) any {
 		// The dialog is closed by now: say the outcome in a DM.
 		msg := reply.Text
 		if err != nil {
-			s.logServiceError("review note", err, "user", req.UserID)
+			s.logEngineError("review note", err, "user", req.UserID)
 			msg = "Could not record what needs to change: " + incident.ErrorMessage(err)
 		}
 		if msg == "" {
@@ -410,7 +410,7 @@ func (s *Server) submitReviewNote(cb slack.InteractionCallback) any {
 		return nil
 	}
 	if err != nil {
-		s.logServiceError("review note", err, "user", req.UserID)
+		s.logEngineError("review note", err, "user", req.UserID)
 		return viewErrors(BlockReviewNote, incident.ErrorMessage(err))
 	}
 	done := slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, truncate(reply.Text, maxSectionText), false, false), nil, nil)

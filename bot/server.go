@@ -24,9 +24,9 @@ import (
 	"github.com/drbot-dev/drbot/incident"
 )
 
-// Service is what the Slack surface needs of the incident service;
-// *incident.Service satisfies it.
-type Service interface {
+// Engine is what the Slack surface needs of the incident service;
+// *incident.Engine satisfies it.
+type Engine interface {
 	Command(ctx context.Context, req incident.CommandRequest) (incident.Reply, error)
 	Press(ctx context.Context, req incident.PressRequest) (incident.Reply, error)
 	Declare(ctx context.Context, req incident.DeclareRequest) (*incident.Incident, error)
@@ -36,12 +36,12 @@ type Service interface {
 	AddNoteForEvent(ctx context.Context, eventID, channelID, userID, text string) (dup bool, err error)
 }
 
-var _ Service = (*incident.Service)(nil)
+var _ Engine = (*incident.Engine)(nil)
 
 // Config is what a Server is made from.
 type Config struct {
-	Service Service
-	Chat    *SlackChat
+	Engine Engine
+	Chat   *SlackChat
 	// SigningSecret verifies HTTP requests; without it the three Slack
 	// endpoints answer 401 to everything (Socket Mode needs none).
 	SigningSecret string
@@ -68,7 +68,7 @@ const MaxBody = 1 << 20
 // RunSocketMode, takes the same requests over Socket Mode.
 type Server struct {
 	cfg      Config
-	svc      Service
+	svc      Engine
 	chat     *SlackChat
 	log      *slog.Logger
 	verifier Verifier
@@ -87,7 +87,7 @@ type Server struct {
 
 // NewServer returns a Server.
 func NewServer(cfg Config) (*Server, error) {
-	if cfg.Service == nil {
+	if cfg.Engine == nil {
 		return nil, errors.New("bot: no service")
 	}
 	if cfg.Chat == nil {
@@ -108,7 +108,7 @@ func NewServer(cfg Config) (*Server, error) {
 	bg, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		cfg:       cfg,
-		svc:       cfg.Service,
+		svc:       cfg.Engine,
 		chat:      cfg.Chat,
 		log:       cfg.Logger,
 		verifier:  Verifier{Secret: []byte(cfg.SigningSecret), Now: cfg.Now},

@@ -23,9 +23,9 @@ import (
 
 const testSecret = "test-signing-secret"
 
-// fakeService is a Service that records what it is asked and answers
+// fakeEngine is an Engine that records what it is asked and answers
 // what the test says. It is safe for concurrent use.
-type fakeService struct {
+type fakeEngine struct {
 	mu        sync.Mutex
 	commands  []incident.CommandRequest
 	presses   []incident.PressRequest
@@ -45,16 +45,16 @@ type fakeService struct {
 	noteErr error
 }
 
-func newFakeService() *fakeService {
-	return &fakeService{seen: map[string]bool{}, changed: make(chan struct{})}
+func newFakeEngine() *fakeEngine {
+	return &fakeEngine{seen: map[string]bool{}, changed: make(chan struct{})}
 }
 
-func (f *fakeService) notifyLocked() {
+func (f *fakeEngine) notifyLocked() {
 	close(f.changed)
 	f.changed = make(chan struct{})
 }
 
-func (f *fakeService) Command(ctx context.Context, req incident.CommandRequest) (incident.Reply, error) {
+func (f *fakeEngine) Command(ctx context.Context, req incident.CommandRequest) (incident.Reply, error) {
 	f.mu.Lock()
 	f.commands = append(f.commands, req)
 	fn := f.command
@@ -66,7 +66,7 @@ func (f *fakeService) Command(ctx context.Context, req incident.CommandRequest) 
 	return fn(ctx, req)
 }
 
-func (f *fakeService) Press(ctx context.Context, req incident.PressRequest) (incident.Reply, error) {
+func (f *fakeEngine) Press(ctx context.Context, req incident.PressRequest) (incident.Reply, error) {
 	f.mu.Lock()
 	f.presses = append(f.presses, req)
 	fn := f.press
@@ -78,7 +78,7 @@ func (f *fakeService) Press(ctx context.Context, req incident.PressRequest) (inc
 	return fn(ctx, req)
 }
 
-func (f *fakeService) Declare(ctx context.Context, req incident.DeclareRequest) (*incident.Incident, error) {
+func (f *fakeEngine) Declare(ctx context.Context, req incident.DeclareRequest) (*incident.Incident, error) {
 	f.mu.Lock()
 	f.declares = append(f.declares, req)
 	fn := f.declare
@@ -90,7 +90,7 @@ func (f *fakeService) Declare(ctx context.Context, req incident.DeclareRequest) 
 	return fn(ctx, req)
 }
 
-func (f *fakeService) Scenarios() []incident.ScenarioInfo {
+func (f *fakeEngine) Scenarios() []incident.ScenarioInfo {
 	f.mu.Lock()
 	fn := f.scenarios
 	f.mu.Unlock()
@@ -104,7 +104,7 @@ func (f *fakeService) Scenarios() []incident.ScenarioInfo {
 	}
 }
 
-func (f *fakeService) AddNoteForEvent(ctx context.Context, eventID, channelID, userID, text string) (bool, error) {
+func (f *fakeEngine) AddNoteForEvent(ctx context.Context, eventID, channelID, userID, text string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	defer f.notifyLocked()
@@ -121,7 +121,7 @@ func (f *fakeService) AddNoteForEvent(ctx context.Context, eventID, channelID, u
 }
 
 // waitUntil waits for cond, re-checked on every call the service gets.
-func (f *fakeService) waitUntil(t *testing.T, what string, cond func() bool) {
+func (f *fakeEngine) waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.NewTimer(5 * time.Second)
 	defer deadline.Stop()
@@ -143,7 +143,7 @@ func (f *fakeService) waitUntil(t *testing.T, what string, cond func() bool) {
 type harness struct {
 	t    *testing.T
 	fs   *fakeslack.Server
-	svc  *fakeService
+	svc  *fakeEngine
 	srv  *Server
 	http *httptest.Server
 	now  time.Time
@@ -153,7 +153,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t, fs: fakeslack.New(), svc: newFakeService(), now: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
+	h := &harness{t: t, fs: fakeslack.New(), svc: newFakeEngine(), now: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
 	t.Cleanup(h.fs.Close)
 	for _, u := range []string{"U1", "U2"} {
 		h.fs.AddUser(u, strings.ToLower(u)+"@example.com", u, false)
@@ -161,7 +161,7 @@ func newHarness(t *testing.T) *harness {
 	h.m = NewMetrics(MetricsConfig{OpenIncidents: func(context.Context) (int, error) { return 2, nil }})
 	chat := NewSlackChat(ChatConfig{Token: fakeslack.BotToken, APIURL: h.fs.URL(), Metrics: h.m})
 	srv, err := NewServer(Config{
-		Service:       h.svc,
+		Engine:        h.svc,
 		Chat:          chat,
 		SigningSecret: testSecret,
 		Now:           func() time.Time { return h.now },

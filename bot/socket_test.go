@@ -25,12 +25,12 @@ func TestSocketMode(t *testing.T) {
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
 	fs.AddUser("U1", "one@example.com", "one", false)
-	svc := newFakeService()
+	svc := newFakeEngine()
 	svc.command = func(_ context.Context, req incident.CommandRequest) (incident.Reply, error) {
 		return incident.Reply{Text: "You typed " + req.Text}, nil
 	}
 	m := NewMetrics(MetricsConfig{})
-	runSocketMode(t, fs, Config{Service: svc, Metrics: m})
+	runSocketMode(t, fs, Config{Engine: svc, Metrics: m})
 
 	tests := []socketCase{
 		{"slash command", fakeslack.SocketSlashCommands,
@@ -112,7 +112,7 @@ func TestSocketModePanics(t *testing.T) {
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
 	fs.AddUser("U1", "one@example.com", "one", false)
-	svc := newFakeService()
+	svc := newFakeEngine()
 	svc.command = func(_ context.Context, req incident.CommandRequest) (incident.Reply, error) {
 		switch req.Text {
 		case "panic":
@@ -125,7 +125,7 @@ func TestSocketModePanics(t *testing.T) {
 	svc.press = func(context.Context, incident.PressRequest) (incident.Reply, error) { panic("boom in a press") }
 	svc.scenarios = func() []incident.ScenarioInfo { panic("boom in the handler") }
 	var logs incidenttest.LogBuffer
-	runSocketMode(t, fs, Config{Service: svc, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	runSocketMode(t, fs, Config{Engine: svc, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 
 	const token = "verification-token-SECRET"
 	command := func(text string) map[string]any {

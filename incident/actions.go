@@ -75,7 +75,7 @@ func parseAction(s string) (action, bool) {
 // Press handles a button press. A press that cannot act (a stale button,
 // a step already ended, an incident resolved, someone not allowed) changes
 // nothing but what it records and gets a Reply that says why.
-func (s *Service) Press(ctx context.Context, req PressRequest) (Reply, error) {
+func (s *Engine) Press(ctx context.Context, req PressRequest) (Reply, error) {
 	if ra, ok := parseReviewAction(req.Action); ok {
 		return s.pressReview(ctx, req, ra) // review.go: no incident
 	}

@@ -39,7 +39,7 @@ func BenchmarkDeclareSQLite(b *testing.B) {
 }
 
 // The lifecycle on the real store: what the engine keeps in an incident
-// (pages, runs, approval rounds) survives SQLite, and a second Service on
+// (pages, runs, approval rounds) survives SQLite, and a second Engine on
 // the same file (a restart) carries on where the first stopped.
 func TestLifecycleSQLite(t *testing.T) {
 	ctx := context.Background()
@@ -47,7 +47,7 @@ func TestLifecycleSQLite(t *testing.T) {
 	clock := incidenttest.NewClock(svcT0)
 	chat := incidenttest.NewFakeChat()
 	chat.SetEmail("frank@example.com", uFrank)
-	newSvc := func() *incident.Service {
+	newSvc := func() *incident.Engine {
 		svc, err := incident.New(incident.Config{Plan: svcPlan(t), Store: st, Chat: chat, Now: clock.Now})
 		if err != nil {
 			t.Fatal(err)

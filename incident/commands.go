@@ -10,7 +10,7 @@ import (
 // scenario, a command that needs an incident channel used elsewhere) come
 // back as an *Error whose message says what was wrong and what would be
 // right; the chat surface shows it to the person who typed it only.
-func (s *Service) Command(ctx context.Context, req CommandRequest) (Reply, error) {
+func (s *Engine) Command(ctx context.Context, req CommandRequest) (Reply, error) {
 	cmd, err := ParseCommand(req.Text)
 	if err != nil {
 		return Reply{}, err
@@ -46,7 +46,7 @@ func (s *Service) Command(ctx context.Context, req CommandRequest) (Reply, error
 
 // inChannel runs the commands that act on the incident of the channel
 // they are typed in.
-func (s *Service) inChannel(ctx context.Context, cmd Command, req CommandRequest) (Reply, error) {
+func (s *Engine) inChannel(ctx context.Context, cmd Command, req CommandRequest) (Reply, error) {
 	var id int64
 	err := s.cfg.Store.View(ctx, func(tx Tx) error {
 		inc, err := tx.IncidentByChannel(req.ChannelID)
@@ -86,7 +86,7 @@ func (s *Service) inChannel(ctx context.Context, cmd Command, req CommandRequest
 	return reply, nil
 }
 
-func (s *Service) notInChannel(ctx context.Context, name string) error {
+func (s *Engine) notInChannel(ctx context.Context, name string) error {
 	open, err := s.Incidents(ctx, Filter{State: StateOpen})
 	if err != nil {
 		return err
@@ -135,7 +135,7 @@ func (o *op) page(userID, target string) (Reply, error) {
 }
 
 // status answers /incident status.
-func (s *Service) status(ctx context.Context, id int64) (Reply, error) {
+func (s *Engine) status(ctx context.Context, id int64) (Reply, error) {
 	var text string
 	err := s.cfg.Store.View(ctx, func(tx Tx) error {
 		inc, err := tx.Incident(id)
@@ -327,7 +327,7 @@ func rolePerson(role string) (string, bool) {
 }
 
 // list answers /incident list.
-func (s *Service) list(ctx context.Context) (Reply, error) {
+func (s *Engine) list(ctx context.Context) (Reply, error) {
 	open, err := s.Incidents(ctx, Filter{State: StateOpen})
 	if err != nil {
 		return Reply{}, err

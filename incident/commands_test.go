@@ -452,7 +452,7 @@ func TestResolveWebhooks(t *testing.T) {
 	}
 }
 
-// A second Service on the same store (a restarted process) picks up the
+// A second Engine on the same store (a restarted process) picks up the
 // timers: each fires once, whichever process ticks.
 func TestRestart(t *testing.T) {
 	e := newSvcEnv(t, svcPlan(t))
@@ -656,7 +656,7 @@ func TestNewValidates(t *testing.T) {
 	if _, err := incident.New(incident.Config{Plan: svcPlan(t)}); err == nil {
 		t.Error("New without a store succeeded")
 	}
-	// Without a chat surface a Service still serves reads and commands, but
+	// Without a chat surface an Engine still serves reads and commands, but
 	// Tick says it cannot deliver.
 	e := newSvcEnv(t, svcPlan(t))
 	svc, err := incident.New(incident.Config{Plan: e.plan, Store: e.store, Now: e.clock.Now})

@@ -19,7 +19,7 @@ const maxChannelName = 80
 // contact of the scenario's page roles and the declarer, pages the first
 // contact of each of those roles, posts the first step and starts the RTO
 // clock, all in one transaction.
-func (s *Service) Declare(ctx context.Context, req DeclareRequest) (*Incident, error) {
+func (s *Engine) Declare(ctx context.Context, req DeclareRequest) (*Incident, error) {
 	p := s.Plan()
 	sc := findScenario(p, req.Scenario)
 	if sc == nil {
@@ -47,7 +47,7 @@ func (s *Service) Declare(ctx context.Context, req DeclareRequest) (*Incident, e
 // declareTx declares in transaction tx (Declare, and scheduled drills,
 // which declare in the transaction that fires their timer). summary is
 // already checked.
-func (s *Service) declareTx(tx Tx, p *playbooks.Plan, sc *playbooks.Scenario, summary string, req DeclareRequest) (*op, error) {
+func (s *Engine) declareTx(tx Tx, p *playbooks.Plan, sc *playbooks.Scenario, summary string, req DeclareRequest) (*op, error) {
 	now := s.now()
 	inc := &Incident{
 		Scenario:   sc.ID,

@@ -86,7 +86,7 @@ func svcPlan(t testing.TB) *playbooks.Plan {
 	}
 }
 
-// svcEnv is a Service on in-memory fakes with a fixed clock.
+// svcEnv is an Engine on in-memory fakes with a fixed clock.
 type svcEnv struct {
 	t     *testing.T
 	ctx   context.Context
@@ -94,7 +94,7 @@ type svcEnv struct {
 	store *incidenttest.MemStore
 	clock *incidenttest.Clock
 	chat  *incidenttest.FakeChat
-	svc   *incident.Service
+	svc   *incident.Engine
 	met   *svcMetrics
 }
 
@@ -113,9 +113,9 @@ func newSvcEnv(t *testing.T, p *playbooks.Plan) *svcEnv {
 	return e
 }
 
-// newService builds another Service on the same store, chat and clock: a
+// newService builds another Engine on the same store, chat and clock: a
 // restarted process.
-func (e *svcEnv) newService() *incident.Service {
+func (e *svcEnv) newService() *incident.Engine {
 	e.t.Helper()
 	svc, err := incident.New(incident.Config{
 		Plan: e.plan, Store: e.store, Chat: e.chat, Now: e.clock.Now, Metrics: e.met,
@@ -318,7 +318,7 @@ func btnLabels(bs []incident.Button) []string {
 
 func dmOf(user string) string { return incidenttest.DMChannel(user) }
 
-// svcMetrics counts what the Service reports. The outbox worker
+// svcMetrics counts what the Engine reports. The outbox worker
 // delivers lanes concurrently, hence the lock.
 type svcMetrics struct {
 	mu                                sync.Mutex

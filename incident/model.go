@@ -57,7 +57,7 @@ type Incident struct {
 	ChannelID   string        `json:"channel_id"`
 	ChannelName string        `json:"channel_name"`
 
-	// Engine state, owned by Service.
+	// Engine state, owned by Engine.
 	Roles   []*RolePage `json:"roles"`
 	Steps   []*StepRun  `json:"steps"`
 	Current string      `json:"current"` // current step id; "" once the playbook has ended
@@ -235,7 +235,7 @@ type Filter struct {
 	Limit  int    // 0 no limit
 }
 
-// Store is the persistence the Service needs. storage.Store implements it
+// Store is the persistence the Engine needs. storage.Store implements it
 // with SQLite.
 type Store interface {
 	// Update runs fn in one write transaction; an error rolls it back.

@@ -16,7 +16,7 @@ import (
 // sticks: later helpers do nothing and the transaction is rolled back, so
 // rule code reads as a list of effects without an error check per line.
 type op struct {
-	s    *Service
+	s    *Engine
 	tx   Tx
 	now  time.Time
 	inc  *Incident
@@ -33,7 +33,7 @@ type op struct {
 
 func (o *op) after(f func()) { o.afters = append(o.afters, f) }
 
-func (s *Service) newOp(tx Tx, inc *Incident) (*op, error) {
+func (s *Engine) newOp(tx Tx, inc *Incident) (*op, error) {
 	p, err := s.planTx(tx, inc)
 	if err != nil {
 		return nil, err

@@ -92,7 +92,7 @@ func (e *paceError) Error() string {
 }
 
 // pace reserves a post in conv now or returns a *paceError. It reads the
-// Service clock afresh, not the delivery's start time: one Deliver sends a
+// Engine clock afresh, not the delivery's start time: one Deliver sends a
 // whole backlog, and the time its posts took to send is what counts.
 func (d *delivery) pace(conv string) error {
 	if until, ok := d.s.pace.reserve(conv, d.s.now()); !ok {
@@ -117,7 +117,7 @@ func (d *delivery) pace(conv string) error {
 // Calls are one at a time (a second waits for the first), so that no
 // message is sent twice by one process; two processes on one database are
 // kept apart by the lease cmd/drbot takes.
-func (s *Service) Deliver(ctx context.Context) (int, error) {
+func (s *Engine) Deliver(ctx context.Context) (int, error) {
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
 	d := &delivery{
@@ -178,7 +178,7 @@ func (s *Service) Deliver(ctx context.Context) (int, error) {
 	return sent, errors.Join(errs...)
 }
 
-func (s *Service) deliveryLogger() *slog.Logger {
+func (s *Engine) deliveryLogger() *slog.Logger {
 	if s.cfg.Logger != nil {
 		return s.cfg.Logger
 	}
@@ -188,7 +188,7 @@ func (s *Service) deliveryLogger() *slog.Logger {
 // deliveryPlan returns the plan whose contacts a message is addressed to:
 // the plan its incident was declared with, or the current one for
 // messages of no incident (review reminders).
-func (s *Service) deliveryPlan(ctx context.Context, inc *Incident) (*playbooks.Plan, error) {
+func (s *Engine) deliveryPlan(ctx context.Context, inc *Incident) (*playbooks.Plan, error) {
 	if inc != nil {
 		return s.planFor(ctx, inc)
 	}
@@ -202,7 +202,7 @@ func (s *Service) deliveryPlan(ctx context.Context, inc *Incident) (*playbooks.P
 // in it, shared by its concurrent lanes so that two messages to one
 // person look them up once.
 type delivery struct {
-	s   *Service
+	s   *Engine
 	now time.Time
 	log *slog.Logger
 

@@ -25,7 +25,7 @@ func (m *countingMetrics) PageSent()                { m.pages.Add(1) }
 func (*countingMetrics) Acknowledged(time.Duration) {}
 
 type outboxEnv struct {
-	svc     *incident.Service
+	svc     *incident.Engine
 	store   *incidenttest.MemStore
 	chat    *incidenttest.FakeChat
 	clock   *incidenttest.Clock

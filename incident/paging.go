@@ -280,7 +280,7 @@ func undeliveredLine(who, code string) string { return "could not page " + who +
 // broken runs out (unanswered, the commander paged) in a few Ticks.
 //
 // It reports the role whose escalation it brought forward, "" for none.
-func (s *Service) pageUndelivered(tx Tx, out Outgoing, code string) (string, error) {
+func (s *Engine) pageUndelivered(tx Tx, out Outgoing, code string) (string, error) {
 	if out.Kind != OutDM || out.IncidentID == 0 {
 		return "", nil
 	}

@@ -190,7 +190,7 @@ func noReview() error {
 }
 
 // review answers "/incident review" and "/incident review needs TEXT".
-func (s *Service) review(ctx context.Context, cmd Command, userID string) (Reply, error) {
+func (s *Engine) review(ctx context.Context, cmd Command, userID string) (Reply, error) {
 	if cmd.Target == ReviewNeeds {
 		return s.ReviewNeedsChanges(ctx, userID, cmd.Text)
 	}
@@ -212,7 +212,7 @@ func (s *Service) review(ctx context.Context, cmd Command, userID string) (Reply
 
 // SendReview sends the contact-list review reminder to the plan's review
 // owners now, at userID's request ("/incident review").
-func (s *Service) SendReview(ctx context.Context, userID string) error {
+func (s *Engine) SendReview(ctx context.Context, userID string) error {
 	p := s.Plan()
 	if p.Review == nil {
 		return noReview()
@@ -233,7 +233,7 @@ func (s *Service) SendReview(ctx context.Context, userID string) error {
 // sendReviewTx starts a new round: an OutReview (its delivery checks the
 // contacts and DMs the owners), the round recorded, and the overdue
 // reminder set overdue_after from now.
-func (s *Service) sendReviewTx(tx Tx, p *playbooks.Plan, now time.Time, by string, overdue bool, done *op) (int, error) {
+func (s *Engine) sendReviewTx(tx Tx, p *playbooks.Plan, now time.Time, by string, overdue bool, done *op) (int, error) {
 	var last reviewSent
 	if _, err := getJSON(tx, kvReviewSent, &last); err != nil {
 		return 0, err
@@ -283,7 +283,7 @@ func (s *Service) sendReviewTx(tx Tx, p *playbooks.Plan, now time.Time, by strin
 // reviewOverdue fires the overdue timer: unless the round it follows was
 // confirmed since, the owners are reminded (a new round) and
 // review.channel is told.
-func (s *Service) reviewOverdue(tx Tx, t Timer, now time.Time, done *op) error {
+func (s *Engine) reviewOverdue(tx Tx, t Timer, now time.Time, done *op) error {
 	p := s.Plan()
 	if p.Review == nil {
 		return nil
@@ -330,7 +330,7 @@ func (s *Service) reviewOverdue(tx Tx, t Timer, now time.Time, done *op) error {
 }
 
 // pressReview handles the review's Confirm and Needs changes buttons.
-func (s *Service) pressReview(ctx context.Context, req PressRequest, a reviewPress) (Reply, error) {
+func (s *Engine) pressReview(ctx context.Context, req PressRequest, a reviewPress) (Reply, error) {
 	p := s.Plan()
 	if a.verb == reviewNeedsPress {
 		return Reply{
@@ -422,7 +422,7 @@ func reviewNext(p *playbooks.Plan, now time.Time) (time.Time, bool) {
 // the contact list: in the review's history, in the log, and in
 // review.channel when the plan has one ("/incident review needs TEXT", or
 // the dialog of the review's Needs changes button).
-func (s *Service) ReviewNeedsChanges(ctx context.Context, userID, text string) (Reply, error) {
+func (s *Engine) ReviewNeedsChanges(ctx context.Context, userID, text string) (Reply, error) {
 	p := s.Plan()
 	if p.Review == nil {
 		return Reply{}, noReview()

@@ -24,7 +24,7 @@ const (
 // escalation that falls due meanwhile. Each loop wakes at its earliest due
 // time, when Wake is called, and at least every 30 s; errors are logged
 // and retried with backoff.
-func (s *Service) Run(ctx context.Context) error {
+func (s *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		s.loop(ctx, "fire timers", s.wakeTimers, func(ctx context.Context) error {
@@ -43,7 +43,7 @@ func (s *Service) Run(ctx context.Context) error {
 
 // loop runs work, then sleeps until next says something is due (or
 // Wake, or maxSleep), until ctx ends.
-func (s *Service) loop(ctx context.Context, what string, wake <-chan struct{}, work func(context.Context) error, next func(context.Context) (time.Time, bool, error)) {
+func (s *Engine) loop(ctx context.Context, what string, wake <-chan struct{}, work func(context.Context) error, next func(context.Context) (time.Time, bool, error)) {
 	failures := 0
 	for ctx.Err() == nil {
 		sleep := maxSleep
@@ -85,7 +85,7 @@ func (s *Service) loop(ctx context.Context, what string, wake <-chan struct{}, w
 }
 
 // nextTimer returns the earliest due time of a timer.
-func (s *Service) nextTimer(ctx context.Context) (time.Time, bool, error) {
+func (s *Engine) nextTimer(ctx context.Context) (time.Time, bool, error) {
 	var (
 		due time.Time
 		ok  bool
@@ -99,7 +99,7 @@ func (s *Service) nextTimer(ctx context.Context) (time.Time, bool, error) {
 }
 
 // nextOutgoing returns the earliest due time of an outbox message.
-func (s *Service) nextOutgoing(ctx context.Context) (time.Time, bool, error) {
+func (s *Engine) nextOutgoing(ctx context.Context) (time.Time, bool, error) {
 	var (
 		due time.Time
 		ok  bool
@@ -114,7 +114,7 @@ func (s *Service) nextOutgoing(ctx context.Context) (time.Time, bool, error) {
 
 // Wake tells Run that something new is due: a timer set, a message
 // enqueued. It never blocks.
-func (s *Service) Wake() {
+func (s *Engine) Wake() {
 	for _, c := range []chan struct{}{s.wakeTimers, s.wakeOutbox} {
 		select {
 		case c <- struct{}{}:

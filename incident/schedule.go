@@ -129,7 +129,7 @@ func planSchedules(p *playbooks.Plan) []Timer {
 // unchanged keeps its due time, even a time that passed while drbot was
 // down, so that it fires once at the next Tick; one the plan no longer has
 // is removed.
-func (s *Service) syncSchedules(ctx context.Context, p *playbooks.Plan) error {
+func (s *Engine) syncSchedules(ctx context.Context, p *playbooks.Plan) error {
 	var logs []func()
 	changed := false
 	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
@@ -206,7 +206,7 @@ func (s *Service) syncSchedules(ctx context.Context, p *playbooks.Plan) error {
 // handleSchedule fires a schedule timer (already deleted) in tx and sets
 // its next time. It returns an op of no incident (its afters and changed
 // only) or, for a drill, the op of the drill it declared.
-func (s *Service) handleSchedule(tx Tx, t Timer) (*op, error) {
+func (s *Engine) handleSchedule(tx Tx, t Timer) (*op, error) {
 	now := s.now()
 	done := &op{s: s, changed: true}
 	if t.Kind == timerReviewOverdue {
@@ -251,7 +251,7 @@ func (s *Service) handleSchedule(tx Tx, t Timer) (*op, error) {
 // in the log at warn, always, and in review.channel when the plan has
 // one, so that the people who expected the exercise know why it did not
 // come.
-func (s *Service) scheduledDrill(tx Tx, p *playbooks.Plan, sp scheduleSpec, t Timer, next time.Time, done *op) (*op, error) {
+func (s *Engine) scheduledDrill(tx Tx, p *playbooks.Plan, sp scheduleSpec, t Timer, next time.Time, done *op) (*op, error) {
 	sc := p.Scenario(sp.Scenario)
 	if sc == nil {
 		done.after(func() {

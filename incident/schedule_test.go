@@ -182,9 +182,9 @@ func TestSchedulesRacingTicksActOnce(t *testing.T) {
 	p.Review.Schedule = "@every 1h"
 	e := newReviewEnv(t, p)
 	e.clock.Set(wednesday10.Add(time.Minute))
-	// Services without a chat surface fire timers and leave the outbox:
+	// Engines without a chat surface fire timers and leave the outbox:
 	// what is asserted is what the timers did.
-	var svcs []*incident.Service
+	var svcs []*incident.Engine
 	for range 4 {
 		svc, err := incident.New(incident.Config{Plan: p, Store: e.store, Now: e.clock.Now})
 		if err != nil {
@@ -229,7 +229,7 @@ func TestSchedulesRacingProcessesOnSQLite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "drbot.db")
 	clock := incidenttest.NewClock(svcT0)
 	var (
-		svcs   []*incident.Service
+		svcs   []*incident.Engine
 		stores []*storage.Store
 	)
 	for range 2 {

@@ -30,21 +30,21 @@ const (
 // that is due, once each, and returns when both are done. Tests and the
 // console call it after moving the clock; Run does the same in two loops
 // of its own.
-func (s *Service) Tick(ctx context.Context) error {
+func (s *Engine) Tick(ctx context.Context) error {
 	errTimers := s.fireDue(ctx)
 	_, errDeliver := s.deliverDue(ctx)
 	return errors.Join(errTimers, errDeliver)
 }
 
 // fireDue fires the timers due now, one caller at a time.
-func (s *Service) fireDue(ctx context.Context) error {
+func (s *Engine) fireDue(ctx context.Context) error {
 	s.timerMu.Lock()
 	defer s.timerMu.Unlock()
 	return s.fireTimers(ctx, s.now())
 }
 
 // deliverDue delivers the outbox messages due now.
-func (s *Service) deliverDue(ctx context.Context) (int, error) {
+func (s *Engine) deliverDue(ctx context.Context) (int, error) {
 	if s.cfg.Chat == nil {
 		return 0, errors.New("deliver the outbox: no chat surface configured")
 	}
@@ -58,7 +58,7 @@ func (s *Service) deliverDue(ctx context.Context) (int, error) {
 // fireTimers fires the timers due at now, one transaction each, earliest
 // first. Timers set while doing so are due after now and wait for the next
 // Tick.
-func (s *Service) fireTimers(ctx context.Context, now time.Time) error {
+func (s *Engine) fireTimers(ctx context.Context, now time.Time) error {
 	for range maxTimersPerTick {
 		t, found, err := s.fireOne(ctx, now)
 		switch {
@@ -79,7 +79,7 @@ func (s *Service) fireTimers(ctx context.Context, now time.Time) error {
 
 // fireOne fires the earliest timer due at now. found reports whether there
 // was one; err with found is its handling failing (rolled back).
-func (s *Service) fireOne(ctx context.Context, now time.Time) (t Timer, found bool, err error) {
+func (s *Engine) fireOne(ctx context.Context, now time.Time) (t Timer, found bool, err error) {
 	var done *op
 	err = s.cfg.Store.Update(ctx, func(tx Tx) error {
 		done = nil
@@ -102,7 +102,7 @@ func (s *Service) fireOne(ctx context.Context, now time.Time) (t Timer, found bo
 
 // handleTimer does what a due timer (already deleted) stands for. It
 // returns the op of the incident it changed, if any.
-func (s *Service) handleTimer(tx Tx, t Timer) (*op, error) {
+func (s *Engine) handleTimer(tx Tx, t Timer) (*op, error) {
 	switch t.Kind {
 	case timerEscalate, timerRTO, timerProjection:
 	case timerReview, timerReviewOverdue, timerDrill:

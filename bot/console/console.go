@@ -24,9 +24,9 @@ import (
 	"github.com/drbot-dev/drbot/playbooks"
 )
 
-// Service is what the console drives. *incident.Service satisfies it; tests
+// Engine is what the console drives. *incident.Engine satisfies it; tests
 // use a fake.
-type Service interface {
+type Engine interface {
 	Command(ctx context.Context, req incident.CommandRequest) (incident.Reply, error)
 	Press(ctx context.Context, req incident.PressRequest) (incident.Reply, error)
 	// Tick fires what is due at the clock's time and delivers the outbox.
@@ -46,7 +46,7 @@ type Config struct {
 }
 
 // Console is one terminal session. Make it with New, pass Chat() and Now
-// to incident.New, then SetService and Run.
+// to incident.New, then SetEngine and Run.
 type Console struct {
 	plan *playbooks.Plan
 	loc  *time.Location
@@ -56,7 +56,7 @@ type Console struct {
 	now     time.Time
 
 	mu       sync.Mutex
-	svc      Service
+	svc      Engine
 	user     string // user id of who types and presses
 	conv     string // conversation id where they type
 	shown    []*shown
@@ -107,9 +107,9 @@ func New(cfg Config) *Console {
 	return c
 }
 
-// SetService gives the console the service it drives. It is separate from
+// SetEngine gives the console the engine it drives. It is separate from
 // New because the service is made with the console's Chat and clock.
-func (c *Console) SetService(svc Service) {
+func (c *Console) SetEngine(svc Engine) {
 	c.mu.Lock()
 	c.svc = svc
 	c.mu.Unlock()

@@ -33,10 +33,10 @@ func testPlan() *playbooks.Plan {
 	}
 }
 
-// fakeService records what the console asks and, on Tick, runs the
+// fakeEngine records what the console asks and, on Tick, runs the
 // deliveries that are due on the console's clock, in due order, as the
 // real service's outbox and timers would.
-type fakeService struct {
+type fakeEngine struct {
 	now  func() time.Time
 	chat incident.Chat
 
@@ -58,19 +58,19 @@ type delivery struct {
 	fn func(ctx context.Context, ch incident.Chat)
 }
 
-func (f *fakeService) schedule(at time.Time, fn func(ctx context.Context, ch incident.Chat)) {
+func (f *fakeEngine) schedule(at time.Time, fn func(ctx context.Context, ch incident.Chat)) {
 	f.due = append(f.due, delivery{at: at, fn: fn})
 	sort.SliceStable(f.due, func(i, j int) bool { return f.due[i].at.Before(f.due[j].at) })
 }
 
-func (f *fakeService) answer(text string) (incident.Reply, error) {
+func (f *fakeEngine) answer(text string) (incident.Reply, error) {
 	if f.reply == nil {
 		return incident.Reply{}, nil
 	}
 	return f.reply(text)
 }
 
-func (f *fakeService) Command(ctx context.Context, req incident.CommandRequest) (incident.Reply, error) {
+func (f *fakeEngine) Command(ctx context.Context, req incident.CommandRequest) (incident.Reply, error) {
 	f.commands = append(f.commands, req)
 	if f.onCommand != nil {
 		f.onCommand(req)
@@ -78,7 +78,7 @@ func (f *fakeService) Command(ctx context.Context, req incident.CommandRequest) 
 	return f.answer(req.Text)
 }
 
-func (f *fakeService) Press(ctx context.Context, req incident.PressRequest) (incident.Reply, error) {
+func (f *fakeEngine) Press(ctx context.Context, req incident.PressRequest) (incident.Reply, error) {
 	f.presses = append(f.presses, req)
 	if f.onPress != nil {
 		f.onPress(req)
@@ -86,7 +86,7 @@ func (f *fakeService) Press(ctx context.Context, req incident.PressRequest) (inc
 	return f.answer(req.Action)
 }
 
-func (f *fakeService) Tick(ctx context.Context) error {
+func (f *fakeEngine) Tick(ctx context.Context) error {
 	now := f.now()
 	f.ticks = append(f.ticks, now)
 	for len(f.due) > 0 && !f.due[0].at.After(now) {
@@ -97,26 +97,26 @@ func (f *fakeService) Tick(ctx context.Context) error {
 	return nil
 }
 
-func (f *fakeService) NextDue(ctx context.Context) (time.Time, bool, error) {
+func (f *fakeEngine) NextDue(ctx context.Context) (time.Time, bool, error) {
 	if len(f.due) == 0 {
 		return time.Time{}, false, nil
 	}
 	return f.due[0].at, true, nil
 }
 
-func (f *fakeService) Scenarios() []incident.ScenarioInfo {
+func (f *fakeEngine) Scenarios() []incident.ScenarioInfo {
 	return []incident.ScenarioInfo{
 		{ID: "db-corruption", Title: "Corrupted payments database", Service: "payments-db", Severity: "sev1", RTO: 2 * time.Hour},
 		{ID: "region-down", Title: "Region down", Severity: "sev2"},
 	}
 }
 
-func newTest(t *testing.T) (*Console, *fakeService, *bytes.Buffer) {
+func newTest(t *testing.T) (*Console, *fakeEngine, *bytes.Buffer) {
 	t.Helper()
 	var out bytes.Buffer
 	c := New(Config{Plan: testPlan(), Start: start, Out: &out})
-	f := &fakeService{now: c.Now, chat: c.Chat()}
-	c.SetService(f)
+	f := &fakeEngine{now: c.Now, chat: c.Chat()}
+	c.SetEngine(f)
 	return c, f, &out
 }
 
@@ -417,7 +417,7 @@ func TestCommandInternalErrorFails(t *testing.T) {
 // buttons posts the messages of a small incident: a step in the channel,
 // a page to bob, an approval request to erin, and an ephemeral with a
 // button only erin sees.
-func buttons(t *testing.T) (*Console, *fakeService, *bytes.Buffer) {
+func buttons(t *testing.T) (*Console, *fakeEngine, *bytes.Buffer) {
 	t.Helper()
 	c, f, out := newTest(t)
 	ctx := context.Background()
@@ -617,8 +617,8 @@ func TestWaitShowsThePlanTimezone(t *testing.T) {
 	p := testPlan()
 	p.Location = time.FixedZone("CET", 3600)
 	c := New(Config{Plan: p, Start: start, Out: &out})
-	f := &fakeService{now: c.Now, chat: c.Chat()}
-	c.SetService(f)
+	f := &fakeEngine{now: c.Now, chat: c.Chat()}
+	c.SetEngine(f)
 	f.schedule(start.Add(90*time.Second), post("C-x", incident.Message{Text: "due"}))
 	if err := c.Exec(context.Background(), "wait 2m"); err != nil {
 		t.Fatal(err)
@@ -629,18 +629,18 @@ func TestWaitShowsThePlanTimezone(t *testing.T) {
 	}
 }
 
-// stuckService keeps something due now forever.
-type stuckService struct{ fakeService }
+// stuckEngine keeps something due now forever.
+type stuckEngine struct{ fakeEngine }
 
-func (s *stuckService) NextDue(ctx context.Context) (time.Time, bool, error) {
+func (s *stuckEngine) NextDue(ctx context.Context) (time.Time, bool, error) {
 	return s.now(), true, nil
 }
 
 func TestSettleGivesUpOnWorkThatStaysDue(t *testing.T) {
 	var out bytes.Buffer
 	c := New(Config{Plan: testPlan(), Start: start, Out: &out})
-	s := &stuckService{fakeService{now: c.Now, chat: c.Chat()}}
-	c.SetService(s)
+	s := &stuckEngine{fakeEngine{now: c.Now, chat: c.Chat()}}
+	c.SetEngine(s)
 	err := c.Exec(context.Background(), "/incident list")
 	if err == nil || !strings.Contains(err.Error(), "still due") {
 		t.Errorf("Exec = %v, want it to give up", err)

@@ -78,7 +78,7 @@ func TestWithTheRealServiceTheTranscriptIsTheSameEveryTime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.SetService(svc)
+		c.SetEngine(svc)
 		if err := c.Run(context.Background(), strings.NewReader(script), RunOptions{Name: "s"}); err != nil {
 			t.Fatalf("run %d: %v\n%s", run, err, out.String())
 		}

@@ -106,7 +106,7 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
-	con.SetService(svc)
+	con.SetEngine(svc)
 	log.Info("console started", "plan", cf.plan, "db", store.Path())
 	if err := con.Run(ctx, in, opts); err != nil {
 		return fmt.Errorf("console: %w", err)

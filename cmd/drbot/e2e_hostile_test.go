@@ -569,24 +569,24 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return k, err
 }
 
-// refusingService fails the test when a request reaches it.
-type refusingService struct{ t *testing.T }
+// refusingEngine fails the test when a request reaches it.
+type refusingEngine struct{ t *testing.T }
 
-func (s refusingService) fail() { s.t.Errorf("a refused request reached the incident service") }
-func (s refusingService) Command(context.Context, incident.CommandRequest) (incident.Reply, error) {
+func (s refusingEngine) fail() { s.t.Errorf("a refused request reached the incident service") }
+func (s refusingEngine) Command(context.Context, incident.CommandRequest) (incident.Reply, error) {
 	s.fail()
 	return incident.Reply{}, nil
 }
-func (s refusingService) Press(context.Context, incident.PressRequest) (incident.Reply, error) {
+func (s refusingEngine) Press(context.Context, incident.PressRequest) (incident.Reply, error) {
 	s.fail()
 	return incident.Reply{}, nil
 }
-func (s refusingService) Declare(context.Context, incident.DeclareRequest) (*incident.Incident, error) {
+func (s refusingEngine) Declare(context.Context, incident.DeclareRequest) (*incident.Incident, error) {
 	s.fail()
 	return nil, nil
 }
-func (s refusingService) Scenarios() []incident.ScenarioInfo { return nil }
-func (s refusingService) AddNoteForEvent(context.Context, string, string, string, string) (bool, error) {
+func (s refusingEngine) Scenarios() []incident.ScenarioInfo { return nil }
+func (s refusingEngine) AddNoteForEvent(context.Context, string, string, string, string) (bool, error) {
 	s.fail()
 	return false, nil
 }
@@ -598,7 +598,7 @@ func TestHostileBodyReadNoFurther(t *testing.T) {
 	t.Parallel()
 	fs := newFakeWorkspace(t)
 	srv, err := bot.NewServer(bot.Config{
-		Service:       refusingService{t},
+		Engine:        refusingEngine{t},
 		Chat:          bot.NewSlackChat(bot.ChatConfig{Token: fakeslack.BotToken, APIURL: fs.URL()}),
 		SigningSecret: e2eSecret,
 	})

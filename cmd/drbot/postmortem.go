@@ -90,8 +90,8 @@ func (c *postmortemCommand) Run(ctx context.Context, args []string) error {
 	if c.now != nil {
 		now = c.now()
 	}
-	// BuildPostmortem is what Service.Postmortem computes; called directly
-	// because this command only reads, and a Service would record its plan
+	// BuildPostmortem is what Engine.Postmortem computes; called directly
+	// because this command only reads, and an Engine would record its plan
 	// in the database on start.
 	pm := incident.BuildPostmortem(inc, events, plan, now.UTC())
 	if *format == "json" {

@@ -16,7 +16,7 @@ type planSetter interface {
 	SetPlan(ctx context.Context, p *playbooks.Plan) error
 }
 
-var _ planSetter = (*incident.Service)(nil)
+var _ planSetter = (*incident.Engine)(nil)
 
 // reloadPlan reads the plan file again (drbot serve on SIGHUP). A valid
 // plan replaces the one in use: incidents declared from now on get it, and

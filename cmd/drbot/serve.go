@@ -124,7 +124,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer release()
 
-	var svc *incident.Service
+	var svc *incident.Engine
 	metrics := bot.NewMetrics(bot.MetricsConfig{
 		Logger: log,
 		OpenIncidents: func(ctx context.Context) (int, error) {
@@ -161,7 +161,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	srv, err := bot.NewServer(bot.Config{
-		Service:       svc,
+		Engine:        svc,
 		Chat:          chat,
 		SigningSecret: secret,
 		BotUserID:     botUserID,

@@ -1,5 +1,5 @@
 // Package incidenttest provides in-memory fakes of what the incident
-// Service talks to: a Store, a Chat surface and a clock. They let the whole
+// Engine talks to: a Store, a Chat surface and a clock. They let the whole
 // incident lifecycle run in tests without SQLite or Slack, with the same
 // semantics as the real implementations.
 package incidenttest

@@ -12,7 +12,7 @@ import (
 	"github.com/drbot-dev/drbot/playbooks"
 )
 
-// Metrics receives counts from the Service; bot implements it with
+// Metrics receives counts from the Engine; bot implements it with
 // Prometheus. Every method must be cheap and safe for concurrent use.
 type Metrics interface {
 	Declared(drill bool)
@@ -21,7 +21,7 @@ type Metrics interface {
 	Acknowledged(after time.Duration)
 }
 
-// Config is what a Service is made from.
+// Config is what an Engine is made from.
 type Config struct {
 	Plan    *playbooks.Plan
 	Store   Store
@@ -31,7 +31,7 @@ type Config struct {
 	Metrics Metrics          // optional
 }
 
-// Service owns every incident rule: declare, page, escalate, walk steps,
+// Engine owns every incident rule: declare, page, escalate, walk steps,
 // gate approvals, track the RTO, resolve and write postmortems.
 //
 // Every change of state happens in one Store.Update: the incident, its
@@ -39,7 +39,7 @@ type Config struct {
 // written together or not at all. Nothing here calls Chat directly except
 // the outbox worker (Deliver), so a crash can repeat a message but never
 // lose one, and a restarted process carries on from the database alone.
-type Service struct {
+type Engine struct {
 	cfg Config
 
 	// mu guards cfg.Plan (the current plan) and plans.
@@ -68,10 +68,10 @@ func (noMetrics) Resolved()                  {}
 func (noMetrics) PageSent()                  {}
 func (noMetrics) Acknowledged(time.Duration) {}
 
-// New returns a Service. It records the plan in the store (when it has a
+// New returns an Engine. It records the plan in the store (when it has a
 // hash) so that incidents declared with it can be replayed after the file
 // changes.
-func New(cfg Config) (*Service, error) {
+func New(cfg Config) (*Engine, error) {
 	if cfg.Plan == nil {
 		return nil, errors.New("incident: config has no plan")
 	}
@@ -87,7 +87,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
 	}
-	s := &Service{
+	s := &Engine{
 		cfg:        cfg,
 		plans:      map[string]*playbooks.Plan{},
 		wakeTimers: make(chan struct{}, 1),
@@ -102,7 +102,7 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-func (s *Service) savePlan(ctx context.Context, p *playbooks.Plan) error {
+func (s *Engine) savePlan(ctx context.Context, p *playbooks.Plan) error {
 	if p.Hash == "" {
 		return nil
 	}
@@ -117,7 +117,7 @@ func (s *Service) savePlan(ctx context.Context, p *playbooks.Plan) error {
 }
 
 // Plan returns the current plan.
-func (s *Service) Plan() *playbooks.Plan {
+func (s *Engine) Plan() *playbooks.Plan {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.cfg.Plan
@@ -127,7 +127,7 @@ func (s *Service) Plan() *playbooks.Plan {
 // incidents keep the plan they were declared with. The review and drill
 // schedules become the new plan's: new or changed ones count from now,
 // removed ones are dropped.
-func (s *Service) SetPlan(ctx context.Context, p *playbooks.Plan) error {
+func (s *Engine) SetPlan(ctx context.Context, p *playbooks.Plan) error {
 	if p == nil {
 		return errors.New("set plan: nil plan")
 	}
@@ -144,7 +144,7 @@ func (s *Service) SetPlan(ctx context.Context, p *playbooks.Plan) error {
 }
 
 // planFor returns the plan incident inc was declared with.
-func (s *Service) planFor(ctx context.Context, inc *Incident) (*playbooks.Plan, error) {
+func (s *Engine) planFor(ctx context.Context, inc *Incident) (*playbooks.Plan, error) {
 	if p := s.cachedPlan(inc.PlanHash); p != nil {
 		return p, nil
 	}
@@ -157,7 +157,7 @@ func (s *Service) planFor(ctx context.Context, inc *Incident) (*playbooks.Plan, 
 	return p, err
 }
 
-func (s *Service) cachedPlan(hash string) *playbooks.Plan {
+func (s *Engine) cachedPlan(hash string) *playbooks.Plan {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if hash == "" || hash == s.cfg.Plan.Hash {
@@ -169,7 +169,7 @@ func (s *Service) cachedPlan(hash string) *playbooks.Plan {
 // planTx is planFor inside a transaction (a Store does not nest them). A
 // plan not seen by this process is re-read from the source the store kept
 // when it was current.
-func (s *Service) planTx(tx Tx, inc *Incident) (*playbooks.Plan, error) {
+func (s *Engine) planTx(tx Tx, inc *Incident) (*playbooks.Plan, error) {
 	if p := s.cachedPlan(inc.PlanHash); p != nil {
 		return p, nil
 	}
@@ -192,7 +192,7 @@ func (s *Service) planTx(tx Tx, inc *Incident) (*playbooks.Plan, error) {
 }
 
 // Scenarios lists the plan's scenarios in file order.
-func (s *Service) Scenarios() []ScenarioInfo {
+func (s *Engine) Scenarios() []ScenarioInfo {
 	p := s.Plan()
 	out := make([]ScenarioInfo, 0, len(p.ScenarioOrder))
 	for _, id := range p.ScenarioOrder {
@@ -207,7 +207,7 @@ func (s *Service) Scenarios() []ScenarioInfo {
 
 // Postmortem computes the postmortem of incident id, as of now for an
 // incident still open.
-func (s *Service) Postmortem(ctx context.Context, id int64) (*Postmortem, error) {
+func (s *Engine) Postmortem(ctx context.Context, id int64) (*Postmortem, error) {
 	var pm *Postmortem
 	err := s.cfg.Store.View(ctx, func(tx Tx) error {
 		inc, err := tx.Incident(id)
@@ -232,7 +232,7 @@ func (s *Service) Postmortem(ctx context.Context, id int64) (*Postmortem, error)
 }
 
 // Incidents lists incidents, newest first.
-func (s *Service) Incidents(ctx context.Context, f Filter) ([]*Incident, error) {
+func (s *Engine) Incidents(ctx context.Context, f Filter) ([]*Incident, error) {
 	var out []*Incident
 	err := s.cfg.Store.View(ctx, func(tx Tx) error {
 		var err error
@@ -246,7 +246,7 @@ func (s *Service) Incidents(ctx context.Context, f Filter) ([]*Incident, error) 
 }
 
 // NextDue returns the earliest due time of a timer or an outbox message.
-func (s *Service) NextDue(ctx context.Context) (time.Time, bool, error) {
+func (s *Engine) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var next time.Time
 	var found bool
 	err := s.cfg.Store.View(ctx, func(tx Tx) error {
@@ -276,7 +276,7 @@ func (s *Service) NextDue(ctx context.Context) (time.Time, bool, error) {
 
 // SeenEvent records a Slack Events API event id and reports whether it had
 // been seen before, so that a retried event never acts twice.
-func (s *Service) SeenEvent(ctx context.Context, eventID string) (bool, error) {
+func (s *Engine) SeenEvent(ctx context.Context, eventID string) (bool, error) {
 	if eventID == "" {
 		return false, nil
 	}
@@ -295,7 +295,7 @@ func (s *Service) SeenEvent(ctx context.Context, eventID string) (bool, error) {
 // AddNote records a note in the incident whose channel is channelID (for
 // pinned messages and :pushpin: reactions seen through the Events API). It
 // posts nothing: the message noted is already in the channel.
-func (s *Service) AddNote(ctx context.Context, channelID, userID, text string) error {
+func (s *Engine) AddNote(ctx context.Context, channelID, userID, text string) error {
 	_, err := s.addNote(ctx, "", channelID, userID, text)
 	return err
 }
@@ -308,7 +308,7 @@ func (s *Service) AddNote(ctx context.Context, channelID, userID, text string) e
 // noted twice). An eventID recorded before, by this or SeenEvent, adds
 // nothing and reports dup. An empty text adds nothing, and a channel of
 // no incident is ENOTFOUND; neither records the event.
-func (s *Service) AddNoteForEvent(ctx context.Context, eventID, channelID, userID, text string) (dup bool, err error) {
+func (s *Engine) AddNoteForEvent(ctx context.Context, eventID, channelID, userID, text string) (dup bool, err error) {
 	if eventID == "" {
 		return false, Errorf(EINVALID, "a note for an event needs the event's id")
 	}
@@ -316,7 +316,7 @@ func (s *Service) AddNoteForEvent(ctx context.Context, eventID, channelID, userI
 }
 
 // addNote adds a note, once per eventID when it is not empty.
-func (s *Service) addNote(ctx context.Context, eventID, channelID, userID, text string) (dup bool, err error) {
+func (s *Engine) addNote(ctx context.Context, eventID, channelID, userID, text string) (dup bool, err error) {
 	text = truncateRunes(strings.TrimSpace(cleanText(text)), MaxText)
 	if text == "" {
 		return false, nil
@@ -353,13 +353,13 @@ func (s *Service) addNote(ctx context.Context, eventID, channelID, userID, text 
 
 // now is the service's clock: UTC, to the millisecond (what the store
 // keeps), so that a time read back equals the time written.
-func (s *Service) now() time.Time {
+func (s *Engine) now() time.Time {
 	return s.cfg.Now().UTC().Truncate(time.Millisecond)
 }
 
 // update runs fn on incident id in one transaction and saves it after. It
 // wakes Run when fn enqueued or scheduled anything.
-func (s *Service) update(ctx context.Context, id int64, fn func(o *op) error) error {
+func (s *Engine) update(ctx context.Context, id int64, fn func(o *op) error) error {
 	var done *op
 	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
 		done = nil
@@ -387,7 +387,7 @@ func (s *Service) update(ctx context.Context, id int64, fn func(o *op) error) er
 }
 
 // committed runs what waits for op's transaction to be committed.
-func (s *Service) committed(o *op) {
+func (s *Engine) committed(o *op) {
 	if o == nil {
 		return
 	}
