@@ -1,0 +1,30 @@
+package fakeslack
+
+import (
+	"net/url"
+)
+
+func (s *Server) chatUpdateLocked(p url.Values) answer {
+	ch := s.resolveLocked(p.Get("channel"))
+	if ch == nil {
+		return fail("channel_not_found")
+	}
+	var m *Message
+	for _, x := range ch.messages {
+		if x.TS == p.Get("ts") {
+			m = x
+		}
+	}
+	if m == nil {
+		return fail("message_not_found")
+	}
+	if m.User != BotUserID {
+		return fail("cant_update_message")
+	}
+	blocks, code := checkMessage(p)
+	if code != "" {
+		return fail(code)
+	}
+	m.Text, m.Blocks, m.Edited = p.Get("text"), blocks, true
+	return ok(map[string]any{"channel": ch.ID, "ts": m.TS, "text": m.Text})
+}

@@ -1,0 +1,32 @@
+package fakeslack
+
+import (
+	"encoding/json"
+)
+
+func (s *Server) viewsOpenLocked(body []byte) answer {
+	var req struct {
+		TriggerID string          `json:"trigger_id"`
+		View      json.RawMessage `json:"view"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || len(req.View) == 0 {
+		return fail("invalid_arguments")
+	}
+	if req.TriggerID == "" {
+		return fail("invalid_trigger_id")
+	}
+	var view struct {
+		Type   string            `json:"type"`
+		Title  map[string]any    `json:"title"`
+		Blocks []json.RawMessage `json:"blocks"`
+	}
+	if err := json.Unmarshal(req.View, &view); err != nil || view.Type != "modal" || view.Title == nil {
+		return fail("invalid_arguments")
+	}
+	if len(view.Blocks) > 100 {
+		return fail("invalid_arguments")
+	}
+	s.views = append(s.views, req.View)
+	id := s.idLocked("V")
+	return ok(map[string]any{"view": map[string]any{"id": id, "type": "modal"}})
+}
