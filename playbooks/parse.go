@@ -24,7 +24,7 @@ import (
 // The keys each object of the plan accepts, in the order plan.md lists
 // them. Schema describes the same keys; a test keeps the two in step.
 var (
-	planKeys     = []string{"version", "name", "timezone", "contacts", "roles", "paging", "services", "scenarios", "review", "drills"}
+	planKeys     = []string{"version", "name", "timezone", "contacts", "roles", "paging", "services", "scenarios", "review", "drills", "alerts", "alert_channel"}
 	contactKeys  = []string{"name", "slack", "email", "phone"}
 	pagingKeys   = []string{"ack_timeout", "rounds", "webhook"}
 	serviceKeys  = []string{"rto", "rpo", "backup_interval", "restore_time", "availability", "depends_on"}
@@ -145,8 +145,9 @@ type parser struct {
 	// references to contacts defined further down the file.
 	later []func()
 
-	contactKey  map[string]*yaml.Node   // contact id -> its key
-	serviceDeps map[string][]*yaml.Node // service id -> its depends_on entries
+	contactKey   map[string]*yaml.Node   // contact id -> its key
+	serviceDeps  map[string][]*yaml.Node // service id -> its depends_on entries
+	alertChannel *yaml.Node              // the alert_channel key, when set
 }
 
 // field is one key and its value in a mapping.
@@ -544,6 +545,8 @@ func (p *parser) decodePlan(root *yaml.Node) {
 		{"scenarios", p.decodeScenarios},
 		{"review", p.decodeReview},
 		{"drills", p.decodeDrills},
+		{"alerts", p.decodeAlerts},
+		{"alert_channel", p.decodeAlertChannel},
 	}
 	for _, sec := range sections {
 		if f, ok := m[sec.key]; ok {

@@ -34,6 +34,11 @@ type Plan struct {
 	Review *Review // nil when absent
 	Drills []Drill
 
+	// Alerts say what a monitoring alert means, first match wins (alerts.go);
+	// AlertChannel is where declare: ask rules post, without "#".
+	Alerts       []*AlertRule
+	AlertChannel string
+
 	// File is the name the plan was read from; Source its exact bytes and
 	// Hash the hex SHA-256 of Source. An incident records Hash so that it
 	// keeps the plan it was declared with across reloads.

@@ -146,6 +146,9 @@ func schema() object {
 		}, "scenario", "schedule"),
 	}
 
+	alertRule, alertRules, alertChannel := alertSchema()
+	defs["alert"] = alertRule
+
 	props := object{
 		"version":  object{"const": 1, "description": "The plan format's version: 1."},
 		"name":     str("The plan's name."),
@@ -168,7 +171,9 @@ func schema() object {
 			"overdue_after": with(ref("duration"), "description", "Unconfirmed this long after a reminder: remind again and tell the channel (default 14d)."),
 			"channel":       str("Optional channel for overdue notices, without # (or quoted: \"#dr-plan\")."),
 		}, "schedule", "owners"),
-		"drills": object{"type": "array", "description": "Scheduled exercises of scenarios.", "items": ref("drill")},
+		"drills":        object{"type": "array", "description": "Scheduled exercises of scenarios.", "items": ref("drill")},
+		"alerts":        alertRules,
+		"alert_channel": alertChannel,
 	}
 	root := closed("A drbot disaster recovery plan.", planKeys, props, "version", "contacts", "roles", "scenarios")
 	root["$schema"] = "http://json-schema.org/draft-07/schema#"

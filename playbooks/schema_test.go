@@ -52,7 +52,7 @@ func TestSchemaShape(t *testing.T) {
 	}
 	sorted := func(s []string) []string { return slices.Sorted(slices.Values(s)) }
 	for name, want := range map[string][]string{
-		"contact": contactKeys, "service": serviceKeys, "scenario": scenarioKeys, "step": stepKeys, "drill": drillKeys,
+		"contact": contactKeys, "service": serviceKeys, "scenario": scenarioKeys, "step": stepKeys, "drill": drillKeys, "alert": alertKeys,
 	} {
 		if got := keys(s.Definitions[name].Properties); !cmp.Equal(got, sorted(want)) {
 			t.Errorf("definition %s has %v, want %v", name, got, sorted(want))
