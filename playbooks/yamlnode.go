@@ -1,0 +1,306 @@
+package playbooks
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Helpers over yaml.v3 nodes: aliases and merge keys, the node budget,
+// mappings, lists, scalars, durations, ids and references between
+// sections. Each reports what is wrong at the node it is about.
+
+// deref follows aliases to the node they stand for.
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// spend takes n nodes from the budget and reports false, once, when it
+// runs out.
+func (p *parser) spend(at *yaml.Node, n int) bool {
+	if p.over {
+		return false
+	}
+	p.budget -= n
+	if p.budget < 0 {
+		p.over = true
+		p.errorf(at, "the plan expands to too many values (through YAML aliases); write it out without them")
+		return false
+	}
+	return true
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.ShortTag() == "!!null" {
+			return "nothing"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "nothing"
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+func isMerge(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == "!!merge"
+}
+
+// pairs returns the entries of mapping n in file order, with YAML merge
+// keys (<<: *anchor) expanded. Duplicate keys are errors. ok is false when
+// n is not a mapping (already reported).
+func (p *parser) pairs(n *yaml.Node, what string) (out []field, ok bool) {
+	n = deref(n)
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "%s: want a mapping, got %s", what, kindName(n))
+		return nil, false
+	}
+	if !p.spend(n, len(n.Content)/2) {
+		return nil, false
+	}
+	seen := make(map[string]*yaml.Node, len(n.Content)/2)
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), n.Content[i+1]
+		if isMerge(k) {
+			merges = append(merges, v)
+			continue
+		}
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k, "%s: a key must be plain text, not %s", what, kindName(k))
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			p.errorf(k, "%s: duplicate key %q (first at line %d)", what, k.Value, first.Line)
+			continue
+		}
+		seen[k.Value] = k
+		out = append(out, field{k, v})
+	}
+	// Keys written out win over merged ones, and earlier merged mappings
+	// over later ones, as the YAML merge key type says.
+	for _, m := range merges {
+		m = deref(m)
+		srcs := []*yaml.Node{m}
+		if m.Kind == yaml.SequenceNode {
+			srcs = m.Content
+		}
+		for _, src := range srcs {
+			fs, _ := p.pairs(src, what)
+			for _, f := range fs {
+				if _, dup := seen[f.name()]; !dup {
+					seen[f.name()] = f.key
+					out = append(out, f)
+				}
+			}
+		}
+	}
+	return out, true
+}
+
+// object returns the fields of mapping n by key, reporting keys that are
+// not in known. It returns nil when n is not a mapping.
+func (p *parser) object(n *yaml.Node, what string, known []string) map[string]field {
+	fs, ok := p.pairs(n, what)
+	if !ok {
+		return nil
+	}
+	m := make(map[string]field, len(fs))
+	for _, f := range fs {
+		if !slices.Contains(known, f.name()) {
+			p.errorf(f.key, "unknown key %q in %s%s", f.name(), what, suggestKey(f.name(), known))
+			continue
+		}
+		m[f.name()] = f
+	}
+	return m
+}
+
+// require reports each of keys missing from m, at the node at.
+func (p *parser) require(at *yaml.Node, m map[string]field, what string, keys ...string) {
+	if m == nil {
+		return
+	}
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			p.errorf(at, "%s: missing required key %q", what, k)
+		}
+	}
+}
+
+// items returns the entries of sequence f.val, or nil after reporting
+// that it is not one.
+func (p *parser) items(f field) ([]*yaml.Node, bool) {
+	n := deref(f.val)
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "%s: want a list, got %s", f.name(), kindName(n))
+		return nil, false
+	}
+	if !p.spend(n, len(n.Content)) {
+		return nil, false
+	}
+	out := make([]*yaml.Node, len(n.Content))
+	for i, c := range n.Content {
+		out[i] = deref(c)
+	}
+	return out, true
+}
+
+// scalar returns the text of a scalar value, "" for an empty one.
+func (p *parser) scalar(name string, n *yaml.Node) (string, bool) {
+	n = deref(n)
+	if n.Kind != yaml.ScalarNode {
+		p.errorf(n, "%s: want text, got %s", name, kindName(n))
+		return "", false
+	}
+	if isNull(n) {
+		return "", true
+	}
+	return n.Value, true
+}
+
+// text returns a scalar that must not be empty.
+func (p *parser) text(f field) (string, bool) {
+	s, ok := p.scalar(f.name(), f.val)
+	if !ok {
+		return "", false
+	}
+	if strings.TrimSpace(s) == "" {
+		hint := ""
+		// "channel: #dr-plan" is a key followed by a comment.
+		if isNull(deref(f.val)) && (f.key.LineComment != "" || f.val.LineComment != "") {
+			hint = `: a "#" after a space starts a YAML comment, so quote a value that starts with one`
+		}
+		p.errorf(f.val, "%s is empty%s", f.name(), hint)
+		return "", false
+	}
+	return s, true
+}
+
+// duration parses a duration that must be positive, or at least zero when
+// zeroOK.
+func (p *parser) duration(f field, zeroOK bool) (time.Duration, bool) {
+	s, ok := p.text(f)
+	if !ok {
+		return 0, false
+	}
+	d, err := ParseDuration(s)
+	if err != nil {
+		p.errorf(f.val, "%s: %v", f.name(), err)
+		return 0, false
+	}
+	if d < 0 || d == 0 && !zeroOK {
+		p.errorf(f.val, "%s: %s must be more than zero", f.name(), s)
+		return 0, false
+	}
+	return d, true
+}
+
+// idList returns the non-empty scalar entries of a list of ids.
+func (p *parser) idList(f field) []*yaml.Node {
+	ns, ok := p.items(f)
+	if !ok {
+		return nil
+	}
+	out := ns[:0:0]
+	seen := map[string]*yaml.Node{}
+	for _, n := range ns {
+		s, ok := p.scalar(f.name(), n)
+		if !ok {
+			continue
+		}
+		if s == "" {
+			p.errorf(n, "%s: empty entry", f.name())
+			continue
+		}
+		if first, dup := seen[s]; dup {
+			p.errorf(n, "%s: %q is listed twice (first at line %d)", f.name(), s, first.Line)
+			continue
+		}
+		seen[s] = n
+		out = append(out, n)
+	}
+	return out
+}
+
+func values(ns []*yaml.Node) []string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = n.Value
+	}
+	return out
+}
+
+// checkID reports an id that cannot be typed in a command.
+func (p *parser) checkID(k *yaml.Node, kind string) {
+	if !idPattern.MatchString(k.Value) {
+		p.errorf(k, "%s id %q: use letters, digits, \"-\", \"_\" or \".\", starting with a letter or digit (ids are typed in commands)", kind, k.Value)
+	}
+}
+
+// refer checks, once the whole plan is decoded, that n names a defined
+// contact, role, service or scenario.
+func (p *parser) refer(kind string, n *yaml.Node, where string) {
+	p.later = append(p.later, func() {
+		var ok bool
+		var defined []string
+		switch kind {
+		case "contact":
+			_, ok = p.plan.Contacts[n.Value]
+			defined = p.plan.ContactOrder
+		case "role":
+			_, ok = p.plan.Roles[n.Value]
+			defined = p.plan.RoleOrder
+		case "service":
+			_, ok = p.plan.Services[n.Value]
+			defined = p.plan.ServiceOrder
+		case "scenario":
+			_, ok = p.plan.Scenarios[n.Value]
+			defined = p.plan.ScenarioOrder
+		default:
+			panic("playbooks: refer to unknown kind " + kind)
+		}
+		if !ok {
+			p.errorf(n, "undefined %s %q in %s%s", kind, n.Value, where, suggestID(n.Value, kind, defined))
+		}
+	})
+}
+
+// ref returns the id in field key of m and checks, once the plan is
+// decoded, that it names a defined kind. It is "" when the field is
+// absent or not a usable id (already reported).
+func (p *parser) ref(m map[string]field, key, kind, where string) string {
+	v, ok := m[key]
+	if !ok {
+		return ""
+	}
+	s, ok := p.text(v)
+	if !ok {
+		return ""
+	}
+	p.refer(kind, v.val, where)
+	return s
+}
+
+// refList returns the entries of a list of ids, as idList does, and
+// checks each against the defined ids of kind once the plan is decoded.
+func (p *parser) refList(f field, kind, where string) []*yaml.Node {
+	ns := p.idList(f)
+	for _, n := range ns {
+		p.refer(kind, n, where)
+	}
+	return ns
+}
