@@ -70,8 +70,9 @@ func parseScheduleSpec(data string) (scheduleSpec, error) {
 }
 
 // next is the first time after now the schedule fires, read in its time
-// zone ("0 9 * * 1" is 09:00 in the plan's timezone), in UTC. It is zero
-// when the spec never fires (February 30th).
+// zone ("0 9 * * 1" is 09:00 in the plan's timezone), in UTC, by the
+// daylight-saving rule of nextRun. It is zero when the spec never fires
+// (February 30th).
 func (sp scheduleSpec) next(now time.Time) (time.Time, error) {
 	sched, err := playbooks.ParseSchedule(sp.Spec)
 	if err != nil {
@@ -83,11 +84,7 @@ func (sp scheduleSpec) next(now time.Time) (time.Time, error) {
 			return time.Time{}, fmt.Errorf("schedule %q: time zone: %w", sp.Spec, err)
 		}
 	}
-	t := sched.Next(now.In(loc))
-	if t.IsZero() {
-		return t, nil
-	}
-	return t.UTC(), nil
+	return nextRun(sched, now, loc), nil
 }
 
 // planZone names the plan's time zone for schedules.

@@ -234,7 +234,7 @@ func TestChatPrints(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	want := `-- Sat 21 Nov 2026 --
+	want := `-- Sat 21 Nov 2026 (UTC) --
 [10:00] #inc-1-db-corruption: (channel created)
 [10:00] #inc-1-db-corruption-2: (channel created)
 [10:00] #inc-1-db-corruption: (@alice, @frank joined)
@@ -385,7 +385,7 @@ func TestCommandSendsRequestAndPrintsReply(t *testing.T) {
 	if diff := cmp.Diff(wantReqs, f.commands); diff != "" {
 		t.Errorf("commands (-want +got):\n%s", diff)
 	}
-	want := `-- Sat 21 Nov 2026 --
+	want := `-- Sat 21 Nov 2026 (UTC) --
 [10:00] #ops (only you): Declared.
 [10:00] #inc-1-db-corruption: Incident 1
 [10:00] #ops (only you): No scenario nope. Scenarios: db-corruption.
@@ -583,7 +583,7 @@ func TestWaitFiresDueWorkInOrderAtItsTime(t *testing.T) {
 	if err := c.Exec(ctx, "wait 6m"); err != nil {
 		t.Fatal(err)
 	}
-	want := `-- Sat 21 Nov 2026 --
+	want := `-- Sat 21 Nov 2026 (UTC) --
 [10:03] #inc-1: rto 50%
 [10:04] #inc-1: follow-up
 [10:05] @erin: escalated to erin
@@ -604,7 +604,7 @@ func TestWaitFiresDueWorkInOrderAtItsTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = `[10:07] @alice: too late
--- Sun 22 Nov 2026 --
+-- Sun 22 Nov 2026 (UTC) --
 [10:06] (1d later)
 `
 	if diff := cmp.Diff(want, out.String()); diff != "" {
@@ -623,7 +623,7 @@ func TestWaitShowsThePlanTimezone(t *testing.T) {
 	if err := c.Exec(context.Background(), "wait 2m"); err != nil {
 		t.Fatal(err)
 	}
-	want := "-- Sat 21 Nov 2026 --\n[11:01] #x: due\n[11:02] (2m later)\n"
+	want := "-- Sat 21 Nov 2026 (CET) --\n[11:01] #x: due\n[11:02] (2m later)\n"
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)
 	}
