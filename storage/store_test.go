@@ -3,15 +3,14 @@ package storage
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/incident/incidenttest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -64,16 +63,29 @@ func newIncident(tb testing.TB, s *Store, scenario string) *incident.Incident {
 	return inc
 }
 
-// wantCode fails the test unless err is an *incident.Error with code and,
-// when msg is not empty, that message.
-func wantCode(tb testing.TB, err error, code, msg string) {
-	tb.Helper()
-	var e *incident.Error
-	if !errors.As(err, &e) {
-		tb.Fatalf("got error %v, want an *incident.Error %s", err, code)
-	}
-	if e.Code != code || (msg != "" && e.Message != msg) {
-		tb.Fatalf("got %s %q, want %s %q", e.Code, e.Message, code, msg)
+// TestStore runs the conformance suite of incident.Store: Again opens a
+// second Store on the same file, as a second process would.
+func TestStore(t *testing.T) {
+	incidenttest.TestStore(t, incidenttest.StoreOpener{
+		New:   func(t *testing.T) incident.Store { return openTest(t) },
+		Again: func(t *testing.T, s incident.Store) incident.Store { return openAt(t, s.(*Store).Path()) },
+	})
+}
+
+// TestIncidentColumns: the columns queries select on follow the incident's
+// JSON, times in Unix milliseconds.
+func TestIncidentColumns(t *testing.T) {
+	s := openTest(t)
+	inc := incidenttest.FullIncident()
+	update(t, s, func(tx incident.Tx) error { return tx.CreateIncident(inc) })
+	inc.State, inc.ChannelID = incident.StateResolved, "C0NEW"
+	update(t, s, func(tx incident.Tx) error { return tx.SaveIncident(inc) })
+	var state, channel string
+	var drill bool
+	var declared int64
+	err := s.read.QueryRow("SELECT state, channel_id, drill, declared_at FROM incidents WHERE id = 1").Scan(&state, &channel, &drill, &declared)
+	if err != nil || state != incident.StateResolved || channel != "C0NEW" || !drill || declared != inc.DeclaredAt.UnixMilli() {
+		t.Errorf("columns: %s %s %v %d (%v), want resolved C0NEW true %d", state, channel, drill, declared, err, inc.DeclaredAt.UnixMilli())
 	}
 }
 
@@ -234,103 +246,20 @@ func migrationsOf(tb testing.TB, s *Store) []string {
 	return names
 }
 
-func TestUpdateRollsBackOnError(t *testing.T) {
-	s := openTest(t)
-	boom := errors.New("boom")
-	err := s.Update(context.Background(), func(tx incident.Tx) error {
-		inc := &incident.Incident{Scenario: "x", State: incident.StateOpen}
-		if err := tx.CreateIncident(inc); err != nil {
-			return err
-		}
-		if err := tx.Append(&incident.Event{IncidentID: inc.ID, Kind: incident.KindDeclared}); err != nil {
-			return err
-		}
-		if err := tx.SetTimer(incident.Timer{Key: "k", Kind: "x", Due: t0}); err != nil {
-			return err
-		}
-		if err := tx.Enqueue(&incident.Outgoing{Lane: "l", Kind: incident.OutPost}); err != nil {
-			return err
-		}
-		if err := tx.Put("k", "v"); err != nil {
-			return err
-		}
-		return fmt.Errorf("later: %w", boom)
-	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("got %v, want fn's error", err)
-	}
-	assertEmpty(t, s)
-}
-
-func TestUpdateRollsBackOnPanic(t *testing.T) {
-	s := openTest(t)
-	func() {
-		defer func() {
-			if r := recover(); r != "boom" {
-				t.Errorf("recovered %v, want the panic to go on", r)
-			}
-		}()
-		_ = s.Update(context.Background(), func(tx incident.Tx) error {
-			if err := tx.CreateIncident(&incident.Incident{Scenario: "x"}); err != nil {
-				return err
-			}
-			panic("boom")
-		})
-	}()
-	assertEmpty(t, s)
-	// The connection went back to the pool clean: the next write works.
-	newIncident(t, s, "after")
-}
-
-// assertEmpty fails unless every table of s is empty.
-func assertEmpty(tb testing.TB, s *Store) {
-	tb.Helper()
-	for _, table := range []string{"incidents", "timeline", "timers", "outbox", "refs", "plans", "kv"} {
-		var n int
-		if err := s.read.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
-			tb.Fatal(err)
-		}
-		if n != 0 {
-			tb.Errorf("%s has %d rows, want none", table, n)
-		}
-	}
-}
-
+// TestViewCannotWrite: a View's writes fail with ErrReadOnly (the suite
+// checks that they fail), and even SQL that slipped past the Tx could not
+// write on the read pool.
 func TestViewCannotWrite(t *testing.T) {
 	s := openTest(t)
-	inc := newIncident(t, s, "x")
-	writes := map[string]func(incident.Tx) error{
+	newIncident(t, s, "x")
+	for name, write := range map[string]func(incident.Tx) error{
 		"CreateIncident": func(tx incident.Tx) error { return tx.CreateIncident(&incident.Incident{}) },
-		"SaveIncident":   func(tx incident.Tx) error { return tx.SaveIncident(inc) },
-		"Append": func(tx incident.Tx) error {
-			return tx.Append(&incident.Event{IncidentID: inc.ID, Kind: incident.KindNote})
-		},
-		"SetTimer":     func(tx incident.Tx) error { return tx.SetTimer(incident.Timer{Key: "k"}) },
-		"DeleteTimer":  func(tx incident.Tx) error { return tx.DeleteTimer("k") },
-		"DeleteTimers": func(tx incident.Tx) error { return tx.DeleteTimers(1) },
-		"Enqueue": func(tx incident.Tx) error {
-			return tx.Enqueue(&incident.Outgoing{Lane: "l", Kind: incident.OutPost})
-		},
-		"Sent":     func(tx incident.Tx) error { return tx.Sent(1) },
-		"Retry":    func(tx incident.Tx) error { return tx.Retry(1, t0, "") },
-		"Drop":     func(tx incident.Tx) error { return tx.Drop(1, "") },
-		"SetRef":   func(tx incident.Tx) error { return tx.SetRef("r", "C1", "1.2") },
-		"SavePlan": func(tx incident.Tx) error { return tx.SavePlan("h", []byte("x")) },
-		"Put":      func(tx incident.Tx) error { return tx.Put("k", "v") },
-		"PutIfAbsent": func(tx incident.Tx) error {
-			_, err := tx.PutIfAbsent("k", "v")
-			return err
-		},
+		"Put":            func(tx incident.Tx) error { return tx.Put("k", "v") },
+	} {
+		if err := s.View(context.Background(), write); !errors.Is(err, ErrReadOnly) {
+			t.Errorf("%s: got %v, want ErrReadOnly", name, err)
+		}
 	}
-	for name, write := range writes {
-		t.Run(name, func(t *testing.T) {
-			err := s.View(context.Background(), write)
-			if !errors.Is(err, ErrReadOnly) {
-				t.Errorf("got %v, want ErrReadOnly", err)
-			}
-		})
-	}
-	// Even SQL that slipped past the Tx could not write on the read pool.
 	if _, err := s.read.Exec("DELETE FROM incidents"); err == nil {
 		t.Error("the read pool wrote")
 	}
@@ -374,75 +303,6 @@ func TestViewDoesNotWaitForWriter(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
-	}
-}
-
-// TestConcurrentWriters runs 8 goroutines of 200 write transactions each,
-// first on one Store, then on two Stores of the same file (two processes,
-// as drbot serve and a drbot command run together): no SQLITE_BUSY, and
-// every row is there.
-func TestConcurrentWriters(t *testing.T) {
-	const goroutines, perGoroutine = 8, 200
-	for _, stores := range []int{1, 2} {
-		t.Run(fmt.Sprintf("%d stores", stores), func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "drbot.db")
-			ss := make([]*Store, stores)
-			for i := range ss {
-				ss[i] = openAt(t, path)
-			}
-			var wg sync.WaitGroup
-			errs := make(chan error, goroutines)
-			for g := range goroutines {
-				wg.Go(func() {
-					s := ss[g%stores]
-					for i := range perGoroutine {
-						err := s.Update(context.Background(), func(tx incident.Tx) error {
-							inc := &incident.Incident{Scenario: fmt.Sprintf("g%d-%d", g, i), State: incident.StateOpen}
-							if err := tx.CreateIncident(inc); err != nil {
-								return err
-							}
-							return tx.Append(&incident.Event{IncidentID: inc.ID, Kind: incident.KindDeclared, Text: inc.Scenario})
-						})
-						if err != nil {
-							errs <- fmt.Errorf("goroutine %d transaction %d: %w", g, i, err)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Error(err)
-			}
-			view(t, ss[0], func(tx incident.Tx) error {
-				incs, err := tx.Incidents(incident.Filter{})
-				if err != nil {
-					return err
-				}
-				if got, want := len(incs), goroutines*perGoroutine; got != want {
-					t.Fatalf("got %d incidents, want %d", got, want)
-				}
-				seen := map[string]bool{}
-				for i, inc := range incs {
-					if want := int64(len(incs) - i); inc.ID != want {
-						t.Fatalf("incident %d of the list has number %d, want %d", i, inc.ID, want)
-					}
-					if seen[inc.Scenario] {
-						t.Fatalf("%s stored twice", inc.Scenario)
-					}
-					seen[inc.Scenario] = true
-					events, err := tx.Timeline(inc.ID)
-					if err != nil {
-						return err
-					}
-					if len(events) != 1 || events[0].Text != inc.Scenario {
-						t.Fatalf("timeline of #%d: got %+v, want its one event", inc.ID, events)
-					}
-				}
-				return nil
-			})
-		})
 	}
 }
 
@@ -496,17 +356,5 @@ func TestPing(t *testing.T) {
 	}
 	if err := s.Ping(context.Background()); err == nil {
 		t.Error("Ping of a closed store: got no error")
-	}
-}
-
-func TestContextCancelled(t *testing.T) {
-	s := openTest(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := s.Update(ctx, func(tx incident.Tx) error { return nil }); !errors.Is(err, context.Canceled) {
-		t.Errorf("Update: got %v, want context.Canceled", err)
-	}
-	if err := s.View(ctx, func(tx incident.Tx) error { return nil }); !errors.Is(err, context.Canceled) {
-		t.Errorf("View: got %v, want context.Canceled", err)
 	}
 }

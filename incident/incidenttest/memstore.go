@@ -213,7 +213,7 @@ func (tx *memTx) SaveIncident(inc *incident.Incident) error {
 		return err
 	}
 	if _, ok := tx.m.incidents[inc.ID]; !ok {
-		return incident.Errorf(incident.ENOTFOUND, "incident %d not found", inc.ID)
+		return incident.Errorf(incident.ENOTFOUND, "incident #%d not found", inc.ID)
 	}
 	return tx.putIncident(inc)
 }
@@ -248,7 +248,7 @@ func (tx *memTx) putIncident(inc *incident.Incident) error {
 func (tx *memTx) decode(id int64) (*incident.Incident, error) {
 	b, ok := tx.m.incidents[id]
 	if !ok {
-		return nil, incident.Errorf(incident.ENOTFOUND, "incident %d not found", id)
+		return nil, incident.Errorf(incident.ENOTFOUND, "incident #%d not found", id)
 	}
 	var inc incident.Incident
 	if err := json.Unmarshal(b, &inc); err != nil {
@@ -325,7 +325,7 @@ func (tx *memTx) Append(e *incident.Event) error {
 	}
 	m := tx.m
 	if _, ok := m.incidents[e.IncidentID]; !ok {
-		return incident.Errorf(incident.ENOTFOUND, "append to timeline: incident %d not found", e.IncidentID)
+		return incident.Errorf(incident.ENOTFOUND, "incident #%d not found", e.IncidentID)
 	}
 	m.nextEvent++
 	e.ID = m.nextEvent
@@ -365,8 +365,12 @@ func storedTime(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Millisecond)
 }
 
+// cloneEvent copies e; an empty Data becomes nil, as the SQLite store
+// reads it back.
 func cloneEvent(e incident.Event) incident.Event {
-	if e.Data != nil {
+	if len(e.Data) == 0 {
+		e.Data = nil
+	} else {
 		d := make(map[string]string, len(e.Data))
 		for k, v := range e.Data {
 			d[k] = v
