@@ -1,0 +1,60 @@
+package incident
+
+import (
+	"time"
+)
+
+// What a chat surface hands the engine (a command typed, a button pressed,
+// a declaration) and what it gets back to show.
+
+// CommandRequest is one "/incident ..." typed by a user.
+type CommandRequest struct {
+	UserID    string // Slack member ID of who typed it
+	ChannelID string // where it was typed
+	Text      string // what follows "/incident"
+}
+
+// PressRequest is a button press.
+type PressRequest struct {
+	UserID    string
+	ChannelID string
+	Action    string // Button.Action
+	// TriggerID lets the surface open a dialog in answer to the press
+	// (Slack's trigger_id, valid 3 s); empty where there are none.
+	TriggerID string
+}
+
+// DeclareRequest declares an incident (or a drill).
+type DeclareRequest struct {
+	Scenario string
+	Summary  string
+	Drill    bool
+	UserID   string
+	// ChannelID is where it was declared from; the answer goes there.
+	ChannelID string
+}
+
+// Reply is the answer to the person who typed a command or pressed a
+// button, shown only to them (ephemeral) unless Public.
+type Reply struct {
+	Text   string
+	Public bool
+	// OpenDeclareModal asks the surface to open the declare dialog
+	// ("/incident declare" with no scenario).
+	OpenDeclareModal bool
+	// OpenReviewModal asks the surface to open the dialog that asks what
+	// needs to change in the contact list (the review's Needs changes
+	// button); submitting it runs "/incident review needs TEXT". Text says
+	// the same for surfaces without dialogs.
+	OpenReviewModal bool
+}
+
+// ScenarioInfo is a scenario as offered in the declare dialog and by
+// "/incident scenarios".
+type ScenarioInfo struct {
+	ID       string
+	Title    string
+	Service  string
+	Severity string
+	RTO      time.Duration
+}
