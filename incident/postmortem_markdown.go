@@ -9,35 +9,73 @@ import (
 // Markdown renders the postmortem as a document a team pastes into its
 // review: header, key figures, acknowledgements, steps against their
 // estimates, decisions, approvals, escalations, notes, findings and the
-// full timeline. Drills say so in the title and under it.
+// full timeline, one method of mdWriter per section. Drills say so in the
+// title and under it.
 func (pm *Postmortem) Markdown() string {
-	var w strings.Builder
+	w := &mdWriter{pm: pm}
 	w.Grow(256 + 96*len(pm.Timeline))
-	name := func(id string) string {
-		if id == "" {
-			return ""
-		}
-		if n := pm.Names[id]; n != "" {
-			return n
-		}
-		return id
-	}
-	actor := func(id string) string {
-		if id == "" {
-			return "drbot"
-		}
-		return name(id)
-	}
+	w.header()
+	w.keyFigures()
+	w.acks()
+	w.steps()
+	w.decisions()
+	w.approvals()
+	w.escalations()
+	w.notes()
+	w.findings()
+	w.timeline()
+	return w.String()
+}
 
+// mdWriter writes one postmortem as Markdown.
+type mdWriter struct {
+	strings.Builder
+	pm *Postmortem
+}
+
+// name is the display name of a Slack member ID or contact, as the
+// postmortem's Names has it.
+func (w *mdWriter) name(id string) string {
+	if id == "" {
+		return ""
+	}
+	if n := w.pm.Names[id]; n != "" {
+		return n
+	}
+	return id
+}
+
+// actor is who did something: a name, or drbot itself.
+func (w *mdWriter) actor(id string) string {
+	if id == "" {
+		return "drbot"
+	}
+	return w.name(id)
+}
+
+// row writes one row of a table.
+func (w *mdWriter) row(cells ...string) {
+	w.WriteString("|")
+	for _, c := range cells {
+		w.WriteString(" ")
+		w.WriteString(mdCell(c))
+		w.WriteString(" |")
+	}
+	w.WriteString("\n")
+}
+
+// header writes the title, the incident's facts on one line, and its summary.
+func (w *mdWriter) header() {
+	pm := w.pm
 	title := pm.Title
 	if title == "" {
 		title = pm.Scenario
 	}
 	if pm.Drill {
-		fmt.Fprintf(&w, "# DRILL: Postmortem of incident %d: %s\n\n", pm.ID, mdText(title))
+		fmt.Fprintf(w, "# DRILL: Postmortem of incident %d: %s\n\n", pm.ID, mdText(title))
 		w.WriteString("> This was a drill, not a real incident. Its figures score the exercise.\n\n")
 	} else {
-		fmt.Fprintf(&w, "# Postmortem of incident %d: %s\n\n", pm.ID, mdText(title))
+		fmt.Fprintf(w, "# Postmortem of incident %d: %s\n\n", pm.ID, mdText(title))
 	}
 
 	var head []string
@@ -59,133 +97,155 @@ func (pm *Postmortem) Markdown() string {
 		w.WriteString(mdText(pm.Summary))
 		w.WriteString("\n\n")
 	}
+}
 
-	// Key figures.
+// keyFigures writes the times to acknowledge and recover against the RTO.
+func (w *mdWriter) keyFigures() {
+	pm := w.pm
 	w.WriteString("## Key figures\n\n| | |\n|---|---|\n")
-	row := func(cells ...string) {
-		w.WriteString("|")
-		for _, c := range cells {
-			w.WriteString(" ")
-			w.WriteString(mdCell(c))
-			w.WriteString(" |")
-		}
-		w.WriteString("\n")
-	}
-	row("Declared", mdTime(pm.DeclaredAt))
+	w.row("Declared", mdTime(pm.DeclaredAt))
 	if pm.State == StateResolved {
-		row("Resolved", mdTime(pm.ResolvedAt))
+		w.row("Resolved", mdTime(pm.ResolvedAt))
 	} else {
-		row("Resolved", "not yet (figures as of "+mdTime(pm.AsOf)+")")
+		w.row("Resolved", "not yet (figures as of "+mdTime(pm.AsOf)+")")
 	}
 	ack := "nobody acknowledged"
 	if pm.TimeToAckSeconds > 0 || anyAck(pm.Acks) {
 		ack = mdSeconds(pm.TimeToAckSeconds)
 	}
-	row("Time to acknowledge", ack)
-	row("Time to recover", mdSeconds(pm.TimeToRecoverSeconds))
+	w.row("Time to acknowledge", ack)
+	w.row("Time to recover", mdSeconds(pm.TimeToRecoverSeconds))
 	if pm.RTOSeconds > 0 {
-		row("RTO", mdSeconds(pm.RTOSeconds))
+		w.row("RTO", mdSeconds(pm.RTOSeconds))
 		margin := mdSeconds(abs64(pm.RTOMarginSeconds))
 		switch {
 		case pm.State != StateResolved && pm.RTOMet:
-			row("RTO met", "so far: "+margin+" left")
+			w.row("RTO met", "so far: "+margin+" left")
 		case pm.State != StateResolved:
-			row("RTO met", "no: "+margin+" past it, still open")
+			w.row("RTO met", "no: "+margin+" past it, still open")
 		case pm.RTOMet:
-			row("RTO met", "yes, "+margin+" to spare")
+			w.row("RTO met", "yes, "+margin+" to spare")
 		default:
-			row("RTO met", "no, missed by "+margin)
+			w.row("RTO met", "no, missed by "+margin)
 		}
 	} else {
-		row("RTO", "none set")
+		w.row("RTO", "none set")
 	}
 	w.WriteString("\n")
+}
 
-	if len(pm.Acks) > 0 {
-		w.WriteString("## Acknowledgements\n\n| Role | Acknowledged by | Pages | Time to acknowledge |\n|---|---|---|---|\n")
-		for _, a := range pm.Acks {
-			if a.Acknowledged {
-				row(a.Role, name(a.Contact), fmt.Sprint(a.Pages), mdSeconds(a.AckSeconds))
-			} else {
-				row(a.Role, "nobody", fmt.Sprint(a.Pages), "")
-			}
-		}
-		w.WriteString("\n")
+// acks writes who acknowledged each role's page, after how many pages.
+func (w *mdWriter) acks() {
+	if len(w.pm.Acks) == 0 {
+		return
 	}
+	w.WriteString("## Acknowledgements\n\n| Role | Acknowledged by | Pages | Time to acknowledge |\n|---|---|---|---|\n")
+	for _, a := range w.pm.Acks {
+		if a.Acknowledged {
+			w.row(a.Role, w.name(a.Contact), fmt.Sprint(a.Pages), mdSeconds(a.AckSeconds))
+		} else {
+			w.row(a.Role, "nobody", fmt.Sprint(a.Pages), "")
+		}
+	}
+	w.WriteString("\n")
+}
 
+// steps writes the runbook steps with their outcome against their estimate.
+func (w *mdWriter) steps() {
 	w.WriteString("## Steps\n\n")
-	if len(pm.Steps) == 0 {
+	if len(w.pm.Steps) == 0 {
 		w.WriteString("No step was started.\n\n")
-	} else {
-		w.WriteString("| Step | Outcome | Estimate | Actual | By |\n|---|---|---|---|---|\n")
-		for _, s := range pm.Steps {
-			step := "**" + s.ID + "**"
-			if s.Do != "" {
-				step += " " + s.Do
-			}
-			est := ""
-			if s.EstimateSeconds > 0 {
-				est = mdSeconds(s.EstimateSeconds)
-			}
-			row(step, s.Outcome, est, mdSeconds(s.ActualSeconds), name(s.By))
+		return
+	}
+	w.WriteString("| Step | Outcome | Estimate | Actual | By |\n|---|---|---|---|---|\n")
+	for _, s := range w.pm.Steps {
+		step := "**" + s.ID + "**"
+		if s.Do != "" {
+			step += " " + s.Do
+		}
+		est := ""
+		if s.EstimateSeconds > 0 {
+			est = mdSeconds(s.EstimateSeconds)
+		}
+		w.row(step, s.Outcome, est, mdSeconds(s.ActualSeconds), w.name(s.By))
+	}
+	w.WriteString("\n")
+}
+
+// decisions writes the answers given to the runbook's questions.
+func (w *mdWriter) decisions() {
+	if len(w.pm.Decisions) == 0 {
+		return
+	}
+	w.WriteString("## Decisions\n\n")
+	for _, d := range w.pm.Decisions {
+		q := ""
+		if d.Ask != "" {
+			q = " " + mdText(d.Ask)
+		}
+		fmt.Fprintf(w, "- %s **%s**%s Answer: **%s**", mdTime(d.At), mdText(d.Step), q, mdText(d.Answer))
+		if d.By != "" {
+			fmt.Fprintf(w, ", by %s", mdText(w.name(d.By)))
 		}
 		w.WriteString("\n")
 	}
+	w.WriteString("\n")
+}
 
-	if len(pm.Decisions) > 0 {
-		w.WriteString("## Decisions\n\n")
-		for _, d := range pm.Decisions {
-			q := ""
-			if d.Ask != "" {
-				q = " " + mdText(d.Ask)
-			}
-			fmt.Fprintf(&w, "- %s **%s**%s Answer: **%s**", mdTime(d.At), mdText(d.Step), q, mdText(d.Answer))
-			if d.By != "" {
-				fmt.Fprintf(&w, ", by %s", mdText(name(d.By)))
-			}
-			w.WriteString("\n")
-		}
-		w.WriteString("\n")
+// approvals writes the approvals asked for, who decided, and the wait.
+func (w *mdWriter) approvals() {
+	if len(w.pm.Approvals) == 0 {
+		return
 	}
-
-	if len(pm.Approvals) > 0 {
-		w.WriteString("## Approvals\n\n| Step | Role | Outcome | By | Requested | Decided | Wait |\n|---|---|---|---|---|---|---|\n")
-		for _, a := range pm.Approvals {
-			row(a.Step, a.Role, a.Outcome, name(a.By), mdTime(a.RequestedAt), mdTime(a.DecidedAt), mdSeconds(a.WaitSeconds))
-		}
-		w.WriteString("\n")
+	w.WriteString("## Approvals\n\n| Step | Role | Outcome | By | Requested | Decided | Wait |\n|---|---|---|---|---|---|---|\n")
+	for _, a := range w.pm.Approvals {
+		w.row(a.Step, a.Role, a.Outcome, w.name(a.By), mdTime(a.RequestedAt), mdTime(a.DecidedAt), mdSeconds(a.WaitSeconds))
 	}
+	w.WriteString("\n")
+}
 
-	if len(pm.Escalations) > 0 {
-		w.WriteString("## Escalations\n\n")
-		for _, e := range pm.Escalations {
-			fmt.Fprintf(&w, "- %s %s\n", mdTime(e.At), mdText(e.Text))
-		}
-		w.WriteString("\n")
+// escalations writes each escalation with its time.
+func (w *mdWriter) escalations() {
+	if len(w.pm.Escalations) == 0 {
+		return
 	}
-
-	if len(pm.Notes) > 0 {
-		w.WriteString("## Notes\n\n")
-		for _, e := range pm.Notes {
-			fmt.Fprintf(&w, "- %s %s: %s\n", mdTime(e.At), mdText(actor(e.Actor)), mdText(e.Text))
-		}
-		w.WriteString("\n")
+	w.WriteString("## Escalations\n\n")
+	for _, e := range w.pm.Escalations {
+		fmt.Fprintf(w, "- %s %s\n", mdTime(e.At), mdText(e.Text))
 	}
+	w.WriteString("\n")
+}
 
+// notes writes the notes people added, with who and when.
+func (w *mdWriter) notes() {
+	if len(w.pm.Notes) == 0 {
+		return
+	}
+	w.WriteString("## Notes\n\n")
+	for _, e := range w.pm.Notes {
+		fmt.Fprintf(w, "- %s %s: %s\n", mdTime(e.At), mdText(w.actor(e.Actor)), mdText(e.Text))
+	}
+	w.WriteString("\n")
+}
+
+// findings writes what drbot found worth reviewing, or None.
+func (w *mdWriter) findings() {
 	w.WriteString("## Findings\n\n")
-	if len(pm.Findings) == 0 {
+	if len(w.pm.Findings) == 0 {
 		w.WriteString("None.\n")
 	}
-	for _, f := range pm.Findings {
-		fmt.Fprintf(&w, "- %s\n", mdText(f))
+	for _, f := range w.pm.Findings {
+		fmt.Fprintf(w, "- %s\n", mdText(f))
 	}
 	w.WriteString("\n")
+}
 
+// timeline writes every event of the incident as a table.
+func (w *mdWriter) timeline() {
 	w.WriteString("## Timeline\n\n| Time | What | Who | Details |\n|---|---|---|---|\n")
-	for _, e := range pm.Timeline {
-		row(mdTime(e.At), e.Kind, actor(e.Actor), e.Text)
+	for _, e := range w.pm.Timeline {
+		w.row(mdTime(e.At), e.Kind, w.actor(e.Actor), e.Text)
 	}
-	return w.String()
 }
 
 func anyAck(acks []PMAck) bool {
