@@ -36,12 +36,16 @@ type Postmortem struct {
 	Names map[string]string `json:"names,omitempty"`
 }
 
-// PMEvent is a timeline line in the postmortem.
+// PMEvent is a timeline line in the postmortem. Data is the event's
+// machine-readable detail, by kind (an rto_alert's "percent" or
+// "projection", a paged event's "role" and "contact" ...); {} when it has
+// none. Times in it are RFC 3339 UTC, durations whole seconds.
 type PMEvent struct {
-	At    string `json:"at"`
-	Kind  string `json:"kind"`
-	Actor string `json:"actor"`
-	Text  string `json:"text"`
+	At    string            `json:"at"`
+	Kind  string            `json:"kind"`
+	Actor string            `json:"actor"`
+	Text  string            `json:"text"`
+	Data  map[string]string `json:"data"`
 }
 
 // PMStep is a step's actual time against its estimate.

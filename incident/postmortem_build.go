@@ -2,6 +2,7 @@ package incident
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -105,7 +106,10 @@ func (b *pmBuilder) build() *Postmortem {
 	}
 
 	for _, e := range b.events {
-		pe := PMEvent{At: pmTime(e.At), Kind: e.Kind, Actor: e.Actor, Text: e.Text}
+		pe := PMEvent{At: pmTime(e.At), Kind: e.Kind, Actor: e.Actor, Text: e.Text, Data: maps.Clone(e.Data)}
+		if pe.Data == nil {
+			pe.Data = map[string]string{}
+		}
 		pm.Timeline = append(pm.Timeline, pe)
 		switch e.Kind {
 		case KindEscalated, KindUnanswered:

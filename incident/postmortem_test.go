@@ -507,7 +507,8 @@ func TestPostmortemJSONContract(t *testing.T) {
 	if len(extra) > 0 {
 		t.Errorf("keys neither in the contract nor in the documented additions: %q", extra)
 	}
-	// A timeline entry has exactly at, kind, actor, text.
+	// A timeline entry has exactly at, kind, actor, text and (an
+	// addition) data, an object of strings.
 	for i, e := range got["timeline"].([]any) {
 		m := e.(map[string]any)
 		var keys []string
@@ -515,8 +516,17 @@ func TestPostmortemJSONContract(t *testing.T) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		if diff := cmp.Diff(keys, []string{"actor", "at", "kind", "text"}); diff != "" {
+		if diff := cmp.Diff(keys, []string{"actor", "at", "data", "kind", "text"}); diff != "" {
 			t.Fatalf("timeline[%d] keys (-got +want):\n%s", i, diff)
+		}
+		data, ok := m["data"].(map[string]any)
+		if !ok {
+			t.Errorf("timeline[%d].data is a JSON %s, want an object", i, typeOf(m["data"]))
+		}
+		for k, v := range data {
+			if _, ok := v.(string); !ok {
+				t.Errorf("timeline[%d].data[%q] is a JSON %s, want a string", i, k, typeOf(v))
+			}
 		}
 		if s := m["at"].(string); len(s) != len("2026-11-21T10:00:00Z") || !strings.HasSuffix(s, "Z") {
 			t.Errorf("timeline[%d].at = %q, want RFC 3339 UTC with whole seconds", i, s)

@@ -1,6 +1,7 @@
 package incident_test
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -130,6 +131,39 @@ func TestProjectionLateAtDeclare(t *testing.T) {
 	e.mustFind(ch, "RTO 50%: 4m elapsed, 4m left (deadline 10:08). Projected finish 10:10 — 2m past the RTO.")
 	if n := len(e.events(1, incident.KindRTOAlert)); n != 2 {
 		t.Errorf("%d rto_alert events, want the projection and 50%%", n)
+	}
+
+	// In the postmortem JSON the two rto_alert entries are told apart by
+	// their data, not their text.
+	pm, err := e.svc.Postmortem(e.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.Marshal(pm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Timeline []struct {
+			Kind string          `json:"kind"`
+			Data json.RawMessage `json:"data"`
+		} `json:"timeline"`
+	}
+	if err := json.Unmarshal(js, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range doc.Timeline {
+		if ev.Kind == incident.KindRTOAlert {
+			got = append(got, string(ev.Data))
+		}
+	}
+	want := []string{
+		`{"elapsed_seconds":"0","projected":"2026-11-21T09:10:00Z","projection":"late","remaining_seconds":"480"}`,
+		`{"elapsed_seconds":"240","percent":"50","projected":"2026-11-21T09:10:00Z","remaining_seconds":"240"}`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("data of the rto_alert entries in the postmortem JSON (-want +got):\n%s", diff)
 	}
 }
 
