@@ -92,6 +92,9 @@ type svcEnv struct {
 	ctx   context.Context
 	plan  *playbooks.Plan
 	store *incidenttest.MemStore
+	// db is the store the Engine uses: store, or a SQLite file
+	// (newSQLiteEnv).
+	db    incident.Store
 	clock *incidenttest.Clock
 	chat  *incidenttest.FakeChat
 	svc   *incident.Engine
@@ -100,9 +103,27 @@ type svcEnv struct {
 
 func newSvcEnv(t *testing.T, p *playbooks.Plan) *svcEnv {
 	t.Helper()
+	store := incidenttest.NewMemStore()
+	e := newEnvOn(t, p, store)
+	e.store = store
+	return e
+}
+
+// newSQLiteEnv is newSvcEnv on a real SQLite file under t.TempDir():
+// for the rules whose outcome depends on what the store keeps (runs of
+// pages, the outbox between a resolve and a retry). e.store is unused.
+func newSQLiteEnv(t *testing.T, p *playbooks.Plan) *svcEnv {
+	t.Helper()
+	e := newEnvOn(t, p, openSQLite(t))
+	e.store = incidenttest.NewMemStore()
+	return e
+}
+
+func newEnvOn(t *testing.T, p *playbooks.Plan, db incident.Store) *svcEnv {
+	t.Helper()
 	e := &svcEnv{
 		t: t, ctx: context.Background(), plan: p,
-		store: incidenttest.NewMemStore(),
+		db:    db,
 		clock: incidenttest.NewClock(svcT0),
 		chat:  incidenttest.NewFakeChat(),
 		met:   &svcMetrics{},
@@ -118,7 +139,7 @@ func newSvcEnv(t *testing.T, p *playbooks.Plan) *svcEnv {
 func (e *svcEnv) newService() *incident.Engine {
 	e.t.Helper()
 	svc, err := incident.New(incident.Config{
-		Plan: e.plan, Store: e.store, Chat: e.chat, Now: e.clock.Now, Metrics: e.met,
+		Plan: e.plan, Store: e.db, Chat: e.chat, Now: e.clock.Now, Metrics: e.met,
 	})
 	if err != nil {
 		e.t.Fatalf("New: %v", err)
@@ -163,7 +184,7 @@ func (e *svcEnv) channel(id int64) string {
 func (e *svcEnv) incident(id int64) *incident.Incident {
 	e.t.Helper()
 	var inc *incident.Incident
-	err := e.store.View(e.ctx, func(tx incident.Tx) error {
+	err := e.db.View(e.ctx, func(tx incident.Tx) error {
 		var err error
 		inc, err = tx.Incident(id)
 		return err
@@ -177,7 +198,7 @@ func (e *svcEnv) incident(id int64) *incident.Incident {
 func (e *svcEnv) timeline(id int64) []incident.Event {
 	e.t.Helper()
 	var evs []incident.Event
-	err := e.store.View(e.ctx, func(tx incident.Tx) error {
+	err := e.db.View(e.ctx, func(tx incident.Tx) error {
 		var err error
 		evs, err = tx.Timeline(id)
 		return err

@@ -426,8 +426,8 @@ func (o *op) projectionText(p projection) string {
 	if !p.finish.After(o.now) {
 		return "The current step is past its estimate and none follows: projected finish now."
 	}
-	if p.finish.Equal(p.deadline) {
-		return fmt.Sprintf("Projected finish %s, right at the deadline.", o.clock(p.finish))
+	if p.atDeadline() {
+		return fmt.Sprintf("Projected finish %s, right at the RTO deadline.", o.clock(p.finish))
 	}
 	if p.late() {
 		return fmt.Sprintf("Projected finish %s — %s past the RTO.", o.clock(p.finish), fmtDur(p.finish.Sub(p.deadline)))
@@ -452,8 +452,16 @@ func (o *op) breachText(p projection, roles []string) string {
 
 func (o *op) lateText(p projection) string {
 	var steps []string
-	for _, id := range p.path {
-		if st := o.sc.Step(id); st != nil {
+	for i, id := range p.path {
+		st := o.sc.Step(id)
+		switch {
+		case st == nil:
+		case i == 0 && p.started && p.left == 0:
+			steps = append(steps, fmt.Sprintf("%s past its %s estimate", escape(id), fmtDur(st.Estimate)))
+		case i == 0 && p.started && p.left < st.Estimate:
+			// The current step counts only for what is left of it.
+			steps = append(steps, fmt.Sprintf("%s %s left of %s", escape(id), fmtDur(p.left), fmtDur(st.Estimate)))
+		default:
 			steps = append(steps, fmt.Sprintf("%s %s", escape(id), fmtDur(st.Estimate)))
 		}
 	}
@@ -466,6 +474,9 @@ func (o *op) lateText(p projection) string {
 }
 
 func (o *op) onTrackText(p projection) string {
+	if p.atDeadline() {
+		return fmt.Sprintf(":white_check_mark: Back on track: projected finish %s, right at the RTO deadline %s.", o.clock(p.finish), o.clockZone(p.deadline))
+	}
 	return fmt.Sprintf(":white_check_mark: Back on track: projected finish %s, %s within the RTO deadline %s.",
 		o.clock(p.finish), fmtDur(p.deadline.Sub(p.finish)), o.clockZone(p.deadline))
 }

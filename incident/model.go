@@ -188,6 +188,12 @@ type OutBody struct {
 	// resolved when sent. The URL (and a PagerDuty routing_key, added to
 	// the body then) may be a secret, which the outbox must not store.
 	WebhookPlan bool `json:"webhook_plan,omitempty"`
+	// Hook and HookRole: the paging webhook's event (trigger,
+	// acknowledge, resolve) and the role it is about, so that nothing is
+	// triggered after the incident is resolved, and a resolve goes only
+	// where a trigger went (afterResolve).
+	Hook     string `json:"hook,omitempty"`
+	HookRole string `json:"hook_role,omitempty"`
 	// What the message was for, to say it when delivery fails for good:
 	// "page frank", "post the summary".
 	Purpose string `json:"purpose,omitempty"`

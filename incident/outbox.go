@@ -181,6 +181,14 @@ func (d *delivery) deliver(ctx context.Context, o Outgoing) (ok bool, err error)
 		}
 	}
 
+	why, err := d.afterResolve(ctx, o, inc)
+	if err != nil {
+		return false, err
+	}
+	if why != "" {
+		d.log.Info("outbox message dropped", "id", o.ID, "kind", o.Kind, "incident", o.IncidentID, "reason", why)
+		return false, d.update(ctx, o, func(tx Tx) error { return tx.Drop(o.ID, why) })
+	}
 	res, err := d.send(ctx, o, inc)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -240,6 +248,16 @@ func (d *delivery) recordSent(tx Tx, o Outgoing, inc *Incident, res sendResult) 
 	}
 	for _, f := range res.record {
 		if err := f(tx); err != nil {
+			return err
+		}
+	}
+	if o.Kind == OutDM {
+		if err := d.s.closeLatePage(tx, o); err != nil {
+			return err
+		}
+	}
+	if o.Kind == OutWebhook && o.Body.Hook == hookTrigger {
+		if err := recordHookTold(o)(tx); err != nil {
 			return err
 		}
 	}

@@ -172,6 +172,9 @@ func (d *delivery) failedForGood(ctx context.Context, o Outgoing, inc *Incident,
 	})
 	if err == nil && escalated != "" {
 		d.log.Warn("page undelivered; escalating now", "incident", o.IncidentID, "role", escalated, "contact", o.Body.Contact, "code", code)
+		// The timer loop sleeps until the escalation's old due time
+		// (or 30 s): wake it, so that the next contact is paged now.
+		d.s.Wake()
 	}
 	return err
 }

@@ -498,7 +498,10 @@ func (o *op) webhook(event string, rp *RolePage, contact string) {
 		o.fail(fmt.Errorf("encode paging webhook: %w", err))
 		return
 	}
-	o.enqueue(o.webhookLane(), OutWebhook, OutBody{WebhookPlan: true, WebhookBody: body, Purpose: "send the paging webhook (" + event + " " + rp.Role + ")"})
+	o.enqueue(o.webhookLane(), OutWebhook, OutBody{
+		WebhookPlan: true, WebhookBody: body, Hook: event, HookRole: rp.Role,
+		Purpose: "send the paging webhook (" + event + " " + rp.Role + ")",
+	})
 }
 
 // planWebhook returns where and what to POST for an outbox row of the

@@ -29,7 +29,11 @@ func (o *op) resolve(userID, summary string) (Reply, error) {
 			// press still counts). An acknowledgement already marked
 			// them all (acknowledge).
 			closePage := func(k int, who string) {
-				o.edit(dmLane(who), o.pageRef(rp.Role, k), o.pageClosedMessage(rp), "close the page of "+who)
+				// A page not delivered yet never will be (afterResolve),
+				// or its delivery closes it (closeLatePage).
+				if o.delivered(o.pageRef(rp.Role, k)) {
+					o.edit(dmLane(who), o.pageRef(rp.Role, k), o.pageClosedMessage(rp), "close the page of "+who)
+				}
 			}
 			o.ranOutPages(rp, closePage)
 			rp.runPages(closePage)

@@ -89,9 +89,25 @@ type projection struct {
 	// lateAt is when, with nothing pressed, the projection passes the
 	// deadline; zero when it already has.
 	lateAt time.Time
+	// started: the current step (path[0]) is running, and left is what
+	// remains of its estimate (never less than zero).
+	started bool
+	left    time.Duration
 }
 
-func (p projection) late() bool { return !p.done && p.finish.After(p.deadline) }
+// onTime is how far from the deadline a projected finish still counts as
+// right at it. People read these times to the second: a finish a few
+// milliseconds past the deadline is not "0s past" it.
+const onTime = time.Second
+
+func (p projection) late() bool { return !p.done && p.finish.Sub(p.deadline) >= onTime }
+
+// atDeadline reports whether the projected finish is right at the
+// deadline, to the second.
+func (p projection) atDeadline() bool {
+	d := p.finish.Sub(p.deadline)
+	return d > -onTime && d < onTime
+}
 
 func (o *op) project() projection {
 	p := projection{deadline: o.inc.DeclaredAt.Add(o.inc.RTO), finish: o.now}
@@ -112,14 +128,15 @@ func (o *op) project() projection {
 		// Not started (waiting for approval): the whole estimate is ahead,
 		// and slides with the clock.
 		p.finish = o.now.Add(rem)
-		p.lateAt = p.deadline.Add(-rem).Add(time.Millisecond)
+		p.lateAt = p.deadline.Add(-rem).Add(onTime)
 	} else {
-		left := max(st.Estimate-o.now.Sub(sr.StartedAt), 0)
-		p.finish = o.now.Add(left + rest)
+		p.started = true
+		p.left = max(st.Estimate-o.now.Sub(sr.StartedAt), 0)
+		p.finish = o.now.Add(p.left + rest)
 		// Finish = max(start+estimate, t) + rest: constant until the
 		// estimate runs out, then sliding.
-		if !sr.StartedAt.Add(st.Estimate + rest).After(p.deadline) {
-			p.lateAt = p.deadline.Add(-rest).Add(time.Millisecond)
+		if sr.StartedAt.Add(st.Estimate+rest).Sub(p.deadline) < onTime {
+			p.lateAt = p.deadline.Add(-rest).Add(onTime)
 		}
 	}
 	if p.late() {
@@ -152,7 +169,11 @@ func (o *op) checkProjection() {
 		o.post(Message{Text: o.lateText(p)}, "", "say the projected finish is past the RTO")
 	case !late && o.inc.ProjectedLate:
 		o.inc.ProjectedLate = false
-		o.event(KindRTOAlert, "", fmt.Sprintf("Back on track: projected finish %s, %s within the RTO", p.finish.Format(time.RFC3339), fmtDur(p.deadline.Sub(p.finish))),
+		within := fmtDur(p.deadline.Sub(p.finish)) + " within the RTO"
+		if p.atDeadline() {
+			within = "right at the RTO deadline"
+		}
+		o.event(KindRTOAlert, "", fmt.Sprintf("Back on track: projected finish %s, %s", p.finish.Format(time.RFC3339), within),
 			o.projectionData(p, "on_track"))
 		o.post(Message{Text: o.onTrackText(p)}, "", "say the projected finish is back within the RTO")
 	}
