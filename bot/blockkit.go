@@ -1,28 +1,35 @@
 package bot
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
+	"github.com/drbot-dev/drbot/bot/slacklimit"
 	"github.com/drbot-dev/drbot/incident"
 )
 
-// Slack's Block Kit limits that rendering keeps within.
+// Block Kit limits rendering keeps within (package slacklimit says where
+// each comes from).
 const (
-	maxSectionText = 3000 // a section's text
-	maxFieldText   = 2000 // one field of a section
-	maxFields      = 10   // fields per section
-	maxButtonLabel = 75   // a button's text
-	maxButtonValue = 2000 // a button's value
-	maxActionID    = 255
-	maxButtons     = 25 // elements of an actions block
-	maxBlocks      = 50 // blocks of a message
-	maxFallback    = 3000
+	maxSectionText = slacklimit.SectionText
+	maxFieldText   = slacklimit.FieldText
+	maxFields      = slacklimit.SectionFields
+	maxButtonLabel = slacklimit.ButtonText
+	maxButtonValue = slacklimit.ButtonValue
+	maxButtons     = slacklimit.ActionsElements
+	maxBlocks      = slacklimit.MessageBlocks
+	// maxFallback bounds the notification text (chat text may hold
+	// 40,000; a notification shows a line).
+	maxFallback = 3000
 )
+
+// ShortenedNote ends a message's text that was cut to fit Slack's size of
+// one message, so that people see something is missing and where it is.
+const ShortenedNote = "…; the rest is in the postmortem"
 
 // renderError is returned when a message cannot be shown in Slack, e.g. a
 // button's action that does not fit in its value: truncating it would
@@ -34,7 +41,48 @@ func (e *renderError) Error() string { return e.msg }
 // Render turns an incident.Message into Block Kit blocks and the plain
 // fallback text Slack uses for notifications (the message's first line).
 // The message's text is already escaped mrkdwn.
+//
+// Long text is split into sections at line or word breaks, never inside
+// an escape, a mention, a link or a character. A message heavier than
+// Slack takes (slacklimit.MessageBlockText) keeps its buttons: its text
+// is shortened and ends with ShortenedNote, then its fields are cut.
 func Render(m incident.Message) ([]slack.Block, string, error) {
+	buttons, err := buttonBlocks(m.Buttons)
+	if err != nil {
+		return nil, "", err
+	}
+	blocks := assemble(m, buttons)
+	if over := weight(blocks) - slacklimit.MessageBlockText; over > 0 {
+		m.Text = shorten(m.Text, max(slacklimit.Len(m.Text)-over, 0))
+		blocks = assemble(m, buttons)
+		// Then the fields, each as much as the others, until it fits
+		// (the "…" of each cut weighs too: a few rounds).
+		for round := 0; round < 4 && len(m.Fields) > 0; round++ {
+			over := weight(blocks) - slacklimit.MessageBlockText
+			if over <= 0 {
+				break
+			}
+			per := max(textBudgetPerField(m.Fields, over+len(m.Fields)), 1)
+			fields := make([]incident.Field, len(m.Fields))
+			for i, f := range m.Fields {
+				fields[i] = incident.Field{Label: truncate(f.Label, 100), Value: truncate(f.Value, per)}
+			}
+			m.Fields = fields
+			blocks = assemble(m, buttons)
+		}
+		if w := weight(blocks); w > slacklimit.MessageBlockText {
+			return nil, "", &renderError{fmt.Sprintf("message of %d characters of blocks, Slack takes about %d", w, slacklimit.MessageBlockText)}
+		}
+	}
+	if len(blocks) > maxBlocks {
+		return nil, "", &renderError{fmt.Sprintf("message of %d blocks, Slack takes %d", len(blocks), maxBlocks)}
+	}
+	return blocks, fallback(m), nil
+}
+
+// assemble lays a message out: its text in sections, its fields ten to a
+// section, its small print, its buttons.
+func assemble(m incident.Message, buttons []slack.Block) []slack.Block {
 	var blocks []slack.Block
 	for _, chunk := range splitText(m.Text, maxSectionText) {
 		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, chunk, false, false), nil, nil))
@@ -50,11 +98,17 @@ func Render(m incident.Message) ([]slack.Block, string, error) {
 	if strings.TrimSpace(m.Context) != "" {
 		blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, truncate(m.Context, maxSectionText), false, false)))
 	}
-	for i := 0; i < len(m.Buttons); i += maxButtons {
+	return append(blocks, buttons...)
+}
+
+// buttonBlocks lays buttons out 25 to an actions block.
+func buttonBlocks(buttons []incident.Button) ([]slack.Block, error) {
+	var blocks []slack.Block
+	for i := 0; i < len(buttons); i += maxButtons {
 		var els []slack.BlockElement
-		for j, b := range m.Buttons[i:min(i+maxButtons, len(m.Buttons))] {
-			if utf8.RuneCountInString(b.Action) > maxButtonValue {
-				return nil, "", &renderError{fmt.Sprintf("button %q: action of %d characters does not fit in a Slack button value", b.Label, len(b.Action))}
+		for j, b := range buttons[i:min(i+maxButtons, len(buttons))] {
+			if n := slacklimit.Len(b.Action); n > maxButtonValue {
+				return nil, &renderError{fmt.Sprintf("button %q: action of %d characters does not fit in a Slack button value (%d)", truncate(b.Label, 40), n, maxButtonValue)}
 			}
 			label := truncate(b.Label, maxButtonLabel)
 			if strings.TrimSpace(label) == "" {
@@ -73,10 +127,26 @@ func Render(m incident.Message) ([]slack.Block, string, error) {
 		}
 		blocks = append(blocks, slack.NewActionBlock("", els...))
 	}
-	if len(blocks) > maxBlocks {
-		return nil, "", &renderError{fmt.Sprintf("message of %d blocks, Slack takes %d", len(blocks), maxBlocks)}
+	return blocks, nil
+}
+
+// weight is what blocks weigh against slacklimit.MessageBlockText.
+func weight(blocks []slack.Block) int {
+	raw, err := json.Marshal(blocks)
+	if err != nil {
+		return 0
 	}
-	return blocks, fallback(m), nil
+	return slacklimit.BlockText(raw)
+}
+
+// textBudgetPerField is how long each field's value may stay for the
+// fields to lose over characters between them.
+func textBudgetPerField(fields []incident.Field, over int) int {
+	total := 0
+	for _, f := range fields {
+		total += min(slacklimit.Len(f.Value), maxFieldText)
+	}
+	return (total - over) / len(fields)
 }
 
 // fallback is the notification text: the first non-empty line of the
@@ -96,20 +166,22 @@ func fallback(m incident.Message) string {
 	return "drbot"
 }
 
-// splitText cuts text into pieces of at most max characters, at line
-// breaks where it can.
+// splitText cuts mrkdwn text into pieces of at most max characters, at a
+// line break, else a space, where there is one in the second half of the
+// piece, never inside an escape (&amp;), a mention or link (<…>) or a
+// character. The line break or space cut at is dropped.
 func splitText(text string, max int) []string {
 	if strings.TrimSpace(text) == "" {
 		return nil
 	}
 	var out []string
-	for utf8.RuneCountInString(text) > max {
-		cut := byteIndexOfRune(text, max)
-		if nl := strings.LastIndex(text[:cut], "\n"); nl > 0 {
-			cut = nl
-		}
+	for slacklimit.Len(text) > max {
+		cut := cutPoint(text, max, true)
 		out = append(out, text[:cut])
-		text = strings.TrimPrefix(text[cut:], "\n")
+		text = text[cut:]
+		if strings.HasPrefix(text, "\n") || strings.HasPrefix(text, " ") {
+			text = text[1:]
+		}
 	}
 	if text != "" {
 		out = append(out, text)
@@ -117,12 +189,58 @@ func splitText(text string, max int) []string {
 	return out
 }
 
-// truncate shortens s to at most max characters, ending with "…" when cut.
-func truncate(s string, max int) string {
-	if utf8.RuneCountInString(s) <= max {
+// cutPoint returns the byte offset at which to cut s so that s[:cut] has
+// at most max characters and ends at no escape, mention, link or
+// character's middle; with breaks, at a line break or space when one is
+// in the second half. It is never 0 for a non-empty s and max > 0, unless
+// s starts with markup longer than max (then it cuts at max).
+func cutPoint(s string, max int, breaks bool) int {
+	limit := byteIndexOfRune(s, max)
+	if limit >= len(s) {
+		return len(s)
+	}
+	cut := limit
+	if breaks {
+		if nl := strings.LastIndexByte(s[:limit], '\n'); nl > limit/2 {
+			cut = nl
+		} else if sp := strings.LastIndexByte(s[:limit], ' '); sp > limit/2 {
+			cut = sp
+		}
+	}
+	// Inside <…>: cut before it.
+	if lt := strings.LastIndexByte(s[:cut], '<'); lt >= 0 && !strings.Contains(s[lt:cut], ">") {
+		cut = lt
+	}
+	// Inside &amp; &lt; &gt;: cut before it.
+	if amp := strings.LastIndexByte(s[:cut], '&'); amp >= 0 && cut-amp < len("&amp;") && !strings.Contains(s[amp:cut], ";") {
+		cut = amp
+	}
+	if cut == 0 {
+		cut = limit
+	}
+	return cut
+}
+
+// shorten cuts mrkdwn text to at most max characters, ShortenedNote
+// included, at a safe point (cutPoint) and ends it with the note.
+func shorten(s string, max int) string {
+	if slacklimit.Len(s) <= max {
 		return s
 	}
-	return s[:byteIndexOfRune(s, max-1)] + "…"
+	keep := max - slacklimit.Len(ShortenedNote) - 1
+	if keep <= 0 {
+		return ShortenedNote
+	}
+	return strings.TrimRight(s[:cutPoint(s, keep, true)], " \n") + "\n" + ShortenedNote
+}
+
+// truncate shortens s to at most max characters, ending with "…" when
+// cut; mrkdwn is cut at a safe point (cutPoint).
+func truncate(s string, max int) string {
+	if slacklimit.Len(s) <= max {
+		return s
+	}
+	return s[:cutPoint(s, max-1, false)] + "…"
 }
 
 // byteIndexOfRune returns the byte offset of the n-th rune of s.
@@ -147,5 +265,7 @@ var unescaper = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">")
 
 // Unescape undoes Slack's escaping of &, < and > in text it sends (slash
 // command text, message text), so that the incident service, which
-// escapes whatever it posts, does not escape twice.
+// escapes whatever it posts, does not escape twice. Slack's markup for
+// members, channels and links (<@U…|name>) stays, and the service keeps
+// it working (incident's text rule).
 func Unescape(s string) string { return unescaper.Replace(s) }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/slack-go/slack"
 
+	"github.com/drbot-dev/drbot/bot/slacklimit"
 	"github.com/drbot-dev/drbot/incident"
 )
 
@@ -66,13 +67,46 @@ func TestRenderLimits(t *testing.T) {
 	for range 12 {
 		fields = append(fields, incident.Field{Label: "F", Value: strings.Repeat("v", 2500)})
 	}
-	blocks, _, err := Render(incident.Message{Text: long, Fields: fields, Buttons: buttons})
+	// Text and buttons fit: the text is split, whole.
+	blocks, _, err := Render(incident.Message{Text: long, Buttons: buttons})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sections, fieldSections, actions int
-	ids := map[string]bool{}
-	var chunks []string
+	sections, _, actions, ids, chunks := checkBlocks(t, blocks)
+	if sections != 3 || actions != 2 || len(ids) != 30 {
+		t.Errorf("got %d text sections, %d action blocks, %d buttons; want 3, 2, 30", sections, actions, len(ids))
+	}
+	if got := strings.Join(chunks, "\n"); got != long {
+		t.Errorf("the split text does not add up to the message (%d vs %d characters)", len(got), len(long))
+	}
+
+	// With 30,000 characters of fields the message is too heavy for
+	// Slack: it is shortened, visibly, and keeps every button.
+	blocks, _, err = Render(incident.Message{Text: long, Fields: fields, Buttons: buttons})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections, fieldSections, actions, ids, chunks := checkBlocks(t, blocks)
+	if fieldSections != 2 || actions != 2 || len(ids) != 30 {
+		t.Errorf("got %d text sections, %d field sections, %d action blocks, %d buttons; want 2 field sections, 2, 30", sections, fieldSections, actions, len(ids))
+	}
+	if text := strings.Join(chunks, "\n"); !strings.HasSuffix(text, ShortenedNote) {
+		t.Errorf("shortened text does not say so: ends %q", text[max(0, len(text)-60):])
+	}
+	if w := weight(blocks); w > slacklimit.MessageBlockText {
+		t.Errorf("message weighs %d, Slack takes %d", w, slacklimit.MessageBlockText)
+	}
+
+	_, _, err = Render(incident.Message{Text: "x", Buttons: []incident.Button{{Label: "Go", Action: strings.Repeat("a", 2001)}}})
+	if err == nil {
+		t.Errorf("a 2001-character action rendered; it must fail, not be cut")
+	}
+}
+
+// checkBlocks checks each block against Slack's limits and counts them.
+func checkBlocks(t *testing.T, blocks []slack.Block) (sections, fieldSections, actions int, ids map[string]bool, chunks []string) {
+	t.Helper()
+	ids = map[string]bool{}
 	for _, b := range blocks {
 		switch b := b.(type) {
 		case *slack.SectionBlock:
@@ -111,16 +145,46 @@ func TestRenderLimits(t *testing.T) {
 			}
 		}
 	}
-	if sections != 3 || fieldSections != 2 || actions != 2 || len(ids) != 30 {
-		t.Errorf("got %d text sections, %d field sections, %d action blocks, %d buttons; want 3, 2, 2, 30", sections, fieldSections, actions, len(ids))
-	}
-	if got := strings.Join(chunks, "\n"); got != long {
-		t.Errorf("the split text does not add up to the message (%d vs %d characters)", len(got), len(long))
-	}
+	return sections, fieldSections, actions, ids, chunks
+}
 
-	_, _, err = Render(incident.Message{Text: "x", Buttons: []incident.Button{{Label: "Go", Action: strings.Repeat("a", 2001)}}})
-	if err == nil {
-		t.Errorf("a 2001-character action rendered; it must fail, not be cut")
+// A 3,000-character summary of &, < and > escapes to 15,000 characters:
+// no piece of it may end inside an escape, and the pieces add up.
+func TestSplitTextNeverCutsAnEscape(t *testing.T) {
+	summary := strings.Repeat("&<>", 1000)
+	text := "*Incident #1: API down*\n" + strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(summary)
+	chunks := splitText(text, maxSectionText)
+	for i, c := range chunks {
+		if n := utf8.RuneCountInString(c); n > maxSectionText {
+			t.Errorf("piece %d of %d characters", i, n)
+		}
+		if Unescape(c) == c && strings.ContainsAny(c, "&") {
+			t.Errorf("piece %d holds a bare &", i)
+		}
+		if strings.Count(c, "&") != strings.Count(c, ";") {
+			t.Errorf("piece %d cuts an escape: ends %q, starts %q", i, c[max(0, len(c)-8):], c[:min(8, len(c))])
+		}
+	}
+	if got := strings.Join(chunks, ""); got != text {
+		t.Errorf("pieces do not add up to the text")
+	}
+	// Mentions, links and multi-byte characters are whole in every piece.
+	link := "<https://status.example/" + strings.Repeat("p", 40) + "|status page>"
+	text = strings.Repeat("🚒 <@U0BEN0001|ben> "+link+" שלום ", 80)
+	for i, c := range splitText(text, 500) {
+		if !utf8.ValidString(c) {
+			t.Errorf("piece %d cuts a character", i)
+		}
+		if strings.Count(c, "<") != strings.Count(c, ">") {
+			t.Errorf("piece %d cuts a mention or link: %q", i, c)
+		}
+	}
+	// A piece is cut at a line break, else at a space, when there is one.
+	words := strings.Repeat("word ", 1000)
+	for i, c := range splitText(words, maxSectionText) {
+		if strings.HasSuffix(c, "wor") || strings.HasPrefix(c, "d") {
+			t.Errorf("piece %d cuts a word", i)
+		}
 	}
 }
 

@@ -118,7 +118,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cancel:    cancel,
 		botUserID: cfg.BotUserID,
 	}
-	s.mux.Handle("POST /slack/commands", s.signed("commands", s.httpCommand))
+	s.mux.Handle("POST /slack/commands", s.sslCheck(s.signed("commands", s.httpCommand)))
 	s.mux.Handle("POST /slack/interactions", s.signed("interactions", s.httpInteraction))
 	s.mux.Handle("POST /slack/events", s.signed("events", s.httpEvent))
 	s.mux.HandleFunc("GET /healthz", s.healthz)

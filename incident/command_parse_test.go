@@ -45,7 +45,8 @@ func TestParseCommand(t *testing.T) {
 		{"resolve", incident.Command{Name: "resolve"}, ""},
 		{"resolve restored from snapshot", incident.Command{Name: "resolve", Text: "restored from snapshot"}, ""},
 		{"delcare db", incident.Command{}, `Unknown command "delcare"`},
-		{"<@U123>", incident.Command{}, `Unknown command "&lt;@U123&gt;"`},
+		{"<@U123>", incident.Command{}, `Unknown command "<@U123>"`},
+		{"<!here>", incident.Command{}, `Unknown command "&lt;!here&gt;"`},
 		{"note a\x00b\x1bc\u0085d", incident.Command{Name: "note", Text: "abcd"}, ""},
 		{"note \xff\xfe", incident.Command{Name: "note", Text: "\uFFFD"}, ""}, // a run of bad bytes is one replacement
 	}

@@ -22,12 +22,6 @@ const drillPrefix = "[DRILL] "
 // section holds 3000.
 const MaxText = 3000
 
-var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-
-// escape makes text safe to put in a Slack message: "<!channel>" or
-// "<@U123>" typed by someone shows as typed and pings nobody.
-func escape(s string) string { return escaper.Replace(s) }
-
 // mention is how drbot refers to a Slack member.
 func mention(userID string) string {
 	if userID == "" {

@@ -337,6 +337,14 @@ func (b *pmBuilder) names() {
 	addSlack(b.inc.ResolvedBy)
 	for _, e := range b.pm.Timeline {
 		addSlack(e.Actor)
+		// Members mentioned in what people typed: the Markdown shows
+		// them by name (Readable).
+		for _, id := range mentionedUsers(e.Text) {
+			addSlack(id)
+		}
+	}
+	for _, id := range mentionedUsers(b.inc.Summary) {
+		addSlack(id)
 	}
 	for _, r := range b.inc.Roles {
 		for _, c := range r.Contacts {

@@ -58,7 +58,7 @@ func (w *mdWriter) row(cells ...string) {
 	w.WriteString("|")
 	for _, c := range cells {
 		w.WriteString(" ")
-		w.WriteString(mdCell(c))
+		w.WriteString(w.cell(c))
 		w.WriteString(" |")
 	}
 	w.WriteString("\n")
@@ -72,16 +72,16 @@ func (w *mdWriter) header() {
 		title = pm.Scenario
 	}
 	if pm.Drill {
-		fmt.Fprintf(w, "# DRILL: Postmortem of incident %d: %s\n\n", pm.ID, mdText(title))
+		fmt.Fprintf(w, "# DRILL: Postmortem of incident %d: %s\n\n", pm.ID, w.text(title))
 		w.WriteString("> This was a drill, not a real incident. Its figures score the exercise.\n\n")
 	} else {
-		fmt.Fprintf(w, "# Postmortem of incident %d: %s\n\n", pm.ID, mdText(title))
+		fmt.Fprintf(w, "# Postmortem of incident %d: %s\n\n", pm.ID, w.text(title))
 	}
 
 	var head []string
 	add := func(label, v string) {
 		if v != "" {
-			head = append(head, "**"+label+":** "+mdText(v))
+			head = append(head, "**"+label+":** "+w.text(v))
 		}
 	}
 	add("Scenario", pm.Scenario)
@@ -94,7 +94,7 @@ func (w *mdWriter) header() {
 	w.WriteString(strings.Join(head, " · "))
 	w.WriteString("\n\n")
 	if pm.Summary != "" {
-		w.WriteString(mdText(pm.Summary))
+		w.WriteString(w.text(pm.Summary))
 		w.WriteString("\n\n")
 	}
 }
@@ -181,11 +181,11 @@ func (w *mdWriter) decisions() {
 	for _, d := range w.pm.Decisions {
 		q := ""
 		if d.Ask != "" {
-			q = " " + mdText(d.Ask)
+			q = " " + w.text(d.Ask)
 		}
-		fmt.Fprintf(w, "- %s **%s**%s Answer: **%s**", mdTime(d.At), mdText(d.Step), q, mdText(d.Answer))
+		fmt.Fprintf(w, "- %s **%s**%s Answer: **%s**", mdTime(d.At), w.text(d.Step), q, w.text(d.Answer))
 		if d.By != "" {
-			fmt.Fprintf(w, ", by %s", mdText(w.name(d.By)))
+			fmt.Fprintf(w, ", by %s", w.text(w.name(d.By)))
 		}
 		w.WriteString("\n")
 	}
@@ -211,7 +211,7 @@ func (w *mdWriter) escalations() {
 	}
 	w.WriteString("## Escalations\n\n")
 	for _, e := range w.pm.Escalations {
-		fmt.Fprintf(w, "- %s %s\n", mdTime(e.At), mdText(e.Text))
+		fmt.Fprintf(w, "- %s %s\n", mdTime(e.At), w.text(e.Text))
 	}
 	w.WriteString("\n")
 }
@@ -223,7 +223,7 @@ func (w *mdWriter) notes() {
 	}
 	w.WriteString("## Notes\n\n")
 	for _, e := range w.pm.Notes {
-		fmt.Fprintf(w, "- %s %s: %s\n", mdTime(e.At), mdText(w.actor(e.Actor)), mdText(e.Text))
+		fmt.Fprintf(w, "- %s %s: %s\n", mdTime(e.At), w.text(w.actor(e.Actor)), w.text(e.Text))
 	}
 	w.WriteString("\n")
 }
@@ -235,7 +235,7 @@ func (w *mdWriter) findings() {
 		w.WriteString("None.\n")
 	}
 	for _, f := range w.pm.Findings {
-		fmt.Fprintf(w, "- %s\n", mdText(f))
+		fmt.Fprintf(w, "- %s\n", w.text(f))
 	}
 	w.WriteString("\n")
 }
@@ -278,6 +278,17 @@ func mdTime(s string) string {
 	}
 	return s
 }
+
+// text is what people typed, readable (Slack's markup for members,
+// channels and links as @Ben Dahl, #ops, [label](url): Readable) and on
+// one line (mdText).
+func (w *mdWriter) text(s string) string { return mdText(Readable(s, w.memberName)) }
+
+// cell is text for a table cell.
+func (w *mdWriter) cell(s string) string { return mdCell(Readable(s, w.memberName)) }
+
+// memberName is the name of a Slack member the postmortem knows, or "".
+func (w *mdWriter) memberName(id string) string { return w.pm.Names[id] }
 
 // mdText keeps text on one line, so that a newline typed in Slack cannot
 // start a heading or end a list item.

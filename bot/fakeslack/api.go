@@ -74,6 +74,14 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request, method, id st
 		writeFailure(w, f)
 		return
 	}
+	if method == MethodResponseURL && !s.noValidation {
+		if code := checkResponse(body); code != "" {
+			call.Status, call.Error = http.StatusBadRequest, code
+			s.recordAndUnlock(call)
+			http.Error(w, code, http.StatusBadRequest)
+			return
+		}
+	}
 	call.Status = http.StatusOK
 	s.recordAndUnlock(call)
 	_, _ = io.WriteString(w, "ok")

@@ -16,7 +16,7 @@ func (s *Server) chatPostEphemeralLocked(p url.Values) answer {
 	if u.Deleted {
 		return fail("user_not_in_channel")
 	}
-	blocks, code := checkMessage(p)
+	blocks, code := s.checkMessageLocked(p)
 	if code != "" {
 		return fail(code)
 	}

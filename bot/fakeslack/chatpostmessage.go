@@ -29,7 +29,7 @@ func (s *Server) chatPostMessageLocked(p url.Values) answer {
 			return fail("user_disabled")
 		}
 	}
-	blocks, code := checkMessage(p)
+	blocks, code := s.checkMessageLocked(p)
 	if code != "" {
 		return fail(code)
 	}

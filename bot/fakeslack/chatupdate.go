@@ -21,7 +21,7 @@ func (s *Server) chatUpdateLocked(p url.Values) answer {
 	if m.User != BotUserID {
 		return fail("cant_update_message")
 	}
-	blocks, code := checkMessage(p)
+	blocks, code := s.checkMessageLocked(p)
 	if code != "" {
 		return fail(code)
 	}

@@ -18,8 +18,9 @@
 // of the workspace; message.go the messages as tests read them; call.go
 // the recorded calls and the waiting on them; api.go the HTTP side
 // (routing, auth, failures, rate limits); each Web API method has its own
-// file named after it (chat.postMessage in chatpostmessage.go); blockkit.go
-// holds Slack's Block Kit limits and socket.go Socket Mode.
+// file named after it (chat.postMessage in chatpostmessage.go); validate.go
+// refuses what Slack refuses (Block Kit and argument limits, from package
+// slacklimit) and socket.go is Socket Mode.
 package fakeslack
 
 import (
@@ -79,12 +80,14 @@ type Server struct {
 	fail       map[string][]*failure
 	latency    time.Duration
 	rateLimits bool
-	lastPost   map[string]time.Time // channel id -> last accepted chat.postMessage
-	creates    []time.Time          // accepted conversations.create within the last minute
-	lastTS     int64                // microseconds of the last ts handed out
-	nextID     int
-	now        func() time.Time
-	changed    chan struct{} // closed and replaced on every change
+	// noValidation turns the checks of validate.go off (SetValidation).
+	noValidation bool
+	lastPost     map[string]time.Time // channel id -> last accepted chat.postMessage
+	creates      []time.Time          // accepted conversations.create within the last minute
+	lastTS       int64                // microseconds of the last ts handed out
+	nextID       int
+	now          func() time.Time
+	changed      chan struct{} // closed and replaced on every change
 
 	socket *socketState
 }

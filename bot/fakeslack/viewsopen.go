@@ -16,15 +16,16 @@ func (s *Server) viewsOpenLocked(body []byte) answer {
 		return fail("invalid_trigger_id")
 	}
 	var view struct {
-		Type   string            `json:"type"`
-		Title  map[string]any    `json:"title"`
-		Blocks []json.RawMessage `json:"blocks"`
+		Type  string         `json:"type"`
+		Title map[string]any `json:"title"`
 	}
 	if err := json.Unmarshal(req.View, &view); err != nil || view.Type != "modal" || view.Title == nil {
 		return fail("invalid_arguments")
 	}
-	if len(view.Blocks) > 100 {
-		return fail("invalid_arguments")
+	if !s.noValidation {
+		if code := checkView(req.View); code != "" {
+			return fail(code)
+		}
 	}
 	s.views = append(s.views, req.View)
 	id := s.idLocked("V")

@@ -1,0 +1,61 @@
+package incident
+
+import (
+	"strings"
+	"testing"
+)
+
+// Inputs are what Slack sends for text people typed (should_escape: true),
+// once the bot has undone Slack's escaping of &, < and >.
+func TestEscapeKeepsMentionsAndLinks(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"ask <@U0BEN0001|ben> in <#C0OPS0001|ops>", "ask <@U0BEN0001|ben> in <#C0OPS0001|ops>"},
+		{"see <https://status.example|status page>", "see <https://status.example|status page>"},
+		{"mail <mailto:ops@example.com|ops@example.com>", "mail <mailto:ops@example.com|ops@example.com>"},
+		{"<https://x.example/?a=1&b=2|R&D>", "<https://x.example/?a=1&amp;b=2|R&amp;D>"},
+		{"<!channel> <!here> <!everyone> <!subteam^S0OPS|@oncall>", "&lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt; &lt;!subteam^S0OPS|@oncall&gt;"},
+		{"a < b && c > d", "a &lt; b &amp;&amp; c &gt; d"},
+		{"&amp; typed as is", "&amp;amp; typed as is"},
+		{"<@u0lower> <@U> <#nope> <javascript:alert(1)|x>", "&lt;@u0lower&gt; &lt;@U&gt; &lt;#nope&gt; &lt;javascript:alert(1)|x&gt;"},
+		{"<@<!channel>", "&lt;@&lt;!channel&gt;"},
+		{"<https://a.example\n|x>", "&lt;https://a.example\n|x&gt;"},
+		{"<@U0BEN0001|ben", "&lt;@U0BEN0001|ben"},
+	} {
+		if got := escape(c.in); got != c.want {
+			t.Errorf("escape(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestReadable(t *testing.T) {
+	names := map[string]string{"U0BEN0001": "Ben Dahl"}
+	for _, c := range []struct{ in, want string }{
+		{"ask <@U0BEN0001|ben> in <#C0OPS0001|ops>", "ask @Ben Dahl in #ops"},
+		{"<@U0EVA0001|eva> and <@U0XYZ0001>", "@eva and @U0XYZ0001"},
+		{"see <https://status.example|status page> or <https://x.example>", "see [status page](https://status.example) or https://x.example"},
+		{"<mailto:ops@example.com|ops@example.com>", "[ops@example.com](mailto:ops@example.com)"},
+		{"<!channel> <!here> <!subteam^S0OPS|@oncall>", "@channel @here @oncall"},
+		{"a < b & c", "a < b & c"},
+	} {
+		if got := Readable(c.in, func(id string) string { return names[id] }); got != c.want {
+			t.Errorf("Readable(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestMarkdownShowsMentionsReadable(t *testing.T) {
+	pm := &Postmortem{
+		ID: 1, Title: "API down", Summary: "<!channel> ask <@U0BEN0001|ben> in <#C0OPS0001|ops>",
+		Names:    map[string]string{"U0BEN0001": "Ben Dahl"},
+		Timeline: []PMEvent{{At: "2026-11-21T10:00:00Z", Kind: "note", Text: "see <https://status.example|status page> | <@U0EVA0001|eva>"}},
+	}
+	md := pm.Markdown()
+	for _, want := range []string{
+		"@channel ask @Ben Dahl in #ops\n",
+		`| see [status page](https://status.example) \| @eva |`,
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
