@@ -7,9 +7,11 @@ import (
 	"net/url"
 )
 
-// sslCheckPeek is how much of a command request's body is read to tell
-// Slack's SSL check: its body is "ssl_check=1&token=…".
-const sslCheckPeek = 4 << 10
+// sslCheckPeek is the largest body read to tell Slack's SSL check, whose
+// body is "ssl_check=1&token=…" (about 45 bytes). A larger body, or one
+// of unknown length, is a command and goes on unread to the signature
+// check, which refuses an unsigned one before reading it.
+const sslCheckPeek = 128
 
 // sslCheck answers Slack's SSL certificate check of the command URL:
 // Slack POSTs ssl_check=1 (with a token, no command, signed or not) when
@@ -17,6 +19,10 @@ const sslCheckPeek = 4 << 10
 // nothing else. Any other request goes on to next with its body whole.
 func (s *Server) sslCheck(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength < 0 || r.ContentLength > sslCheckPeek {
+			next.ServeHTTP(w, r)
+			return
+		}
 		peek, err := io.ReadAll(io.LimitReader(r.Body, sslCheckPeek))
 		if err != nil {
 			http.Error(w, "cannot read body", http.StatusBadRequest)

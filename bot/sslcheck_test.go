@@ -1,0 +1,48 @@
+package bot
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+// Slack checks the command URL's certificate with ssl_check=1 and a
+// token (from Slack's slash command documentation); it wants 200 and an
+// empty body, signed or not, and nothing is done.
+func TestSSLCheck(t *testing.T) {
+	h := newHarness(t)
+	body := []byte("ssl_check=1&token=gIkuvaNzQIHg97ATvDxqgjtO")
+	for _, c := range []struct {
+		name     string
+		signedAt time.Time
+		extra    http.Header
+	}{
+		{"signed", time.Time{}, nil},
+		{"unsigned", time.Time{}, http.Header{HeaderSignature: nil, HeaderTimestamp: nil}},
+		{"stale signature", h.now.Add(-time.Hour), nil},
+	} {
+		status, answer := h.post("/slack/commands", "application/x-www-form-urlencoded", body, c.signedAt, c.extra)
+		if status != http.StatusOK || answer != "" {
+			t.Errorf("%s ssl_check: %d %q, want 200 and an empty body", c.name, status, answer)
+		}
+	}
+	h.svc.mu.Lock()
+	n := len(h.svc.commands)
+	h.svc.mu.Unlock()
+	if n != 0 {
+		t.Errorf("ssl_check reached the engine %d times", n)
+	}
+	if calls := h.fs.Calls(); len(calls) != 0 {
+		t.Errorf("ssl_check called Slack: %v", calls[0].Method)
+	}
+	// A command that merely mentions ssl_check is a command.
+	if status, _ := h.command("note ssl_check=1"); status != http.StatusOK {
+		t.Errorf("command: %d", status)
+	}
+	h.svc.mu.Lock()
+	n = len(h.svc.commands)
+	h.svc.mu.Unlock()
+	if n != 1 {
+		t.Errorf("a command with ssl_check in its text reached the engine %d times, want 1", n)
+	}
+}
