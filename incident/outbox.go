@@ -74,7 +74,7 @@ func (s *Engine) Deliver(ctx context.Context) (int, error) {
 	defer s.deliverMu.Unlock()
 	d := &delivery{
 		s:       s,
-		now:     s.now(),
+		start:   s.now(),
 		log:     s.deliveryLogger(),
 		lookups: map[string]*emailLookup{},
 	}
@@ -85,7 +85,7 @@ func (s *Engine) Deliver(ctx context.Context) (int, error) {
 		var due []Outgoing
 		err := s.cfg.Store.View(ctx, func(tx Tx) error {
 			var err error
-			due, err = tx.DueOutgoing(d.now, outboxBatch)
+			due, err = tx.DueOutgoing(d.start, outboxBatch)
 			return err
 		})
 		if err != nil {
@@ -150,13 +150,18 @@ func (s *Engine) deliveryPlan(ctx context.Context, inc *Incident) (*playbooks.Pl
 	return nil, errors.New("no plan loaded")
 }
 
-// delivery is one call of Deliver: its time, and the email lookups made
-// in it, shared by its concurrent lanes so that two messages to one
-// person look them up once.
+// delivery is one call of Deliver: when it started (what is due by then
+// is sent), and the email lookups made in it, shared by its concurrent
+// lanes so that two messages to one person look them up once.
+//
+// What a send leaves in the timeline (channel_created, delivery_failed)
+// is stamped with the time Slack answered, not start: a round of calls
+// that each take seconds would otherwise date its last failure at the
+// round's start, before things that happened while it ran.
 type delivery struct {
-	s   *Engine
-	now time.Time
-	log *slog.Logger
+	s     *Engine
+	start time.Time
+	log   *slog.Logger
 
 	mu      sync.Mutex
 	lookups map[string]*emailLookup
@@ -190,15 +195,16 @@ func (d *delivery) deliver(ctx context.Context, o Outgoing) (ok bool, err error)
 		return false, d.update(ctx, o, func(tx Tx) error { return tx.Drop(o.ID, why) })
 	}
 	res, err := d.send(ctx, o, inc)
+	at := d.s.now() // when Slack answered
 	if err != nil {
 		if ctx.Err() != nil {
 			// Shutting down: the message stays due and goes next time.
 			return false, nil
 		}
-		return false, d.failed(ctx, o, inc, err)
+		return false, d.failed(ctx, o, inc, err, at)
 	}
 
-	err = d.update(ctx, o, func(tx Tx) error { return d.recordSent(tx, o, inc, res) })
+	err = d.update(ctx, o, func(tx Tx) error { return d.recordSent(tx, o, inc, res, at) })
 	if err != nil {
 		// The message went out but is not marked sent: it goes again
 		// (at least once, never lost).
@@ -219,10 +225,10 @@ func (d *delivery) deliver(ctx context.Context, o Outgoing) (ok bool, err error)
 	return true, nil
 }
 
-// recordSent writes what a successful send leaves: the channel created,
-// the message's ref, the records it carries, the contacts skipped, and the
-// message marked sent.
-func (d *delivery) recordSent(tx Tx, o Outgoing, inc *Incident, res sendResult) error {
+// recordSent writes what a successful send, answered at at, leaves: the
+// channel created, the message's ref, the records it carries, the
+// contacts skipped, and the message marked sent.
+func (d *delivery) recordSent(tx Tx, o Outgoing, inc *Incident, res sendResult, at time.Time) error {
 	if res.createdID != "" {
 		cur, err := tx.Incident(o.IncidentID)
 		if err != nil {
@@ -233,7 +239,7 @@ func (d *delivery) recordSent(tx Tx, o Outgoing, inc *Incident, res sendResult) 
 			return err
 		}
 		e := &Event{
-			IncidentID: o.IncidentID, At: d.now, Kind: KindChannelCreated,
+			IncidentID: o.IncidentID, At: at, Kind: KindChannelCreated,
 			Text: "created #" + res.createdName,
 			Data: map[string]string{"channel": res.createdID, "name": res.createdName},
 		}
@@ -262,7 +268,7 @@ func (d *delivery) recordSent(tx Tx, o Outgoing, inc *Incident, res sendResult) 
 		}
 	}
 	for _, line := range res.skipped {
-		if err := d.recordFailure(tx, o, inc, line, true); err != nil {
+		if err := d.recordFailure(tx, o, inc, line, true, at); err != nil {
 			return err
 		}
 	}

@@ -66,14 +66,15 @@ func capped(base time.Duration, n int, limit time.Duration) time.Duration {
 	return d
 }
 
-// failed records a failed send: a retry, or for good.
+// failed records a failed send, answered at at: a retry (counted from
+// at), or for good.
 //
 // The kinds of failure, in order: a post waiting for its conversation's
 // pace; a message waiting for something drbot will provide; a rate limit
 // (retry when Slack said); a channel that cannot be created
 // (failedCreateChannel); a message that can never go (failedForGood); any
 // other error (retry with backoff).
-func (d *delivery) failed(ctx context.Context, o Outgoing, inc *Incident, err error) error {
+func (d *delivery) failed(ctx context.Context, o Outgoing, inc *Incident, err error, at time.Time) error {
 	var (
 		we *waitError
 		pe *paceError
@@ -85,12 +86,12 @@ func (d *delivery) failed(ctx context.Context, o Outgoing, inc *Incident, err er
 		return d.update(ctx, o, func(tx Tx) error { return tx.Retry(o.ID, pe.until, pe.Error()) })
 
 	case errors.As(err, &we):
-		due := d.now.Add(capped(waitBase, o.Attempts, waitMax))
+		due := at.Add(capped(waitBase, o.Attempts, waitMax))
 		d.log.Debug("outbox message waits", "id", o.ID, "kind", o.Kind, "reason", we.reason, "until", due)
 		return d.update(ctx, o, func(tx Tx) error { return tx.Retry(o.ID, due, we.reason) })
 
 	case errors.As(err, &ce) && ce.RetryAfter > 0:
-		due := d.now.Add(time.Duration(ce.RetryAfter) * time.Second)
+		due := at.Add(time.Duration(ce.RetryAfter) * time.Second)
 		d.log.Warn("rate limited; retrying when Slack said", "id", o.ID, "kind", o.Kind, "retry_after_s", ce.RetryAfter)
 		return d.update(ctx, o, func(tx Tx) error { return tx.Retry(o.ID, due, err.Error()) })
 	}
@@ -98,7 +99,7 @@ func (d *delivery) failed(ctx context.Context, o Outgoing, inc *Incident, err er
 	msg := err.Error()
 	code, permanent := permanentCode(err)
 	if permanent && o.Kind == OutCreateChannel {
-		return d.failedCreateChannel(ctx, o, inc, err, code)
+		return d.failedCreateChannel(ctx, o, inc, err, code, at)
 	}
 	var bm *badMessage
 	if errors.As(err, &bm) && bm.quiet {
@@ -106,10 +107,10 @@ func (d *delivery) failed(ctx context.Context, o Outgoing, inc *Incident, err er
 		return d.update(ctx, o, func(tx Tx) error { return tx.Drop(o.ID, msg) })
 	}
 	if permanent {
-		return d.failedForGood(ctx, o, inc, err, code)
+		return d.failedForGood(ctx, o, inc, err, code, at)
 	}
 
-	due := d.now.Add(backoff(o.Attempts))
+	due := at.Add(backoff(o.Attempts))
 	d.log.Warn("outbox delivery failed; retrying", "id", o.ID, "kind", o.Kind, "attempts", o.Attempts+1, "err", err, "next", due)
 	return d.update(ctx, o, func(tx Tx) error { return tx.Retry(o.ID, due, msg) })
 }
@@ -118,14 +119,14 @@ func (d *delivery) failed(ctx context.Context, o Outgoing, inc *Incident, err er
 // without its channel an incident cannot be worked, and what stops it (a
 // missing scope, a workspace rule) is fixed by an admin, not by time. The
 // first failure is recorded and told to whoever declared the incident.
-func (d *delivery) failedCreateChannel(ctx context.Context, o Outgoing, inc *Incident, err error, code string) error {
+func (d *delivery) failedCreateChannel(ctx context.Context, o Outgoing, inc *Incident, err error, code string, at time.Time) error {
 	msg := err.Error()
-	due := d.now.Add(backoff(o.Attempts))
+	due := at.Add(backoff(o.Attempts))
 	d.log.Error("cannot create the incident channel", "id", o.ID, "incident", o.IncidentID, "err", err, "next", due)
 	return d.update(ctx, o, func(tx Tx) error {
 		if o.Attempts == 0 {
 			line := fmt.Sprintf("could not create the incident channel: %s", code)
-			if err := d.recordFailure(tx, o, inc, line, false); err != nil {
+			if err := d.recordFailure(tx, o, inc, line, false, at); err != nil {
 				return err
 			}
 			if inc != nil && inc.DeclaredBy != "" {
@@ -148,7 +149,7 @@ func (d *delivery) failedCreateChannel(ctx context.Context, o Outgoing, inc *Inc
 // failedForGood drops a message that can never be sent, records why in
 // the timeline (and the incident channel when it can hear it), and
 // escalates a page that cannot arrive.
-func (d *delivery) failedForGood(ctx context.Context, o Outgoing, inc *Incident, err error, code string) error {
+func (d *delivery) failedForGood(ctx context.Context, o Outgoing, inc *Incident, err error, code string, at time.Time) error {
 	msg := err.Error()
 	line := fmt.Sprintf("could not %s: %s", purpose(o), code)
 	d.log.Error("outbox message dropped", "id", o.ID, "kind", o.Kind, "incident", o.IncidentID, "err", err)
@@ -161,7 +162,7 @@ func (d *delivery) failedForGood(ctx context.Context, o Outgoing, inc *Incident,
 		if err := tx.Drop(o.ID, msg); err != nil {
 			return err
 		}
-		if err := d.recordFailure(tx, o, inc, line, notice); err != nil {
+		if err := d.recordFailure(tx, o, inc, line, notice, at); err != nil {
 			return err
 		}
 		// A page that cannot arrive escalates now, not after its
@@ -179,14 +180,15 @@ func (d *delivery) failedForGood(ctx context.Context, o Outgoing, inc *Incident,
 	return err
 }
 
-// recordFailure writes a delivery_failed event in the incident's timeline
-// and, when notice is set, a post saying it in the incident channel.
-func (d *delivery) recordFailure(tx Tx, o Outgoing, inc *Incident, line string, notice bool) error {
+// recordFailure writes a delivery_failed event, at at, in the incident's
+// timeline and, when notice is set, a post saying it in the incident
+// channel.
+func (d *delivery) recordFailure(tx Tx, o Outgoing, inc *Incident, line string, notice bool, at time.Time) error {
 	if o.IncidentID == 0 {
 		return nil
 	}
 	e := &Event{
-		IncidentID: o.IncidentID, At: d.now, Kind: KindDeliveryFailed, Text: line,
+		IncidentID: o.IncidentID, At: at, Kind: KindDeliveryFailed, Text: line,
 		Data: map[string]string{"outbox_kind": o.Kind},
 	}
 	if o.Body.Contact != "" {

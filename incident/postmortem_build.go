@@ -3,6 +3,7 @@ package incident
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +23,8 @@ const (
 )
 
 // BuildPostmortem computes the postmortem of an incident from its state
-// and its timeline (in the order it was written). plan is the plan the
+// and its timeline (in the order it was written; the postmortem lists it
+// in the order things happened, see inOrder). plan is the plan the
 // incident was declared with, for step texts, estimates and names; it may
 // be nil. now is the end of the figures of an incident still open. It
 // reads nothing else and changes nothing.
@@ -30,7 +32,7 @@ const (
 // time_to_ack_seconds is 0 when nobody acknowledged: the findings say so,
 // and each role's ack_seconds is -1 then.
 func BuildPostmortem(inc *Incident, events []Event, plan *playbooks.Plan, now time.Time) *Postmortem {
-	b := pmBuilder{inc: inc, events: events, plan: plan, now: now.UTC()}
+	b := pmBuilder{inc: inc, events: inOrder(events), plan: plan, now: now.UTC()}
 	return b.build()
 }
 
@@ -44,6 +46,17 @@ type pmBuilder struct {
 	end time.Time // resolved, or now while open
 	pm  *Postmortem
 	ra  []roleAck // per role of inc.Roles
+}
+
+// inOrder returns events in the order they happened: by At, and in the
+// order they were written for one At. The two orders differ when a send
+// that took seconds records its outcome (stamped when Slack answered)
+// after something that happened meanwhile was written. events is not
+// changed.
+func inOrder(events []Event) []Event {
+	out := slices.Clone(events)
+	slices.SortStableFunc(out, func(a, b Event) int { return a.At.Compare(b.At) })
+	return out
 }
 
 // pmTime formats a time for the postmortem: RFC 3339, UTC, whole seconds;

@@ -634,3 +634,36 @@ func TestPostmortemPersonPaged(t *testing.T) {
 		})
 	}
 }
+
+// The postmortem lists events in the order they happened, whatever order
+// they were written in: a send's outcome is written when Slack answered,
+// which can be after something that happened meanwhile. Events of one
+// time keep the order they were written in.
+func TestPostmortemTimelineInTheOrderThingsHappened(t *testing.T) {
+	inc := &incident.Incident{ID: 4, Scenario: "db-corruption", State: incident.StateOpen, DeclaredAt: pmAt(17, 43, 0)}
+	events := []incident.Event{
+		pmEv(pmAt(17, 43, 0), incident.KindDeclared, "U0ALICE01", "declared"),
+		pmEv(pmAt(17, 43, 0), incident.KindPaged, "", "paged alice (commander)"),
+		pmEv(pmAt(17, 43, 14), incident.KindNote, "U0ALICE01", "the replica is behind"),
+		pmEv(pmAt(17, 43, 25), incident.KindDeliveryFailed, "", "could not invite the responders to the channel: cant_invite"),
+		pmEv(pmAt(17, 43, 11), incident.KindChannelCreated, "", "created #inc-4-db-corruption"),
+	}
+	pm := incident.BuildPostmortem(inc, events, pmPlan(), pmAt(18, 0, 0))
+	var got []string
+	for _, e := range pm.Timeline {
+		got = append(got, e.At+" "+e.Kind)
+	}
+	want := []string{
+		"2026-11-21T17:43:00Z declared",
+		"2026-11-21T17:43:00Z paged",
+		"2026-11-21T17:43:11Z channel_created",
+		"2026-11-21T17:43:14Z note",
+		"2026-11-21T17:43:25Z delivery_failed",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("timeline (-want +got):\n%s", diff)
+	}
+	if events[4].Kind != incident.KindChannelCreated {
+		t.Error("BuildPostmortem reordered its argument")
+	}
+}

@@ -192,7 +192,7 @@ func (d *delivery) sendReview(ctx context.Context, o Outgoing) (sendResult, erro
 	if err != nil {
 		return res, err
 	}
-	sentAt := d.now
+	sentAt := d.s.now()
 	if last.Round == rb.Round {
 		sentAt = last.At
 	}

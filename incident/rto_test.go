@@ -1,7 +1,6 @@
 package incident_test
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -135,25 +134,8 @@ func TestProjectionLateAtDeclare(t *testing.T) {
 
 	// In the postmortem JSON the two rto_alert entries are told apart by
 	// their data, not their text.
-	pm, err := e.svc.Postmortem(e.ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := json.Marshal(pm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Timeline []struct {
-			Kind string          `json:"kind"`
-			Data json.RawMessage `json:"data"`
-		} `json:"timeline"`
-	}
-	if err := json.Unmarshal(js, &doc); err != nil {
-		t.Fatal(err)
-	}
 	var got []string
-	for _, ev := range doc.Timeline {
+	for _, ev := range e.jsonTimeline(1) {
 		if ev.Kind == incident.KindRTOAlert {
 			got = append(got, string(ev.Data))
 		}

@@ -69,6 +69,7 @@ type FakeChat struct {
 	calls    []Call
 	fails    map[string][]*failure
 	delays   map[string]time.Duration
+	onCall   func(method string)
 	nextChan int
 	nextTS   int
 	names    map[string]string // channel name -> id
@@ -142,11 +143,25 @@ func (f *FakeChat) SetDelay(method string, d time.Duration) {
 	f.delays[method] = d
 }
 
-// wait sleeps the delay set for method, if any.
+// OnCall makes every later call run fn(method) before it answers (without
+// holding the fake's lock): a test moves its Clock forward there, so that
+// a call takes time on the engine's clock without sleeping, or does what
+// happens while a call is in flight (a person presses a button).
+func (f *FakeChat) OnCall(fn func(method string)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.onCall = fn
+}
+
+// wait runs the OnCall function and sleeps the delay set for method, if
+// any.
 func (f *FakeChat) wait(ctx context.Context, method string) {
 	f.mu.Lock()
-	d := f.delays[method]
+	d, fn := f.delays[method], f.onCall
 	f.mu.Unlock()
+	if fn != nil {
+		fn(method)
+	}
 	if d <= 0 {
 		return
 	}
