@@ -137,6 +137,15 @@ func ParseAvailability(s string) (float64, error) {
 	return f, nil
 }
 
+// FormatAvailability formats an availability (a fraction) as a
+// percentage with as many decimals as it needs, up to four: 99.95%,
+// 99.9405%.
+func FormatAvailability(a float64) string {
+	s := strconv.FormatFloat(a*100, 'f', 4, 64)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	return s + "%"
+}
+
 // AllowedDowntime is how long a service with availability avail may be
 // down in period: (1 - avail) × period.
 func AllowedDowntime(avail float64, period time.Duration) time.Duration {

@@ -37,6 +37,7 @@ Usage:
   drbot serve                       run the bot (HTTP endpoints, Socket Mode with SLACK_APP_TOKEN)
   drbot console [--script FILE]     the same bot in a terminal, with no Slack
   drbot plan check [--strict] [FILE] validate a plan
+  drbot plan doc [--format html|markdown] [--out FILE] [FILE]  the plan as a printable book
   drbot plan schema                 print the plan's JSON Schema
   drbot incidents [--drills]        list incidents
   drbot postmortem [--format markdown|json] ID

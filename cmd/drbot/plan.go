@@ -16,6 +16,7 @@ import (
 )
 
 const planUsage = `drbot plan check [--strict] [--format text|json] [FILE]   validate a plan (FILE defaults to --plan)
+       drbot plan doc [--format html|markdown] [--out FILE] [FILE]  the plan as a printable book
        drbot plan schema                                        print the plan's JSON Schema`
 
 // planCommand is "drbot plan": check a plan file, or print its schema.
@@ -33,6 +34,8 @@ func (c *planCommand) Run(ctx context.Context, args []string) error {
 		return c.check(ctx, args[1:])
 	case "schema":
 		return c.schema(args[1:])
+	case "doc":
+		return c.doc(ctx, args[1:])
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintf(c.stdout, "Usage: %s\n", planUsage)
 		return nil
@@ -151,14 +154,6 @@ func plural(n int, word string) string {
 	return strconv.Itoa(n) + " " + word + "s"
 }
 
-// planPercent formats an availability with as many decimals as it needs, up to
-// four: 99.95%, 99.9405%.
-func planPercent(a float64) string {
-	s := strconv.FormatFloat(a*100, 'f', 4, 64)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	return s + "%"
-}
-
 func writeCheckText(w io.Writer, file string, diags playbooks.Diagnostics, r *playbooks.Report, contacts *contactsStatus) error {
 	for _, d := range diags {
 		fmt.Fprintln(w, d)
@@ -183,9 +178,9 @@ func writeCheckText(w io.Writer, file string, diags playbooks.Diagnostics, r *pl
 			for _, s := range r.Services {
 				own := "-"
 				if s.Availability > 0 {
-					own = planPercent(s.Availability)
+					own = playbooks.FormatAvailability(s.Availability)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, own, planPercent(s.Composite),
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, own, playbooks.FormatAvailability(s.Composite),
 					playbooks.FormatDuration(s.DowntimeMonth), playbooks.FormatDuration(s.DowntimeYear))
 			}
 			if err := tw.Flush(); err != nil {

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/drbot-dev/drbot/plandoc"
+	"github.com/drbot-dev/drbot/playbooks"
+)
+
+const planDocUsage = `drbot plan doc [--format html|markdown] [--out FILE] [FILE]
+
+Writes the plan (FILE, default --plan) as the book a team prints and keeps
+offline: cover, contacts and roles, paging, services with their RTO, RPO and
+availability, the dependency graph, one section per scenario with a
+flowchart of its steps and the worst-case path against the RTO, review and
+drill schedules, and the findings of "drbot plan check".
+
+HTML (the default) is one self-contained file; print it from a browser
+("Print", "Save as PDF"): every scenario starts on a new page. Markdown uses
+Mermaid for the charts. When --db names a readable database, the cover says
+when the contact list was last confirmed and by whom.`
+
+// doc is "drbot plan doc".
+func (c *planCommand) doc(ctx context.Context, args []string) error {
+	fs := newFlagSet("plan doc", c.stderr, planDocUsage)
+	var cfg common
+	cfg.register(fs)
+	format := fs.String("format", "html", "output format: html or markdown")
+	out := fs.String("out", "", "write to `FILE` instead of standard output")
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageError(err)
+	}
+	switch {
+	case len(files) > 1:
+		fs.Usage()
+		return &exitError{code: 2, err: fmt.Errorf("plan doc: one plan file at a time, got %d", len(files))}
+	case *format != "html" && *format != "markdown":
+		fs.Usage()
+		return &exitError{code: 2, err: fmt.Errorf("plan doc: --format %q: want html or markdown", *format)}
+	}
+	file := cfg.plan
+	if len(files) == 1 {
+		file = files[0]
+	}
+	// Like plan check, the book needs no secrets: an unset ${NAME} of
+	// paging.webhook is a warning, and the webhook is shown by host only.
+	plan, diags, err := playbooks.LoadWith(file, playbooks.Options{UnsetIsWarning: true})
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("plan doc: %w", err)}
+	}
+	if diags.HasErrors() {
+		for _, d := range diags.Errors() {
+			fmt.Fprintln(c.stderr, d)
+		}
+		return fmt.Errorf("plan doc: %s has %s: fix them first (\"drbot plan check %s\" lists them all)", file, plural(len(diags.Errors()), "error"), file)
+	}
+	opts := plandoc.Options{Diagnostics: diags, Now: time.Now()}
+	if st, err := os.Stat(file); err == nil {
+		opts.FileDate = st.ModTime()
+	}
+	contacts, cerr := readContactsStatus(ctx, cfg.db, plan)
+	if cerr != nil {
+		fmt.Fprintf(c.stderr, "plan doc: when the contacts were last confirmed: %v\n", cerr)
+	} else if contacts != nil {
+		opts.Contacts = contacts.text
+	}
+	book, err := plandoc.New(ctx, plan, opts)
+	if err != nil {
+		return fmt.Errorf("plan doc: %w", err)
+	}
+	var buf bytes.Buffer
+	if *format == "markdown" {
+		err = book.WriteMarkdown(&buf)
+	} else {
+		err = book.WriteHTML(&buf)
+	}
+	if err != nil {
+		return fmt.Errorf("plan doc: %w", err)
+	}
+	if *out == "" {
+		_, err = c.stdout.Write(buf.Bytes())
+		return err
+	}
+	if err := writeFileAtomic(*out, buf.Bytes()); err != nil {
+		return fmt.Errorf("plan doc: %w", err)
+	}
+	fmt.Fprintf(c.stderr, "plan doc: wrote %s (%d scenarios)\n", *out, len(plan.ScenarioOrder))
+	return nil
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// directory, so that a reader never sees half a book.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestPlanDoc(t *testing.T) {
+	path := writePlan(t, reviewedPlan)
+	db := confirmedDB(t, path)
+	out := filepath.Join(t.TempDir(), "plan.html")
+
+	code, stdout, stderr := runPlan(t, "doc", "--db", db, "--out", out, path)
+	if code != 0 || stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	html, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"<!doctype html>", "Contacts last confirmed 2026-11-20 09:14 CET by Alice Berg (U0ALICE01)",
+		`id="scenario-outage"`, "<svg", "Worst case 10m",
+	} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("%s lacks %q", out, want)
+		}
+	}
+
+	code, md, stderr := runPlan(t, "doc", "--format", "markdown", examplePlan)
+	if code != 0 {
+		t.Fatalf("markdown: exit %d, stderr %q", code, stderr)
+	}
+	if n := strings.Count(md, "\n## Scenario: "); n != 12 {
+		t.Errorf("markdown of the example plan has %d scenario sections, want 12", n)
+	}
+	if n := strings.Count(md, "```mermaid\nflowchart"); n != 13 {
+		t.Errorf("markdown has %d Mermaid charts, want 13 (12 scenarios and the dependencies)", n)
+	}
+}
+
+func TestPlanDocRefuses(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "plan.html")
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		says string
+	}{
+		{"bad format", []string{"doc", "--format", "pdf", examplePlan}, 2, `--format "pdf": want html or markdown`},
+		{"two files", []string{"doc", examplePlan, examplePlan}, 2, "one plan file at a time"},
+		{"missing file", []string{"doc", filepath.Join(t.TempDir(), "none.yaml")}, 2, "none.yaml"},
+		{"plan with errors", []string{"doc", "--out", out, "testdata/bad-plan.yaml"}, 1, "fix them first"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runPlan(t, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.says) || stdout != "" {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d saying %q", code, stdout, stderr, tc.code, tc.says)
+			}
+		})
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("a plan with errors wrote %s", out)
+	}
+}
