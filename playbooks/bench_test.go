@@ -45,7 +45,8 @@ func generatedPlan(n int) []byte {
 
 func TestGeneratedPlanIsValid(t *testing.T) {
 	p, ds := Parse("gen.yaml", generatedPlan(200))
-	if p == nil || len(ds) > 0 {
+	// More than 100 scenarios is worth a warning (Slack's menus), only.
+	if p == nil || len(ds) != 1 || ds[0].Severity != Warning || !strings.Contains(ds[0].Message, "200 of them") {
 		t.Fatalf("diagnostics:\n%s", diagText(ds))
 	}
 	r := Check(p)

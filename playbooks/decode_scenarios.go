@@ -18,10 +18,13 @@ func (p *parser) decodeScenarios(f field) {
 		if !scenarioPattern.MatchString(id) {
 			p.errorf(e.key, "scenario id %q: use lowercase letters, digits, \"-\" and \"_\", starting with a letter or digit: it becomes part of the incident's Slack channel name", id)
 		} else if len(id) > maxScenarioID {
-			p.errorf(e.key, "scenario id %q is %d characters long: keep it to %d so that the incident's Slack channel name fits", id, len(id), maxScenarioID)
+			p.errorf(e.key, "scenario id %q is %d characters long: keep it to %d so that the incident's Slack channel name fits", truncID(id), len(id), maxScenarioID)
 		}
 		p.plan.Scenarios[id] = p.decodeScenario(e)
 		p.plan.ScenarioOrder = append(p.plan.ScenarioOrder, id)
+	}
+	if len(fs) > MaxScenarios {
+		p.warnf(f.key, "scenarios: %d of them; Slack menus show at most %d, so the declare dialog asks people to type part of a scenario's id or title to find it: merge or remove scenarios to keep one menu", len(fs), MaxScenarios)
 	}
 	if len(fs) == 0 && !p.over {
 		if n := deref(f.val); n.Kind == yaml.MappingNode {

@@ -123,9 +123,6 @@ func (p *parser) decodeStep(n *yaml.Node, i int) (*Step, stepSrc) {
 	return st, src
 }
 
-// maxButtonText is Slack's limit on a button's text.
-const maxButtonText = 75
-
 func (p *parser) decodeAnswers(f field) ([]Answer, []edge) {
 	fs, ok := p.pairs(f.val, "answers")
 	if !ok {
@@ -143,9 +140,8 @@ func (p *parser) decodeAnswers(f field) ([]Answer, []edge) {
 			p.errorf(e.key, "answers: an answer needs a label: it is the text of its button")
 			continue
 		}
-		if n := len([]rune(label)); n > maxButtonText {
-			p.errorf(e.key, "answers: %q is %d characters long; Slack buttons take at most %d", label, n, maxButtonText)
-			continue
+		if n := len([]rune(label)); n > MaxAnswerLabel {
+			p.warnf(e.key, "answers: %q is %d characters long; Slack buttons show at most %d, so its button is cut to fit: shorten it", label, n, MaxAnswerLabel)
 		}
 		next, ok := p.scalar(label, e.val)
 		if !ok {

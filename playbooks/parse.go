@@ -60,8 +60,24 @@ var (
 )
 
 // maxScenarioID keeps "inc-N-SCENARIO" within Slack's 80-character limit
-// on channel names.
+// on channel names (with N up to ten digits and a "-50" suffix on
+// name_taken), and in a select option's value (150).
 const maxScenarioID = 60
+
+// MaxID is the longest id of a contact, role, service or step, in
+// characters. Buttons carry them in their value (Slack takes 2,000: an
+// acknowledgement carries the role, a step's buttons the step id, after
+// at most about 50 characters of their own), messages show them, and
+// people type them in commands; 100 leaves room for all three.
+const MaxID = 100
+
+// MaxScenarios is the most scenarios a Slack menu shows (a static
+// select's 100 options); past it the declare dialog searches them.
+const MaxScenarios = 100
+
+// MaxAnswerLabel is the most characters a Slack button shows (75); a
+// longer answer is cut to fit, with "…".
+const MaxAnswerLabel = 75
 
 // Load reads and parses the plan at path. The error is only for a file
 // that cannot be read; problems in the plan are in the Diagnostics, and

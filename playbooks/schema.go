@@ -72,11 +72,11 @@ func schema() object {
 		schedulePattern = `^\s*(((CRON_)?TZ=\S+\s+)?(@\w+.*|\S+(\s+\S+){4}))\s*$`
 	)
 	defs := object{
-		"id": object{"type": "string", "pattern": idPattern.String(),
+		"id": object{"type": "string", "pattern": idPattern.String(), "maxLength": MaxID,
 			"description": "An id: letters, digits, -, _ or ., starting with a letter or digit."},
-		"contactId":  object{"type": "string", "pattern": idPattern.String(), "description": "The id of a contact under contacts."},
-		"roleId":     object{"type": "string", "pattern": idPattern.String(), "description": "The name of a role under roles."},
-		"serviceId":  object{"type": "string", "pattern": idPattern.String(), "description": "The id of a service under services."},
+		"contactId":  object{"type": "string", "pattern": idPattern.String(), "maxLength": MaxID, "description": "The id of a contact under contacts."},
+		"roleId":     object{"type": "string", "pattern": idPattern.String(), "maxLength": MaxID, "description": "The name of a role under roles."},
+		"serviceId":  object{"type": "string", "pattern": idPattern.String(), "maxLength": MaxID, "description": "The id of a service under services."},
 		"scenarioId": object{"type": "string", "pattern": scenarioPattern.String(), "maxLength": maxScenarioID, "description": "The id of a scenario under scenarios."},
 		"duration": object{"type": "string", "pattern": durationPattern,
 			"description": "A Go duration (90s, 10m, 1h30m) or days (14d)."},
@@ -116,7 +116,7 @@ func schema() object {
 				"type":                 "object",
 				"description":          "One button per answer: the label, and the step it leads to (or end).",
 				"minProperties":        1,
-				"propertyNames":        object{"minLength": 1, "maxLength": maxButtonText},
+				"propertyNames":        object{"minLength": 1, "maxLength": MaxAnswerLabel},
 				"additionalProperties": object{"type": "string", "minLength": 1},
 			},
 			"next":     object{"type": "string", "minLength": 1, "description": "The step that follows (a step id, or end) instead of the next in the list."},

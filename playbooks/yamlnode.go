@@ -248,6 +248,8 @@ func values(ns []*yaml.Node) []string {
 func (p *parser) checkID(k *yaml.Node, kind string) {
 	if !idPattern.MatchString(k.Value) {
 		p.errorf(k, "%s id %q: use letters, digits, \"-\", \"_\" or \".\", starting with a letter or digit (ids are typed in commands)", kind, k.Value)
+	} else if n := len(k.Value); n > MaxID {
+		p.errorf(k, "%s id %q is %d characters long: keep it to %d (Slack buttons carry it, messages show it, people type it)", kind, truncID(k.Value), n, MaxID)
 	}
 }
 
@@ -303,4 +305,13 @@ func (p *parser) refList(f field, kind, where string) []*yaml.Node {
 		p.refer(kind, n, where)
 	}
 	return ns
+}
+
+// truncID shortens a long id for a message: its first 80 characters and
+// "…" (ids are ASCII: idPattern).
+func truncID(id string) string {
+	if len(id) <= 80 {
+		return id
+	}
+	return id[:80] + "…"
 }
