@@ -2,27 +2,13 @@ package storage
 
 import (
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/storage/internal/rows"
 )
-
-func notFound(id int64) error {
-	return incident.Errorf(incident.ENOTFOUND, "incident #%d not found", id)
-}
-
-// incidentRow returns the column values of inc, in the order of the
-// INSERT and UPDATE below, data last.
-func incidentRow(inc *incident.Incident) ([]any, error) {
-	data, err := jsonText(inc)
-	if err != nil {
-		return nil, err
-	}
-	return []any{inc.State, inc.Scenario, inc.Drill, millis(inc.DeclaredAt), inc.ChannelID, data}, nil
-}
 
 var (
 	sqlNextIncidentID = prepared(`SELECT coalesce(max(id), 0) + 1 FROM incidents`)
@@ -47,7 +33,7 @@ func (t *tx) CreateIncident(inc *incident.Incident) error {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	inc.ID = id
-	row, err := incidentRow(inc)
+	row, err := rows.Incident(inc)
 	if err == nil {
 		_, err = t.exec(op, sqlInsertIncident, append(row, id)...)
 	}
@@ -60,11 +46,11 @@ func (t *tx) CreateIncident(inc *incident.Incident) error {
 
 // SaveIncident replaces a stored incident with inc.
 func (t *tx) SaveIncident(inc *incident.Incident) error {
-	row, err := incidentRow(inc)
+	row, err := rows.Incident(inc)
 	if err != nil {
 		return fmt.Errorf("save incident #%d: %w", inc.ID, err)
 	}
-	return t.execOne(fmt.Sprintf("save incident #%d", inc.ID), func() error { return notFound(inc.ID) },
+	return t.execOne(fmt.Sprintf("save incident #%d", inc.ID), func() error { return rows.NotFound(inc.ID) },
 		sqlUpdateIncident, append(row, inc.ID)...)
 }
 
@@ -73,7 +59,7 @@ func (t *tx) Incident(id int64) (*incident.Incident, error) {
 	row := t.queryRow(sqlIncident, id)
 	inc, err := scanIncident(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(id)
+		return nil, rows.NotFound(id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read incident #%d: %w", id, err)
@@ -84,7 +70,7 @@ func (t *tx) Incident(id int64) (*incident.Incident, error) {
 // IncidentByChannel returns the incident whose channel is channelID (the
 // newest, should two ever share one), or an ENOTFOUND *incident.Error.
 func (t *tx) IncidentByChannel(channelID string) (*incident.Incident, error) {
-	missing := incident.Errorf(incident.ENOTFOUND, "no incident has channel %s", channelID)
+	missing := rows.ChannelNotFound(channelID)
 	if channelID == "" { // incidents whose channel is not created yet
 		return nil, missing
 	}
@@ -130,10 +116,5 @@ func scanIncident(r rowScanner) (*incident.Incident, error) {
 	if err := r.Scan(&id, &data); err != nil {
 		return nil, err
 	}
-	inc := new(incident.Incident)
-	if err := json.Unmarshal([]byte(data), inc); err != nil {
-		return nil, fmt.Errorf("decode incident #%d: %w", id, err)
-	}
-	inc.ID = id
-	return inc, nil
+	return rows.DecodeIncident(id, data)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/storage/internal/rows"
 )
 
 var (
@@ -58,7 +59,7 @@ func (t *tx) PlanSource(hash string) ([]byte, error) {
 	err := t.queryRow(sqlPlanSource, hash).Scan(&source)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return nil, incident.Errorf(incident.ENOTFOUND, "plan %s not found", hash)
+		return nil, rows.PlanNotFound(hash)
 	case err != nil:
 		return nil, fmt.Errorf("read plan %s: %w", hash, err)
 	}

@@ -17,22 +17,23 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// migration is one embedded .sql file, named NNN_what.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
+// Migration is one embedded .sql file, named NNN_what.sql. The PostgreSQL
+// store (storage/postgres) loads its own files with LoadMigrations too.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
 }
 
-// loadMigrations reads the *.sql files of dir in fsys, ordered by version.
+// LoadMigrations reads the *.sql files of dir in fsys, ordered by version.
 // Versions must be unique and positive; a gap is allowed (a removed
 // migration must keep its number retired).
-func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
+func LoadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read migrations: %w", err)
 	}
-	var ms []migration
+	var ms []Migration
 	seen := map[int]string{}
 	for _, e := range entries {
 		if e.IsDir() || path.Ext(e.Name()) != ".sql" {
@@ -51,9 +52,9 @@ func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
 		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+		ms = append(ms, Migration{Version: v, Name: e.Name(), SQL: string(b)})
 	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
 	return ms, nil
 }
 
@@ -70,7 +71,7 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // waits, then finds it recorded. A database recording a version this binary
 // does not know was written by a newer drbot; migrate refuses it rather than
 // run an old binary against a schema it does not understand.
-func migrate(ctx context.Context, db *sql.DB, ms []migration, now time.Time, log *slog.Logger) (err error) {
+func migrate(ctx context.Context, db *sql.DB, ms []Migration, now time.Time, log *slog.Logger) (err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin migration: %w", err)
@@ -87,28 +88,22 @@ func migrate(ctx context.Context, db *sql.DB, ms []migration, now time.Time, log
 	if err != nil {
 		return err
 	}
-	known := map[int]bool{}
-	for _, m := range ms {
-		known[m.version] = true
-	}
-	for v := range applied {
-		if !known[v] {
-			return fmt.Errorf("database has schema migration %d, which this drbot does not know: it was written by a newer drbot; use that version", v)
-		}
+	if err := CheckKnown(applied, ms); err != nil {
+		return err
 	}
 	for _, m := range ms {
-		if applied[m.version] {
+		if applied[m.Version] {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return fmt.Errorf("apply migration %s: %w", m.name, err)
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("apply migration %s: %w", m.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.version, m.name, millis(now)); err != nil {
-			return fmt.Errorf("record migration %s: %w", m.name, err)
+			m.Version, m.Name, millis(now)); err != nil {
+			return fmt.Errorf("record migration %s: %w", m.Name, err)
 		}
-		log.Info("applied database migration", "version", m.version, "name", m.name)
+		log.Info("applied database migration", "version", m.Version, "name", m.Name)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit migrations: %w", err)
@@ -137,4 +132,20 @@ func appliedVersions(ctx context.Context, q interface {
 		return nil, fmt.Errorf("read schema_migrations: %w", err)
 	}
 	return applied, nil
+}
+
+// CheckKnown refuses a database recording a migration version that is not
+// in ms: it was written by a newer drbot, whose schema this one does not
+// understand.
+func CheckKnown(applied map[int]bool, ms []Migration) error {
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.Version] = true
+	}
+	for v := range applied {
+		if !known[v] {
+			return fmt.Errorf("database has schema migration %d, which this drbot does not know: it was written by a newer drbot; use that version", v)
+		}
+	}
+	return nil
 }

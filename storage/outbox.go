@@ -2,12 +2,12 @@ package storage
 
 import (
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/storage/internal/rows"
 )
 
 // Outbox rows move from pending to sent or dropped and are kept afterwards,
@@ -32,12 +32,9 @@ var (
 // caller compares with.
 func (t *tx) Enqueue(o *incident.Outgoing) error {
 	op := fmt.Sprintf("enqueue %s on lane %s", o.Kind, o.Lane)
-	if o.Lane == "" || o.Kind == "" {
-		return incident.Errorf(incident.EINVALID, "%s: lane and kind are required", op)
-	}
-	body, err := jsonText(o.Body)
+	body, err := rows.OutBody(o)
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+		return err
 	}
 	res, err := t.exec(op, sqlEnqueue, o.Lane, o.IncidentID, o.Kind, body, millis(o.Due), o.Attempts, o.LastError, millis(t.now))
 	if err != nil {
@@ -101,13 +98,10 @@ func (t *tx) settle(op string, id int64, query string, args ...any) error {
 	return t.execOne(op, func() error {
 		var state string
 		err := t.queryRow(sqlOutboxState, id).Scan(&state)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return incident.Errorf(incident.ENOTFOUND, "%s: no such message", op)
-		case err != nil:
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%s: %w", op, err)
 		}
-		return incident.Errorf(incident.ECONFLICT, "%s: it is already %s", op, state)
+		return rows.NotSettled(op, state)
 	}, query, args...)
 }
 
@@ -127,9 +121,5 @@ func scanOutgoing(r rowScanner) (incident.Outgoing, error) {
 	if err := r.Scan(&o.ID, &o.Lane, &o.IncidentID, &o.Kind, &due, &o.Attempts, &o.LastError, &body); err != nil {
 		return o, err
 	}
-	o.Due = fromMillis(due)
-	if err := json.Unmarshal([]byte(body), &o.Body); err != nil {
-		return o, fmt.Errorf("decode body of outbox message %d: %w", o.ID, err)
-	}
-	return o, nil
+	return o, rows.DecodeOutgoing(&o, due, body)
 }

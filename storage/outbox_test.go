@@ -61,7 +61,7 @@ func TestOutboxRowsKept(t *testing.T) {
 		got = append(got, r)
 	}
 	ms := func(t time.Time) int64 { return t.UnixMilli() }
-	z, c := zeroMillis, ms(t0)
+	z, c := time.Time{}.UnixMilli(), ms(t0)
 	want := []row{
 		{1, "sent", 1, "ratelimited", true, false, ms(sec(30)), c},
 		{2, "sent", 0, "", true, false, z, c},

@@ -120,7 +120,7 @@ func (s *Store) openReadWrite(ctx context.Context) error {
 		return err
 	}
 	s.write.SetMaxOpenConns(1)
-	ms, err := loadMigrations(migrationFS, "migrations")
+	ms, err := LoadMigrations(migrationFS, "migrations")
 	if err != nil {
 		return err
 	}
@@ -151,11 +151,11 @@ func (s *Store) openReadOnly(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("not a drbot database: %w", err)
 	}
-	ms, err := loadMigrations(migrationFS, "migrations")
+	ms, err := LoadMigrations(migrationFS, "migrations")
 	if err != nil {
 		return err
 	}
-	if len(applied) != len(ms) || !applied[ms[len(ms)-1].version] {
+	if len(applied) != len(ms) || !applied[ms[len(ms)-1].Version] {
 		s.log.Warn("database schema differs from this drbot's; reads may fail",
 			"path", s.path, "database_migrations", len(applied), "known_migrations", len(ms))
 	}

@@ -160,7 +160,7 @@ func TestMigrationsAppliedOnce(t *testing.T) {
 	}
 
 	// A new migration is applied alone, on top.
-	ms, err := loadMigrations(migrationFS, "migrations")
+	ms, err := LoadMigrations(migrationFS, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,9 +168,9 @@ func TestMigrationsAppliedOnce(t *testing.T) {
 		"m/002_more.sql": {Data: []byte("CREATE TABLE more (x INTEGER) STRICT; INSERT INTO more VALUES (1);")},
 	}
 	for _, m := range ms {
-		extra["m/"+m.name] = &fstest.MapFile{Data: []byte(m.sql)}
+		extra["m/"+m.Name] = &fstest.MapFile{Data: []byte(m.SQL)}
 	}
-	ms2, err := loadMigrations(extra, "m")
+	ms2, err := LoadMigrations(extra, "m")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,10 +200,10 @@ func TestMigrationsAppliedOnce(t *testing.T) {
 
 func TestMigrationFailureRollsBack(t *testing.T) {
 	s := openTest(t)
-	ms := []migration{
-		{version: 1, name: "001_init.sql", sql: "SELECT 1"}, // already applied
-		{version: 2, name: "002_ok.sql", sql: "CREATE TABLE ok (x INTEGER)"},
-		{version: 3, name: "003_bad.sql", sql: "CREATE TABLE bad (x INTEGER); SELECT nonsense FROM nowhere"},
+	ms := []Migration{
+		{Version: 1, Name: "001_init.sql", SQL: "SELECT 1"}, // already applied
+		{Version: 2, Name: "002_ok.sql", SQL: "CREATE TABLE ok (x INTEGER)"},
+		{Version: 3, Name: "003_bad.sql", SQL: "CREATE TABLE bad (x INTEGER); SELECT nonsense FROM nowhere"},
 	}
 	if err := migrate(context.Background(), s.write, ms, t0, s.log); err == nil {
 		t.Fatal("got no error from a failing migration")
@@ -222,7 +222,7 @@ func TestLoadMigrationsRejectsBadNames(t *testing.T) {
 		"zero":      {"m/000_init.sql": {}},
 		"duplicate": {"m/001_a.sql": {}, "m/1_b.sql": {}},
 	} {
-		if _, err := loadMigrations(fsys, "m"); err == nil {
+		if _, err := LoadMigrations(fsys, "m"); err == nil {
 			t.Errorf("%s: got no error", name)
 		}
 	}

@@ -1,11 +1,10 @@
 package storage
 
 import (
-	"database/sql"
-	"encoding/json"
 	"fmt"
 
 	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/storage/internal/rows"
 )
 
 var (
@@ -18,20 +17,13 @@ var (
 // stored as NULL and read back as nil.
 func (t *tx) Append(e *incident.Event) error {
 	op := fmt.Sprintf("append %s event to incident #%d", e.Kind, e.IncidentID)
-	if e.Kind == "" {
-		return incident.Errorf(incident.EINVALID, "%s: event has no kind", op)
-	}
-	var data sql.NullString
-	if len(e.Data) > 0 {
-		s, err := jsonText(e.Data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", op, err)
-		}
-		data = sql.NullString{String: s, Valid: true}
+	data, err := rows.EventData(e)
+	if err != nil {
+		return err
 	}
 	res, err := t.exec(op, sqlAppend, e.IncidentID, millis(e.At), e.Kind, e.Actor, e.Text, data)
 	if isForeignKeyError(err) {
-		return notFound(e.IncidentID)
+		return rows.NotFound(e.IncidentID)
 	}
 	if err != nil {
 		return err
@@ -51,15 +43,9 @@ func (t *tx) Timeline(incidentID int64) ([]incident.Event, error) {
 func scanEvent(r rowScanner) (incident.Event, error) {
 	var e incident.Event
 	var at int64
-	var data sql.NullString
+	var data *string
 	if err := r.Scan(&e.ID, &e.IncidentID, &at, &e.Kind, &e.Actor, &e.Text, &data); err != nil {
 		return e, err
 	}
-	e.At = fromMillis(at)
-	if data.Valid {
-		if err := json.Unmarshal([]byte(data.String), &e.Data); err != nil {
-			return e, fmt.Errorf("decode data of event %d: %w", e.ID, err)
-		}
-	}
-	return e, nil
+	return e, rows.DecodeEvent(&e, at, data)
 }

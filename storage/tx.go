@@ -3,13 +3,14 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/drbot-dev/drbot/storage/internal/rows"
 )
 
 // tx implements incident.Tx on one SQL transaction. The interface has no
@@ -177,31 +178,10 @@ func (t *tx) nextDue(op, query string) (time.Time, bool, error) {
 	return fromMillis(ms.Int64), true, nil
 }
 
-// zeroMillis is time.Time{} in Unix milliseconds. It is stored as is (it
-// sorts before every real time, which is what "zero Due means at once"
-// needs) and read back as time.Time{}, so IsZero survives the round trip.
-var zeroMillis = time.Time{}.UnixMilli()
+// millis and fromMillis: every time is Unix milliseconds (package rows).
+func millis(t time.Time) int64 { return rows.Millis(t) }
 
-// millis is how every time is stored: Unix milliseconds, which are UTC by
-// definition. Sub-millisecond precision is dropped (rounded down).
-func millis(t time.Time) int64 { return t.UnixMilli() }
-
-// fromMillis is the inverse of millis; times come back in UTC.
-func fromMillis(ms int64) time.Time {
-	if ms == zeroMillis {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms).UTC()
-}
-
-// jsonText marshals v for a TEXT column.
-func jsonText(v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", fmt.Errorf("encode %T: %w", v, err)
-	}
-	return string(b), nil
-}
+func fromMillis(ms int64) time.Time { return rows.FromMillis(ms) }
 
 // isForeignKeyError reports whether err is SQLite refusing a row whose
 // reference (an incident id) does not exist.
