@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// docBlock is one fenced code block of a Markdown file.
+type docBlock struct {
+	file   string // path relative to the repository
+	line   int    // line of the opening fence, 1-based
+	lang   string // the fence's info string: yaml, sh, …
+	text   string
+	notRun string // the reason given by a <!-- not run: REASON --> line just before the fence
+	indent string // the fence's own indentation (a block inside a list item), taken off every line
+}
+
+// repoDocs returns README.md and every docs/*.md of the repository.
+func repoDocs(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append([]string{"../../README.md"}, files...)
+	if len(files) < 5 {
+		t.Fatalf("found %d documentation files, want README.md and docs/*.md", len(files))
+	}
+	return files
+}
+
+// docBlocks reads the fenced code blocks of a Markdown file.
+func docBlocks(t *testing.T, path string) []docBlock {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rel := strings.TrimPrefix(path, "../../")
+	var out []docBlock
+	var cur *docBlock
+	var body strings.Builder
+	lastText := ""
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "```") {
+			if cur == nil {
+				cur = &docBlock{file: rel, line: n, lang: strings.TrimSpace(strings.TrimPrefix(trimmed, "```")),
+					indent: line[:len(line)-len(strings.TrimLeft(line, " "))]}
+				if r, ok := strings.CutPrefix(lastText, "<!-- not run:"); ok {
+					cur.notRun = strings.TrimSpace(strings.TrimSuffix(r, "-->"))
+				}
+				body.Reset()
+				continue
+			}
+			cur.text = body.String()
+			out = append(out, *cur)
+			cur = nil
+			continue
+		}
+		if cur != nil {
+			body.WriteString(strings.TrimPrefix(line, cur.indent))
+			body.WriteString("\n")
+			continue
+		}
+		if trimmed != "" {
+			lastText = trimmed
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if cur != nil {
+		t.Fatalf("%s:%d: code block never closed", rel, cur.line)
+	}
+	return out
+}
+
+// TestDocsPlansPassCheck: every whole plan shown in the README and docs/ (a
+// yaml block that starts with "version: 1") passes `drbot plan check`.
+func TestDocsPlansPassCheck(t *testing.T) {
+	plans := 0
+	for _, path := range repoDocs(t) {
+		for _, b := range docBlocks(t, path) {
+			if b.lang != "yaml" || !strings.HasPrefix(b.text, "version: 1") {
+				continue
+			}
+			plans++
+			file := filepath.Join(t.TempDir(), "plan.yaml")
+			if err := os.WriteFile(file, []byte(b.text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			if code := Main(context.Background(), []string{"plan", "check", file}, &stdout, &stderr); code != 0 {
+				t.Errorf("%s:%d: the plan shown there fails `drbot plan check` (exit %d):\n%s%s", b.file, b.line, code, stdout.String(), stderr.String())
+			}
+		}
+	}
+	if plans == 0 {
+		t.Fatal("no plan found in the documentation: the test reads nothing")
+	}
+}
+
+// TestDocsCommandsRun runs every command line shown in a sh block of the README
+// and docs/ with the real binary, offline, in a scratch directory that has the
+// repository's examples/: each must exit 0. A block that cannot run offline
+// (it needs Slack, Docker or a server) is marked with a line
+// <!-- not run: REASON --> just before it.
+func TestDocsCommandsRun(t *testing.T) {
+	bin := drbotBinary(t)
+	examples, err := filepath.Abs("../../examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pathEnv := filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")
+	ran := 0
+	for _, path := range repoDocs(t) {
+		for _, b := range docBlocks(t, path) {
+			if b.lang != "sh" {
+				continue
+			}
+			if b.notRun != "" {
+				continue
+			}
+			for _, cmdline := range shellLines(b.text) {
+				ran++
+				runDocCommand(t, b, cmdline, examples, pathEnv)
+			}
+		}
+	}
+	if ran == 0 {
+		t.Fatal("no command found in the documentation: the test runs nothing")
+	}
+}
+
+// shellLines joins backslash continuations and drops blank and comment lines.
+func shellLines(text string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(text, "\n") {
+		if s, ok := strings.CutSuffix(line, "\\"); ok {
+			cur.WriteString(s)
+			cur.WriteString(" ")
+			continue
+		}
+		cur.WriteString(line)
+		full := strings.TrimSpace(cur.String())
+		cur.Reset()
+		if full == "" || strings.HasPrefix(full, "#") {
+			continue
+		}
+		out = append(out, full)
+	}
+	return out
+}
+
+// runDocCommand runs one documented command line with `go run ./cmd/drbot`
+// replaced by the binary already built, with no standard input.
+func runDocCommand(t *testing.T, b docBlock, cmdline, examples, pathEnv string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Symlink(examples, filepath.Join(dir, "examples")); err != nil {
+		t.Fatal(err)
+	}
+	home := dir
+	line := strings.ReplaceAll(cmdline, "go run ./cmd/drbot ", "drbot ")
+	if strings.Contains(line, "go run ./") {
+		dir = filepath.Dir(examples) // another program of the repository: run it from the root
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", line)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PATH="+pathEnv, "HOME="+home)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Errorf("%s:%d: `%s` failed: %v\n%s", b.file, b.line, cmdline, err, tail(out, 2000))
+	}
+}
+
+func tail(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return fmt.Sprintf("…%s", b[len(b)-n:])
+}
