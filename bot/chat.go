@@ -430,6 +430,14 @@ func (c *SlackChat) SetTopic(ctx context.Context, channelID, topic string) error
 	})
 }
 
+// PostTo is Post that also returns the channel's id, which chat.update
+// needs when the message was posted by name (incident.ChannelPoster).
+func (c *SlackChat) PostTo(ctx context.Context, channel string, m incident.Message) (string, string, error) {
+	return c.post(ctx, channel, m)
+}
+
+var _ incident.ChannelPoster = (*SlackChat)(nil)
+
 // Post posts a message in a channel (an id, or a name for public
 // channels) and returns its ts.
 func (c *SlackChat) Post(ctx context.Context, channelID string, m incident.Message) (string, error) {

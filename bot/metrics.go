@@ -172,3 +172,7 @@ func (m *Metrics) WriteTo(_ context.Context, w io.Writer) {
 		}
 	}
 }
+
+// Registerer is where other parts of drbot (the alert intake) register
+// their metrics, so that /metrics shows them with these.
+func (m *Metrics) Registerer() prometheus.Registerer { return m.reg }

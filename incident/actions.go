@@ -79,6 +79,9 @@ func (s *Engine) Press(ctx context.Context, req PressRequest) (Reply, error) {
 	if ra, ok := parseReviewAction(req.Action); ok {
 		return s.pressReview(ctx, req, ra) // review.go: no incident
 	}
+	if aa, ok := parseAlertAction(req.Action); ok {
+		return s.pressAlert(ctx, req, aa) // alert_ask.go
+	}
 	a, ok := parseAction(req.Action)
 	if !ok {
 		return Reply{}, Errorf(EINVALID, "This button is not one drbot knows (perhaps from an older version); nothing was done.")

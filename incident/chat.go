@@ -28,6 +28,15 @@ type Chat interface {
 	Webhook(ctx context.Context, url string, body []byte) error
 }
 
+// ChannelPoster is a Chat whose posts say which channel they went to. A
+// Chat implements it when it takes channel names as well as ids (Slack's
+// chat.postMessage does) but updates by id only (Slack's chat.update): the
+// outbox then remembers a message posted by name (the plan's
+// alert_channel) under the channel's id, so that it can be updated.
+type ChannelPoster interface {
+	PostTo(ctx context.Context, channel string, m Message) (channelID, ts string, err error)
+}
+
 // UserInfo is what a chat surface knows of a user.
 type UserInfo struct {
 	ID       string

@@ -145,6 +145,14 @@ func (d *delivery) sendPost(ctx context.Context, o Outgoing, inc *Incident) (sen
 	if err := d.pace(ch); err != nil {
 		return res, err
 	}
+	if cp, ok := d.s.cfg.Chat.(ChannelPoster); ok {
+		id, ts, err := cp.PostTo(ctx, ch, m)
+		if err != nil {
+			return res, err
+		}
+		res.channel, res.ts = id, ts
+		return res, nil
+	}
 	ts, err := d.s.cfg.Chat.Post(ctx, ch, m)
 	if err != nil {
 		return res, err

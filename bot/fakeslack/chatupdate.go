@@ -5,7 +5,9 @@ import (
 )
 
 func (s *Server) chatUpdateLocked(p url.Values) answer {
-	ch := s.resolveLocked(p.Get("channel"))
+	// Unlike chat.postMessage, Slack's chat.update takes a channel's id
+	// only: a name is channel_not_found.
+	ch := s.channels[p.Get("channel")]
 	if ch == nil {
 		return fail("channel_not_found")
 	}

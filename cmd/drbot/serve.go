@@ -30,7 +30,8 @@ Environment:
   SLACK_BOT_TOKEN       the app's Bot User OAuth Token (xoxb-...); required
   SLACK_SIGNING_SECRET  the app's Signing Secret; required for the HTTP endpoints
   SLACK_APP_TOKEN       an app-level token (xapp-..., connections:write) for Socket Mode
-  SLACK_API_URL         another Slack Web API URL (tests)`
+  SLACK_API_URL         another Slack Web API URL (tests)
+  DRBOT_ALERT_TOKEN     bearer token of POST /alerts/alertmanager and /alerts/grafana; they are off when unset`
 
 // errNoToken says how to get a token: the person who sees it is setting
 // drbot up for the first time. It is several lines of help, not the usual
@@ -176,12 +177,17 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		log.Warn("SLACK_SIGNING_SECRET is not set: the HTTP Slack endpoints refuse every request; Socket Mode only")
 	}
 
+	handler, err := withAlerts(srv, svc, metrics, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("serve: listen on %s: %w (set --addr or DRBOT_ADDR)", *addr, err)
 	}
 	httpSrv := &http.Server{
-		Handler:           srv,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

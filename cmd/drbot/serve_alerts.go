@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/drbot-dev/drbot/alerts"
+	"github.com/drbot-dev/drbot/bot"
+)
+
+// withAlerts serves the alert endpoints (POST /alerts/alertmanager,
+// /alerts/grafana) beside next: with DRBOT_ALERT_TOKEN as their bearer
+// token, or, when it is unset, answering 404 with how to turn them on.
+func withAlerts(next http.Handler, engine alerts.Engine, metrics *bot.Metrics, log *slog.Logger) (http.Handler, error) {
+	mux := http.NewServeMux()
+	mux.Handle("/", next)
+	token := strings.TrimSpace(os.Getenv("DRBOT_ALERT_TOKEN"))
+	h := alerts.Off()
+	if token != "" {
+		a, err := alerts.New(alerts.Config{Engine: engine, Token: token, MaxBody: bot.MaxBody, Logger: log, Registerer: metrics.Registerer()})
+		if err != nil {
+			return nil, fmt.Errorf("alert endpoints: %w", err)
+		}
+		h = a
+	}
+	for _, route := range alerts.Routes {
+		mux.Handle(route, h)
+	}
+	// Say whether the token is set, never what it is.
+	log.Info("alert endpoints", "on", token != "", "routes", alerts.Routes)
+	return mux, nil
+}
