@@ -209,6 +209,8 @@ func (s *Server) Interaction(cb slack.InteractionCallback) any {
 			return s.submitDeclare(cb)
 		case ReviewCallbackID:
 			return s.submitReviewNote(cb)
+		case RecoveryPointCallbackID:
+			return s.submitRecoveryPoint(cb)
 		}
 	}
 	s.log.Debug("ignored interaction", "type", cb.Type, "callback_id", cb.View.CallbackID)
@@ -245,6 +247,15 @@ func (s *Server) sayPress(ctx context.Context, cb slack.InteractionCallback, req
 	if err != nil {
 		s.logEngineError("press", err, "user", req.UserID, "channel", channel)
 		text, public = incident.ErrorMessage(err), false
+	}
+	if err == nil && reply.OpenRecoveryPointModal && req.TriggerID != "" {
+		// The dialog asks for the recovery point; the reply's text (the
+		// command) is for when it cannot open.
+		oerr := s.chat.OpenView(ctx, req.TriggerID, RecoveryPointView(channel))
+		if oerr == nil {
+			return
+		}
+		s.log.Warn("could not open the recovery point dialog; answering with the command instead", "user", req.UserID, "err", oerr)
 	}
 	if err == nil && reply.OpenReviewModal && req.TriggerID != "" {
 		// The dialog asks what needs to change; the reply's text

@@ -97,6 +97,9 @@ func (s *Engine) Press(ctx context.Context, req PressRequest) (Reply, error) {
 			reply.Text = o.acknowledge(req.UserID, a.role)
 		case actDone, actSkip, actAnswer:
 			reply.Text = o.pressStep(req.UserID, a)
+			if reply.Text == "" && a.verb == actDone {
+				reply = o.askRecoveryPoint(a.step)
+			}
 		case actApprove, actDeny:
 			reply.Text = o.pressApproval(req.UserID, a)
 		case actReapprove:

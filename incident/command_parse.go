@@ -8,15 +8,15 @@ import (
 
 // Command is "/incident ..." parsed.
 type Command struct {
-	// Name is one of declare, drill, status, note, page, resolve, list,
-	// scenarios, review, help.
+	// Name is one of the Cmd constants.
 	Name string
 	// Scenario of declare and drill; "" asks for the declare dialog.
 	Scenario string
 	// Target of page: a role, "@contact", "@U123", "<@U123>" or
 	// "<@U123|name>". Of review: "needs" for "review needs TEXT", else "".
 	Target string
-	// Text is the summary of declare, drill and resolve, or the note. It is
+	// Text is the summary of declare, drill and resolve, the note, or the
+	// WHEN of recovery-point and began. It is
 	// as typed (valid UTF-8, control characters removed), not escaped.
 	Text string
 }
@@ -33,6 +33,9 @@ const (
 	CmdScenarios = "scenarios"
 	CmdReview    = "review"
 	CmdHelp      = "help"
+	// The postmortem's inputs (interface.md, "Additions").
+	CmdRecoveryPoint = "recovery-point"
+	CmdBegan         = "began"
 )
 
 // ParseCommand parses the text of "/incident TEXT". It is pure and total:
@@ -90,6 +93,11 @@ func ParseCommand(text string) (Command, error) {
 			return Command{}, Errorf(EINVALID, "Page one role or person at a time: /incident page ROLE, or /incident page @user")
 		}
 		return Command{Name: name, Target: target}, nil
+	case CmdRecoveryPoint, CmdBegan:
+		if rest == "" {
+			return Command{}, Errorf(EINVALID, "Say when: /incident %s WHEN, WHEN being %s.", name, whenHelp)
+		}
+		return Command{Name: name, Text: truncateRunes(rest, 100)}, nil
 	case CmdResolve:
 		if err := checkLength("summary", rest); err != nil {
 			return Command{}, err

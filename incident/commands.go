@@ -75,6 +75,10 @@ func (s *Engine) inChannel(ctx context.Context, cmd Command, req CommandRequest)
 			reply, err = o.page(req.UserID, cmd.Target)
 		case CmdResolve:
 			reply, err = o.resolve(req.UserID, cmd.Text)
+		case CmdRecoveryPoint:
+			reply, err = o.recoveryPoint(req.UserID, cmd.Text)
+		case CmdBegan:
+			reply, err = o.began(req.UserID, cmd.Text)
 		default:
 			err = fmt.Errorf("command %q has no handler", cmd.Name)
 		}
@@ -193,6 +197,9 @@ func (o *op) statusText(events []Event) string {
 	default:
 		fmt.Fprintf(&b, "\nElapsed %s of the %s RTO (deadline %s), %s left.%s",
 			fmtDur(elapsed), fmtDur(inc.RTO), o.clockZone(p.deadline), fmtDur(inc.RTO-elapsed), projected)
+	}
+	if line := o.dataLossText(); line != "" {
+		b.WriteString("\n" + line)
 	}
 	if inc.State == StateOpen {
 		b.WriteString("\n" + o.currentStepText())

@@ -107,6 +107,7 @@ func TestStatus(t *testing.T) {
 	r := e.mustCommand(uErin, ch, "status")
 	want := "*Incident #1: Corrupted payments database* — open · sev1 · payments-db · <#" + ch + ">\n" +
 		"Elapsed 30m of the 2h RTO (deadline 12:00 CET), 1h30m left. Projected finish 11:40 — 20m within the RTO.\n" +
+		"Recovery point not recorded (RPO 15m): /incident recovery-point WHEN\n" +
 		"Current step: Step 3/4 · restore — Restore the last snapshot into a new instance and repoint the app. (estimate 1h)\n" +
 		"Waiting since 10:06 for approval by the approver role (Erin Lund, Frank Moe).\n" +
 		"*Paged*\n" +
@@ -289,6 +290,7 @@ func TestResolve(t *testing.T) {
 		"Time to first acknowledgement": "1m35s",
 		"Time to recover":               "55m",
 		"RTO":                           "met, 1h5m to spare",
+		"RPO":                           "15m, not checked: no recovery point recorded (/incident recovery-point WHEN)",
 		"Steps over their estimate":     "repair 45m (estimate 30m)",
 	}
 	if diff := cmp.Diff(wantFields, fields); diff != "" {

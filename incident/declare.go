@@ -60,6 +60,7 @@ func (s *Engine) declareTx(tx Tx, p *playbooks.Plan, sc *playbooks.Scenario, sum
 		DeclaredAt: now,
 		DeclaredBy: req.UserID,
 		RTO:        p.RTO(sc),
+		RPO:        serviceRPO(p, sc.Service),
 		PlanHash:   p.Hash,
 	}
 	if err := tx.CreateIncident(inc); err != nil {

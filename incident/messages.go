@@ -319,6 +319,9 @@ func (o *op) stepMessage(st *playbooks.Step, run int) Message {
 		{Label: "Done", Action: stepAction(actDone, o.inc.ID, st.ID, run, 0), Style: "primary"},
 		{Label: "Skip", Action: stepAction(actSkip, o.inc.ID, st.ID, run, 0)},
 	}
+	if st.RecoveryPoint {
+		m.Context = "Done asks for the recovery point: the point in time the data was recovered to."
+	}
 	return m
 }
 
@@ -516,6 +519,7 @@ func (o *op) resolvedMessage(pm *Postmortem, summary string, acked bool) Message
 			{Label: "Time to first acknowledgement", Value: ack},
 			{Label: "Time to recover", Value: fmtDur(secs(pm.TimeToRecoverSeconds))},
 			{Label: "RTO", Value: rto},
+			{Label: "RPO", Value: o.rpoField()},
 			{Label: "Steps over their estimate", Value: overText},
 		},
 		Context: fmt.Sprintf("Full postmortem: `drbot postmortem %d` (Markdown) or `drbot postmortem --format json %d`", inc.ID, inc.ID),
@@ -533,6 +537,8 @@ const usageText = "Usage: /incident COMMAND\n" +
 	"• `note TEXT`: in an incident channel: add TEXT to the timeline\n" +
 	"• `page ROLE|@user`: in an incident channel: page a role of the plan, or someone\n" +
 	"• `resolve [summary]`: in an incident channel: end the incident and post the postmortem summary\n" +
+	"• `recovery-point WHEN`: in an incident channel: the time the data was recovered to (`10:45`, `2026-11-21 10:45`, `15m ago`)\n" +
+	"• `began WHEN`: in an incident channel: when the failure began, if before it was declared\n" +
 	"• `list`: open incidents\n" +
 	"• `scenarios`: the plan's scenarios\n" +
 	"• `review`: send the contact-list review to the plan's review owners now\n" +

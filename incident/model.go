@@ -34,6 +34,10 @@ const (
 	KindPostmortemPosted  = "postmortem_posted"
 	// Added kinds.
 	KindDeliveryFailed = "delivery_failed" // a Slack call failed for good (user_not_found ...)
+	// The postmortem's inputs (issue 13): Data["at"] is the time given,
+	// RFC 3339 in UTC.
+	KindRecoveryPoint = "recovery_point" // /incident recovery-point WHEN, or the dialog of a recovery_point step's Done
+	KindBegan         = "began"          // /incident began WHEN: when the failure began
 )
 
 // Incident is one declared incident or drill. The store keeps the indexed
@@ -56,6 +60,15 @@ type Incident struct {
 	PlanHash    string        `json:"plan_hash"`
 	ChannelID   string        `json:"channel_id"`
 	ChannelName string        `json:"channel_name"`
+	// RPO is the service's rpo when the incident was declared; 0: none.
+	RPO time.Duration `json:"rpo,omitempty"`
+
+	// What people record for the postmortem (postmortem_input.go).
+	// BeganAt: when the failure began (/incident began), zero for "when
+	// it was declared". RecoveryPoint: the point in time the data was
+	// recovered to (/incident recovery-point), zero until recorded.
+	BeganAt       time.Time `json:"began_at"`
+	RecoveryPoint time.Time `json:"recovery_point"`
 
 	// Engine state, owned by Engine.
 	Roles   []*RolePage `json:"roles"`

@@ -31,6 +31,17 @@ type Postmortem struct {
 	Notes            []PMEvent    `json:"notes"`
 	Acks             []PMAck      `json:"acks"`
 	Findings         []string     `json:"findings"` // one line each a team can act on
+	// The RTO's twin (issue 13): when the failure began (declared_at
+	// unless /incident began said earlier), the point in time the data was
+	// recovered to, the data lost (began_at minus recovery_point, never
+	// below 0) against the service's RPO. Each is null when unknown:
+	// rpo_seconds without an rpo, recovery_point and data_loss_seconds
+	// until one is recorded, rpo_met unless both are known.
+	BeganAt         string  `json:"began_at"`
+	RecoveryPoint   *string `json:"recovery_point"`
+	RPOSeconds      *int64  `json:"rpo_seconds"`
+	DataLossSeconds *int64  `json:"data_loss_seconds"`
+	RPOMet          *bool   `json:"rpo_met"`
 	// Names maps the Slack member IDs and contact ids that appear above to
 	// the person's name in the plan, for reading.
 	Names map[string]string `json:"names,omitempty"`

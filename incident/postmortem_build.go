@@ -131,6 +131,7 @@ func (b *pmBuilder) build() *Postmortem {
 			pm.Notes = append(pm.Notes, pe)
 		}
 	}
+	b.recovery()
 	b.acks()
 	b.steps()
 	b.decisions()
@@ -396,6 +397,8 @@ func (b *pmBuilder) findings(ttr time.Duration) {
 	default:
 		add("still open, %s past the %s RTO", pmDur(ttr-inc.RTO), pmDur(inc.RTO))
 	}
+
+	out = append(out, b.rpoFindings()...)
 
 	// Acknowledgements.
 	for i, r := range inc.Roles {

@@ -131,6 +131,15 @@ func (w *mdWriter) keyFigures() {
 	} else {
 		w.row("RTO", "none set")
 	}
+	if pm.BeganAt != "" && pm.BeganAt != pm.DeclaredAt {
+		w.row("Failure began", mdTime(pm.BeganAt))
+	}
+	if pm.RPOSeconds != nil || pm.RecoveryPoint != nil {
+		if pm.RecoveryPoint != nil {
+			w.row("Recovery point", mdTime(*pm.RecoveryPoint))
+		}
+		w.row("Data lost", pm.dataLossRow())
+	}
 	w.WriteString("\n")
 }
 

@@ -117,7 +117,8 @@ func realIncident() (*incident.Incident, []incident.Event) {
 		ID: 7, Scenario: "db-corruption", Title: "Corrupted payments database",
 		Summary: "Checkout fails: payments-db returns checksum errors | since 09:55", Severity: "sev1", Service: "payments-db",
 		State: incident.StateResolved, DeclaredAt: pmAt(10, 0, 0), DeclaredBy: "U0ALICE01",
-		ResolvedAt: pmAt(12, 15, 0), ResolvedBy: "U0ALICE01", RTO: 2 * time.Hour,
+		ResolvedAt: pmAt(12, 15, 0), ResolvedBy: "U0ALICE01", RTO: 2 * time.Hour, RPO: 15 * time.Minute,
+		BeganAt: pmAt(9, 55, 0), RecoveryPoint: pmAt(9, 45, 0),
 		ChannelID: "C0001", ChannelName: "inc-7-db-corruption",
 		Roles: []*incident.RolePage{
 			{Role: "commander", Contacts: []string{"alice", "bob"}, Sent: 1, Acked: true, AckedBy: "alice", AckedAt: pmAt(10, 1, 35), PagedAt: pmAt(10, 0, 0)},
@@ -148,6 +149,7 @@ func realIncident() (*incident.Incident, []incident.Event) {
 		pmEv(pmAt(10, 21, 0), incident.KindApproved, "U0ERIN001", "erin approved restore", "step", "restore", "role", "approver"),
 		pmEv(pmAt(10, 21, 0), incident.KindStepStarted, "", "restore", "step", "restore"),
 		pmEv(pmAt(10, 30, 0), incident.KindNote, "U0BOB0001", "snapshot from 09:45 is the last good one | verified <by hand>"),
+		pmEv(pmAt(10, 31, 0), incident.KindBegan, "U0BOB0001", "The failure began at 2026-11-21 09:55:00 UTC", "at", "2026-11-21T09:55:00Z"),
 		pmEv(pmAt(11, 0, 0), incident.KindRTOAlert, "", "50% of the RTO used", "percent", "50", "elapsed", "1h0m0s", "remaining", "1h0m0s", "projected", "2026-11-21T11:31:00Z"),
 		pmEv(pmAt(11, 30, 0), incident.KindRTOAlert, "", "75% of the RTO used", "percent", "75"),
 		pmEv(pmAt(11, 48, 0), incident.KindRTOAlert, "", "90% of the RTO used", "percent", "90"),
@@ -157,6 +159,7 @@ func realIncident() (*incident.Incident, []incident.Event) {
 		pmEv(pmAt(12, 0, 1), incident.KindDeliveryFailed, "", "could not page frank: user_not_found", "contact", "frank"),
 		pmEv(pmAt(12, 1, 0), incident.KindStepDone, "U0ALICE01", "restore done", "step", "restore"),
 		pmEv(pmAt(12, 1, 0), incident.KindStepStarted, "", "verify", "step", "verify"),
+		pmEv(pmAt(12, 2, 0), incident.KindRecoveryPoint, "U0ALICE01", "Recovery point: data recovered to 2026-11-21 09:45:00 UTC", "at", "2026-11-21T09:45:00Z"),
 		pmEv(pmAt(12, 5, 0), incident.KindNote, "U0ALICE01", "order counts match the provider"),
 		pmEv(pmAt(12, 12, 0), incident.KindStepDone, "U0BOB0001", "verify done", "step", "verify"),
 		pmEv(pmAt(12, 15, 0), incident.KindResolved, "U0ALICE01", "restored from the 09:45 snapshot"),
@@ -463,6 +466,7 @@ func TestPostmortemJSONContract(t *testing.T) {
 	additions := map[string]string{
 		"as_of": "string", "rto_margin_seconds": "number", "channel": "string", "steps": "array", "decisions": "array",
 		"approvals": "array", "escalations": "array", "notes": "array", "acks": "array", "findings": "array", "names": "object",
+		"began_at": "string", "recovery_point": "string", "rpo_seconds": "number", "data_loss_seconds": "number", "rpo_met": "bool",
 	}
 	typeOf := func(v any) string {
 		switch v.(type) {

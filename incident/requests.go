@@ -47,6 +47,11 @@ type Reply struct {
 	// button); submitting it runs "/incident review needs TEXT". Text says
 	// the same for surfaces without dialogs.
 	OpenReviewModal bool
+	// OpenRecoveryPointModal asks the surface to open the dialog that
+	// asks for the recovery point (Done of a recovery_point step);
+	// submitting it runs "/incident recovery-point WHEN" in the incident's
+	// channel. Text says the same for surfaces without dialogs.
+	OpenRecoveryPointModal bool
 }
 
 // ScenarioInfo is a scenario as offered in the declare dialog and by

@@ -15,6 +15,7 @@ import (
 type stepSrc struct {
 	id    *yaml.Node
 	edges []edge
+	rp    *yaml.Node // the recovery_point key, when true
 }
 
 // edge is one way out of a step; node is nil when the step simply goes on
@@ -51,6 +52,9 @@ func (p *parser) decodeSteps(sc *Scenario, f field) []*Step {
 		}
 		steps = append(steps, st)
 		srcs = append(srcs, src)
+		if src.rp != nil {
+			p.later = append(p.later, func() { p.checkRPO(sc, st, src.rp) })
+		}
 	}
 	sc.Steps = steps
 	sc.stepIndex = index
@@ -94,6 +98,15 @@ func (p *parser) decodeStep(n *yaml.Node, i int) (*Step, stepSrc) {
 	}
 	st.Owner = p.ref(m, "owner", "role", "owner of "+what)
 	st.Approval = p.ref(m, "approval", "role", "approval of "+what)
+	if v, ok := m["recovery_point"]; ok {
+		st.RecoveryPoint, _ = p.boolean(v)
+		if _, decision := m["answers"]; st.RecoveryPoint && decision {
+			p.errorf(v.key, "%s has recovery_point and answers: the recovery point is asked when Done is pressed, and a decision has no Done button; put recovery_point on the step that restores the data", what)
+		}
+		if st.RecoveryPoint {
+			src.rp = v.key
+		}
+	}
 	ask, hasAsk := m["ask"]
 	answers, hasAnswers := m["answers"]
 	next, hasNext := m["next"]
@@ -248,4 +261,17 @@ func stepIDs(sc *Scenario) []string {
 		out[i] = st.ID
 	}
 	return out
+}
+
+// checkRPO warns about a step that asks for the recovery point (at, its
+// recovery_point key) in a scenario whose service has no rpo: the data
+// lost would be measured against nothing.
+func (p *parser) checkRPO(sc *Scenario, st *Step, at *yaml.Node) {
+	svc := p.plan.Services[sc.Service]
+	switch {
+	case sc.Service == "" || svc == nil:
+		p.warnf(at, "step %q of scenario %q asks for the recovery point, but the scenario has no service: give it a service with an rpo so that the data lost is checked", st.ID, sc.ID)
+	case svc.RPO == 0:
+		p.warnf(at, "step %q of scenario %q asks for the recovery point, but service %q has no rpo: set rpo so that the data lost is checked against it", st.ID, sc.ID, svc.ID)
+	}
 }

@@ -28,7 +28,7 @@ var (
 	pagingKeys   = []string{"ack_timeout", "rounds", "webhook"}
 	serviceKeys  = []string{"rto", "rpo", "backup_interval", "restore_time", "availability", "depends_on"}
 	scenarioKeys = []string{"title", "service", "severity", "page", "rto_alerts", "steps"}
-	stepKeys     = []string{"id", "do", "estimate", "owner", "ask", "answers", "next", "approval"}
+	stepKeys     = []string{"id", "do", "estimate", "owner", "ask", "answers", "next", "approval", "recovery_point"}
 	reviewKeys   = []string{"schedule", "owners", "overdue_after", "channel"}
 	drillKeys    = []string{"scenario", "schedule"}
 )

@@ -190,6 +190,22 @@ func (p *parser) text(f field) (string, bool) {
 	return s, true
 }
 
+// boolean parses true or false.
+func (p *parser) boolean(f field) (bool, bool) {
+	s, ok := p.text(f)
+	if !ok {
+		return false, false
+	}
+	switch s {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	p.errorf(f.val, "%s: want true or false, got %q", f.name(), s)
+	return false, false
+}
+
 // duration parses a duration that must be positive, or at least zero when
 // zeroOK.
 func (p *parser) duration(f field, zeroOK bool) (time.Duration, bool) {

@@ -1,0 +1,100 @@
+package bot
+
+import (
+	"context"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/drbot-dev/drbot/incident"
+)
+
+// The postmortem's dialogs: the recovery point asked by Done of a step
+// with recovery_point, and the resolve dialog of "/incident resolve" with
+// no text. Each submission runs the same /incident commands a person
+// could type, in the incident's channel (private_metadata), so that the
+// rules stay in the engine.
+
+// Callback and block ids of the recovery point dialog.
+const (
+	RecoveryPointCallbackID = "recovery_point"
+	BlockRecoveryPoint      = "recovery_point"
+)
+
+// whenPlaceholder shows the forms of WHEN (incident.ParseWhen).
+const whenPlaceholder = "10:45, 2026-11-21 10:45, or 15m ago"
+
+// RecoveryPointView asks for the point in time the data was recovered to.
+// channelID, the incident's channel, travels in private_metadata.
+func RecoveryPointView(channelID string) slack.ModalViewRequest {
+	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, whenPlaceholder, false, false), BlockRecoveryPoint)
+	input.MaxLength = 100
+	hint := slack.NewTextBlockObject(slack.PlainTextType, "The time of the newest data you have back (the backup's time, in the plan's time zone). The data lost is measured from it to when the failure began, against the RPO.", false, false)
+	block := slack.NewInputBlock(BlockRecoveryPoint, slack.NewTextBlockObject(slack.PlainTextType, "Data recovered to", false, false), hint, input)
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      RecoveryPointCallbackID,
+		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Recovery point", false, false),
+		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Record", false, false),
+		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Later", false, false),
+		PrivateMetadata: channelID,
+		Blocks:          slack.Blocks{BlockSet: []slack.Block{block}},
+	}
+}
+
+// submitRecoveryPoint runs "/incident recovery-point WHEN" with what the
+// dialog says; a time drbot cannot read keeps it open with the message
+// under the field.
+func (s *Server) submitRecoveryPoint(cb slack.InteractionCallback) any {
+	when := strings.TrimSpace(stateValues(cb)[BlockRecoveryPoint][BlockRecoveryPoint].Value)
+	if when == "" {
+		return viewErrors(BlockRecoveryPoint, "Say when: "+whenPlaceholder)
+	}
+	if errs := s.runSubmitted(cb, "recovery point", []submitted{{BlockRecoveryPoint, incident.CmdRecoveryPoint + " " + when}}); errs != nil {
+		return errs
+	}
+	return nil
+}
+
+// submitted is one command a dialog runs, and the block its error goes
+// under.
+type submitted struct {
+	block, text string
+}
+
+// runSubmitted runs cmds in order as the submitter, in the channel of
+// private_metadata, and stops at the first refused: its message goes
+// under its block and the dialog stays open (nil: close it). Past the
+// answer deadline the dialog closes and a refusal goes to the submitter
+// by DM.
+func (s *Server) runSubmitted(cb slack.InteractionCallback, what string, cmds []submitted) *ViewErrors {
+	channel := cb.View.PrivateMetadata
+	var failed string // the block of the refused command
+	_, finished, err := within(s, what, func(ctx context.Context) (struct{}, error) {
+		for _, c := range cmds {
+			if _, err := s.svc.Command(ctx, incident.CommandRequest{UserID: cb.User.ID, ChannelID: channel, Text: c.text}); err != nil {
+				failed = c.block
+				return struct{}{}, err
+			}
+		}
+		return struct{}{}, nil
+	}, func(ctx context.Context, _ struct{}, err error) {
+		if err == nil {
+			return
+		}
+		s.logEngineError(what, err, "user", cb.User.ID)
+		msg := incident.Message{Text: "Could not record the " + what + ": " + incident.ErrorMessage(err)}
+		if _, _, derr := s.chat.DM(ctx, cb.User.ID, msg); derr != nil {
+			s.log.Error("could not report a failed dialog", "user", cb.User.ID, "err", derr)
+		}
+	})
+	if !finished {
+		s.log.Warn(what+" slower than the answer deadline; closing the dialog", "within", s.cfg.AnswerWithin)
+		return nil
+	}
+	if err != nil {
+		s.logEngineError(what, err, "user", cb.User.ID)
+		return viewErrors(failed, incident.ErrorMessage(err))
+	}
+	return nil
+}

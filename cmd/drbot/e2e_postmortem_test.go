@@ -1,0 +1,248 @@
+package main
+
+import (
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drbot-dev/drbot/bot/fakeslack"
+)
+
+// The postmortem end to end (issue 13): the recovery point against the
+// RPO, what the team records for the review, and the figures across
+// incidents, typed in the console and in Slack through "drbot serve",
+// read back with "drbot postmortem" and "drbot stats".
+
+// pmPlan has a restore step that asks for the recovery point, on a
+// service with an RPO of 15m and hourly backups, and a scenario of a
+// service with no RPO. Times are Oslo's (CET, UTC+1 in November).
+const pmE2EPlan = `version: 1
+name: Postmortem plan
+timezone: Europe/Oslo
+contacts:
+  alice: {name: Alice Berg, slack: U0ALICE01}
+  bob:   {name: Bob Dahl, slack: U0BOB0001}
+  carol: {name: Carol Ek, slack: U0CAROL01}
+roles:
+  commander: [alice, bob]
+  executor:  [bob, carol]
+services:
+  payments-db: {rto: 2h, rpo: 15m, backup_interval: 1h}
+  checkout: {rto: 1h}
+scenarios:
+  db-restore:
+    title: Corrupted payments database
+    service: payments-db
+    severity: sev1
+    page: [commander, executor]
+    steps:
+      - id: restore
+        do: Restore the newest snapshot into a new instance.
+        estimate: 30m
+        recovery_point: true
+      - id: verify
+        do: Run the smoke tests.
+        estimate: 10m
+  checkout-down:
+    title: Checkout is down
+    service: checkout
+    severity: sev2
+    page: [executor]
+    steps:
+      - id: restart
+        do: Restart the checkout pods.
+        estimate: 5m
+`
+
+func writePMPlan(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "plan.yaml")
+	if err := os.WriteFile(path, []byte(pmE2EPlan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// postmortemJSON runs "drbot postmortem --format json ID" on db.
+func postmortemJSON(t *testing.T, bin, db, plan, id string) map[string]any {
+	t.Helper()
+	r := runBinary(t, bin, "", "postmortem", "--format", "json", "--db", db, "--plan", plan, id)
+	if r.code != 0 {
+		t.Fatalf("drbot postmortem %s: exit %d\n%s", id, r.code, r.stderr)
+	}
+	var pm map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &pm); err != nil {
+		t.Fatalf("postmortem %s: %v\n%s", id, err, r.stdout)
+	}
+	return pm
+}
+
+// checkFields compares the JSON values of pm named in want; a nil want is
+// JSON null, which must be there (not left out).
+func checkFields(t *testing.T, what string, pm map[string]any, want map[string]any) {
+	t.Helper()
+	for k, w := range want {
+		got, ok := pm[k]
+		if !ok {
+			t.Errorf("%s: no %q in the postmortem JSON", what, k)
+			continue
+		}
+		if got != w {
+			t.Errorf("%s: %s = %#v, want %#v", what, k, got, w)
+		}
+	}
+}
+
+func hasFinding(pm map[string]any, sub string) bool {
+	fs, _ := pm["findings"].([]any)
+	for _, f := range fs {
+		if s, _ := f.(string); strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestPostmortemConsoleEndToEnd(t *testing.T) {
+	bin := drbotBinary(t)
+	dir := t.TempDir()
+	plan, db := writePMPlan(t, dir), filepath.Join(dir, "drbot.db")
+	script := filepath.Join(dir, "pm.script")
+	// Declared at 11:00 CET; the failure began at 10:50; the restore
+	// brought the data back to 10:30: 20m lost against an RPO of 15m.
+	body := `/incident declare db-restore Orders table corrupted
+in #inc-1-db-restore
+/incident began 10:50
+press Done
+/incident recovery-point 10:30
+/incident status
+wait 20m
+press Done
+/incident resolve Restored from the 10:30 snapshot
+in #general
+/incident declare db-restore Replica lag
+in #inc-2-db-restore
+/incident resolve False alarm
+`
+	if err := os.WriteFile(script, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runBinary(t, bin, "", "console", "--plan", plan, "--db", db, "--start", "2026-11-21T10:00:00Z", "--script", script)
+	if r.code != 0 {
+		t.Fatalf("console: exit %d\n%s\n%s", r.code, r.stderr, r.stdout)
+	}
+	for _, want := range []string{
+		"Done asks for the recovery point",
+		"Step restore is done. To what point in time was the data recovered? Type /incident recovery-point WHEN",
+		"recorded the recovery point: the data was recovered to 10:30 CET.",
+		"Data lost: 20m (10:30 → 10:50 CET); RPO 15m: missed by 5m",
+		"says the failure began at 10:50 CET, 10m before it was declared.",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("transcript lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	pm := postmortemJSON(t, bin, db, plan, "1")
+	checkFields(t, "incident 1", pm, map[string]any{
+		"began_at": "2026-11-21T09:50:00Z", "recovery_point": "2026-11-21T09:30:00Z",
+		"rpo_seconds": 900.0, "data_loss_seconds": 1200.0, "rpo_met": false,
+	})
+	if want := "data lost 20m against an RPO of 15m: back up more often (backup_interval 1h) or raise rpo"; !hasFinding(pm, want) {
+		t.Errorf("incident 1: findings %v lack %q", pm["findings"], want)
+	}
+	pm = postmortemJSON(t, bin, db, plan, "2")
+	checkFields(t, "incident 2", pm, map[string]any{
+		"began_at": "2026-11-21T10:20:00Z", "recovery_point": nil, "rpo_seconds": 900.0, "data_loss_seconds": nil, "rpo_met": nil,
+	})
+	if !hasFinding(pm, "the RPO could not be checked") {
+		t.Errorf("incident 2: findings %v lack the unchecked RPO", pm["findings"])
+	}
+	md := runBinary(t, bin, "", "postmortem", "--db", db, "--plan", plan, "1")
+	if want := "| Data lost | 20m (09:30 → 09:50 UTC); RPO 15m: missed by 5m |"; !strings.Contains(md.stdout, want) {
+		t.Errorf("markdown lacks %q:\n%s", want, md.stdout)
+	}
+}
+
+// viewSubmission is the view_submission payload of a dialog with
+// callbackID, its private_metadata and its plain text inputs (block id =
+// action id = key).
+func viewSubmission(user, callbackID, metadata string, inputs map[string]string) map[string]any {
+	values := map[string]any{}
+	for k, v := range inputs {
+		values[k] = map[string]any{k: map[string]any{"type": "plain_text_input", "value": v}}
+	}
+	return map[string]any{"type": "view_submission", "user": map[string]any{"id": user}, "team": map[string]any{"id": fakeslack.TeamID},
+		"view": map[string]any{"id": "V-" + callbackID, "type": "modal", "callback_id": callbackID, "private_metadata": metadata,
+			"state": map[string]any{"values": values}}}
+}
+
+// openedView waits for the n-th views.open (1-based) and returns its view.
+func openedView(t *testing.T, fs *fakeslack.Server, n int) map[string]any {
+	t.Helper()
+	calls, err := fs.WaitFor("views.open", n, wait)
+	if err != nil {
+		t.Fatalf("views.open #%d: %v", n, err)
+	}
+	var body struct {
+		View map[string]any `json:"view"`
+	}
+	if err := json.Unmarshal(calls[n-1].Body, &body); err != nil {
+		t.Fatalf("views.open body: %v\n%s", err, calls[n-1].Body)
+	}
+	return body.View
+}
+
+func TestPostmortemServeEndToEnd(t *testing.T) {
+	fs := newFakeWorkspace(t)
+	dir := t.TempDir()
+	plan := writePMPlan(t, dir)
+	srv := startServe(t, fs, dir)
+
+	srv.command(alice, fakeslack.GeneralID, "declare db-restore Orders table corrupted", fs.ResponseURL("declare"))
+	ch := incidentChannel(t, fs, "inc-1-")
+	mustMessage(t, fs, ch.ID, "pinned summary", func(m fakeslack.Message) bool { return m.Pinned })
+	now := time.Now().UTC().Truncate(time.Second)
+	began, point := now.Add(-10*time.Minute), now.Add(-40*time.Minute)
+	if status, text := srv.command(bob, ch.ID, "began "+began.Format(time.RFC3339), fs.ResponseURL("began")); status != 200 || !strings.Contains(text, "the failure began at") {
+		t.Errorf("began: %d %q", status, text)
+	}
+
+	// Done on the restore step opens the recovery point dialog.
+	restore := mustMessage(t, fs, ch.ID, "the restore step", withButton("Done", "restore"))
+	srv.press(bob, restore, "Done", fs.ResponseURL("restore-done"))
+	view := openedView(t, fs, 1)
+	if view["callback_id"] != "recovery_point" || view["private_metadata"] != ch.ID {
+		t.Fatalf("recovery point dialog: %v", view)
+	}
+	// A time drbot cannot read keeps the dialog open, with why.
+	status, answer := srv.post("/slack/interactions", "application/x-www-form-urlencoded", interactionForm(viewSubmission(bob, "recovery_point", ch.ID, map[string]string{"recovery_point": "yesterday-ish"})), nil)
+	if status != 200 || !strings.Contains(answer, `"response_action":"errors"`) || !strings.Contains(answer, "not a time drbot reads") {
+		t.Errorf("bad recovery point: %d %s", status, answer)
+	}
+	if status := srv.interaction(viewSubmission(bob, "recovery_point", ch.ID, map[string]string{"recovery_point": point.Format(time.RFC3339)})); status != 200 {
+		t.Errorf("recovery point dialog: status %d", status)
+	}
+	mustMessage(t, fs, ch.ID, "the recovery point said in the channel", containing("recorded the recovery point", "Data lost: 30m", "RPO 15m: missed by 15m"))
+	verify := mustMessage(t, fs, ch.ID, "the verify step", withButton("Done", "verify"))
+	srv.press(bob, verify, "Done", fs.ResponseURL("verify-done"))
+	srv.command(alice, ch.ID, "resolve Restored from the snapshot", fs.ResponseURL("resolve"))
+	mustMessage(t, fs, ch.ID, "the resolve summary with the RPO", containing("resolved", "missed by 15m: 30m of data lost"))
+	srv.stop()
+
+	pm := postmortemJSON(t, drbotBinary(t), filepath.Join(dir, "drbot.db"), plan, "1")
+	checkFields(t, "serve", pm, map[string]any{
+		"began_at": began.Format(time.RFC3339), "recovery_point": point.Format(time.RFC3339),
+		"rpo_seconds": 900.0, "data_loss_seconds": 1800.0, "rpo_met": false,
+	})
+}
+
+// interactionForm is the form Slack posts to /slack/interactions.
+func interactionForm(payload any) []byte {
+	raw, _ := json.Marshal(payload)
+	return []byte(url.Values{"payload": {string(raw)}}.Encode())
+}
