@@ -19,6 +19,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/drbot-dev/drbot/bot/slacklimit"
 	"github.com/drbot-dev/drbot/incident"
 )
 
@@ -639,6 +640,7 @@ type ResponseMessage struct {
 // Respond POSTs a message to the response_url of a slash command or an
 // interaction.
 func (c *SlackChat) Respond(ctx context.Context, responseURL string, m ResponseMessage) error {
+	m.Text = truncate(m.Text, slacklimit.ChatText)
 	body, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("respond: %w", err)

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/drbot-dev/drbot/bot/slacklimit"
 	"github.com/drbot-dev/drbot/incident"
 )
 
@@ -89,7 +91,7 @@ func (s *Server) commandReply(cmd slack.SlashCommand, reply incident.Reply, err 
 	if reply.Public {
 		rt = slack.ResponseTypeInChannel
 	}
-	return &CommandResponse{ResponseType: rt, Text: reply.Text}
+	return &CommandResponse{ResponseType: rt, Text: truncate(reply.Text, slacklimit.ChatText)}
 }
 
 // logEngineError logs an error of the service: internal ones as errors,
@@ -109,9 +111,12 @@ const (
 	BlockScenario     = "scenario"
 	BlockSummary      = "summary"
 	BlockDrill        = "drill"
+	// BlockScenarioHelp says how to find a scenario when there are more
+	// than a menu shows.
+	BlockScenarioHelp = "scenario_help"
 	drillValue        = "drill"
 	maxSummary        = 3000
-	maxOptions        = 100 // a static_select's limit
+	maxOptions        = slacklimit.SelectOptions
 )
 
 func (s *Server) openDeclareModal(ctx context.Context, cmd slack.SlashCommand, scenarios []incident.ScenarioInfo) {
@@ -129,12 +134,23 @@ func (s *Server) openDeclareModal(ctx context.Context, cmd slack.SlashCommand, s
 // scenarios in a select ("title — service, RTO 2h"), a summary, a drill
 // checkbox. channelID (where the command was typed) travels in
 // private_metadata to the submission.
+//
+// A menu shows at most 100 options (slacklimit.SelectOptions). With more
+// scenarios the select is an external one: Slack asks drbot for the
+// options as the person types (block_suggestion, ScenarioOptions), and
+// the dialog says to type.
 func DeclareView(scenarios []incident.ScenarioInfo, channelID string) slack.ModalViewRequest {
-	var options []*slack.OptionBlockObject
-	for _, sc := range scenarios[:min(len(scenarios), maxOptions)] {
-		options = append(options, slack.NewOptionBlockObject(sc.ID, slack.NewTextBlockObject(slack.PlainTextType, truncate(scenarioLabel(sc), 75), false, false), nil))
+	var blocks []slack.Block
+	var sel *slack.SelectBlockElement
+	if len(scenarios) <= maxOptions {
+		sel = slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, slack.NewTextBlockObject(slack.PlainTextType, "Pick a scenario", false, false), BlockScenario, scenarioOptions(scenarios)...)
+	} else {
+		sel = slack.NewOptionsSelectBlockElement(slack.OptTypeExternal, slack.NewTextBlockObject(slack.PlainTextType, "Type part of its id or title", false, false), BlockScenario)
+		zero := 0
+		sel.MinQueryLength = &zero
+		help := fmt.Sprintf("The plan has %d scenarios, more than a menu shows: type part of a scenario's id, title or service to find it. `/incident scenarios` lists them all.", len(scenarios))
+		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, help, false, false), nil, nil, slack.SectionBlockOptionBlockID(BlockScenarioHelp)))
 	}
-	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, slack.NewTextBlockObject(slack.PlainTextType, "Pick a scenario", false, false), BlockScenario, options...)
 	scenario := slack.NewInputBlock(BlockScenario, slack.NewTextBlockObject(slack.PlainTextType, "Scenario", false, false), nil, sel)
 
 	summaryInput := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, "What is happening?", false, false), BlockSummary)
@@ -156,8 +172,39 @@ func DeclareView(scenarios []incident.ScenarioInfo, channelID string) slack.Moda
 		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Declare", false, false),
 		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
 		PrivateMetadata: channelID,
-		Blocks:          slack.Blocks{BlockSet: []slack.Block{scenario, summary, drill}},
+		Blocks:          slack.Blocks{BlockSet: append(blocks, scenario, summary, drill)},
 	}
+}
+
+// scenarioOptions are the options of the scenario select: "title —
+// service, RTO 2h", cut to what an option shows.
+func scenarioOptions(scenarios []incident.ScenarioInfo) []*slack.OptionBlockObject {
+	options := make([]*slack.OptionBlockObject, 0, len(scenarios))
+	for _, sc := range scenarios {
+		label := slack.NewTextBlockObject(slack.PlainTextType, truncate(scenarioLabel(sc), slacklimit.OptionText), false, false)
+		options = append(options, slack.NewOptionBlockObject(sc.ID, label, nil))
+	}
+	return options
+}
+
+// ScenarioOptions answers a block_suggestion request of the declare
+// dialog's scenario select: the scenarios whose id, title or service
+// holds query (ignoring case), those whose id starts with it first, at
+// most the 100 options Slack shows.
+func ScenarioOptions(scenarios []incident.ScenarioInfo, query string) *slack.OptionsResponse {
+	q := strings.ToLower(strings.TrimSpace(query))
+	var first, rest []incident.ScenarioInfo
+	for _, sc := range scenarios {
+		id := strings.ToLower(sc.ID)
+		switch {
+		case strings.HasPrefix(id, q):
+			first = append(first, sc)
+		case strings.Contains(id, q), strings.Contains(strings.ToLower(sc.Title), q), strings.Contains(strings.ToLower(sc.Service), q):
+			rest = append(rest, sc)
+		}
+	}
+	found := append(first, rest...)
+	return &slack.OptionsResponse{Options: scenarioOptions(found[:min(len(found), maxOptions)])}
 }
 
 // scenarioLabel is "title — service, RTO 2h".
@@ -203,6 +250,11 @@ func (s *Server) Interaction(cb slack.InteractionCallback) any {
 			s.press(cb, a.Value)
 		}
 		return nil
+	case slack.InteractionTypeBlockSuggestion:
+		if cb.ActionID == BlockScenario {
+			return ScenarioOptions(s.svc.Scenarios(), cb.Value)
+		}
+		return &slack.OptionsResponse{Options: []*slack.OptionBlockObject{}}
 	case slack.InteractionTypeViewSubmission:
 		switch cb.View.CallbackID {
 		case DeclareCallbackID:

@@ -343,8 +343,7 @@ func (s *Engine) list(ctx context.Context) (Reply, error) {
 		return Reply{Text: "No incident is open."}, nil
 	}
 	now := s.now()
-	var b strings.Builder
-	b.WriteString("*Open incidents*")
+	lines := make([]string, 0, len(open))
 	for _, inc := range open {
 		elapsed := now.Sub(inc.DeclaredAt)
 		rto := fmtDur(elapsed) + " elapsed"
@@ -358,9 +357,9 @@ func (s *Engine) list(ctx context.Context) (Reply, error) {
 		if inc.Drill {
 			drill = drillPrefix
 		}
-		fmt.Fprintf(&b, "\n• %s#%d %s · %s · %s · %s", drill, inc.ID, escape(inc.Title), escape(inc.Severity), channelLink(inc), rto)
+		lines = append(lines, fmt.Sprintf("\n• %s#%d %s · %s · %s · %s", drill, inc.ID, escape(truncateRunes(inc.Title, maxListTitle)), escape(inc.Severity), channelLink(inc), rto))
 	}
-	return Reply{Text: b.String()}, nil
+	return Reply{Text: listText("*Open incidents*", lines, "\n…and %d more: `drbot incidents` lists them all.")}, nil
 }
 
 // declaredReply is posted where the declaration was typed, for everyone

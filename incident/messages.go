@@ -549,25 +549,31 @@ func scenariosText(infos []ScenarioInfo) string {
 	if len(infos) == 0 {
 		return "The plan has no scenarios."
 	}
-	var b strings.Builder
-	b.WriteString("*Scenarios* (declare with `/incident declare SCENARIO summary`)")
+	lines := make([]string, 0, len(infos))
 	for _, s := range infos {
 		rto := "no RTO"
 		if s.RTO > 0 {
 			rto = "RTO " + fmtDur(s.RTO)
 		}
-		parts := []string{escape(s.Title)}
+		parts := []string{escape(truncateRunes(s.Title, maxListTitle))}
 		if s.Service != "" {
 			parts = append(parts, escape(s.Service))
 		}
 		parts = append(parts, escape(s.Severity), rto)
-		fmt.Fprintf(&b, "\n• `%s` — %s", escape(s.ID), strings.Join(parts, " · "))
+		lines = append(lines, fmt.Sprintf("\n• `%s` — %s", escape(s.ID), strings.Join(parts, " · ")))
 	}
-	return b.String()
+	return listText("*Scenarios* (declare with `/incident declare SCENARIO summary`)", lines,
+		"\n…and %d more: the `/incident declare` dialog finds any of them as you type part of its id or title.")
 }
 
+// scenarioIDs lists the plan's scenario ids for an error message: the
+// first 30, then how many more.
 func scenarioIDs(p *playbooks.Plan) string {
-	return strings.Join(p.ScenarioOrder, ", ")
+	const most = 30
+	if len(p.ScenarioOrder) <= most {
+		return strings.Join(p.ScenarioOrder, ", ")
+	}
+	return strings.Join(p.ScenarioOrder[:most], ", ") + fmt.Sprintf(" and %d more (/incident scenarios lists them)", len(p.ScenarioOrder)-most)
 }
 
 func truncateRunes(s string, n int) string {

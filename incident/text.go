@@ -1,7 +1,9 @@
 package incident
 
 import (
+	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // The text rule. Text drbot did not write (a summary, a note, a name or a
@@ -203,4 +205,33 @@ func mentionedUsers(s string) []string {
 		}
 	})
 	return ids
+}
+
+// Lists in answers ("/incident scenarios", "/incident list") stay
+// readable and within one Slack message: a long title is cut to
+// maxListTitle characters, and past maxListText characters the list
+// stops and says how many more there are. 11,000 keeps the answer
+// within Slack's block text of one message (12,000) with room for its
+// head.
+const (
+	maxListText  = 11000
+	maxListTitle = 60
+)
+
+// listText is head and then lines, as many as fit in maxListText; more
+// (a format with one %d) says how many were left out.
+func listText(head string, lines []string, more string) string {
+	var b strings.Builder
+	b.WriteString(head)
+	n := utf8.RuneCountInString(head)
+	for i, l := range lines {
+		ln := utf8.RuneCountInString(l)
+		if n+ln+utf8.RuneCountInString(more)+8 > maxListText {
+			fmt.Fprintf(&b, more, len(lines)-i)
+			break
+		}
+		b.WriteString(l)
+		n += ln
+	}
+	return b.String()
 }

@@ -1,8 +1,11 @@
 package incident
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 )
 
 // Inputs are what Slack sends for text people typed (should_escape: true),
@@ -57,5 +60,32 @@ func TestMarkdownShowsMentionsReadable(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+// "/incident scenarios" with 120 long-titled scenarios (45,543 characters
+// once) stays within one Slack message and says what it left out.
+func TestScenariosTextManyLongTitles(t *testing.T) {
+	var infos []ScenarioInfo
+	for i := range 120 {
+		infos = append(infos, ScenarioInfo{
+			ID:      fmt.Sprintf("outage-of-the-payments-platform-in-region-%03d", i),
+			Title:   strings.Repeat("🔥 Outage of the payments platform & <everything> behind it ", 6),
+			Service: "שירות-תשלומים", Severity: "sev1", RTO: 2 * time.Hour,
+		})
+	}
+	got := scenariosText(infos)
+	if n := utf8.RuneCountInString(got); n > maxListText {
+		t.Errorf("%d characters, want at most %d", n, maxListText)
+	}
+	shown := strings.Count(got, "\n• ")
+	if shown < 50 || !strings.HasSuffix(got, fmt.Sprintf("…and %d more: the `/incident declare` dialog finds any of them as you type part of its id or title.", 120-shown)) {
+		t.Errorf("%d shown; ends %q", shown, got[len(got)-200:])
+	}
+	if !strings.Contains(got, "🔥 Outage of the payments platform &amp; &lt;everything&gt; behind it …") {
+		t.Errorf("titles not cut at %d characters, escaped once: %.300q", maxListTitle, got)
+	}
+	if strings.Contains(got, "&amp;amp;") {
+		t.Errorf("escaped twice")
 	}
 }

@@ -38,6 +38,7 @@ func TestManifest(t *testing.T) {
 			Interactivity struct {
 				Enabled    bool   `yaml:"is_enabled"`
 				RequestURL string `yaml:"request_url"`
+				OptionsURL string `yaml:"message_menu_options_url"`
 			} `yaml:"interactivity"`
 			Events struct {
 				RequestURL string   `yaml:"request_url"`
@@ -64,7 +65,9 @@ func TestManifest(t *testing.T) {
 	if cmd.Command != "/incident" || !cmd.ShouldEscape || path(cmd.URL) != "/slack/commands" || cmd.Description == "" {
 		t.Errorf("slash command = %+v, want /incident to /slack/commands with should_escape", cmd)
 	}
-	if !m.Settings.Interactivity.Enabled || path(m.Settings.Interactivity.RequestURL) != "/slack/interactions" {
+	// The options of the declare dialog's scenario search (more than
+	// 100 scenarios) come from the interactions endpoint too.
+	if !m.Settings.Interactivity.Enabled || path(m.Settings.Interactivity.RequestURL) != "/slack/interactions" || path(m.Settings.Interactivity.OptionsURL) != "/slack/interactions" {
 		t.Errorf("interactivity = %+v", m.Settings.Interactivity)
 	}
 	if path(m.Settings.Events.RequestURL) != "/slack/events" {
