@@ -38,7 +38,10 @@ var _ incident.Metrics = (*Metrics)(nil)
 type MetricsConfig struct {
 	OpenIncidents func(context.Context) (int, error) // optional
 	OutboxDepth   func(context.Context) (int, error) // optional
-	Logger        *slog.Logger                       // default discards
+	// Leader is 1 while this instance fires timers and delivers the
+	// outbox (with PostgreSQL, while it holds the leader lock), else 0.
+	Leader func(context.Context) (int, error) // optional
+	Logger *slog.Logger                       // default discards
 }
 
 // Buckets of the histograms, in seconds.
@@ -87,6 +90,7 @@ func NewMetrics(cfg MetricsConfig) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.gauge("drbot_open_incidents", "Incidents (and drills) not yet resolved.", cfg.OpenIncidents)
 	m.gauge("drbot_outbox_depth", "Slack calls waiting in the outbox.", cfg.OutboxDepth)
+	m.gauge("drbot_leader", "1 while this instance fires timers and delivers the outbox (the leader), 0 on a standby.", cfg.Leader)
 	return m
 }
 

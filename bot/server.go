@@ -53,6 +53,9 @@ type Config struct {
 	Metrics   *Metrics         // optional
 	// Ping checks the database for /healthz.
 	Ping func(context.Context) error
+	// Role, when set, is added to /healthz's "ok": "leader" or "standby",
+	// for instances sharing a PostgreSQL database.
+	Role func() string
 	// AnswerWithin is how long a request may wait for the service before
 	// Slack gets "working on it" and the result follows by response_url.
 	// Default 2 s: Slack gives up after 3 s.
@@ -334,16 +337,18 @@ func (s *Server) httpEvent(w http.ResponseWriter, r *http.Request, body []byte) 
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.Ping == nil {
-		_, _ = io.WriteString(w, "ok")
-		return
+	if s.cfg.Ping != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.cfg.Ping(ctx); err != nil {
+			s.log.Error("health check: database does not answer", "err", err)
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.cfg.Ping(ctx); err != nil {
-		s.log.Error("health check: database does not answer", "err", err)
-		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
-		return
+	ok := "ok"
+	if s.cfg.Role != nil {
+		ok += " " + s.cfg.Role()
 	}
-	_, _ = io.WriteString(w, "ok")
+	_, _ = io.WriteString(w, ok)
 }

@@ -197,3 +197,12 @@ func (p *parser) webhook(v field) {
 	}
 	p.plan.Paging.Webhook = expanded
 }
+
+// ExpandEnv replaces each ${NAME} in s with lookup(NAME), as the plan's
+// paging.webhook is expanded: the same rule for a database URL's password
+// (DRBOT_DB=postgres://drbot:${PGPASS}@db/drbot). It returns the names that
+// are unset or empty and the references that are malformed; nil lookup is
+// os.LookupEnv.
+func ExpandEnv(s string, lookup func(name string) (string, bool)) (out string, unset, bad []string) {
+	return expandEnv(s, Options{LookupEnv: lookup})
+}

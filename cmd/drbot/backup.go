@@ -46,14 +46,17 @@ func (c *backupCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer src.Close()
-	if err := src.Backup(ctx, dest); err != nil {
+	if src.pg != nil {
+		return fmt.Errorf("backup: %s is a PostgreSQL database: back it up with PostgreSQL's own tools, e.g. pg_dump --format=custom --file=%s '%s' (docs/postgresql.md)", src.name, dest, src.name)
+	}
+	if err := src.sqlite.Backup(ctx, dest); err != nil {
 		return err // it says "backup to DEST: ..."
 	}
 	summary, err := describeCopy(ctx, dest)
 	if err != nil {
 		return fmt.Errorf("backup: read the copy %s: %w", dest, err)
 	}
-	fmt.Fprintf(c.stdout, "wrote %s (%s): a consistent copy of %s\n", dest, summary, src.Path())
+	fmt.Fprintf(c.stdout, "wrote %s (%s): a consistent copy of %s\n", dest, summary, src.name)
 	return nil
 }
 

@@ -30,7 +30,7 @@ type common struct {
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.plan, "plan", env("DRBOT_PLAN", "plan.yaml"), "plan file (env DRBOT_PLAN)")
-	fs.StringVar(&c.db, "db", env("DRBOT_DB", "drbot.db"), "SQLite database file (env DRBOT_DB)")
+	fs.StringVar(&c.db, "db", env("DRBOT_DB", "drbot.db"), "SQLite database `FILE`, or a postgres:// URL for PostgreSQL (env DRBOT_DB)")
 	fs.StringVar(&c.logLevel, "log-level", env("DRBOT_LOG_LEVEL", "info"), "debug, info, warn or error (env DRBOT_LOG_LEVEL)")
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/drbot-dev/drbot/bot/console"
 	"github.com/drbot-dev/drbot/incident"
 	"github.com/drbot-dev/drbot/playbooks"
-	"github.com/drbot-dev/drbot/storage"
 )
 
 const consoleUsage = `drbot console [--plan FILE] [--db FILE] [--script FILE] [--start TIME]
@@ -84,12 +83,12 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 		opts = console.RunOptions{Name: *script}
 	}
 
-	store, err := storage.Open(ctx, storage.Config{Path: cf.db, Logger: log})
+	store, err := openDatabase(ctx, cf.db, log, false)
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
 	defer store.Close()
-	release, err := acquireLease(ctx, store, "console")
+	release, err := store.hold(ctx, "console")
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
@@ -107,7 +106,7 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("console: %w", err)
 	}
 	con.SetEngine(svc)
-	log.Info("console started", "plan", cf.plan, "db", store.Path())
+	log.Info("console started", "plan", cf.plan, "db", store.name)
 	if err := con.Run(ctx, in, opts); err != nil {
 		return fmt.Errorf("console: %w", err)
 	}

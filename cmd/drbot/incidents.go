@@ -7,15 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/drbot-dev/drbot/incident"
 	"github.com/drbot-dev/drbot/playbooks"
-	"github.com/drbot-dev/drbot/storage"
 )
 
 const incidentsUsage = `drbot incidents [--drills] [--state open|resolved] [--format text|json] [--db FILE]
@@ -202,7 +199,7 @@ func newIncidentRow(inc *incident.Incident, now time.Time) incidentRow {
 // loads cleanly, else that of the plan the newest incident was declared
 // with (kept in the database), else UTC. Listing incidents must work on a
 // machine that has only the database, such as one restoring a backup.
-func (c *incidentsCommand) location(ctx context.Context, store *storage.Store, planPath string, list []*incident.Incident) *time.Location {
+func (c *incidentsCommand) location(ctx context.Context, store incident.Store, planPath string, list []*incident.Incident) *time.Location {
 	if p, ds, err := playbooks.LoadWith(planPath, playbooks.Options{UnsetIsWarning: true}); err == nil && !ds.HasErrors() && p.Location != nil {
 		return p.Location
 	}
@@ -243,15 +240,12 @@ func storedPlan(ctx context.Context, store incident.Store, hash string) (*playbo
 // A missing file is an error, not a new empty database: "no incidents" for
 // a mistyped --db would be a lie. Errors start with cmd; a bad --log-level
 // is a usage error (exit status 2).
-func (c *common) openReadOnly(ctx context.Context, stderr io.Writer, cmd string) (*storage.Store, error) {
+func (c *common) openReadOnly(ctx context.Context, stderr io.Writer, cmd string) (*database, error) {
 	log, err := c.logger(stderr)
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
-	if _, err := os.Stat(c.db); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: no database at %s (set --db or DRBOT_DB to the file drbot serve uses)", cmd, c.db)
-	}
-	store, err := storage.Open(ctx, storage.Config{Path: c.db, Logger: log, ReadOnly: true})
+	store, err := openDatabase(ctx, c.db, log, true)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/drbot-dev/drbot/incident"
 	"github.com/drbot-dev/drbot/playbooks"
-	"github.com/drbot-dev/drbot/storage"
+	"github.com/drbot-dev/drbot/storage/postgres"
 )
 
 // contactsStatus is when the contact list was last confirmed (the review's
@@ -30,19 +30,21 @@ type contactsStatus struct {
 // to say: nil, nil. Times are shown in the plan's timezone (UTC without a
 // plan).
 func readContactsStatus(ctx context.Context, path string, plan *playbooks.Plan) (*contactsStatus, error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
+	if !postgres.IsURL(path) {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
 	}
-	st, err := storage.Open(ctx, storage.Config{Path: path, ReadOnly: true})
+	st, err := openDatabase(ctx, path, nil, true)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
 	c, ok, err := incident.LastConfirmed(ctx, st)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", st.name, err)
 	}
 	if !ok {
 		return &contactsStatus{text: "Contacts never confirmed"}, nil

@@ -66,7 +66,7 @@ func (c *postmortemCommand) Run(ctx context.Context, args []string) error {
 		return err
 	})
 	if incident.ErrorCode(err) == incident.ENOTFOUND {
-		return fmt.Errorf("postmortem: no incident %d in %s (\"drbot incidents --drills\" lists them)", id, store.Path())
+		return fmt.Errorf("postmortem: no incident %d in %s (\"drbot incidents --drills\" lists them)", id, store.name)
 	}
 	if err != nil {
 		return fmt.Errorf("postmortem: incident %d: %w", id, err)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/drbot-dev/drbot/bot"
 	"github.com/drbot-dev/drbot/incident"
-	"github.com/drbot-dev/drbot/storage"
 )
 
 const serveUsage = `drbot serve [--plan FILE] [--db FILE] [--addr ADDR] [--log-level LEVEL]
@@ -114,12 +113,12 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	store, err := storage.Open(ctx, storage.Config{Path: cf.db, Logger: log})
+	store, err := openDatabase(ctx, cf.db, log, false)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer store.Close()
-	release, err := acquireLease(ctx, store, "serve")
+	release, err := store.hold(ctx, "serve")
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -141,6 +140,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 			})
 			return n, err
 		},
+		Leader: store.leaderGauge,
 	})
 	chat := bot.NewSlackChat(bot.ChatConfig{Token: token, AppToken: appToken, APIURL: apiURL, Metrics: metrics, Logger: log})
 
@@ -169,6 +169,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		Logger:        log,
 		Metrics:       metrics,
 		Ping:          store.Ping,
+		Role:          store.role(),
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -194,7 +195,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "plan", cf.plan, "db", store.Path())
+	log.Info("listening", "addr", ln.Addr().String(), "plan", cf.plan, "db", store.name)
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -208,7 +209,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		running++
 		go func() { exits <- exit{what, fn()} }()
 	}
-	start("incident engine", func() error { return svc.Run(runCtx) })
+	start("incident engine", func() error { return store.runEngine(runCtx, svc, log) })
 	start("http server", func() error {
 		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err

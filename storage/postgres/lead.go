@@ -180,3 +180,25 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
+
+// ErrLeaderElsewhere is TryLead's error when another instance leads.
+var ErrLeaderElsewhere = errors.New("another drbot instance leads on this database")
+
+// TryLead takes the leader lock now, or fails with ErrLeaderElsewhere, and
+// holds it until release: for a process that must work the database alone
+// (drbot console), while instances of drbot serve stand by.
+func (s *Store) TryLead(ctx context.Context) (release func(), err error) {
+	conn, err := s.lockConn(ctx)
+	if err != nil {
+		return nil, s.redact(err)
+	}
+	var got bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, s.locks.leader()).Scan(&got); err != nil || !got {
+		conn.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			return nil, s.redact(fmt.Errorf("try the leader lock: %w", err))
+		}
+		return nil, ErrLeaderElsewhere
+	}
+	return func() { conn.Close(context.WithoutCancel(ctx)) }, nil
+}

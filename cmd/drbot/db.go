@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+	"sync/atomic"
+
+	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/playbooks"
+	"github.com/drbot-dev/drbot/storage"
+	"github.com/drbot-dev/drbot/storage/postgres"
+)
+
+// database is the store a command opens from --db (DRBOT_DB): an SQLite
+// file, or a PostgreSQL database when --db starts with postgres:// or
+// postgresql://. Exactly one of sqlite and pg is set.
+type database struct {
+	incident.Store
+	sqlite *storage.Store
+	pg     *postgres.Store
+	// name is the file's path, or the URL without its password: safe to
+	// log and to show.
+	name string
+	// leading is set while this process runs the engine (leader.go).
+	leading atomic.Bool
+}
+
+// Close closes the store.
+func (d *database) Close() error {
+	if d.pg != nil {
+		return d.pg.Close()
+	}
+	return d.sqlite.Close()
+}
+
+// openDatabase opens the database db names. readOnly opens an existing
+// database without migrating it, for the commands that only read; a
+// missing SQLite file is then an error rather than a new empty database.
+func openDatabase(ctx context.Context, db string, log *slog.Logger, readOnly bool) (*database, error) {
+	if postgres.IsURL(db) {
+		url, err := expandDatabaseURL(db, os.LookupEnv)
+		if err != nil {
+			return nil, err
+		}
+		s, err := postgres.Open(ctx, postgres.Config{URL: url, Logger: log, ReadOnly: readOnly})
+		if err != nil {
+			return nil, err
+		}
+		return &database{Store: s, pg: s, name: s.URL()}, nil
+	}
+	if readOnly {
+		if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no database at %s (set --db or DRBOT_DB to the file drbot serve uses)", db)
+		}
+	}
+	s, err := storage.Open(ctx, storage.Config{Path: db, Logger: log, ReadOnly: readOnly})
+	if err != nil {
+		return nil, err
+	}
+	return &database{Store: s, sqlite: s, name: s.Path()}, nil
+}
+
+// expandDatabaseURL replaces each ${NAME} in a PostgreSQL URL with the
+// variable's value, percent-encoded, the rule of the plan's
+// paging.webhook: the password can stay out of DRBOT_DB and of the unit
+// file (postgres://drbot:${DRBOT_DB_PASSWORD}@db/drbot). A URL with no
+// password at all takes PGPASSWORD or ~/.pgpass, as psql does. Errors
+// name the variable, never a value.
+func expandDatabaseURL(db string, lookup func(string) (string, bool)) (string, error) {
+	out, unset, bad := playbooks.ExpandEnv(db, func(name string) (string, bool) {
+		v, ok := lookup(name)
+		return postgres.EscapeUserinfo(v), ok && v != ""
+	})
+	if len(bad) > 0 {
+		return "", fmt.Errorf("--db: malformed reference %s: write ${NAME}, NAME of letters, digits and _", strings.Join(bad, ", "))
+	}
+	if len(unset) > 0 {
+		return "", fmt.Errorf("--db refers to %s, which is not set (or empty): set it in drbot's environment", strings.Join(unset, ", "))
+	}
+	return out, nil
+}
