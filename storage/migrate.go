@@ -149,3 +149,14 @@ func CheckKnown(applied map[int]bool, ms []Migration) error {
 	}
 	return nil
 }
+
+// SchemaVersion is the newest schema version this binary's SQLite migrations
+// create (the highest NNN of storage/migrations/NNN_*.sql); drbot version
+// prints it.
+func SchemaVersion() int {
+	ms, err := LoadMigrations(migrationFS, "migrations")
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].Version
+}

@@ -42,6 +42,7 @@ Usage:
   drbot incidents [--drills]        list incidents
   drbot postmortem [--format markdown|json] ID
   drbot backup DEST                 online copy of the database
+  drbot healthcheck [--addr ADDR]   exit 0 when a running drbot serve answers /healthz
   drbot version                     print the version
 
 Run "drbot COMMAND -h" for a command's flags.
@@ -74,8 +75,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = &postmortemCommand{stdout: stdout, stderr: stderr}
 	case "backup":
 		cmd = &backupCommand{stdout: stdout, stderr: stderr}
+	case "healthcheck":
+		cmd = &healthcheckCommand{stdout: stdout, stderr: stderr}
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "drbot", version)
+		fmt.Fprint(stdout, buildVersion())
 		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
