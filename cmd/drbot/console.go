@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 
@@ -118,6 +120,9 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 // the command fails with exit status 1.
 func loadPlanReporting(path string, stderr io.Writer) (*playbooks.Plan, error) {
 	plan, diags, err := playbooks.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no plan at %s: set --plan or DRBOT_PLAN to your plan file (docs/plan.md; examples/plan.yaml is a start)", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w (set --plan or DRBOT_PLAN; examples/plan.yaml is a start)", err)
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -47,5 +49,23 @@ func TestHealthcheckEndToEnd(t *testing.T) {
 	out, err = cmd.CombinedOutput()
 	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "connection refused") {
 		t.Fatalf("healthcheck against a closed port: %v: %q, want exit 1 saying connection refused", err, out)
+	}
+}
+
+// TestCleanStopLeavesOneFile: after SIGTERM the database is one file, with no
+// -wal or -shm beside it, so a restore after a clean stop has nothing to
+// move aside (docs/operations.md).
+func TestCleanStopLeavesOneFile(t *testing.T) {
+	fs := newFakeWorkspace(t)
+	dir := t.TempDir()
+	s := startServe(t, fs, dir)
+	s.stop()
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(filepath.Join(dir, "drbot.db"+suffix)); err == nil {
+			t.Errorf("drbot.db%s is still there after a clean stop", suffix)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "drbot.db")); err != nil {
+		t.Fatal(err)
 	}
 }
