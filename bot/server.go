@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,6 +54,13 @@ type Config struct {
 	Metrics   *Metrics         // optional
 	// Ping checks the database for /healthz.
 	Ping func(context.Context) error
+	// FirstRequest, when set, is asked after the in-memory replay check
+	// whether a signed request's signature (lower case) is new to every
+	// instance sharing the database (incident.Engine.FirstRequest); with
+	// several instances a replay to another one is refused too. An error
+	// is logged and the request let through: the database being down must
+	// not make drbot refuse Slack, and this instance's own check holds.
+	FirstRequest func(ctx context.Context, signature string) (bool, error)
 	// Role, when set, is added to /healthz's "ok": "leader" or "standby",
 	// for instances sharing a PostgreSQL database.
 	Role func() string
@@ -255,13 +263,31 @@ func (s *Server) signed(endpoint string, h func(w http.ResponseWriter, r *http.R
 		}
 		// An exact replay of a command or an interaction is refused
 		// (replay.go); events are deduplicated by their event_id.
-		if endpoint != "events" && !s.replays.first(r.Header.Get(HeaderSignature), r.Header.Get(HeaderTimestamp), s.cfg.Now()) {
+		if endpoint != "events" && !s.firstRequest(r.Context(), r.Header) {
 			s.log.Warn("refused a replayed request", "endpoint", endpoint, "remote", r.RemoteAddr)
 			http.Error(w, "replayed request: this signed request was received before", http.StatusUnauthorized)
 			return
 		}
 		h(w, r, body)
 	})
+}
+
+// firstRequest reports whether a signed request is seen for the first
+// time: by this instance (replay.go), then by any sharing the database.
+func (s *Server) firstRequest(ctx context.Context, h http.Header) bool {
+	sig := h.Get(HeaderSignature)
+	if !s.replays.first(sig, h.Get(HeaderTimestamp), s.cfg.Now()) {
+		return false
+	}
+	if s.cfg.FirstRequest == nil {
+		return true
+	}
+	first, err := s.cfg.FirstRequest(ctx, strings.ToLower(sig))
+	if err != nil {
+		s.log.Warn("could not check a signed request against the other instances; accepting it", "err", err)
+		return true
+	}
+	return first
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

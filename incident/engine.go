@@ -292,6 +292,24 @@ func (s *Engine) SeenEvent(ctx context.Context, eventID string) (bool, error) {
 	return !fresh, nil
 }
 
+// FirstRequest records the signature of a signed Slack request (a command
+// or a button press) and reports whether it is the first time any instance
+// sharing the store sees it: a replay of a signed request to another
+// instance is refused as it would be by the first. Keys are kept, like
+// event ids; the signature window makes an old one unusable anyway.
+func (s *Engine) FirstRequest(ctx context.Context, signature string) (bool, error) {
+	var fresh bool
+	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
+		var err error
+		fresh, err = tx.PutIfAbsent("request/"+signature, s.now().Format(time.RFC3339Nano))
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("record a signed request: %w", err)
+	}
+	return fresh, nil
+}
+
 // AddNote records a note in the incident whose channel is channelID (for
 // pinned messages and :pushpin: reactions seen through the Events API). It
 // posts nothing: the message noted is already in the channel.

@@ -79,3 +79,13 @@ func (d *database) leaderGauge(context.Context) (int, error) {
 	}
 	return 0, nil
 }
+
+// firstRequest shares the replay check of signed requests among the
+// instances of a PostgreSQL database; nil on SQLite, where one process
+// serves and remembers them in memory (bot/replay.go).
+func (d *database) firstRequest(svc *incident.Engine) func(context.Context, string) (bool, error) {
+	if d.pg == nil {
+		return nil
+	}
+	return svc.FirstRequest
+}

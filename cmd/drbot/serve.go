@@ -170,6 +170,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		Metrics:       metrics,
 		Ping:          store.Ping,
 		Role:          store.role(),
+		FirstRequest:  store.firstRequest(svc),
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
