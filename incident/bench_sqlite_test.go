@@ -116,8 +116,10 @@ func TestLifecycleSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "declared paged paged step_started channel_created escalated escalated acknowledged decision approval_requested " +
-		"denied approval_requested approved step_started escalated rto_alert resolved postmortem_posted"
+	// Bob, paged as commander by the escalation, acknowledges by answering
+	// (the second acknowledged): the commander role escalates no more.
+	want := "declared paged paged step_started channel_created escalated escalated acknowledged acknowledged decision approval_requested " +
+		"denied approval_requested approved step_started rto_alert resolved postmortem_posted"
 	if got := strings.Join(kinds, " "); got != want {
 		t.Errorf("timeline:\n got %s\nwant %s", got, want)
 	}

@@ -33,6 +33,7 @@ const (
 	CmdScenarios = "scenarios"
 	CmdReview    = "review"
 	CmdHelp      = "help"
+	CmdAck       = "ack"
 	// The postmortem's inputs (interface.md, "Additions").
 	CmdRecoveryPoint = "recovery-point"
 	CmdBegan         = "began"
@@ -71,7 +72,7 @@ func ParseCommand(text string) (Command, error) {
 			return Command{Name: name, Target: ReviewNeeds, Text: text}, nil
 		}
 		return Command{}, Errorf(EINVALID, "/incident review takes nothing after it, or `needs TEXT` to say what needs to change in the contact list (got %q).", escape(truncateRunes(rest, 40)))
-	case CmdStatus, CmdList, CmdScenarios:
+	case CmdStatus, CmdList, CmdScenarios, CmdAck:
 		if rest != "" {
 			return Command{}, Errorf(EINVALID, "/incident %s takes nothing after it (got %q).", name, escape(truncateRunes(rest, 40)))
 		}

@@ -62,13 +62,19 @@ func (s *Engine) inChannel(ctx context.Context, cmd Command, req CommandRequest)
 	if err != nil {
 		return Reply{}, fmt.Errorf("find the incident of channel %s: %w", req.ChannelID, err)
 	}
-	if cmd.Name == CmdStatus {
-		return s.status(ctx, id)
-	}
 	var reply Reply
 	err = s.update(ctx, id, func(o *op) error {
+		if o.inc.State == StateOpen && cmd.Name != CmdAck && cmd.Name != CmdPage {
+			// Working the incident answers the pages of who works it
+			// (page: once its target is known).
+			o.workAck(req.UserID, "by typing /incident "+cmd.Name, "")
+		}
 		var err error
 		switch cmd.Name {
+		case CmdStatus:
+			// Answered below, after what this change records.
+		case CmdAck:
+			reply, err = o.ackCommand(req.UserID)
 		case CmdNote:
 			reply, err = o.note(req.UserID, cmd.Text)
 		case CmdPage:
@@ -86,6 +92,9 @@ func (s *Engine) inChannel(ctx context.Context, cmd Command, req CommandRequest)
 	})
 	if err != nil {
 		return Reply{}, err
+	}
+	if cmd.Name == CmdStatus {
+		return s.status(ctx, id)
 	}
 	return reply, nil
 }
@@ -126,6 +135,7 @@ func (o *op) page(userID, target string) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
+	o.workAck(userID, "by typing /incident page", role)
 	if len(contacts) == 0 {
 		return Reply{}, Errorf(EINVALID, "The %s role has no contacts in the plan; nobody was paged.", escape(role))
 	}
@@ -246,6 +256,10 @@ func (o *op) roleStatus(rp *RolePage, events []Event) string {
 	switch {
 	case rp.Acked:
 		return fmt.Sprintf("%s: acknowledged by %s at %s", role, o.who(rp.AckedBy), o.clock(rp.AckedAt))
+	case rp.StoodDown:
+		return fmt.Sprintf("%s: paged about %s (%d pages), no longer needed once it was acknowledged", role, o.aboutText(rp, o.who, escape), rp.Sent-rp.RunStart)
+	case rp.Exhausted && len(rp.About) > 0:
+		state = fmt.Sprintf("no answer to %d pages about %s", rp.Sent-rp.RunStart, o.aboutText(rp, o.who, escape))
 	case rp.Exhausted:
 		state = fmt.Sprintf("nobody acknowledged after %d pages", rp.Sent-rp.RunStart)
 	case rp.Sent > rp.RunStart:
@@ -254,7 +268,11 @@ func (o *op) roleStatus(rp *RolePage, events []Event) string {
 		if o.inc.State == StateResolved {
 			pending = "not acknowledged before the incident was resolved"
 		}
-		state = fmt.Sprintf("%s paged (page %d), %s", o.who(rp.current()), rp.Sent-rp.RunStart, pending)
+		about := ""
+		if len(rp.About) > 0 {
+			about = " about " + o.aboutText(rp, o.who, escape)
+		}
+		state = fmt.Sprintf("%s paged (page %d)%s, %s", o.who(rp.current()), rp.Sent-rp.RunStart, about, pending)
 	default:
 		return role + ": not paged"
 	}

@@ -101,7 +101,8 @@ func TestStatus(t *testing.T) {
 	e.clock.Set(svcT0.Add(2 * time.Minute))
 	e.press(uAlice, dmOf(uAlice), "Acknowledge")
 	e.at(6 * time.Minute) // executor escalates to alice
-	e.press(uBob, ch, "No")
+	// Erin, paged for nothing, answers: the executor role is still paged.
+	e.press(uErin, ch, "No")
 	e.at(30 * time.Minute)
 
 	r := e.mustCommand(uErin, ch, "status")
@@ -131,9 +132,10 @@ func TestStatus(t *testing.T) {
 			t.Errorf("status lacks %q:\n%s", want, r.Text)
 		}
 	}
-	e.mustCommand(uAlice, ch, "resolve")
+	// Erin resolves: Alice, paged as executor, would acknowledge by it.
+	e.mustCommand(uErin, ch, "resolve")
 	r = e.mustCommand(uErin, ch, "status")
-	for _, want := range []string{"— resolved ·", "Resolved by <@U0ALICE01> at 11:40 CET, after 1h40m.", "RTO 2h met, 20m to spare.",
+	for _, want := range []string{"— resolved ·", "Resolved by <@U0ERIN001> at 11:40 CET, after 1h40m.", "RTO 2h met, 20m to spare.",
 		"• executor: Alice Berg paged (page 4), not acknowledged before the incident was resolved"} {
 		if !strings.Contains(r.Text, want) {
 			t.Errorf("status after resolve lacks %q:\n%s", want, r.Text)
@@ -168,17 +170,17 @@ func TestStatusPagedAgain(t *testing.T) {
 		{
 			name: "another role unanswered",
 			run:  pagedUnanswered("page security"),
-			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:40 (nobody acknowledged the security role): Alice Berg paged (page 1), not acknowledged yet",
+			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:40 (nobody acknowledged the security role): Alice Berg paged (page 1) about security, not acknowledged yet",
 		},
 		{
 			name: "a contact paged alone unanswered",
 			run:  pagedUnanswered("page @erin"),
-			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:40 (Erin Lund did not acknowledge): Alice Berg paged (page 1), not acknowledged yet",
+			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:40 (Erin Lund did not acknowledge): Alice Berg paged (page 1) about Erin Lund, not acknowledged yet",
 		},
 		{
 			name: "a Slack member paged alone unanswered",
 			run:  pagedUnanswered("page <@U0ZED0001>"),
-			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:40 (<@U0ZED0001> did not acknowledge): Alice Berg paged (page 1), not acknowledged yet",
+			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:40 (<@U0ZED0001> did not acknowledge): Alice Berg paged (page 1) about <@U0ZED0001>, not acknowledged yet",
 		},
 		{
 			name: "nobody acknowledges the second run",
@@ -202,7 +204,9 @@ func TestStatusPagedAgain(t *testing.T) {
 			e.clock.Set(svcT0.Add(3 * time.Minute))
 			e.press(uBob, dmOf(uBob), "Acknowledge")
 			tt.run(e, ch)
-			got := e.mustCommand(uErin, ch, "status").Text
+			// Asked by someone paged for nothing: a paged contact asking
+			// would acknowledge by it.
+			got := e.mustCommand("U0WATCH01", ch, "status").Text
 			if !strings.Contains(got, tt.want+"\n") && !strings.HasSuffix(got, tt.want) {
 				t.Errorf("status:\n%s\nwant the line:\n%s", got, tt.want)
 			}
@@ -259,7 +263,9 @@ func TestResolve(t *testing.T) {
 	e.clock.Set(svcT0.Add(5 * time.Minute))
 	e.press(uBob, ch, "Yes")
 	e.clock.Set(svcT0.Add(50 * time.Minute))
-	e.press(uBob, ch, "Done") // repair: 45m against 30m
+	// Erin, paged for nothing: Bob, paged as commander since 10:05, would
+	// acknowledge it by pressing.
+	e.press(uErin, ch, "Done") // repair: 45m against 30m
 	e.clock.Set(svcT0.Add(55 * time.Minute))
 
 	r := e.mustCommand(uAlice, ch, "resolve Replica promoted <@U0ZED0001>")
@@ -302,9 +308,10 @@ func TestResolve(t *testing.T) {
 	if !strings.HasPrefix(e.chat.Topic(ch), "Resolved · sev1 · payments-db · recovered in 55m") {
 		t.Errorf("topic = %q", e.chat.Topic(ch))
 	}
-	// The commander page nobody acknowledged is closed.
+	// Alice, paged as commander, acknowledged by resolving: her pages say
+	// so, with no button left.
 	for _, m := range e.pagesTo(uAlice) {
-		if len(m.Buttons) != 0 || !strings.Contains(m.Text, "Incident resolved at 10:55") {
+		if len(m.Buttons) != 0 || !strings.Contains(m.Text, "Acknowledged by <@U0ALICE01> at 10:55 (by typing /incident resolve)") {
 			t.Errorf("open page after resolve: %q %v", m.Text, btnLabels(m.Buttons))
 		}
 	}
@@ -346,7 +353,7 @@ func TestResolveClosesRanOutPages(t *testing.T) {
 		e.at(m * time.Minute)
 	}
 	e.clock.Set(svcT0.Add(21 * time.Minute))
-	e.mustCommand(uBob, ch, "page @erin") // @erin run 1: two pages
+	e.mustCommand(uZed, ch, "page @erin") // @erin run 1: two pages
 	e.at(26 * time.Minute)
 	e.at(31 * time.Minute)
 	var ranOut []string
@@ -357,10 +364,11 @@ func TestResolveClosesRanOutPages(t *testing.T) {
 		t.Fatalf("runs that ran out (-want +got):\n%s", diff)
 	}
 	e.clock.Set(svcT0.Add(32 * time.Minute))
-	e.mustCommand(uBob, ch, "page executor") // run 2: page 5 to bob
-	e.mustCommand(uBob, ch, "page @erin")    // run 2: page 3 to erin
+	e.mustCommand(uZed, ch, "page executor") // run 2: page 5 to bob
+	e.mustCommand(uZed, ch, "page @erin")    // run 2: page 3 to erin
 	e.clock.Set(svcT0.Add(33 * time.Minute))
-	e.mustCommand(uAlice, ch, "resolve")
+	// Zed, paged for nothing: a paged contact would acknowledge by it.
+	e.mustCommand(uZed, ch, "resolve")
 
 	pages := 0
 	for _, u := range []string{uAlice, uBob, uErin} {
@@ -449,7 +457,8 @@ func TestResolveWebhooks(t *testing.T) {
 		}
 		events = append(events, m.Event+" "+m.Role)
 	}
-	want := []string{"page commander", "page executor", "resolve commander", "resolve executor"}
+	// Alice, paged as commander, acknowledges by resolving.
+	want := []string{"page commander", "page executor", "acknowledge commander", "resolve commander", "resolve executor"}
 	if diff := cmp.Diff(want, events); diff != "" {
 		t.Errorf("webhook events (-want +got):\n%s", diff)
 	}

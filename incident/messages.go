@@ -171,7 +171,7 @@ func (o *op) summaryMessage() Message {
 		{Label: "Declared by", Value: fmt.Sprintf("%s at %s", mention(inc.DeclaredBy), o.clockZone(inc.DeclaredAt))},
 		{Label: "Playbook", Value: fmt.Sprintf("%s, %d steps, worst case %s", escape(sc.ID), len(sc.Steps), fmtDur(worst))},
 	}
-	ctx := "Commands here: /incident status · /incident note TEXT · /incident page ROLE|@user · /incident resolve"
+	ctx := "Commands here: /incident status · /incident ack · /incident note TEXT · /incident page ROLE|@user · /incident resolve"
 	return Message{Text: b.String(), Fields: fields, Context: ctx}
 }
 
@@ -199,8 +199,54 @@ func (o *op) pageMessage(rp *RolePage, reason string) Message {
 	}
 }
 
-func (o *op) pageAckedMessage(rp *RolePage, by string) Message {
-	return Message{Text: o.pageText(rp.Role, "") + fmt.Sprintf("\n:white_check_mark: Acknowledged by %s at %s", mention(by), o.clock(o.now))}
+// pageAckedMessage is a page once by acknowledged the role, how ("" for
+// the Acknowledge button).
+func (o *op) pageAckedMessage(rp *RolePage, by, how string) Message {
+	t := o.pageText(rp.Role, "") + fmt.Sprintf("\n:white_check_mark: Acknowledged by %s at %s", mention(by), o.clock(o.now))
+	if how != "" {
+		t += " (" + escape(how) + ")"
+	}
+	return Message{Text: t}
+}
+
+// pageStoodDownMessage is a page about another role once it answered
+// (because, the last of rp.About to).
+func (o *op) pageStoodDownMessage(rp, because *RolePage) Message {
+	return Message{Text: o.pageText(rp.Role, "") + fmt.Sprintf("\n:white_check_mark: No longer needed: %s acknowledged as %s at %s.",
+		o.who(because.AckedBy), escape(because.Role), o.clock(because.AckedAt))}
+}
+
+// aboutText names the roles rp is paged about (RolePage.About): a role by
+// its name, a person paged alone by theirs.
+func (o *op) aboutText(rp *RolePage, who, esc func(string) string) string {
+	return aboutText(rp, who, esc)
+}
+
+func aboutText(rp *RolePage, who, esc func(string) string) string {
+	var names []string
+	for _, r := range rp.About {
+		if person, ok := rolePerson(r); ok {
+			names = append(names, who(person))
+		} else {
+			names = append(names, esc(r))
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// escalatedText tells the channel that rp's page went on from one
+// contact to the next: "Bob Dahl did not acknowledge within 5m; paging
+// Carol Nilsen as executor".
+func (o *op) escalatedText(rp *RolePage, from, next string) string {
+	why := "did not acknowledge within " + fmtDur(o.ackTimeout())
+	if rp.Undelivered == rp.Sent-1 && rp.UndeliveredCode != "" {
+		why = "could not be paged (" + escape(rp.UndeliveredCode) + ")"
+	}
+	t := fmt.Sprintf(":arrow_right: %s %s; paging %s as %s", o.who(from), why, o.who(next), escape(rp.Role))
+	if len(rp.About) > 0 {
+		t += " about " + o.aboutText(rp, o.who, escape)
+	}
+	return t
 }
 
 func (o *op) pageClosedMessage(rp *RolePage) Message {
@@ -238,6 +284,11 @@ func unansweredLine(rp *RolePage, pages int, who, esc func(string) string) strin
 	for _, id := range rp.Contacts {
 		names = append(names, who(id))
 	}
+	if len(rp.About) > 0 {
+		// Pages about another role: the role itself may well have
+		// acknowledged earlier, and must not be said not to have.
+		return fmt.Sprintf("No %s acknowledged the pages about %s after %d pages (%s)", esc(rp.Role), aboutText(rp, who, esc), pages, strings.Join(names, ", "))
+	}
 	return fmt.Sprintf("Nobody acknowledged the %s role after %d pages (%s)", esc(rp.Role), pages, strings.Join(names, ", "))
 }
 
@@ -271,8 +322,17 @@ func (o *op) unansweredText(rp *RolePage, pages int, commander bool) string {
 	return t
 }
 
-func (o *op) ackedText(rp *RolePage, by string, after time.Duration) string {
-	return fmt.Sprintf(":white_check_mark: %s acknowledged as %s after %s", o.who(by), escape(rp.Role), fmtDur(after))
+// ackedText says in the channel that by acknowledged rp, how ("" for the
+// Acknowledge button), and which roles paged about it stop (stood).
+func (o *op) ackedText(rp *RolePage, by string, after time.Duration, how string, stood []string) string {
+	t := fmt.Sprintf(":white_check_mark: %s acknowledged as %s after %s", o.who(by), escape(rp.Role), fmtDur(after))
+	if how != "" {
+		t += ", " + escape(how)
+	}
+	if len(stood) > 0 {
+		t += fmt.Sprintf(". No longer paging %s about it.", escape(strings.Join(stood, ", ")))
+	}
+	return t
 }
 
 func (o *op) pagedPostText(actor string, rp *RolePage, contact string) string {
@@ -534,6 +594,7 @@ const usageText = "Usage: /incident COMMAND\n" +
 	"• `declare SCENARIO [summary]`: open an incident (no scenario: a dialog)\n" +
 	"• `drill SCENARIO [summary]`: the same, as a drill\n" +
 	"• `status`: in an incident channel: RTO, projected finish, current step, pages\n" +
+	"• `ack`: in an incident channel: acknowledge every role you are paged for there\n" +
 	"• `note TEXT`: in an incident channel: add TEXT to the timeline\n" +
 	"• `page ROLE|@user`: in an incident channel: page a role of the plan, or someone\n" +
 	"• `resolve [summary]`: in an incident channel: end the incident and post the postmortem summary\n" +

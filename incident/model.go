@@ -105,6 +105,37 @@ type RolePage struct {
 	// not that they did not acknowledge.
 	Undelivered     int    `json:"undelivered,omitempty"`
 	UndeliveredCode string `json:"undelivered_code,omitempty"`
+	// About names the roles whose running out (unanswered) started the
+	// current run: a page of the commander about another role. The run
+	// stops when they are all acknowledged, and Prev, the role's state
+	// before the run, comes back: a commander who had acknowledged is
+	// still the one who acknowledged. Empty for a run of the role's own.
+	About []string `json:"about,omitempty"`
+	Prev  *RoleRun `json:"prev,omitempty"`
+	// StoodDown: the current run was about other roles (About), which
+	// were acknowledged before this role was; it stopped without needing
+	// an answer, and the role had not been paged before it.
+	StoodDown bool `json:"stood_down,omitempty"`
+}
+
+// RoleRun is how a role's run of pages stood when a run about another
+// role began (RolePage.About).
+type RoleRun struct {
+	Acked     bool      `json:"acked"`
+	AckedBy   string    `json:"acked_by"`
+	AckedAt   time.Time `json:"acked_at"`
+	Exhausted bool      `json:"exhausted"`
+}
+
+// running reports whether rp's current run is still paging.
+func (rp *RolePage) running() bool {
+	return !rp.Acked && !rp.Exhausted && !rp.StoodDown && rp.Sent > rp.RunStart
+}
+
+// answered reports whether rp's role acknowledged: in its current run,
+// or, while it is paged about another role, before that run began.
+func (rp *RolePage) answered() bool {
+	return rp.Acked || (len(rp.About) > 0 && rp.Prev != nil && rp.Prev.Acked)
 }
 
 // StepRun is one step as it was walked.

@@ -64,18 +64,34 @@ func (o *op) escalateKey(role string) string { return o.ref("escalate", role) }
 // whether a new run started; false when the role is being paged already.
 // actor is who asked ("" for drbot); reason is a line for the page.
 func (o *op) pageRole(role string, contacts []string, actor, reason string) (*RolePage, bool) {
+	return o.pageRun(role, contacts, actor, reason, nil)
+}
+
+// pageRun is pageRole for a run about other roles (RolePage.About), or of
+// the role's own when about is empty.
+func (o *op) pageRun(role string, contacts []string, actor, reason string, about []string) (*RolePage, bool) {
 	if len(contacts) == 0 {
 		o.s.cfg.Logger.Warn("role has no contacts to page", "incident", o.inc.ID, "role", role)
 		return nil, false
 	}
 	rp := o.rolePage(role)
-	if rp != nil && !rp.Acked && !rp.Exhausted && rp.Sent > rp.RunStart {
+	if rp != nil && rp.running() {
+		if len(about) == 0 && len(rp.About) > 0 {
+			// Paged in its own right while paged about another role: the
+			// run is the role's own now, and goes on when that role answers.
+			rp.About, rp.Prev = nil, nil
+		}
 		return rp, false
 	}
 	if rp == nil {
 		rp = &RolePage{Role: role, PagedAt: o.now}
 		o.inc.Roles = append(o.inc.Roles, rp)
 	}
+	rp.Prev = nil
+	if len(about) > 0 && rp.Sent > 0 {
+		rp.Prev = &RoleRun{Acked: rp.Acked, AckedBy: rp.AckedBy, AckedAt: rp.AckedAt, Exhausted: rp.Exhausted}
+	}
+	rp.About, rp.StoodDown = about, false
 	rp.Contacts = slices.Clone(contacts)
 	rp.RunStart = rp.Sent
 	rp.RunAt = o.now
@@ -93,8 +109,11 @@ func (o *op) pageRole(role string, contacts []string, actor, reason string) (*Ro
 
 	first := contacts[0]
 	o.sendPage(rp, first, reason)
-	o.event(KindPaged, actor, fmt.Sprintf("Paged %s as %s", o.whoPlain(first), role),
-		map[string]string{"role": role, "contact": first})
+	data := map[string]string{"role": role, "contact": first}
+	if len(about) > 0 {
+		data["about"] = strings.Join(about, ",")
+	}
+	o.event(KindPaged, actor, fmt.Sprintf("Paged %s as %s", o.whoPlain(first), role), data)
 	o.setTimer(o.escalateKey(role), timerEscalate, o.now.Add(o.ackTimeout()), role)
 	return rp, true
 }
@@ -146,6 +165,12 @@ func (o *op) ranOutPages(rp *RolePage, f func(k int, who string)) {
 	var run, out []page
 	k := 0
 	for _, e := range events {
+		if e.Kind == KindAcknowledged && slices.Contains(strings.Split(e.Data["stood_down"], ","), rp.Role) {
+			// A run about another role, stood down when it answered: its
+			// pages were marked then.
+			run = nil
+			continue
+		}
 		if e.Data["role"] != rp.Role {
 			continue
 		}
@@ -181,7 +206,7 @@ func (rp *RolePage) current() string {
 // escalate is the escalation timer of role falling due.
 func (o *op) escalate(role string) {
 	rp := o.rolePage(role)
-	if rp == nil || rp.Acked || rp.Exhausted || len(rp.Contacts) == 0 {
+	if rp == nil || !rp.running() || len(rp.Contacts) == 0 {
 		return
 	}
 	n := len(rp.Contacts)
@@ -201,17 +226,26 @@ func (o *op) escalate(role string) {
 			text = fmt.Sprintf("%s could not be paged (%s); paged %s as %s",
 				o.whoPlain(from), rp.UndeliveredCode, o.whoPlain(next), role)
 		}
+		if len(rp.About) > 0 {
+			data["about"] = strings.Join(rp.About, ",")
+		}
 		o.sendPage(rp, next, reason)
 		o.event(KindEscalated, "", text, data)
+		// The channel hears of trouble as it happens, not only when the
+		// list runs out.
+		o.post(Message{Text: o.escalatedText(rp, from, next)}, "", "say that "+role+" escalated to "+next)
 		o.setTimer(o.escalateKey(role), timerEscalate, o.now.Add(o.ackTimeout()), role)
 		return
 	}
 	rp.Exhausted = true
-	o.event(KindUnanswered, "", o.unansweredPlain(rp, inRun),
-		map[string]string{"role": role, "pages": strconv.Itoa(inRun)})
+	data := map[string]string{"role": role, "pages": strconv.Itoa(inRun)}
+	if len(rp.About) > 0 {
+		data["about"] = strings.Join(rp.About, ",")
+	}
+	o.event(KindUnanswered, "", o.unansweredPlain(rp, inRun), data)
 	paged := false
 	if o.unansweredPagesCommander(rp) {
-		_, paged = o.pageRole(commanderRole, o.plan.Roles[commanderRole], "", o.unansweredReason(rp, inRun))
+		paged = o.pageAbout(rp, o.unansweredReason(rp, inRun))
 	}
 	o.post(Message{Text: o.unansweredText(rp, inRun, paged)}, "", "say that nobody acknowledged "+role)
 }
@@ -307,7 +341,7 @@ func (s *Engine) pageUndelivered(tx Tx, out Outgoing, code string) (string, erro
 		return "", nil
 	}
 	rp := o.rolePage(role)
-	if rp == nil || rp.Acked || rp.Exhausted || k != rp.Sent || k <= rp.RunStart {
+	if rp == nil || !rp.running() || k != rp.Sent || k <= rp.RunStart {
 		// Acknowledged, run out, or escalated past this page already.
 		return "", nil
 	}
@@ -317,54 +351,6 @@ func (s *Engine) pageUndelivered(tx Tx, out Outgoing, code string) (string, erro
 		return "", fmt.Errorf("bring the escalation of %s forward: %w", role, err)
 	}
 	return role, nil
-}
-
-// mayAck reports whether Slack member userID may acknowledge for rp, and
-// as whom (a contact id, or the member ID for a page of a non-contact).
-func (o *op) mayAck(rp *RolePage, userID string) (string, bool) {
-	if c := o.contactOf(userID); c != nil && slices.Contains(rp.Contacts, c.ID) {
-		return c.ID, true
-	}
-	if slices.Contains(rp.Contacts, userID) {
-		return userID, true
-	}
-	return "", false
-}
-
-// acknowledge is the Acknowledge button of a page of role, pressed by
-// userID. It returns the reply to the presser.
-func (o *op) acknowledge(userID, role string) string {
-	rp := o.rolePage(role)
-	if rp == nil {
-		return fmt.Sprintf("Incident #%d has no page for %s; nothing was done.", o.inc.ID, escape(role))
-	}
-	if rp.Acked {
-		return fmt.Sprintf("Already acknowledged by %s at %s.", o.who(rp.AckedBy), o.clock(rp.AckedAt))
-	}
-	by, ok := o.mayAck(rp, userID)
-	if !ok {
-		o.event(KindUnauthorized, userID, fmt.Sprintf("%s pressed Acknowledge for %s but is not one of its contacts", userID, role),
-			map[string]string{"action": "acknowledge", "role": role})
-		var names []string
-		for _, id := range rp.Contacts {
-			names = append(names, o.who(id))
-		}
-		return fmt.Sprintf("Only the contacts paged as %s may acknowledge this page: %s", escape(role), strings.Join(names, ", "))
-	}
-	after := o.now.Sub(rp.RunAt)
-	rp.Acked, rp.AckedBy, rp.AckedAt = true, by, o.now
-	o.event(KindAcknowledged, userID, fmt.Sprintf("%s acknowledged as %s after %s", o.whoPlain(by), role, fmtDur(after)),
-		map[string]string{"role": role, "contact": by, "after_seconds": strconv.FormatInt(int64(after/time.Second), 10)})
-	o.deleteTimer(o.escalateKey(role))
-	mark := func(k int, who string) {
-		o.edit(dmLane(who), o.pageRef(role, k), o.pageAckedMessage(rp, userID), "mark the page of "+who+" acknowledged")
-	}
-	o.ranOutPages(rp, mark)
-	rp.runPages(mark)
-	o.post(Message{Text: o.ackedText(rp, by, after)}, "", "say that "+by+" acknowledged")
-	o.webhook(hookAcknowledge, rp, by)
-	o.after(func() { o.s.cfg.Metrics.Acknowledged(after) })
-	return fmt.Sprintf("You acknowledged as %s for %s. Channel: %s", escape(role), incidentName(o.inc), channelLink(o.inc))
 }
 
 // pageTarget turns what follows "/incident page" into a role and its

@@ -409,8 +409,9 @@ func (b *pmBuilder) findings(ttr time.Duration) {
 		// or add.
 		person, alone := pagedPerson(r)
 		switch {
-		case !a.Acknowledged && r.Sent == 0:
-			// Never paged (the incident ended first); nothing to say.
+		case !a.Acknowledged && (r.Sent == 0 || r.StoodDown):
+			// Never paged (the incident ended first), or paged only about
+			// another role, which answered: nothing to say.
 		case alone && !a.Acknowledged:
 			add("%s did not acknowledge when paged alone (%s); check that they can be reached and how they are notified", b.name(person), pmPages(r.Sent))
 		case alone && ra.pagesBefore > 1:

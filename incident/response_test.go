@@ -204,3 +204,213 @@ func TestNothingPagesAfterResolve(t *testing.T) {
 		t.Errorf("bob's page of incident 2 = %s, want it closed by the resolve", dumpMsgs(got))
 	}
 }
+
+// A contact paged for a role who works the incident has acknowledged
+// the role: the escalation stops, their page loses its Acknowledge
+// button, and the timeline and the channel say how.
+func TestWorkingAcknowledges(t *testing.T) {
+	tests := []struct {
+		name     string
+		scenario string
+		// act works the incident as bob, paged as executor since 10:00,
+		// at 10:03, in the incident channel ch.
+		act func(e *svcEnv, ch string)
+		how string
+	}{
+		{"Done", "checkout-down", func(e *svcEnv, ch string) { e.press(uBob, ch, "Done") }, "by pressing Done on step restart"},
+		{"Skip", "checkout-down", func(e *svcEnv, ch string) { e.press(uBob, ch, "Skip") }, "by pressing Skip on step restart"},
+		{"an answer", "db-corruption", func(e *svcEnv, ch string) { e.press(uBob, ch, "No") }, "by pressing No on step assess"},
+		{"note", "checkout-down", func(e *svcEnv, ch string) { e.mustCommand(uBob, ch, "note pods restarted") }, "by typing /incident note"},
+		{"status", "checkout-down", func(e *svcEnv, ch string) { e.mustCommand(uBob, ch, "status") }, "by typing /incident status"},
+		{"page", "checkout-down", func(e *svcEnv, ch string) { e.mustCommand(uBob, ch, "page security") }, "by typing /incident page"},
+		{"resolve", "checkout-down", func(e *svcEnv, ch string) { e.mustCommand(uBob, ch, "resolve") }, "by typing /incident resolve"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newSQLiteEnv(t, svcPlan(t))
+			e.declare(tt.scenario, "", false)
+			ch := e.channel(1)
+			e.clock.Set(svcT0.Add(3 * time.Minute))
+			tt.act(e, ch)
+			for _, d := range []time.Duration{5, 10, 15, 20, 25} {
+				e.at(d * time.Minute)
+			}
+			var acks []string
+			for _, ev := range e.events(1, incident.KindAcknowledged) {
+				if ev.Data["role"] == "executor" {
+					acks = append(acks, ev.Actor+": "+ev.Text)
+				}
+			}
+			want := []string{uBob + ": Bob Dahl acknowledged as executor after 3m, " + tt.how}
+			if diff := cmp.Diff(want, acks); diff != "" {
+				t.Errorf("executor acknowledged (-want +got):\n%s", diff)
+			}
+			for _, ev := range e.timeline(1) {
+				if ev.Kind == incident.KindEscalated && ev.Data["role"] == "executor" {
+					t.Errorf("executor escalated after bob worked the incident: %s", ev.Text)
+				}
+			}
+			var pages []incident.Message
+			for _, m := range e.chat.DMs(uBob) {
+				if strings.Contains(m.Text, "paged as *executor*") {
+					pages = append(pages, m)
+				}
+			}
+			if len(pages) != 1 || len(pages[0].Buttons) != 0 ||
+				!strings.HasSuffix(pages[0].Text, "Acknowledged by <@U0BOB0001> at 10:03 ("+tt.how+")") {
+				t.Errorf("bob's page after working the incident: %s", dumpMsgs(pages))
+			}
+			e.mustFind(ch, ":white_check_mark: Bob Dahl acknowledged as executor after 3m, "+tt.how)
+		})
+	}
+}
+
+// Approve and Deny acknowledge the approver's role when they were paged
+// for it.
+func TestApprovalPressAcknowledges(t *testing.T) {
+	for _, label := range []string{"Approve", "Deny"} {
+		t.Run(label, func(t *testing.T) {
+			e := newSQLiteEnv(t, svcPlan(t))
+			e.declare("db-corruption", "", false)
+			ch := e.channel(1)
+			e.mustCommand(uZed, ch, "page security") // erin, paged as security
+			e.clock.Set(svcT0.Add(2 * time.Minute))
+			e.press(uZed, ch, "No") // restore waits for the approver role
+			e.press(uErin, dmOf(uErin), label)
+			got := e.events(1, incident.KindAcknowledged)
+			if len(got) != 1 || got[0].Text != "Erin Lund acknowledged as security after 2m, by pressing "+label+" on step restore" {
+				t.Errorf("acknowledged = %+v", got)
+			}
+		})
+	}
+}
+
+// Someone paged for nothing who works the incident acknowledges nothing.
+func TestWorkingUnpagedAcknowledgesNothing(t *testing.T) {
+	e := newSQLiteEnv(t, svcPlan(t))
+	e.declare("checkout-down", "", false)
+	ch := e.channel(1)
+	e.press(uErin, ch, "Done")
+	e.mustCommand(uErin, ch, "note looking")
+	// Alice is an executor contact, but no page of the run went to her yet.
+	e.mustCommand(uAlice, ch, "status")
+	if got := e.events(1, incident.KindAcknowledged); len(got) != 0 {
+		t.Errorf("acknowledged = %+v", got)
+	}
+	e.at(5 * time.Minute)
+	// The channel hears of the escalation as it happens.
+	e.mustFind(ch, ":arrow_right: Bob Dahl did not acknowledge within 5m; paging Alice Berg as executor")
+}
+
+// /incident ack acknowledges every role the typer is paged for in the
+// incident of the channel, and says which; elsewhere it says where to
+// type it.
+func TestAckCommand(t *testing.T) {
+	e := newSQLiteEnv(t, svcPlan(t))
+	e.declare("db-corruption", "", false)
+	ch := e.channel(1)
+	e.at(5 * time.Minute) // commander: alice → bob; bob is also the executor
+	e.mustFind(ch, ":arrow_right: Alice Berg did not acknowledge within 5m; paging Bob Dahl as commander")
+	e.clock.Set(svcT0.Add(6 * time.Minute))
+	r := e.mustCommand(uBob, ch, "ack")
+	if want := "You acknowledged as commander, executor for incident #1: Corrupted payments database."; r.Text != want {
+		t.Errorf("reply = %q, want %q", r.Text, want)
+	}
+	var got []string
+	for _, ev := range e.events(1, incident.KindAcknowledged) {
+		got = append(got, ev.Text)
+	}
+	want := []string{
+		"Bob Dahl acknowledged as commander after 6m, with /incident ack",
+		"Bob Dahl acknowledged as executor after 6m, with /incident ack",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("acknowledged (-want +got):\n%s", diff)
+	}
+	if b, ok := e.chat.FindButton(dmOf(uBob), "Acknowledge"); ok {
+		t.Errorf("bob's pages keep a button: %+v", b)
+	}
+	r = e.mustCommand(uBob, ch, "ack")
+	if want := "You are not being paged in incident #1; nothing to acknowledge."; r.Text != want {
+		t.Errorf("second ack = %q, want %q", r.Text, want)
+	}
+	_, err := e.command(uBob, "CGENERAL", "ack")
+	if want := "Use /incident ack in an incident channel (open incidents: <#" + ch + ">)."; incident.ErrorMessage(err) != want {
+		t.Errorf("ack elsewhere = %q, want %q", incident.ErrorMessage(err), want)
+	}
+}
+
+// The commander paged because another role ran out is paged about that
+// role: it stops when the role acknowledges, and a commander who had
+// acknowledged is never said not to have (channel, status, postmortem,
+// contact-list review).
+func TestCommanderPagedAboutAnotherRole(t *testing.T) {
+	for _, late := range []bool{false, true} {
+		name := "executor answers"
+		if late {
+			name = "nobody answers"
+		}
+		t.Run(name, func(t *testing.T) {
+			p := reviewPlan(t)
+			e := withAccounts(newSQLiteEnv(t, p))
+			e.declare("db-corruption", "", false)
+			ch := e.channel(1)
+			e.clock.Set(svcT0.Add(time.Minute))
+			e.press(uAlice, dmOf(uAlice), "Acknowledge") // commander
+			// executor: bob, alice, bob, alice; runs out at 10:20.
+			for _, d := range []time.Duration{5, 10, 15, 20} {
+				e.at(d * time.Minute)
+			}
+			e.mustFind(ch, ":warning: Nobody acknowledged the executor role after 4 pages (Bob Dahl, Alice Berg). Paging the commander role.")
+			e.at(25 * time.Minute) // commander, about executor: alice → bob
+			e.mustFind(ch, ":arrow_right: Alice Berg did not acknowledge within 5m; paging Bob Dahl as commander about executor")
+			if late {
+				e.at(30 * time.Minute)
+				e.at(35 * time.Minute)
+				e.at(40 * time.Minute) // the commander's run about executor runs out
+				e.mustFind(ch, ":warning: No commander acknowledged the pages about executor after 4 pages (Alice Berg, Bob Dahl).")
+			} else {
+				e.clock.Set(svcT0.Add(27 * time.Minute))
+				e.pressAction(uBob, dmOf(uBob), "ack|1|executor") // late, on a page of the run that ran out
+				e.mustFind(ch, ":white_check_mark: Bob Dahl acknowledged as executor after 27m. No longer paging commander about it.")
+				e.mustFind(dmOf(uBob), "No longer needed: Bob Dahl acknowledged as executor at 10:27.")
+				e.at(45 * time.Minute)
+				for _, ev := range e.timeline(1) {
+					if ev.Kind == incident.KindEscalated && ev.At.After(svcT0.Add(27*time.Minute)) {
+						t.Errorf("escalated after executor acknowledged: %s", ev.Text)
+					}
+				}
+				if b, ok := e.chat.FindButton(dmOf(uAlice), "Acknowledge"); ok {
+					t.Errorf("alice keeps a button: %+v", b)
+				}
+			}
+			status := e.mustCommand("U0WATCH01", ch, "status").Text
+			if !strings.Contains(status, "• commander: acknowledged by Alice Berg at 10:01") {
+				t.Errorf("status:\n%s", status)
+			}
+			e.mustCommand("U0WATCH01", ch, "resolve")
+			e.mustCommand("U0WATCH01", "CGENERAL", "review")
+			pm, err := e.svc.Postmortem(e.ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var said []string
+			said = append(said, e.texts(ch)...)
+			said = append(said, pm.Findings...)
+			said = append(said, pm.Markdown())
+			said = append(said, e.texts(dmOf(uErin))...)
+			for _, s := range said {
+				if strings.Contains(strings.ToLower(s), "nobody acknowledged the commander role") {
+					t.Errorf("said the commander did not acknowledge: %q", s)
+				}
+			}
+			review := strings.Join(e.texts(dmOf(uErin)), "\n")
+			if !strings.Contains(review, "Contact list review") && !strings.Contains(review, "commander") {
+				t.Fatalf("no review DM: %s", review)
+			}
+			if late != strings.Contains(review, "nobody acknowledged the executor role in incident #1") {
+				t.Errorf("review (executor unanswered: %v):\n%s", late, review)
+			}
+		})
+	}
+}

@@ -29,7 +29,12 @@ func reviewPlan(t *testing.T) *playbooks.Plan {
 // active accounts.
 func newReviewEnv(t *testing.T, p *playbooks.Plan) *svcEnv {
 	t.Helper()
-	e := newSvcEnv(t, p)
+	return withAccounts(newSvcEnv(t, p))
+}
+
+// withAccounts makes the plan's people known to e's chat as active
+// accounts.
+func withAccounts(e *svcEnv) *svcEnv {
 	for _, u := range []incident.UserInfo{
 		{ID: uAlice, Name: "alice"}, {ID: uBob, Name: "bob"}, {ID: uErin, Name: "erin"}, {ID: uFrank, Name: "frank"},
 	} {

@@ -71,8 +71,11 @@ func TestRTOAlertsAndProjection(t *testing.T) {
 			st.do()
 		}
 		got := e.newPosts(ch, n)
-		// Acknowledgements and step updates are not what this test is about.
-		got = slices.DeleteFunc(got, func(s string) bool { return strings.Contains(s, "acknowledged as") })
+		// Acknowledgements, escalations and step updates are not what this
+		// test is about.
+		got = slices.DeleteFunc(got, func(s string) bool {
+			return strings.Contains(s, "acknowledged as") || strings.HasPrefix(s, ":arrow_right: ")
+		})
 		if diff := cmp.Diff(st.want, got, cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("at +%v, new messages (-want +got):\n%s", st.at, diff)
 		}

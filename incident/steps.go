@@ -118,6 +118,11 @@ func (o *op) pressStep(userID string, a action) string {
 	if a.verb == actAnswer && a.x >= len(st.Answers) {
 		return "This button is out of date; nothing was done."
 	}
+	label := map[string]string{actDone: "Done", actSkip: "Skip"}[a.verb]
+	if a.verb == actAnswer {
+		label = st.Answers[a.x].Label
+	}
+	o.workAck(userID, fmt.Sprintf("by pressing %s on step %s", label, st.ID), "")
 	var next string
 	sr.EndedAt, sr.By = o.now, userID
 	switch a.verb {
@@ -172,6 +177,7 @@ func (o *op) pressApproval(userID string, a action) string {
 	}
 	round := sr.ApprovalRound
 	approvers := o.plan.Roles[st.Approval]
+	o.workAck(userID, fmt.Sprintf("by pressing %s on step %s", map[bool]string{true: "Approve", false: "Deny"}[a.verb == actApprove], st.ID), "")
 	if a.verb == actApprove {
 		sr.Approval, sr.ApprovedBy, sr.ApprovedAt = "approved", userID, o.now
 		o.event(KindApproved, userID, fmt.Sprintf("Step %s approved", st.ID), map[string]string{"step": st.ID, "role": st.Approval})
