@@ -114,6 +114,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 }
 
 func (s *Store) openReadWrite(ctx context.Context) error {
+	if err := checkWritable(s.path); err != nil {
+		return err
+	}
 	var err error
 	s.write, err = sql.Open("sqlite", dsn(s.path, slices.Concat(pragmas, []string{"journal_mode(WAL)"}), "_txlock=immediate"))
 	if err != nil {

@@ -28,9 +28,10 @@ message drbot would post, with its buttons numbered. Lines:
   wait DURATION      move the clock forward (5m, 1h30m, 1d): what falls due happens
   quit               leave; everything is already saved
 
-The console writes to the database given by --db, drbot.db by default: the
-same one "drbot serve" uses. Give it a scratch file (--db /tmp/try.db) to
-play without touching real incidents.`
+The console keeps its incidents in --db, drbot-console.db by default: a
+database of its own, not drbot serve's drbot.db, because its clock is not
+real time. It says on start how many incidents are open there. drbot serve
+refuses a database the console has played in (unless --force).`
 
 // consoleCommand is "drbot console".
 type consoleCommand struct {
@@ -42,6 +43,9 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("console", c.stderr, consoleUsage)
 	var cf common
 	cf.register(fs)
+	cf.db = env("DRBOT_CONSOLE_DB", defaultConsoleDB)
+	fs.Lookup("db").DefValue = cf.db
+	fs.Lookup("db").Usage = "SQLite database `FILE` (or postgres:// URL) of the console's own incidents (env DRBOT_CONSOLE_DB)"
 	// Logs would interleave with the transcript on a terminal; by default
 	// only what needs attention is logged.
 	cf.logLevel = env("DRBOT_LOG_LEVEL", "warn")
@@ -95,6 +99,9 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("console: %w", err)
 	}
 	defer release()
+	if err := markConsole(ctx, store, store.name, c.stderr, opts.Interactive); err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
 
 	con := console.New(console.Config{Plan: plan, Start: start, Out: c.stdout})
 	svc, err := incident.New(incident.Config{

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -257,4 +258,79 @@ func TestConsoleEndToEnd(t *testing.T) {
 			t.Errorf("a pipe is a script: no prompt, lines echoed:\n%s", r.stdout)
 		}
 	})
+}
+
+// TestConsoleDatabaseIsItsOwn: the console's default database is
+// drbot-console.db, not serve's drbot.db; a second run says how many
+// incidents are open in it; serve refuses a database the console played
+// incidents in, and starts on it with --force.
+func TestConsoleDatabaseIsItsOwn(t *testing.T) {
+	bin := drbotBinary(t)
+	dir := t.TempDir()
+	plan, err := filepath.Abs(filepath.Join(repoRoot, "examples", "plan.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(stdin string, env []string, args ...string) drbotRun {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		cmd.Stdin = strings.NewReader(stdin)
+		cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
+			return strings.HasPrefix(kv, "DRBOT_") || strings.HasPrefix(kv, "SLACK_")
+		}), env...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		r := drbotRun{stdout: out.String(), stderr: errb.String()}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			r.code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	first := run("/incident declare db-corruption play\n", nil, "console", "--plan", plan)
+	if first.code != 0 {
+		t.Fatalf("console: exit %d\n%s", first.code, first.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "drbot-console.db")); err != nil {
+		t.Fatalf("the console's default database: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "drbot.db")); err == nil {
+		t.Fatal("the console wrote drbot.db, serve's default database")
+	}
+	second := run("quit\n", nil, "console", "--plan", plan)
+	if !strings.Contains(second.stderr, "drbot-console.db: 1 incident is open") {
+		t.Errorf("second console run said %q, want how many incidents are open", second.stderr)
+	}
+
+	env := []string{"SLACK_BOT_TOKEN=xoxb-test", "SLACK_SIGNING_SECRET=s", "SLACK_API_URL=http://127.0.0.1:1/"}
+	refused := run("", env, "serve", "--plan", plan, "--db", "drbot-console.db", "--addr", "127.0.0.1:0")
+	if refused.code != 1 || !strings.Contains(refused.stderr, "made by drbot console") || !strings.Contains(refused.stderr, "--force") {
+		t.Fatalf("serve on the console's database: exit %d\n%s\nwant exit 1 naming the console and --force", refused.code, refused.stderr)
+	}
+}
+
+// TestServeTakenPortCreatesNoDatabase: serve on a port in use fails before
+// it creates a database file.
+func TestServeTakenPortCreatesNoDatabase(t *testing.T) {
+	bin := drbotBinary(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "drbot.db")
+	cmd := exec.Command(bin, "serve", "--plan", filepath.Join(repoRoot, "examples", "plan.yaml"), "--db", db, "--addr", ln.Addr().String())
+	cmd.Env = append(os.Environ(), "SLACK_BOT_TOKEN=xoxb-test", "SLACK_SIGNING_SECRET=s", "SLACK_API_URL=http://127.0.0.1:1/")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "address already in use") {
+		t.Fatalf("serve on a taken port: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("serve created the database before finding the port taken")
+	}
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/drbot-dev/drbot/incident"
 )
 
-const serveUsage = `drbot serve [--plan FILE] [--db FILE] [--addr ADDR] [--log-level LEVEL]
+const serveUsage = `drbot serve [--plan FILE] [--db FILE] [--addr ADDR] [--log-level LEVEL] [--force]
 
 Runs the bot for Slack: the HTTP endpoints POST /slack/commands,
 /slack/interactions, /slack/events, GET /healthz and /metrics on ADDR, and
@@ -68,6 +68,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	var cf common
 	cf.register(fs)
 	addr := fs.String("addr", env("DRBOT_ADDR", ":3000"), "listen on `ADDR` for Slack's requests, /healthz and /metrics (env DRBOT_ADDR)")
+	force := fs.Bool("force", false, "serve a database that drbot console has played incidents in")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError(err)
@@ -113,6 +114,13 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	// Listen before opening the database: a taken port fails here, before
+	// a database file is created for nothing.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("serve: listen on %s: %w (set --addr or DRBOT_ADDR)", *addr, err)
+	}
+	defer ln.Close()
 	store, err := openDatabase(ctx, cf.db, log, false)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -123,6 +131,11 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer release()
+	if warning, err := refuseConsoleDB(ctx, store, store.name, *force); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	} else if warning != "" {
+		log.Warn(warning)
+	}
 
 	var svc *incident.Engine
 	metrics := bot.NewMetrics(bot.MetricsConfig{
@@ -184,10 +197,6 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("serve: listen on %s: %w (set --addr or DRBOT_ADDR)", *addr, err)
-	}
 	httpSrv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/drbot-dev/drbot/incident"
+)
+
+// defaultConsoleDB is the console's default database: a file of its own, so that
+// incidents played with the console's clock never become real ones, with
+// live timers and pages, the first time "drbot serve" starts in the same
+// directory (serve's default is drbot.db).
+const defaultConsoleDB = "drbot-console.db"
+
+// consoleMarkKey is a key/value entry the console leaves in every database
+// it opens. serve refuses a database that has it and holds incidents,
+// unless given --force.
+const consoleMarkKey = "console:used"
+
+// markConsole records that the console worked on db and says on out (the
+// console's stderr, apart from the transcript) how many incidents are open
+// in it, so a player knows what is already there: always to a person at a
+// terminal, and to a script only when some are open.
+func markConsole(ctx context.Context, db incident.Store, name string, out io.Writer, interactive bool) error {
+	open := 0
+	err := db.Update(ctx, func(tx incident.Tx) error {
+		if err := tx.Put(consoleMarkKey, "true"); err != nil {
+			return err
+		}
+		list, err := tx.Incidents(incident.Filter{State: incident.StateOpen})
+		open = len(list)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case open == 0 && !interactive:
+	case open == 0:
+		fmt.Fprintf(out, "drbot console on %s: no open incidents. Type help for the lines it takes.\n", name)
+	case open == 1:
+		fmt.Fprintf(out, "drbot console on %s: 1 incident is open (/incident list shows it). Type help for the lines it takes.\n", name)
+	default:
+		fmt.Fprintf(out, "drbot console on %s: %d incidents are open (/incident list shows them). Type help for the lines it takes.\n", name, open)
+	}
+	return nil
+}
+
+// refuseConsoleDB returns an error when db was played with by the console
+// and holds incidents: serving it would page real people for incidents
+// made with the console's clock. force turns the refusal into a warning.
+func refuseConsoleDB(ctx context.Context, db incident.Store, name string, force bool) (warning string, err error) {
+	var used bool
+	var n int
+	err = db.View(ctx, func(tx incident.Tx) error {
+		_, ok, err := tx.Get(consoleMarkKey)
+		if err != nil || !ok {
+			return err
+		}
+		used = true
+		list, err := tx.Incidents(incident.Filter{Limit: 1000})
+		n = len(list)
+		return err
+	})
+	if err != nil || !used || n == 0 {
+		return "", err
+	}
+	msg := fmt.Sprintf("%s holds %d incident(s) made by drbot console, whose clock is not real time: serving it would "+
+		"page people and fire timers for play incidents", name, n)
+	if force {
+		return msg + "; started anyway (--force)", nil
+	}
+	return "", fmt.Errorf("%s. Give serve a database of its own (--db / DRBOT_DB), or pass --force if these incidents are real", msg)
+}
