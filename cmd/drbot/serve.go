@@ -45,7 +45,7 @@ drbot runs as a Slack app in your workspace. To create it:
      SLACK_BOT_TOKEN and, from "Basic Information", the Signing Secret into
      SLACK_SIGNING_SECRET. For Socket Mode (no public address needed) create an
      app-level token with connections:write and set SLACK_APP_TOKEN instead.
-The README's "Slack setup" section walks through it.
+docs/slack-setup.md in drbot's repository walks through it.
 
 To try drbot without Slack, run "drbot console": it needs no token.`)
 

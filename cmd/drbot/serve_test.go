@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -90,19 +91,34 @@ func TestManifest(t *testing.T) {
 		"chat:write",        // chat.postMessage, chat.update, chat.postEphemeral
 		"chat:write.public", // posting in channels drbot has not joined
 		"channels:manage",   // conversations.create, .invite, .setTopic
-		"channels:read",
-		"channels:history", // conversations.history for :pushpin:
-		"groups:write",
-		"im:write",         // conversations.open
-		"pins:write",       // pins.add
-		"pins:read",        // pin_added
-		"reactions:read",   // reaction_added
-		"users:read",       // users.info
-		"users:read.email", // users.lookupByEmail
+		"channels:read",     // conversations.list (a channel a crash left behind)
+		"channels:history",  // conversations.history for :pushpin:
+		"im:write",          // conversations.open
+		"pins:write",        // pins.add
+		"pins:read",         // pin_added
+		"reactions:read",    // reaction_added
+		"users:read",        // users.info
+		"users:read.email",  // users.lookupByEmail
 	} {
 		if !slices.Contains(m.OAuth.Scopes.Bot, scope) {
 			t.Errorf("bot scope %s missing", scope)
 		}
+	}
+	// drbot creates public channels only: no scope for private ones.
+	if slices.Contains(m.OAuth.Scopes.Bot, "groups:write") {
+		t.Error("groups:write is asked for, but nothing drbot does needs it")
+	}
+}
+
+// TestNoTokenHelpNamesRealDoc: the help serve prints without a token points
+// at a document that exists.
+func TestNoTokenHelpNamesRealDoc(t *testing.T) {
+	msg := errNoToken.Error()
+	if !strings.Contains(msg, "docs/slack-setup.md") {
+		t.Fatalf("the no-token help names no document:\n%s", msg)
+	}
+	if _, err := os.Stat("../../docs/slack-setup.md"); err != nil {
+		t.Fatal(err)
 	}
 }
 
