@@ -501,51 +501,7 @@ func (s *Server) Event(ev slackevents.EventsAPIEvent) int {
 	}
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.PinAddedEvent:
-		if e.Item.Type != "message" || e.Item.Message == nil {
-			return http.StatusOK
-		}
-		channel := e.Item.Channel
-		if channel == "" {
-			channel = e.Channel
-		}
-		msg := e.Item.Message
-		if !s.botKnown() {
-			// Telling drbot's own pins (the incident summary) needs its
-			// member id, which auth.test would give: Slack was not
-			// reachable when drbot started. Slack is not kept waiting for
-			// its own Web API: answered first, noted after.
-			s.background("pin_added", func(ctx context.Context) {
-				if s.isBot(ctx, e.User) || s.isBot(ctx, msg.User) {
-					return
-				}
-				if err := s.note(ctx, channel, msg.Timestamp, msg.User, msg.Text); err != nil {
-					s.log.Error("could not add a pinned message to the timeline", "event_id", cb.EventID, "channel", channel, "err", err)
-				}
-			})
-			return http.StatusOK
-		}
-		// The event carries the message: it is noted before Slack is
-		// answered, and a note that could not be written is answered 503,
-		// so that Slack sends the event again.
-		_, finished, err := within(s, "pin_added", func(ctx context.Context) (struct{}, error) {
-			if s.isBot(ctx, e.User) || s.isBot(ctx, msg.User) {
-				return struct{}{}, nil
-			}
-			return struct{}{}, s.note(ctx, channel, msg.Timestamp, msg.User, msg.Text)
-		}, func(_ context.Context, _ struct{}, err error) {
-			if err != nil {
-				s.log.Error("could not add a pinned message to the timeline", "event_id", cb.EventID, "channel", channel, "err", err)
-			}
-		})
-		switch {
-		case !finished:
-			// Still writing: it finishes after the answer.
-			return http.StatusOK
-		case err != nil:
-			s.log.Error("could not add a pinned message to the timeline; Slack will send it again", "event_id", cb.EventID, "channel", channel, "err", err)
-			return http.StatusServiceUnavailable
-		}
-		return http.StatusOK
+		return s.pinAdded(cb.EventID, e)
 	case *slackevents.ReactionAddedEvent:
 		if e.Reaction != "pushpin" || e.Item.Type != "message" {
 			return http.StatusOK
@@ -572,8 +528,79 @@ func (s *Server) Event(ev slackevents.EventsAPIEvent) int {
 			}
 		})
 		return http.StatusOK
+	case *slackevents.ChannelArchiveEvent:
+		return s.channelArchived(cb.EventID, e.Channel, e.User, true)
+	case *slackevents.ChannelUnarchiveEvent:
+		return s.channelArchived(cb.EventID, e.Channel, e.User, false)
 	}
 	s.log.Debug("ignored event", "type", ev.InnerEvent.Type)
+	return http.StatusOK
+}
+
+// pinAdded notes a pinned message (see Event).
+func (s *Server) pinAdded(eventID string, e *slackevents.PinAddedEvent) int {
+	if e.Item.Type != "message" || e.Item.Message == nil {
+		return http.StatusOK
+	}
+	channel := e.Item.Channel
+	if channel == "" {
+		channel = e.Channel
+	}
+	msg := e.Item.Message
+	if !s.botKnown() {
+		// Telling drbot's own pins (the incident summary) needs its
+		// member id, which auth.test would give: Slack was not
+		// reachable when drbot started. Slack is not kept waiting for
+		// its own Web API: answered first, noted after.
+		s.background("pin_added", func(ctx context.Context) {
+			if s.isBot(ctx, e.User) || s.isBot(ctx, msg.User) {
+				return
+			}
+			if err := s.note(ctx, channel, msg.Timestamp, msg.User, msg.Text); err != nil {
+				s.log.Error("could not add a pinned message to the timeline", "event_id", eventID, "channel", channel, "err", err)
+			}
+		})
+		return http.StatusOK
+	}
+	// The event carries the message: it is noted before Slack is
+	// answered, and a note that could not be written is answered 503,
+	// so that Slack sends the event again.
+	_, finished, err := within(s, "pin_added", func(ctx context.Context) (struct{}, error) {
+		if s.isBot(ctx, e.User) || s.isBot(ctx, msg.User) {
+			return struct{}{}, nil
+		}
+		return struct{}{}, s.note(ctx, channel, msg.Timestamp, msg.User, msg.Text)
+	}, func(_ context.Context, _ struct{}, err error) {
+		if err != nil {
+			s.log.Error("could not add a pinned message to the timeline", "event_id", eventID, "channel", channel, "err", err)
+		}
+	})
+	switch {
+	case !finished:
+		// Still writing: it finishes after the answer.
+		return http.StatusOK
+	case err != nil:
+		s.log.Error("could not add a pinned message to the timeline; Slack will send it again", "event_id", eventID, "channel", channel, "err", err)
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusOK
+}
+
+// channelArchived records an incident channel archived (or unarchived)
+// before Slack is answered; 503 when it could not be, so that Slack
+// sends the event again (recording it twice changes nothing).
+func (s *Server) channelArchived(eventID, channel, user string, archived bool) int {
+	_, finished, err := within(s, "channel_archive", func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, s.svc.ChannelArchived(ctx, channel, user, archived)
+	}, func(_ context.Context, _ struct{}, err error) {
+		if err != nil {
+			s.log.Error("could not record an archived channel", "event_id", eventID, "channel", channel, "err", err)
+		}
+	})
+	if finished && err != nil {
+		s.log.Error("could not record an archived channel; Slack will send it again", "event_id", eventID, "channel", channel, "err", err)
+		return http.StatusServiceUnavailable
+	}
 	return http.StatusOK
 }
 

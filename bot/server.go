@@ -35,6 +35,9 @@ type Engine interface {
 	// AddNoteForEvent notes a pinned message once per eventID, the
 	// event recorded in the same transaction as the note.
 	AddNoteForEvent(ctx context.Context, eventID, channelID, userID, text string) (dup bool, err error)
+	// ChannelArchived records that an incident channel was archived (or
+	// unarchived): drbot stops (or resumes) posting there.
+	ChannelArchived(ctx context.Context, channelID, by string, archived bool) error
 }
 
 var _ Engine = (*incident.Engine)(nil)

@@ -31,6 +31,7 @@ type fakeEngine struct {
 	presses   []incident.PressRequest
 	declares  []incident.DeclareRequest
 	notes     []string        // "channel|user|text"
+	archived  []string        // "channel|user|archived"
 	seen      map[string]bool // event ids recorded with their notes
 	noteTries int
 	changed   chan struct{}
@@ -102,6 +103,14 @@ func (f *fakeEngine) Scenarios() []incident.ScenarioInfo {
 		{ID: "region-down", Title: "Region outage", Service: "checkout", Severity: "sev1", RTO: 90 * time.Minute},
 		{ID: "phish", Title: "Phishing", Severity: "sev3"},
 	}
+}
+
+func (f *fakeEngine) ChannelArchived(ctx context.Context, channelID, by string, archived bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.archived = append(f.archived, fmt.Sprintf("%s|%s|%v", channelID, by, archived))
+	f.notifyLocked()
+	return nil
 }
 
 func (f *fakeEngine) AddNoteForEvent(ctx context.Context, eventID, channelID, userID, text string) (bool, error) {

@@ -77,6 +77,9 @@ type Incident struct {
 	Alerts  []int       `json:"alerts"`  // RTO thresholds (percent) already alerted; 100 = breach
 	// ProjectedLate is set once the channel was told the projection passes the RTO.
 	ProjectedLate bool `json:"projected_late"`
+	// ChannelArchived is set while the incident channel is archived
+	// (archived.go): nothing is posted into it.
+	ChannelArchived bool `json:"channel_archived,omitempty"`
 	// Invited holds the contact ids and Slack member IDs already invited to
 	// the channel, so that a page asks for an invitation only once.
 	Invited []string `json:"invited,omitempty"`

@@ -28,6 +28,10 @@ func incidentChannel(o Outgoing, inc *Incident) (string, error) {
 	if inc.ChannelID == "" {
 		return "", &waitError{"waiting for the incident channel"}
 	}
+	if inc.ChannelArchived {
+		// Recorded and told when it was archived (archived.go).
+		return "", &badMessage{reason: "the incident channel is archived", quiet: true}
+	}
 	return inc.ChannelID, nil
 }
 

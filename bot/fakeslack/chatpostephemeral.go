@@ -9,6 +9,9 @@ func (s *Server) chatPostEphemeralLocked(p url.Values) answer {
 	if ch == nil {
 		return fail("channel_not_found")
 	}
+	if ch.Archived {
+		return fail("is_archived")
+	}
 	u := s.users[p.Get("user")]
 	if u == nil {
 		return fail("user_not_found")

@@ -24,6 +24,9 @@ func (s *Server) chatPostMessageLocked(p url.Values) answer {
 	if ch == nil {
 		return fail("channel_not_found")
 	}
+	if ch.Archived {
+		return fail("is_archived")
+	}
 	if ch.IM {
 		if u := s.users[ch.IMUser]; u == nil || u.Deleted {
 			return fail("user_disabled")

@@ -11,6 +11,9 @@ func (s *Server) chatUpdateLocked(p url.Values) answer {
 	if ch == nil {
 		return fail("channel_not_found")
 	}
+	if ch.Archived {
+		return fail("is_archived")
+	}
 	var m *Message
 	for _, x := range ch.messages {
 		if x.TS == p.Get("ts") {

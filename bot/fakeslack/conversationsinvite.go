@@ -10,6 +10,9 @@ func (s *Server) conversationsInviteLocked(p url.Values) answer {
 	if ch == nil || ch.IM {
 		return fail("channel_not_found")
 	}
+	if ch.Archived {
+		return fail("is_archived")
+	}
 	users := strings.Split(p.Get("users"), ",")
 	if p.Get("users") == "" {
 		return fail("no_user")

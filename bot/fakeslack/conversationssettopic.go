@@ -10,6 +10,9 @@ func (s *Server) conversationsSetTopicLocked(p url.Values) answer {
 	if ch == nil {
 		return fail("channel_not_found")
 	}
+	if ch.Archived {
+		return fail("is_archived")
+	}
 	if utf8.RuneCountInString(p.Get("topic")) > 250 {
 		return fail("too_long")
 	}

@@ -9,6 +9,9 @@ func (s *Server) pinsAddLocked(p url.Values) answer {
 	if ch == nil {
 		return fail("channel_not_found")
 	}
+	if ch.Archived {
+		return fail("is_archived")
+	}
 	for _, m := range ch.messages {
 		if m.TS == p.Get("timestamp") {
 			if m.Pinned {

@@ -20,7 +20,9 @@ import (
 //   - views.open: invalid_arguments (a view over a limit: title, submit
 //     and close of 24 characters, 100 blocks, input labels, selects of
 //     100 options of 75 characters with values of 150, ids of 255);
-//   - a response_url: 400 with the code in the body.
+//   - a response_url: 400 with the code in the body;
+//   - a post, update, ephemeral, pin, topic or invitation in an archived
+//     channel: is_archived (in each method's file).
 //
 // It is on unless SetValidation(false); the limits are slacklimit's.
 

@@ -74,7 +74,7 @@ func TestManifest(t *testing.T) {
 	if path(m.Settings.Events.RequestURL) != "/slack/events" {
 		t.Errorf("events URL = %q", m.Settings.Events.RequestURL)
 	}
-	for _, e := range []string{"pin_added", "reaction_added"} {
+	for _, e := range []string{"pin_added", "reaction_added", "channel_archive", "channel_unarchive"} {
 		if !slices.Contains(m.Settings.Events.BotEvents, e) {
 			t.Errorf("bot event %s missing", e)
 		}

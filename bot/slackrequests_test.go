@@ -2,6 +2,7 @@ package bot
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -44,5 +45,25 @@ func TestSSLCheck(t *testing.T) {
 	h.svc.mu.Unlock()
 	if n != 1 {
 		t.Errorf("a command with ssl_check in its text reached the engine %d times, want 1", n)
+	}
+}
+
+// Slack's channel_archive and channel_unarchive events (payloads as in
+// the Events API reference) reach the engine before Slack is answered.
+func TestChannelArchiveEvents(t *testing.T) {
+	h := newHarness(t)
+	for _, ev := range []map[string]any{
+		{"type": "channel_archive", "channel": "C024BE91L", "user": "U024BE7LH"},
+		{"type": "channel_unarchive", "channel": "C024BE91L", "user": "U024BE7LH"},
+	} {
+		if status, body := h.event(callback("Ev"+ev["type"].(string), ev), nil); status != http.StatusOK {
+			t.Errorf("%s: %d %s", ev["type"], status, body)
+		}
+	}
+	h.svc.mu.Lock()
+	got := strings.Join(h.svc.archived, " ")
+	h.svc.mu.Unlock()
+	if want := "C024BE91L|U024BE7LH|true C024BE91L|U024BE7LH|false"; got != want {
+		t.Errorf("archived = %q, want %q", got, want)
 	}
 }
