@@ -46,7 +46,7 @@ alert_channel: ops-alerts
 `
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	store *storage.Store
 	chat  *incidenttest.FakeChat
@@ -54,7 +54,7 @@ type env struct {
 	reg   *prometheus.Registry
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	plan, ds := playbooks.Parse("plan.yaml", []byte(planYAML))
 	if ds.HasErrors() || len(ds) > 0 {
@@ -110,7 +110,7 @@ func (e *env) incidents() int {
 	return len(list)
 }
 
-func readFile(t *testing.T, name string) []byte {
+func readFile(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {

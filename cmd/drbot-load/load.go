@@ -76,6 +76,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		rep.Phases = append(rep.Phases, pr)
 	}
+	if cfg.AlertStorm {
+		if rep.Alerts, err = runAlertStorm(ctx, cfg, bin, filepath.Join(dir, "alerts")); err != nil {
+			return nil, fmt.Errorf("alerts: %w", err)
+		}
+	}
 	return rep, nil
 }
 
@@ -194,13 +199,7 @@ func runPhase(ctx context.Context, cfg Config, name, bin, dir string) (*PhaseRep
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		select {
-		case <-drbot.exited:
-		default:
-			drbot.kill()
-		}
-	}()
+	defer drbot.killIfRunning()
 
 	p := &phase{
 		name: name, cfg: cfg, plan: plan, secret: secret, fs: fs, drbot: drbot,
@@ -784,13 +783,7 @@ func (p *phase) replayBare(ctx context.Context, pr *PhaseReport) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		select {
-		case <-bare.exited:
-		default:
-			bare.kill()
-		}
-	}()
+	defer bare.killIfRunning()
 	cl := newClient("http://"+bare.addr, p.secret)
 	var (
 		mu     sync.Mutex

@@ -253,3 +253,48 @@ func TestBareHandler(t *testing.T) {
 		})
 	}
 }
+
+// The alert storm's plan is valid, and its notifications are Alertmanager
+// webhooks of the groups in turn.
+func TestAlertStormPlanAndBodies(t *testing.T) {
+	plan := generatePlan(DefaultConfig(), time.Minute)
+	if _, ds := playbooks.Parse("plan.yaml", []byte(plan.YAML+alertPlanYAML(plan))); ds.HasErrors() {
+		t.Fatalf("alert storm plan: %v", ds.Err())
+	}
+	var m struct {
+		Version  string `json:"version"`
+		GroupKey string `json:"groupKey"`
+		Alerts   []struct {
+			Labels map[string]string `json:"labels"`
+		} `json:"alerts"`
+	}
+	if err := json.Unmarshal(alertBody(53, 50), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Version != "4" || m.GroupKey != `{}:{alertname="LoadAlert003"}` || len(m.Alerts) != 1 || m.Alerts[0].Labels["declare"] != "ask" {
+		t.Errorf("notification 53 = %+v", m)
+	}
+}
+
+// TestAlertStormTiny runs the alert storm against the real binary: every
+// notification answered, one incident or ask per group.
+func TestAlertStormTiny(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs drbot")
+	}
+	cfg := DefaultConfig()
+	cfg.Duration = 0
+	cfg.AlertStorm = true
+	cfg.AlertGroups, cfg.AlertRate, cfg.AlertDuration = 4, 1200, 2*time.Second
+	cfg.Latency, cfg.RateLimits, cfg.Drain = 5*time.Millisecond, false, time.Minute
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := rep.Alerts
+	if a == nil || a.Failed != 0 || a.Latency.N != 40 || a.Incidents != 2 || a.Asks != 2 || a.Outcomes["declared"] != 2 || a.Outcomes["asked"] != 2 {
+		t.Errorf("alert storm report = %+v", a)
+	}
+}

@@ -120,6 +120,11 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	fs.DurationVar(&c.StormAckTimeout, "storm-ack-timeout", c.StormAckTimeout, "the plan's paging.ack_timeout in the storm")
 	fs.DurationVar(&c.StormSettle, "storm-settle", c.StormSettle, "how long after the storm's last declaration the incidents are resolved (0: long enough for every escalation round)")
 
+	fs.BoolVar(&c.AlertStorm, "alert-storm", c.AlertStorm, "run the alert storm: Alertmanager notifications to POST /alerts/alertmanager")
+	fs.IntVar(&c.AlertGroups, "alert-groups", c.AlertGroups, "alert storm: groups the notifications come from, in turn")
+	fs.IntVar(&c.AlertRate, "alert-rate", c.AlertRate, "alert storm: notifications a minute")
+	fs.DurationVar(&c.AlertDuration, "alert-duration", c.AlertDuration, "alert storm: how long it lasts")
+
 	fs.DurationVar(&c.Duration, "duration", c.Duration, "length of the long run (0 skips it)")
 	fs.DurationVar(&c.DeclareEvery, "declare-every", c.DeclareEvery, "long run: one declaration every")
 	fs.DurationVar(&c.Lifetime, "lifetime", c.Lifetime, "long run: each incident is resolved this long after its declaration")
@@ -162,6 +167,11 @@ type Config struct {
 	StormAckTimeout  time.Duration
 	StormSettle      time.Duration
 
+	AlertStorm    bool
+	AlertGroups   int
+	AlertRate     int
+	AlertDuration time.Duration
+
 	Duration     time.Duration
 	DeclareEvery time.Duration
 	Lifetime     time.Duration
@@ -193,6 +203,9 @@ func DefaultConfig() Config {
 		StormWindow:      5 * time.Second,
 		StormAckFraction: 0.5,
 		StormAckTimeout:  5 * time.Second,
+		AlertGroups:      50,
+		AlertRate:        500,
+		AlertDuration:    time.Minute,
 		Duration:         60 * time.Second,
 		DeclareEvery:     5 * time.Second,
 		Lifetime:         20 * time.Second,
@@ -217,7 +230,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
-	check(c.Storm || c.Duration > 0, "nothing to run: give --storm or a --duration above 0")
+	check(c.Storm || c.AlertStorm || c.Duration > 0, "nothing to run: give --storm, --alert-storm or a --duration above 0")
+	check(c.AlertGroups > 0 && c.AlertRate > 0 && c.AlertDuration > 0, "--alert-groups, --alert-rate and --alert-duration must be above 0")
 	check(c.Latency >= 0, "--latency must not be negative")
 	check(c.StormIncidents > 0, "--storm-incidents must be at least 1")
 	check(c.StormWindow >= 0, "--storm-window must not be negative")

@@ -322,3 +322,13 @@ func startBare(ctx context.Context, secret string) (*proc, error) {
 	go p.sampleRSS()
 	return p, nil
 }
+
+// killIfRunning kills the process unless it has exited: deferred after a
+// start, so that an error on the way never leaves it running.
+func (p *proc) killIfRunning() {
+	select {
+	case <-p.exited:
+	default:
+		p.kill()
+	}
+}

@@ -19,6 +19,7 @@ type Report struct {
 	Command string         `json:"command"`
 	Dir     string         `json:"dir,omitempty"` // with --keep
 	Phases  []*PhaseReport `json:"phases"`
+	Alerts  *AlertsReport  `json:"alerts,omitempty"` // with --alert-storm
 }
 
 // Machine describes where the figures were measured.
@@ -118,6 +119,9 @@ func statsOf(ds []time.Duration) Stats {
 // Failed reports whether the run found something wrong: a page lost, a
 // request refused, an incident left open.
 func (r *Report) Failed() bool {
+	if r.Alerts != nil && (r.Alerts.Failed > 0 || len(r.Alerts.Problems) > 0) {
+		return true
+	}
 	for _, p := range r.Phases {
 		if p.Pages.Lost > 0 || p.Unresolved > 0 || len(p.Problems) > 0 {
 			return true
@@ -194,6 +198,9 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "PROBLEM: %s\n", pb)
 		}
 	}
+	if r.Alerts != nil {
+		r.Alerts.writeText(w)
+	}
 }
 
 func num(ms float64) string { return strconv.FormatFloat(ms, 'f', 1, 64) }
@@ -230,6 +237,12 @@ func (c Config) CommandLine() string {
 		if c.StormSettle > 0 {
 			add("storm-settle", c.StormSettle)
 		}
+	}
+	if c.AlertStorm {
+		add("alert-storm", c.AlertStorm)
+		add("alert-groups", c.AlertGroups)
+		add("alert-rate", c.AlertRate)
+		add("alert-duration", c.AlertDuration)
 	}
 	add("duration", c.Duration)
 	if c.Duration > 0 {
