@@ -194,14 +194,17 @@ func startServe(t testing.TB, fs *fakeslack.Server, dir string, env ...string) *
 }
 
 // launchServe runs "drbot serve" on a free port with dir/plan.yaml and
-// dir/drbot.db, SLACK_API_URL pointing at fs and then env, and waits until
+// dir/drbot.db (or the DRBOT_DB of env), SLACK_API_URL pointing at fs and then env, and waits until
 // it says where it listens. Its standard error goes to s.logs, and its
 // standard output too when allOutput. The caller arranges the stop.
 func launchServe(t testing.TB, fs *fakeslack.Server, dir string, allOutput bool, env []string) *served {
 	t.Helper()
 	bin := drbotBinary(t)
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--plan", filepath.Join(dir, "plan.yaml"),
-		"--db", filepath.Join(dir, "drbot.db"), "--log-level", "debug")
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--plan", filepath.Join(dir, "plan.yaml"), "--log-level", "debug"}
+	if !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "DRBOT_DB=") }) {
+		args = append(args, "--db", filepath.Join(dir, "drbot.db"))
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = serveEnv(append([]string{"SLACK_API_URL=" + fs.URL()}, env...)...)
 	s := &served{t: t, cmd: cmd, logs: &incidenttest.LogBuffer{}, exited: make(chan error, 1)}
 	if allOutput {
