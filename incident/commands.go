@@ -186,7 +186,7 @@ func (o *op) statusText(events []Event) string {
 	elapsed := o.now.Sub(inc.DeclaredAt)
 	if inc.State == StateResolved {
 		elapsed = inc.ResolvedAt.Sub(inc.DeclaredAt)
-		fmt.Fprintf(&b, "\nResolved by %s at %s, after %s.", mention(inc.ResolvedBy), o.clockZone(inc.ResolvedAt), fmtDur(elapsed))
+		fmt.Fprintf(&b, "\nResolved by %s at %s, after %s.", mention(inc.ResolvedBy), o.clock(inc.ResolvedAt), fmtDur(elapsed))
 	}
 	p := o.project()
 	// When every step is done the current-step line says so.
@@ -203,10 +203,10 @@ func (o *op) statusText(events []Event) string {
 		fmt.Fprintf(&b, "\nRTO %s missed by %s.", fmtDur(inc.RTO), fmtDur(elapsed-inc.RTO))
 	case elapsed > inc.RTO:
 		fmt.Fprintf(&b, "\nElapsed %s: the RTO of %s (deadline %s) was breached %s ago.%s",
-			fmtDur(elapsed), fmtDur(inc.RTO), o.clockZone(p.deadline), fmtDur(elapsed-inc.RTO), projected)
+			fmtDur(elapsed), fmtDur(inc.RTO), o.clock(p.deadline), fmtDur(elapsed-inc.RTO), projected)
 	default:
 		fmt.Fprintf(&b, "\nElapsed %s of the %s RTO (deadline %s), %s left.%s",
-			fmtDur(elapsed), fmtDur(inc.RTO), o.clockZone(p.deadline), fmtDur(inc.RTO-elapsed), projected)
+			fmtDur(elapsed), fmtDur(inc.RTO), o.clock(p.deadline), fmtDur(inc.RTO-elapsed), projected)
 	}
 	if line := o.dataLossText(); line != "" {
 		b.WriteString("\n" + line)

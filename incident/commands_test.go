@@ -107,12 +107,12 @@ func TestStatus(t *testing.T) {
 
 	r := e.mustCommand(uErin, ch, "status")
 	want := "*Incident #1: Corrupted payments database* — open · sev1 · payments-db · <#" + ch + ">\n" +
-		"Elapsed 30m of the 2h RTO (deadline 12:00 CET), 1h30m left. Projected finish 11:40 — 20m within the RTO.\n" +
+		"Elapsed 30m of the 2h RTO (deadline 12:00 CET), 1h30m left. Projected finish 11:40 CET — 20m within the RTO.\n" +
 		"Recovery point not recorded (RPO 15m): /incident recovery-point WHEN\n" +
 		"Current step: Step 3/4 · restore — Restore the last snapshot into a new instance and repoint the app. (estimate 1h)\n" +
-		"Waiting since 10:06 for approval by the approver role (Erin Lund, Frank Moe).\n" +
+		"Waiting since 10:06 CET for approval by the approver role (Erin Lund, Frank Moe).\n" +
 		"*Paged*\n" +
-		"• commander: acknowledged by Alice Berg at 10:02\n" +
+		"• commander: acknowledged by Alice Berg at 10:02 CET\n" +
 		"• executor: Bob Dahl paged (page 3), not acknowledged yet"
 	if r.Text != want {
 		t.Errorf("status:\n%s\nwant:\n%s", r.Text, want)
@@ -125,7 +125,7 @@ func TestStatus(t *testing.T) {
 	e.at(100 * time.Minute)
 	r = e.mustCommand(uErin, ch, "status")
 	for _, want := range []string{
-		"Elapsed 1h40m of the 2h RTO (deadline 12:00 CET), 20m left. Projected finish 11:50 — 10m within the RTO.",
+		"Elapsed 1h40m of the 2h RTO (deadline 12:00 CET), 20m left. Projected finish 11:50 CET — 10m within the RTO.",
 		"Running for 1h10m, 10m over its estimate.",
 	} {
 		if !strings.Contains(r.Text, want) {
@@ -158,29 +158,29 @@ func TestStatusPagedAgain(t *testing.T) {
 				e.mustCommand(uBob, ch, "page commander")
 				e.at(36 * time.Minute) // escalates to bob
 			},
-			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:30 (by <@U0BOB0001>): Bob Dahl paged (page 2), not acknowledged yet",
+			want: "• commander: acknowledged by Alice Berg at 10:02 CET; paged again at 10:30 CET (by <@U0BOB0001>): Bob Dahl paged (page 2), not acknowledged yet",
 		},
 		{
 			name: "RTO breach",
 			run: func(e *svcEnv, ch string) {
 				e.at(2 * time.Hour)
 			},
-			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 12:00 (RTO breached): Alice Berg paged (page 1), not acknowledged yet",
+			want: "• commander: acknowledged by Alice Berg at 10:02 CET; paged again at 12:00 CET (RTO breached): Alice Berg paged (page 1), not acknowledged yet",
 		},
 		{
 			name: "another role unanswered",
 			run:  pagedUnanswered("page security"),
-			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:40 (nobody acknowledged the security role): Alice Berg paged (page 1) about security, not acknowledged yet",
+			want: "• commander: acknowledged by Alice Berg at 10:02 CET; paged again at 10:40 CET (nobody acknowledged the security role): Alice Berg paged (page 1) about security, not acknowledged yet",
 		},
 		{
 			name: "a contact paged alone unanswered",
 			run:  pagedUnanswered("page @erin"),
-			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:40 (Erin Lund did not acknowledge): Alice Berg paged (page 1) about Erin Lund, not acknowledged yet",
+			want: "• commander: acknowledged by Alice Berg at 10:02 CET; paged again at 10:40 CET (Erin Lund did not acknowledge): Alice Berg paged (page 1) about Erin Lund, not acknowledged yet",
 		},
 		{
 			name: "a Slack member paged alone unanswered",
 			run:  pagedUnanswered("page <@U0ZED0001>"),
-			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:40 (<@U0ZED0001> did not acknowledge): Alice Berg paged (page 1) about <@U0ZED0001>, not acknowledged yet",
+			want: "• commander: acknowledged by Alice Berg at 10:02 CET; paged again at 10:40 CET (<@U0ZED0001> did not acknowledge): Alice Berg paged (page 1) about <@U0ZED0001>, not acknowledged yet",
 		},
 		{
 			name: "nobody acknowledges the second run",
@@ -191,7 +191,7 @@ func TestStatusPagedAgain(t *testing.T) {
 					e.at(time.Duration(m) * time.Minute)
 				}
 			},
-			want: "• commander: acknowledged by Alice Berg at 10:02; paged again at 10:30 (by <@U0BOB0001>): nobody acknowledged after 4 pages",
+			want: "• commander: acknowledged by Alice Berg at 10:02 CET; paged again at 10:30 CET (by <@U0BOB0001>): nobody acknowledged after 4 pages",
 		},
 	}
 	for _, tt := range tests {
@@ -311,7 +311,7 @@ func TestResolve(t *testing.T) {
 	// Alice, paged as commander, acknowledged by resolving: her pages say
 	// so, with no button left.
 	for _, m := range e.pagesTo(uAlice) {
-		if len(m.Buttons) != 0 || !strings.Contains(m.Text, "Acknowledged by <@U0ALICE01> at 10:55 (by typing /incident resolve)") {
+		if len(m.Buttons) != 0 || !strings.Contains(m.Text, "Acknowledged by <@U0ALICE01> at 10:55 CET (by typing /incident resolve)") {
 			t.Errorf("open page after resolve: %q %v", m.Text, btnLabels(m.Buttons))
 		}
 	}
@@ -322,7 +322,7 @@ func TestResolve(t *testing.T) {
 	// Resolving twice says so and changes nothing.
 	before := len(e.timeline(1))
 	r = e.mustCommand(uBob, ch, "resolve")
-	if r.Text != "Incident #1 is already resolved (by <@U0ALICE01> at 10:55)." {
+	if r.Text != "Incident #1 is already resolved (by <@U0ALICE01> at 10:55 CET)." {
 		t.Errorf("second resolve: %q", r.Text)
 	}
 	if len(e.timeline(1)) != before {
@@ -374,7 +374,7 @@ func TestResolveClosesRanOutPages(t *testing.T) {
 	for _, u := range []string{uAlice, uBob, uErin} {
 		for _, m := range e.pagesTo(u) {
 			pages++
-			if len(m.Buttons) != 0 || !strings.Contains(m.Text, "Incident resolved at 10:33") {
+			if len(m.Buttons) != 0 || !strings.Contains(m.Text, "Incident resolved at 10:33 CET") {
 				t.Errorf("page to %s after resolve: %q %v", u, m.Text, btnLabels(m.Buttons))
 			}
 		}
@@ -402,13 +402,13 @@ func TestResolveClosesStep(t *testing.T) {
 		{
 			name: "done and skip", scenario: "checkout-down",
 			want: "Step 1/2 · restart — Restart the checkout pods. (estimate 5m)\n" +
-				"Incident resolved at 10:20; this step was not finished.",
+				"Incident resolved at 10:20 CET; this step was not finished.",
 		},
 		{
 			name: "answers", scenario: "db-corruption",
 			want: "Step 1/4 · assess — Check whether the primary still serves reads and when the last good backup ran. (estimate 10m, owner: executor)\n" +
 				"*Is the primary still serving reads?*\n" +
-				"Incident resolved at 10:20; this step was not finished.",
+				"Incident resolved at 10:20 CET; this step was not finished.",
 		},
 		{
 			name: "approved step of a drill", scenario: "db-corruption", drill: true,
@@ -418,7 +418,7 @@ func TestResolveClosesStep(t *testing.T) {
 				e.press(uErin, dmOf(uErin), "Approve")
 			},
 			want: "[DRILL] Step 3/4 · restore — Restore the last snapshot into a new instance and repoint the app. (estimate 1h)\n" +
-				"Incident resolved at 10:20; this step was not finished.",
+				"Incident resolved at 10:20 CET; this step was not finished.",
 		},
 	}
 	for _, tt := range tests {
@@ -680,7 +680,7 @@ func TestNewValidates(t *testing.T) {
 	}
 }
 
-// pagedUnanswered returns a step of TestStatusPagedAgain: at 10:30 bob
+// pagedUnanswered returns a step of TestStatusPagedAgain: at 10:30 CET bob
 // types "/incident COMMAND", and nobody answers its two pages (10:35,
 // 10:40), so the commander is paged again.
 func pagedUnanswered(command string) func(e *svcEnv, ch string) {

@@ -57,29 +57,24 @@ func fmtDur(d time.Duration) string {
 	return b.String()
 }
 
-// clock says a time of day in the plan's time zone ("10:03"), with the
-// day in front when it is not the day of ref ("Sat 22 Nov 00:15").
+// clock says a time of day in the plan's time zone, with the zone's
+// abbreviation ("10:03 CET"), and the day in front when it is not the day
+// of ref ("Sun 22 Nov 00:15 CET"). Every time drbot shows people is
+// written in the plan's zone and says which (a plan without timezone: is
+// in UTC); only JSON has UTC RFC 3339. The abbreviation tells 02:30 CEST
+// from 02:30 CET on the night the clocks go back.
 func clock(t, ref time.Time, loc *time.Location) string {
 	if loc == nil {
 		loc = time.UTC
 	}
 	lt, lr := t.In(loc), ref.In(loc)
 	if lt.YearDay() != lr.YearDay() || lt.Year() != lr.Year() {
-		return lt.Format("Mon 2 Jan 15:04")
+		return lt.Format("Mon 2 Jan 15:04 MST")
 	}
-	return lt.Format("15:04")
+	return lt.Format("15:04 MST")
 }
 
-// clockZone is clock with the zone: "12:00 CET".
-func clockZone(t, ref time.Time, loc *time.Location) string {
-	if loc == nil {
-		loc = time.UTC
-	}
-	return clock(t, ref, loc) + " " + t.In(loc).Format("MST")
-}
-
-func (o *op) clock(t time.Time) string     { return clock(t, o.inc.DeclaredAt, o.plan.Location) }
-func (o *op) clockZone(t time.Time) string { return clockZone(t, o.inc.DeclaredAt, o.plan.Location) }
+func (o *op) clock(t time.Time) string { return clock(t, o.inc.DeclaredAt, o.plan.Location) }
 
 // channelLink refers to the incident's channel: a link once it exists.
 func channelLink(inc *Incident) string {
@@ -98,7 +93,7 @@ func incidentName(inc *Incident) string {
 func topicText(inc *Incident, p *playbooks.Plan) string {
 	parts := []string{inc.Severity, inc.Service}
 	if inc.RTO > 0 {
-		parts = append(parts, fmt.Sprintf("RTO deadline %s (%s)", clockZone(inc.DeclaredAt.Add(inc.RTO), inc.DeclaredAt, p.Location), fmtDur(inc.RTO)))
+		parts = append(parts, fmt.Sprintf("RTO deadline %s (%s)", clock(inc.DeclaredAt.Add(inc.RTO), inc.DeclaredAt, p.Location), fmtDur(inc.RTO)))
 	} else {
 		parts = append(parts, "no RTO set")
 	}
@@ -157,7 +152,7 @@ func (o *op) summaryMessage() Message {
 	}
 	rto, rpo := "none set", "none set"
 	if inc.RTO > 0 {
-		rto = fmt.Sprintf("%s (%s)", o.clockZone(inc.DeclaredAt.Add(inc.RTO)), fmtDur(inc.RTO))
+		rto = fmt.Sprintf("%s (%s)", o.clock(inc.DeclaredAt.Add(inc.RTO)), fmtDur(inc.RTO))
 	}
 	if svc := p.ServiceOf(sc); svc != nil && svc.RPO > 0 {
 		rpo = fmtDur(svc.RPO)
@@ -168,7 +163,7 @@ func (o *op) summaryMessage() Message {
 		{Label: "Service", Value: escape(inc.Service)},
 		{Label: "RTO deadline", Value: rto},
 		{Label: "RPO", Value: rpo},
-		{Label: "Declared by", Value: fmt.Sprintf("%s at %s", mention(inc.DeclaredBy), o.clockZone(inc.DeclaredAt))},
+		{Label: "Declared by", Value: fmt.Sprintf("%s at %s", mention(inc.DeclaredBy), o.clock(inc.DeclaredAt))},
 		{Label: "Playbook", Value: fmt.Sprintf("%s, %d steps, worst case %s", escape(sc.ID), len(sc.Steps), fmtDur(worst))},
 	}
 	ctx := "Commands here: /incident status · /incident ack · /incident note TEXT · /incident page ROLE|@user · /incident resolve"
@@ -359,7 +354,7 @@ func (o *op) lateText(p projection) string {
 		}
 	}
 	t := fmt.Sprintf(":warning: Projected finish %s is %s past the RTO deadline %s.",
-		o.clock(p.finish), fmtDur(p.finish.Sub(p.deadline)), o.clockZone(p.deadline))
+		o.clock(p.finish), fmtDur(p.finish.Sub(p.deadline)), o.clock(p.deadline))
 	if len(steps) > 0 {
 		t += " Still ahead on the longest path: " + strings.Join(steps, ", ") + "."
 	}
@@ -368,10 +363,10 @@ func (o *op) lateText(p projection) string {
 
 func (o *op) onTrackText(p projection) string {
 	if p.atDeadline() {
-		return fmt.Sprintf(":white_check_mark: Back on track: projected finish %s, right at the RTO deadline %s.", o.clock(p.finish), o.clockZone(p.deadline))
+		return fmt.Sprintf(":white_check_mark: Back on track: projected finish %s, right at the RTO deadline %s.", o.clock(p.finish), o.clock(p.deadline))
 	}
 	return fmt.Sprintf(":white_check_mark: Back on track: projected finish %s, %s within the RTO deadline %s.",
-		o.clock(p.finish), fmtDur(p.deadline.Sub(p.finish)), o.clockZone(p.deadline))
+		o.clock(p.finish), fmtDur(p.deadline.Sub(p.finish)), o.clock(p.deadline))
 }
 
 // --- notes, resolve
@@ -383,7 +378,7 @@ func notePost(by, text string) string {
 func (o *op) resolvedMessage(pm *Postmortem, summary string, acked bool) Message {
 	inc := o.inc
 	var b strings.Builder
-	fmt.Fprintf(&b, ":white_check_mark: *Incident #%d resolved* by %s at %s.", inc.ID, mention(inc.ResolvedBy), o.clockZone(inc.ResolvedAt))
+	fmt.Fprintf(&b, ":white_check_mark: *Incident #%d resolved* by %s at %s.", inc.ID, mention(inc.ResolvedBy), o.clock(inc.ResolvedAt))
 	if summary != "" {
 		b.WriteString("\n" + escape(summary))
 	}

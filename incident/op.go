@@ -225,6 +225,16 @@ func (o *op) who(id string) string {
 	return mention(id)
 }
 
+// memberPlain names Slack member userID for the timeline's text: the
+// contact's name, or "A member not in the plan" (the event's Actor keeps
+// the member ID). Prose shows no raw member IDs.
+func (o *op) memberPlain(userID string) string {
+	if c := o.contactOf(userID); c != nil && c.Name != "" {
+		return c.Name
+	}
+	return "A member not in the plan"
+}
+
 // whoPlain is who for the timeline: no Slack markup.
 func (o *op) whoPlain(id string) string {
 	if c := o.plan.Contacts[id]; c != nil {

@@ -104,7 +104,7 @@ func TestAcknowledge(t *testing.T) {
 		t.Errorf("reply = %q, want %q", r.Text, want)
 	}
 	page := e.chat.DMs(uBob)[0]
-	if !strings.HasSuffix(page.Text, "Acknowledged by <@U0BOB0001> at 10:01") || len(page.Buttons) != 0 {
+	if !strings.HasSuffix(page.Text, "Acknowledged by <@U0BOB0001> at 10:01 CET") || len(page.Buttons) != 0 {
 		t.Errorf("page after ack: %q buttons %v", page.Text, btnLabels(page.Buttons))
 	}
 	e.mustFind(ch, "Bob Dahl acknowledged as executor after 1m35s")
@@ -122,7 +122,7 @@ func TestAcknowledge(t *testing.T) {
 	// A second press changes nothing.
 	before := len(e.timeline(1))
 	r = e.pressAction(uBob, dmOf(uBob), "ack|1|executor")
-	if r.Text != "Already acknowledged by Bob Dahl at 10:01." {
+	if r.Text != "Already acknowledged by Bob Dahl at 10:01 CET." {
 		t.Errorf("second press reply = %q", r.Text)
 	}
 	if got := len(e.timeline(1)); got != before {
@@ -137,6 +137,8 @@ func TestAcknowledge(t *testing.T) {
 	un := e.events(1, incident.KindUnauthorized)
 	if len(un) != 1 || un[0].Actor != uErin || un[0].Data["action"] != "acknowledge" {
 		t.Errorf("unauthorized = %+v", un)
+	} else if want := "Erin Lund pressed Acknowledge for commander but is not one of its contacts"; un[0].Text != want {
+		t.Errorf("unauthorized text %q, want %q (a name, not a member ID)", un[0].Text, want)
 	}
 
 	// The executor does not escalate any more; the commander does.
@@ -201,8 +203,8 @@ func TestAcknowledgeUpdatesEarlierRuns(t *testing.T) {
 			got = append(got, page{to: u, ack: ack, buttons: btnLabels(m.Buttons)})
 		}
 	}
-	byAlice := "Acknowledged by <@U0ALICE01> at 10:01"
-	byBob := "Acknowledged by <@U0BOB0001> at 10:24"
+	byAlice := "Acknowledged by <@U0ALICE01> at 10:01 CET"
+	byBob := "Acknowledged by <@U0BOB0001> at 10:24 CET"
 	want := []page{
 		{to: uBob, ack: byAlice}, // page 1: run 1
 		{to: uBob, ack: byBob},   // pages 2 and 4: run 2, ran out
@@ -219,7 +221,7 @@ func TestAcknowledgeUpdatesEarlierRuns(t *testing.T) {
 	if b, ok := e.chat.FindButton(dmOf(uAlice), "Acknowledge"); ok {
 		t.Errorf("alice's commander page kept its button (%+v)", b)
 	}
-	e.mustFind(dmOf(uAlice), "No longer needed: Bob Dahl acknowledged as executor at 10:24.")
+	e.mustFind(dmOf(uAlice), "No longer needed: Bob Dahl acknowledged as executor at 10:24 CET.")
 }
 
 func TestAcknowledgeByEmailContact(t *testing.T) {
@@ -434,7 +436,7 @@ func TestPagePersonUnanswered(t *testing.T) {
 				return
 			}
 			if len(commanderPages) != 1 || commanderPages[0].Data["contact"] != "alice" || commanderPages[0].Actor != "" {
-				t.Fatalf("commander pages at 10:12 = %+v, want alice's by drbot", commanderPages)
+				t.Fatalf("commander pages at 10:12 CET = %+v, want alice's by drbot", commanderPages)
 			}
 			pages := e.pagesTo(uAlice)
 			last := pages[len(pages)-1]

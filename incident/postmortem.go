@@ -1,5 +1,7 @@
 package incident
 
+import "time"
+
 // Postmortem is the record kept of a resolved (or still open) incident. Its
 // JSON is a contract (interface.md): the first block of fields may not
 // change; the rest are additions.
@@ -21,7 +23,7 @@ type Postmortem struct {
 	Timeline             []PMEvent `json:"timeline"`
 
 	// Additions.
-	AsOf             string       `json:"as_of"`              // when it was computed; an open incident's figures run to here
+	AsOf             string       `json:"as_of"`              // when it was computed, never before resolved_at or the last event; an open incident's figures run to here
 	RTOMarginSeconds int64        `json:"rto_margin_seconds"` // RTO minus time to recover; negative when missed
 	Channel          string       `json:"channel,omitempty"`
 	Steps            []PMStep     `json:"steps"`
@@ -45,6 +47,10 @@ type Postmortem struct {
 	// Names maps the Slack member IDs and contact ids that appear above to
 	// the person's name in the plan, for reading.
 	Names map[string]string `json:"names,omitempty"`
+
+	// loc is the plan's time zone, in which Markdown shows times (UTC
+	// when unset). JSON times are UTC.
+	loc *time.Location
 }
 
 // PMEvent is a timeline line in the postmortem. Data is the event's

@@ -26,14 +26,37 @@ const (
 // and its timeline (in the order it was written; the postmortem lists it
 // in the order things happened, see inOrder). plan is the plan the
 // incident was declared with, for step texts, estimates and names; it may
-// be nil. now is the end of the figures of an incident still open. It
-// reads nothing else and changes nothing.
+// be nil; its time zone is the one the Markdown shows times in. now is
+// the end of the figures of an incident still open, and as_of, unless the
+// incident knows a later time (asOf). It reads nothing else and changes
+// nothing.
 //
 // time_to_ack_seconds is 0 when nobody acknowledged: the findings say so,
 // and each role's ack_seconds is -1 then.
 func BuildPostmortem(inc *Incident, events []Event, plan *playbooks.Plan, now time.Time) *Postmortem {
-	b := pmBuilder{inc: inc, events: inOrder(events), plan: plan, now: now.UTC()}
-	return b.build()
+	b := pmBuilder{inc: inc, events: inOrder(events), plan: plan}
+	b.now = asOf(inc, b.events, now)
+	pm := b.build()
+	if plan != nil {
+		pm.loc = plan.Location
+	}
+	return pm
+}
+
+// asOf is the time a postmortem is computed as of: now, or the last thing
+// the incident knows (its resolution, its latest event) when that is
+// later. A postmortem printed on a machine whose clock is behind the one
+// the incident ran on (the console's --start) is never "as of" a time
+// before its own resolution.
+func asOf(inc *Incident, events []Event, now time.Time) time.Time {
+	now = now.UTC()
+	if inc.State == StateResolved && inc.ResolvedAt.After(now) {
+		now = inc.ResolvedAt.UTC()
+	}
+	if n := len(events); n > 0 && events[n-1].At.After(now) {
+		now = events[n-1].At.UTC()
+	}
+	return now
 }
 
 type pmBuilder struct {

@@ -60,10 +60,10 @@ func (o *op) recoveryPoint(userID, when string) (Reply, error) {
 		return Reply{}, err
 	}
 	o.inc.RecoveryPoint = t
-	o.event(KindRecoveryPoint, userID, "Recovery point: data recovered to "+mdTime(pmTime(t)), map[string]string{"at": pmTime(t)})
+	o.event(KindRecoveryPoint, userID, "Recovery point: data recovered to "+o.clock(t), map[string]string{"at": pmTime(t)})
 	line := o.dataLossText()
-	o.post(Message{Text: fmt.Sprintf(":floppy_disk: %s recorded the recovery point: the data was recovered to %s.\n%s", mention(userID), o.clockZone(t), line)}, "", "say the recovery point")
-	return Reply{Text: fmt.Sprintf("Recovery point of incident #%d: %s. %s", o.inc.ID, o.clockZone(t), line)}, nil
+	o.post(Message{Text: fmt.Sprintf(":floppy_disk: %s recorded the recovery point: the data was recovered to %s.\n%s", mention(userID), o.clock(t), line)}, "", "say the recovery point")
+	return Reply{Text: fmt.Sprintf("Recovery point of incident #%d: %s. %s", o.inc.ID, o.clock(t), line)}, nil
 }
 
 // began is /incident began WHEN.
@@ -73,16 +73,16 @@ func (o *op) began(userID, when string) (Reply, error) {
 		return Reply{}, err
 	}
 	if t.After(o.inc.DeclaredAt) {
-		return Reply{}, Errorf(EINVALID, "%s is after the incident was declared (%s): /incident began says when the failure began, if earlier. Nothing was changed.", o.clockZone(t), o.clockZone(o.inc.DeclaredAt))
+		return Reply{}, Errorf(EINVALID, "%s is after the incident was declared (%s): /incident began says when the failure began, if earlier. Nothing was changed.", o.clock(t), o.clock(o.inc.DeclaredAt))
 	}
 	o.inc.BeganAt = t
-	o.event(KindBegan, userID, "The failure began at "+mdTime(pmTime(t)), map[string]string{"at": pmTime(t)})
-	line := fmt.Sprintf(":clock1: %s says the failure began at %s, %s before it was declared.", mention(userID), o.clockZone(t), fmtDur(o.inc.DeclaredAt.Sub(t)))
+	o.event(KindBegan, userID, "The failure began at "+o.clock(t), map[string]string{"at": pmTime(t)})
+	line := fmt.Sprintf(":clock1: %s says the failure began at %s, %s before it was declared.", mention(userID), o.clock(t), fmtDur(o.inc.DeclaredAt.Sub(t)))
 	if _, known := dataLoss(o.inc); known {
 		line += "\n" + o.dataLossText()
 	}
 	o.post(Message{Text: line}, "", "say when the failure began")
-	return Reply{Text: fmt.Sprintf("Incident #%d: the failure began at %s.", o.inc.ID, o.clockZone(t))}, nil
+	return Reply{Text: fmt.Sprintf("Incident #%d: the failure began at %s.", o.inc.ID, o.clock(t))}, nil
 }
 
 // when parses WHEN for what (a point in time, in the past) in the plan's
@@ -94,7 +94,7 @@ func (o *op) when(s, what string) (time.Time, error) {
 	}
 	t = t.Truncate(time.Second)
 	if t.After(o.now) {
-		return time.Time{}, Errorf(EINVALID, "%s is in the future; %s is a time already past. Nothing was changed.", o.clockZone(t), what)
+		return time.Time{}, Errorf(EINVALID, "%s is in the future; %s is a time already past. Nothing was changed.", o.clock(t), what)
 	}
 	return t, nil
 }
@@ -111,7 +111,7 @@ func (o *op) dataLossText() string {
 		}
 		return fmt.Sprintf("Recovery point not recorded (RPO %s): /incident recovery-point WHEN", fmtDur(rpo))
 	}
-	return fmt.Sprintf("Data lost: %s (%s → %s); %s", fmtDur(lost), o.clock(o.inc.RecoveryPoint), o.clockZone(beganAt(o.inc)), rpoVerdict(lost, rpo))
+	return fmt.Sprintf("Data lost: %s (%s → %s); %s", fmtDur(lost), o.clock(o.inc.RecoveryPoint), o.clock(beganAt(o.inc)), rpoVerdict(lost, rpo))
 }
 
 // rpoVerdict is "RPO 15m: met", "RPO 15m: missed by 25m", or "no RPO
@@ -140,7 +140,7 @@ func (o *op) rpoField() string {
 		}
 		return fmt.Sprintf("%s, not checked: no recovery point recorded (/incident recovery-point WHEN)", fmtDur(rpo))
 	}
-	what := fmt.Sprintf("%s of data lost (%s → %s)", fmtDur(lost), o.clock(o.inc.RecoveryPoint), o.clockZone(beganAt(o.inc)))
+	what := fmt.Sprintf("%s of data lost (%s → %s)", fmtDur(lost), o.clock(o.inc.RecoveryPoint), o.clock(beganAt(o.inc)))
 	switch {
 	case rpo == 0:
 		return "none set; " + what
@@ -160,7 +160,7 @@ func (o *op) askRecoveryPoint(stepID string) Reply {
 	}
 	text := fmt.Sprintf("Step %s is done. To what point in time was the data recovered? Type /incident recovery-point WHEN (`10:45`, `2026-11-21 10:45` or `15m ago`) in %s.", escape(st.ID), channelLink(o.inc))
 	if !o.inc.RecoveryPoint.IsZero() {
-		text += fmt.Sprintf(" Recorded so far: %s.", o.clockZone(o.inc.RecoveryPoint))
+		text += fmt.Sprintf(" Recorded so far: %s.", o.clock(o.inc.RecoveryPoint))
 	}
 	return Reply{Text: text, OpenRecoveryPointModal: true}
 }

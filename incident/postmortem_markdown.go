@@ -103,11 +103,11 @@ func (w *mdWriter) header() {
 func (w *mdWriter) keyFigures() {
 	pm := w.pm
 	w.WriteString("## Key figures\n\n| | |\n|---|---|\n")
-	w.row("Declared", mdTime(pm.DeclaredAt))
+	w.row("Declared", w.time(pm.DeclaredAt))
 	if pm.State == StateResolved {
-		w.row("Resolved", mdTime(pm.ResolvedAt))
+		w.row("Resolved", w.time(pm.ResolvedAt))
 	} else {
-		w.row("Resolved", "not yet (figures as of "+mdTime(pm.AsOf)+")")
+		w.row("Resolved", "not yet (figures as of "+w.time(pm.AsOf)+")")
 	}
 	ack := "nobody acknowledged"
 	if pm.TimeToAckSeconds > 0 || anyAck(pm.Acks) {
@@ -132,11 +132,11 @@ func (w *mdWriter) keyFigures() {
 		w.row("RTO", "none set")
 	}
 	if pm.BeganAt != "" && pm.BeganAt != pm.DeclaredAt {
-		w.row("Failure began", mdTime(pm.BeganAt))
+		w.row("Failure began", w.time(pm.BeganAt))
 	}
 	if pm.RPOSeconds != nil || pm.RecoveryPoint != nil {
 		if pm.RecoveryPoint != nil {
-			w.row("Recovery point", mdTime(*pm.RecoveryPoint))
+			w.row("Recovery point", w.time(*pm.RecoveryPoint))
 		}
 		w.row("Data lost", pm.dataLossRow())
 	}
@@ -192,7 +192,7 @@ func (w *mdWriter) decisions() {
 		if d.Ask != "" {
 			q = " " + w.text(d.Ask)
 		}
-		fmt.Fprintf(w, "- %s **%s**%s Answer: **%s**", mdTime(d.At), w.text(d.Step), q, w.text(d.Answer))
+		fmt.Fprintf(w, "- %s **%s**%s Answer: **%s**", w.time(d.At), w.text(d.Step), q, w.text(d.Answer))
 		if d.By != "" {
 			fmt.Fprintf(w, ", by %s", w.text(w.name(d.By)))
 		}
@@ -208,7 +208,7 @@ func (w *mdWriter) approvals() {
 	}
 	w.WriteString("## Approvals\n\n| Step | Role | Outcome | By | Requested | Decided | Wait |\n|---|---|---|---|---|---|---|\n")
 	for _, a := range w.pm.Approvals {
-		w.row(a.Step, a.Role, a.Outcome, w.name(a.By), mdTime(a.RequestedAt), mdTime(a.DecidedAt), mdSeconds(a.WaitSeconds))
+		w.row(a.Step, a.Role, a.Outcome, w.name(a.By), w.time(a.RequestedAt), w.time(a.DecidedAt), mdSeconds(a.WaitSeconds))
 	}
 	w.WriteString("\n")
 }
@@ -220,7 +220,7 @@ func (w *mdWriter) escalations() {
 	}
 	w.WriteString("## Escalations\n\n")
 	for _, e := range w.pm.Escalations {
-		fmt.Fprintf(w, "- %s %s\n", mdTime(e.At), w.text(e.Text))
+		fmt.Fprintf(w, "- %s %s\n", w.time(e.At), w.text(e.Text))
 	}
 	w.WriteString("\n")
 }
@@ -232,7 +232,7 @@ func (w *mdWriter) notes() {
 	}
 	w.WriteString("## Notes\n\n")
 	for _, e := range w.pm.Notes {
-		fmt.Fprintf(w, "- %s %s: %s\n", mdTime(e.At), w.text(w.actor(e.Actor)), w.text(e.Text))
+		fmt.Fprintf(w, "- %s %s: %s\n", w.time(e.At), w.text(w.actor(e.Actor)), w.text(e.Text))
 	}
 	w.WriteString("\n")
 }
@@ -253,7 +253,7 @@ func (w *mdWriter) findings() {
 func (w *mdWriter) timeline() {
 	w.WriteString("## Timeline\n\n| Time | What | Who | Details |\n|---|---|---|---|\n")
 	for _, e := range w.pm.Timeline {
-		w.row(mdTime(e.At), e.Kind, w.actor(e.Actor), e.Text)
+		w.row(w.time(e.At), e.Kind, w.actor(e.Actor), e.Text)
 	}
 }
 
@@ -275,17 +275,23 @@ func abs64(n int64) int64 {
 
 func mdSeconds(s int64) string { return pmDur(time.Duration(s) * time.Second) }
 
-// mdTime shows an RFC 3339 time of the postmortem ("2026-11-21T10:00:00Z",
-// always UTC and whole seconds) as "2026-11-21 10:00:00 UTC". Every time
-// of the document is written this way and says its zone: a postmortem is
-// read by people in other zones than the plan's, long after the fact, and
-// compared with logs that are in UTC. Seconds stay: an acknowledgement
-// 95 s after the page is a figure of the review.
-func mdTime(s string) string {
-	if len(s) == len("2006-01-02T15:04:05Z") && s[10] == 'T' && s[19] == 'Z' {
-		return s[:10] + " " + s[11:19] + " UTC"
+// time shows an RFC 3339 time of the postmortem ("2026-11-21T10:00:00Z",
+// always UTC and whole seconds) in the plan's time zone, with its
+// abbreviation: "2026-11-21 11:00:00 CET". Every time of the document is
+// written this way: people read it in the plan's zone, as they saw the
+// incident in Slack, and the abbreviation says which zone when it is
+// read elsewhere or next to logs in UTC (the JSON has UTC). Seconds stay:
+// an acknowledgement 95 s after the page is a figure of the review.
+func (w *mdWriter) time(s string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
 	}
-	return s
+	loc := w.pm.loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02 15:04:05 MST")
 }
 
 // text is what people typed, readable (Slack's markup for members,

@@ -61,8 +61,8 @@ func (b *pmBuilder) rpoFindings() []string {
 	return []string{fmt.Sprintf("data lost %s against an RPO of %s: %s or raise rpo", pmDur(lost), pmDur(rpo), backups)}
 }
 
-// dataLossRow is the Markdown's "Data lost" figure: "15m (10:45 → 11:00
-// UTC); RPO 15m: met", or why it is not known.
+// dataLossRow is the Markdown's "Data lost" figure: "15m (10:45 CET →
+// 11:00 CET); RPO 15m: met", in the plan's zone, or why it is not known.
 func (pm *Postmortem) dataLossRow() string {
 	rpo := time.Duration(0)
 	if pm.RPOSeconds != nil {
@@ -76,9 +76,5 @@ func (pm *Postmortem) dataLossRow() string {
 	}
 	rp, _ := time.Parse(time.RFC3339, *pm.RecoveryPoint)
 	began, _ := time.Parse(time.RFC3339, pm.BeganAt)
-	from := rp.Format("15:04")
-	if rp.YearDay() != began.YearDay() || rp.Year() != began.Year() {
-		from = rp.Format("2006-01-02 15:04")
-	}
-	return fmt.Sprintf("%s (%s → %s UTC); %s", pmDur(secs(*pm.DataLossSeconds)), from, began.Format("15:04"), rpoVerdict(secs(*pm.DataLossSeconds), rpo))
+	return fmt.Sprintf("%s (%s → %s); %s", pmDur(secs(*pm.DataLossSeconds)), clock(rp, began, pm.loc), clock(began, began, pm.loc), rpoVerdict(secs(*pm.DataLossSeconds), rpo))
 }

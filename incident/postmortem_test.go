@@ -149,7 +149,7 @@ func realIncident() (*incident.Incident, []incident.Event) {
 		pmEv(pmAt(10, 21, 0), incident.KindApproved, "U0ERIN001", "erin approved restore", "step", "restore", "role", "approver"),
 		pmEv(pmAt(10, 21, 0), incident.KindStepStarted, "", "restore", "step", "restore"),
 		pmEv(pmAt(10, 30, 0), incident.KindNote, "U0BOB0001", "snapshot from 09:45 is the last good one | verified <by hand>"),
-		pmEv(pmAt(10, 31, 0), incident.KindBegan, "U0BOB0001", "The failure began at 2026-11-21 09:55:00 UTC", "at", "2026-11-21T09:55:00Z"),
+		pmEv(pmAt(10, 31, 0), incident.KindBegan, "U0BOB0001", "The failure began at 09:55 UTC", "at", "2026-11-21T09:55:00Z"),
 		pmEv(pmAt(11, 0, 0), incident.KindRTOAlert, "", "50% of the RTO used", "percent", "50", "elapsed", "1h0m0s", "remaining", "1h0m0s", "projected", "2026-11-21T11:31:00Z"),
 		pmEv(pmAt(11, 30, 0), incident.KindRTOAlert, "", "75% of the RTO used", "percent", "75"),
 		pmEv(pmAt(11, 48, 0), incident.KindRTOAlert, "", "90% of the RTO used", "percent", "90"),
@@ -159,7 +159,7 @@ func realIncident() (*incident.Incident, []incident.Event) {
 		pmEv(pmAt(12, 0, 1), incident.KindDeliveryFailed, "", "could not page frank: user_not_found", "contact", "frank"),
 		pmEv(pmAt(12, 1, 0), incident.KindStepDone, "U0ALICE01", "restore done", "step", "restore"),
 		pmEv(pmAt(12, 1, 0), incident.KindStepStarted, "", "verify", "step", "verify"),
-		pmEv(pmAt(12, 2, 0), incident.KindRecoveryPoint, "U0ALICE01", "Recovery point: data recovered to 2026-11-21 09:45:00 UTC", "at", "2026-11-21T09:45:00Z"),
+		pmEv(pmAt(12, 2, 0), incident.KindRecoveryPoint, "U0ALICE01", "Recovery point: data recovered to 09:45 UTC", "at", "2026-11-21T09:45:00Z"),
 		pmEv(pmAt(12, 5, 0), incident.KindNote, "U0ALICE01", "order counts match the provider"),
 		pmEv(pmAt(12, 12, 0), incident.KindStepDone, "U0BOB0001", "verify done", "step", "verify"),
 		pmEv(pmAt(12, 15, 0), incident.KindResolved, "U0ALICE01", "restored from the 09:45 snapshot"),
@@ -384,32 +384,48 @@ func TestPostmortemEdgeCases(t *testing.T) {
 	}
 }
 
-// Every time in the Markdown says its zone, the same way, resolved or
-// still open ("figures as of").
-func TestPostmortemMarkdownTimesSayUTC(t *testing.T) {
+// Every time in the Markdown is in the plan's zone and says which, the
+// same way, resolved or still open ("figures as of"); a plan without a
+// zone is in UTC. The JSON stays UTC.
+func TestPostmortemMarkdownTimesInThePlanZone(t *testing.T) {
 	inc, events := realIncident()
 	open := *inc
 	open.State, open.ResolvedAt = incident.StateOpen, time.Time{}
+	oslo, err := time.LoadLocation("Europe/Oslo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	osloPlan := pmPlan()
+	osloPlan.Timezone, osloPlan.Location = "Europe/Oslo", oslo
 	// Any date and time, with or without seconds or zone; each must be
 	// written the one way.
-	stamp := regexp.MustCompile(`\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?Z?( UTC)?`)
-	want := regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$`)
-	for name, md := range map[string]string{
-		"resolved": incident.BuildPostmortem(inc, events, pmPlan(), pmAt(13, 0, 0)).Markdown(),
-		"open":     incident.BuildPostmortem(&open, events[:5], pmPlan(), pmAt(10, 30, 0)).Markdown(),
+	stamp := regexp.MustCompile(`\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?Z?( [A-Z]+)?`)
+	for _, tc := range []struct {
+		name, md, zone, asOf string
+	}{
+		{"resolved, Oslo", incident.BuildPostmortem(inc, events, osloPlan, pmAt(13, 0, 0)).Markdown(), "CET", ""},
+		{"open, Oslo", incident.BuildPostmortem(&open, events[:5], osloPlan, pmAt(10, 30, 0)).Markdown(), "CET",
+			"| Resolved | not yet (figures as of 2026-11-21 11:30:00 CET) |"},
+		{"resolved, UTC", incident.BuildPostmortem(inc, events, pmPlan(), pmAt(13, 0, 0)).Markdown(), "UTC", ""},
+		{"open, UTC", incident.BuildPostmortem(&open, events[:5], pmPlan(), pmAt(10, 30, 0)).Markdown(), "UTC",
+			"| Resolved | not yet (figures as of 2026-11-21 10:30:00 UTC) |"},
 	} {
-		all := stamp.FindAllString(md, -1)
+		all := stamp.FindAllString(tc.md, -1)
 		if len(all) < 5 {
-			t.Fatalf("%s: only %d times found:\n%s", name, len(all), md)
+			t.Fatalf("%s: only %d times found:\n%s", tc.name, len(all), tc.md)
 		}
+		want := regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ` + tc.zone + `$`)
 		for _, got := range all {
 			if !want.MatchString(got) {
-				t.Errorf("%s: time %q, want the form 2026-11-21 10:00:00 UTC", name, got)
+				t.Errorf("%s: time %q, want the form 2026-11-21 10:00:00 %s", tc.name, got, tc.zone)
 			}
 		}
-		if name == "open" && !strings.Contains(md, "| Resolved | not yet (figures as of 2026-11-21 10:30:00 UTC) |") {
-			t.Errorf("open: the as-of time does not say UTC:\n%s", md)
+		if tc.asOf != "" && !strings.Contains(tc.md, tc.asOf) {
+			t.Errorf("%s: no line %q:\n%s", tc.name, tc.asOf, tc.md)
 		}
+	}
+	if md := incident.BuildPostmortem(inc, events, osloPlan, pmAt(13, 0, 0)).Markdown(); !strings.Contains(md, "| Declared | 2026-11-21 11:00:00 CET |") {
+		t.Errorf("declared at 10:00 UTC is not 11:00 CET:\n%s", md)
 	}
 }
 
@@ -669,5 +685,43 @@ func TestPostmortemTimelineInTheOrderThingsHappened(t *testing.T) {
 	}
 	if events[4].Kind != incident.KindChannelCreated {
 		t.Error("BuildPostmortem reordered its argument")
+	}
+}
+
+// as_of is never before what the incident knows: computed on a clock
+// behind the one the incident ran on (the console's --start), a resolved
+// incident's postmortem is as of its resolution, an open one's as of its
+// latest event.
+func TestPostmortemAsOfNeverBeforeTheIncident(t *testing.T) {
+	inc, events := realIncident()
+	for _, tc := range []struct {
+		name string
+		now  time.Time
+		want string
+	}{
+		{"printed later", pmAt(13, 0, 0), "2026-11-21T13:00:00Z"},
+		{"printed between resolution and summary", pmAt(12, 15, 0), "2026-11-21T12:15:01Z"},
+		// The last event, the summary posted, is a second after the
+		// resolution.
+		{"clock behind the resolution", pmAt(9, 0, 0), "2026-11-21T12:15:01Z"},
+		{"clock a day behind", pmAt(-24, 0, 0), "2026-11-21T12:15:01Z"},
+	} {
+		pm := incident.BuildPostmortem(inc, events, pmPlan(), tc.now)
+		if pm.AsOf != tc.want || pm.AsOf < pm.ResolvedAt {
+			t.Errorf("%s: as_of %s, resolved_at %s; want as_of %s", tc.name, pm.AsOf, pm.ResolvedAt, tc.want)
+		}
+		if pm.TimeToRecoverSeconds != 8100 {
+			t.Errorf("%s: time to recover %ds, want 8100 (2h15m)", tc.name, pm.TimeToRecoverSeconds)
+		}
+	}
+	open := *inc
+	open.State, open.ResolvedAt = incident.StateOpen, time.Time{}
+	last := events[4].At
+	pm := incident.BuildPostmortem(&open, events[:5], pmPlan(), pmAt(9, 0, 0))
+	if want := last.UTC().Format(time.RFC3339); pm.AsOf != want {
+		t.Errorf("open, clock behind: as_of %s, want the latest event's time %s", pm.AsOf, want)
+	}
+	if want := int64(last.Sub(open.DeclaredAt) / time.Second); pm.TimeToRecoverSeconds != want {
+		t.Errorf("open, clock behind: time to recover %ds, want %d (to the latest event)", pm.TimeToRecoverSeconds, want)
 	}
 }

@@ -71,14 +71,14 @@ func TestRecoveryPoint(t *testing.T) {
 	}
 
 	r := e.mustCommand(uBob, ch, "recovery-point 09:40")
-	if want := "Data lost: 20m (09:40 → 10:00 CET); RPO 15m: missed by 5m"; !strings.Contains(r.Text, want) {
+	if want := "Data lost: 20m (09:40 CET → 10:00 CET); RPO 15m: missed by 5m"; !strings.Contains(r.Text, want) {
 		t.Errorf("reply %q, want %q", r.Text, want)
 	}
 	e.mustFind(ch, "<@U0BOB0001> recorded the recovery point: the data was recovered to 09:40 CET.\nData lost: 20m")
 	e.mustCommand(uBob, ch, "began 09:50")
-	e.mustFind(ch, "says the failure began at 09:50 CET, 10m before it was declared.\nData lost: 10m (09:40 → 09:50 CET); RPO 15m: met")
+	e.mustFind(ch, "says the failure began at 09:50 CET, 10m before it was declared.\nData lost: 10m (09:40 CET → 09:50 CET); RPO 15m: met")
 	status := e.mustCommand(uErin, ch, "status")
-	if want := "\nData lost: 10m (09:40 → 09:50 CET); RPO 15m: met\n"; !strings.Contains(status.Text, want) {
+	if want := "\nData lost: 10m (09:40 CET → 09:50 CET); RPO 15m: met\n"; !strings.Contains(status.Text, want) {
 		t.Errorf("status lacks %q:\n%s", want, status.Text)
 	}
 	evs := e.events(1, incident.KindRecoveryPoint)
@@ -91,7 +91,7 @@ func TestRecoveryPoint(t *testing.T) {
 
 	e.mustCommand(uAlice, ch, "resolve")
 	sum := e.mustFind(ch, "*Incident #1 resolved*")
-	if got := fieldOf(sum, "RPO"); got != "met: 10m of data lost (09:40 → 09:50 CET), RPO 15m" {
+	if got := fieldOf(sum, "RPO"); got != "met: 10m of data lost (09:40 CET → 09:50 CET), RPO 15m" {
 		t.Errorf("RPO field %q", got)
 	}
 	pm, err := e.svc.Postmortem(e.ctx, 1)
@@ -102,7 +102,7 @@ func TestRecoveryPoint(t *testing.T) {
 		deref(pm.RPOSeconds) != 900 || deref(pm.DataLossSeconds) != 600 || pm.RPOMet == nil || !*pm.RPOMet {
 		t.Errorf("postmortem: began %s, recovery point %v, rpo %v, lost %v, met %v", pm.BeganAt, pm.RecoveryPoint, pm.RPOSeconds, pm.DataLossSeconds, pm.RPOMet)
 	}
-	if !strings.Contains(pm.Markdown(), "| Data lost | 10m (08:40 → 08:50 UTC); RPO 15m: met |") {
+	if !strings.Contains(pm.Markdown(), "| Data lost | 10m (09:40 CET → 09:50 CET); RPO 15m: met |") {
 		t.Errorf("markdown lacks the data lost:\n%s", pm.Markdown())
 	}
 

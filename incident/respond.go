@@ -60,7 +60,7 @@ func (o *op) acknowledge(userID, role string) string {
 	}
 	by, ok := o.mayAck(rp, userID)
 	if !ok {
-		o.event(KindUnauthorized, userID, fmt.Sprintf("%s pressed Acknowledge for %s but is not one of its contacts", userID, role),
+		o.event(KindUnauthorized, userID, fmt.Sprintf("%s pressed Acknowledge for %s but is not one of its contacts", o.memberPlain(userID), role),
 			map[string]string{"action": "acknowledge", "role": role})
 		var names []string
 		for _, id := range rp.Contacts {

@@ -120,7 +120,7 @@ func TestProjectionRightAtDeadline(t *testing.T) {
 	e.declare("checkout-down", "", false)
 	ch := e.channel(1)
 	r := e.mustCommand(uBob, ch, "status")
-	if !strings.Contains(r.Text, "Projected finish 10:10, right at the RTO deadline.") {
+	if !strings.Contains(r.Text, "Projected finish 10:10 CET, right at the RTO deadline.") {
 		t.Errorf("status = %q, want the finish right at the RTO deadline", r.Text)
 	}
 	// restart overruns: with nothing pressed the finish slides past the
@@ -131,7 +131,7 @@ func TestProjectionRightAtDeadline(t *testing.T) {
 		t.Errorf("late before the finish passed the deadline by a second: %s", dumpMsgs(e.chat.Posts(ch)))
 	}
 	e.at(5*time.Minute + time.Second)
-	e.mustFind(ch, ":warning: Projected finish 10:10 is 1s past the RTO deadline 10:10 CET. Still ahead on the longest path: restart past its 5m estimate, check 5m.")
+	e.mustFind(ch, ":warning: Projected finish 10:10 CET is 1s past the RTO deadline 10:10 CET. Still ahead on the longest path: restart past its 5m estimate, check 5m.")
 	for _, m := range e.texts(ch) {
 		if strings.Contains(m, "0s past") {
 			t.Errorf("channel says %q", m)
@@ -150,9 +150,9 @@ func TestProjectionCountsRemainingOfCurrentStep(t *testing.T) {
 	e.press(uErin, dmOf(uErin), "Approve")
 	e.at(56 * time.Minute) // restore started at 10:01: 55m in, 5m left
 	r := e.mustCommand(uBob, ch, "status")
-	// 10:56 + 5m (restore) + 10m (verify) = 11:11; deadline 12:00.
-	if !strings.Contains(r.Text, "Projected finish 11:11 — 49m within the RTO.") {
-		t.Errorf("status = %q, want the finish at 11:11", r.Text)
+	// 10:56 + 5m (restore) + 10m (verify) = 11:11; deadline 12:00 CET.
+	if !strings.Contains(r.Text, "Projected finish 11:11 CET — 49m within the RTO.") {
+		t.Errorf("status = %q, want the finish at 11:11 CET", r.Text)
 	}
 }
 
@@ -257,7 +257,7 @@ func TestWorkingAcknowledges(t *testing.T) {
 				}
 			}
 			if len(pages) != 1 || len(pages[0].Buttons) != 0 ||
-				!strings.HasSuffix(pages[0].Text, "Acknowledged by <@U0BOB0001> at 10:03 ("+tt.how+")") {
+				!strings.HasSuffix(pages[0].Text, "Acknowledged by <@U0BOB0001> at 10:03 CET ("+tt.how+")") {
 				t.Errorf("bob's page after working the incident: %s", dumpMsgs(pages))
 			}
 			e.mustFind(ch, ":white_check_mark: Bob Dahl acknowledged as executor after 3m, "+tt.how)
@@ -373,7 +373,7 @@ func TestCommanderPagedAboutAnotherRole(t *testing.T) {
 				e.clock.Set(svcT0.Add(27 * time.Minute))
 				e.pressAction(uBob, dmOf(uBob), "ack|1|executor") // late, on a page of the run that ran out
 				e.mustFind(ch, ":white_check_mark: Bob Dahl acknowledged as executor after 27m. No longer paging commander about it.")
-				e.mustFind(dmOf(uBob), "No longer needed: Bob Dahl acknowledged as executor at 10:27.")
+				e.mustFind(dmOf(uBob), "No longer needed: Bob Dahl acknowledged as executor at 10:27 CET.")
 				e.at(45 * time.Minute)
 				for _, ev := range e.timeline(1) {
 					if ev.Kind == incident.KindEscalated && ev.At.After(svcT0.Add(27*time.Minute)) {
@@ -385,7 +385,7 @@ func TestCommanderPagedAboutAnotherRole(t *testing.T) {
 				}
 			}
 			status := e.mustCommand("U0WATCH01", ch, "status").Text
-			if !strings.Contains(status, "• commander: acknowledged by Alice Berg at 10:01") {
+			if !strings.Contains(status, "• commander: acknowledged by Alice Berg at 10:01 CET") {
 				t.Errorf("status:\n%s", status)
 			}
 			e.mustCommand("U0WATCH01", ch, "resolve")

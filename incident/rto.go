@@ -164,7 +164,7 @@ func (o *op) checkProjection() {
 	switch late := p.late(); {
 	case late && !o.inc.ProjectedLate:
 		o.inc.ProjectedLate = true
-		o.event(KindRTOAlert, "", fmt.Sprintf("Projected finish %s is %s past the RTO deadline", p.finish.Format(time.RFC3339), fmtDur(p.finish.Sub(p.deadline))),
+		o.event(KindRTOAlert, "", fmt.Sprintf("Projected finish %s is %s past the RTO deadline", o.clock(p.finish), fmtDur(p.finish.Sub(p.deadline))),
 			o.projectionData(p, "late"))
 		o.post(Message{Text: o.lateText(p)}, "", "say the projected finish is past the RTO")
 	case !late && o.inc.ProjectedLate:
@@ -173,7 +173,7 @@ func (o *op) checkProjection() {
 		if p.atDeadline() {
 			within = "right at the RTO deadline"
 		}
-		o.event(KindRTOAlert, "", fmt.Sprintf("Back on track: projected finish %s, %s", p.finish.Format(time.RFC3339), within),
+		o.event(KindRTOAlert, "", fmt.Sprintf("Back on track: projected finish %s, %s", o.clock(p.finish), within),
 			o.projectionData(p, "on_track"))
 		o.post(Message{Text: o.onTrackText(p)}, "", "say the projected finish is back within the RTO")
 	}

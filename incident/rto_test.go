@@ -39,10 +39,10 @@ func TestRTOAlertsAndProjection(t *testing.T) {
 	}{
 		{at: 50 * time.Minute}, // 11:20 + 70m = 12:00: not past yet
 		{at: 51 * time.Minute, want: []string{
-			":warning: Projected finish 12:01 is 1m past the RTO deadline 12:00 CET. Still ahead on the longest path: restore 1h, verify 10m.",
+			":warning: Projected finish 12:01 CET is 1m past the RTO deadline 12:00 CET. Still ahead on the longest path: restore 1h, verify 10m.",
 		}},
 		{at: time.Hour, want: []string{
-			":hourglass_flowing_sand: RTO 50%: 1h elapsed, 1h left (deadline 12:00). Projected finish 12:10 — 10m past the RTO.",
+			":hourglass_flowing_sand: RTO 50%: 1h elapsed, 1h left (deadline 12:00 CET). Projected finish 12:10 CET — 10m past the RTO.",
 		}},
 		{at: 65 * time.Minute, do: func() { e.press(uErin, dmOf(uErin), "Approve") }, want: []string{
 			// 12:15, still late: said already.
@@ -50,17 +50,17 @@ func TestRTOAlertsAndProjection(t *testing.T) {
 		}},
 		{at: 70 * time.Minute, do: func() { e.press(uBob, ch, "Skip") }, want: []string{
 			"Step 4/4 · verify — Run the smoke tests and compare order counts with the payment provider. (estimate 10m)",
-			":white_check_mark: Back on track: projected finish 11:20, 40m within the RTO deadline 12:00 CET.",
+			":white_check_mark: Back on track: projected finish 11:20 CET, 40m within the RTO deadline 12:00 CET.",
 		}},
 		{at: 80 * time.Minute},
 		{at: 90 * time.Minute, want: []string{
-			":hourglass_flowing_sand: RTO 75%: 1h30m elapsed, 30m left (deadline 12:00). The current step is past its estimate and none follows: projected finish now.",
+			":hourglass_flowing_sand: RTO 75%: 1h30m elapsed, 30m left (deadline 12:00 CET). The current step is past its estimate and none follows: projected finish now.",
 		}},
 		{at: 108 * time.Minute, want: []string{
-			":hourglass_flowing_sand: RTO 90%: 1h48m elapsed, 12m left (deadline 12:00). The current step is past its estimate and none follows: projected finish now.",
+			":hourglass_flowing_sand: RTO 90%: 1h48m elapsed, 12m left (deadline 12:00 CET). The current step is past its estimate and none follows: projected finish now.",
 		}},
 		{at: 2 * time.Hour, want: []string{
-			":rotating_light: RTO breached: 2h elapsed, the deadline 12:00 has passed. The current step is past its estimate and none follows: projected finish now. Paging approver, commander.",
+			":rotating_light: RTO breached: 2h elapsed, the deadline 12:00 CET has passed. The current step is past its estimate and none follows: projected finish now. Paging approver, commander.",
 		}},
 		{at: 3 * time.Hour},
 	}
@@ -127,12 +127,18 @@ func TestProjectionLateAtDeclare(t *testing.T) {
 	e := newSvcEnv(t, p)
 	e.declare("checkout-down", "", false)
 	ch := e.channel(1)
-	e.mustFind(ch, ":warning: Projected finish 10:10 is 2m past the RTO deadline 10:08 CET. Still ahead on the longest path: restart 5m, check 5m.")
+	e.mustFind(ch, ":warning: Projected finish 10:10 CET is 2m past the RTO deadline 10:08 CET. Still ahead on the longest path: restart 5m, check 5m.")
 	// Default thresholds: 50% of 8m = 4m.
 	e.at(4 * time.Minute)
-	e.mustFind(ch, "RTO 50%: 4m elapsed, 4m left (deadline 10:08). Projected finish 10:10 — 2m past the RTO.")
-	if n := len(e.events(1, incident.KindRTOAlert)); n != 2 {
-		t.Errorf("%d rto_alert events, want the projection and 50%%", n)
+	e.mustFind(ch, "RTO 50%: 4m elapsed, 4m left (deadline 10:08 CET). Projected finish 10:10 CET — 2m past the RTO.")
+	alerts := e.events(1, incident.KindRTOAlert)
+	if n := len(alerts); n != 2 {
+		t.Fatalf("%d rto_alert events, want the projection and 50%%", n)
+	}
+	// The timeline's prose says times as people read them, in the plan's
+	// zone; its data has RFC 3339 UTC.
+	if want := "Projected finish 10:10 CET is 2m past the RTO deadline"; alerts[0].Text != want {
+		t.Errorf("projection event text %q, want %q", alerts[0].Text, want)
 	}
 
 	// In the postmortem JSON the two rto_alert entries are told apart by

@@ -161,7 +161,7 @@ func (o *op) pressApproval(userID string, a action) string {
 		verb = "deny"
 	}
 	if c := o.contactOf(userID); c == nil || !o.plan.HasRole(c.ID, st.Approval) {
-		o.event(KindUnauthorized, userID, fmt.Sprintf("%s pressed %s on step %s but is not in the %s role", userID, verb, st.ID, st.Approval),
+		o.event(KindUnauthorized, userID, fmt.Sprintf("%s pressed %s on step %s but is not in the %s role", o.memberPlain(userID), verb, st.ID, st.Approval),
 			map[string]string{"step": st.ID, "action": verb, "role": st.Approval})
 		return o.onlyApprovers(st.Approval)
 	}

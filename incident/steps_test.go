@@ -36,7 +36,7 @@ func TestDecisionYes(t *testing.T) {
 		t.Errorf("reply = %q, want none (the message says it)", r.Text)
 	}
 	assess := e.mustFind(ch, "Step 1/4 · assess")
-	if !strings.HasSuffix(assess.Text, ":point_right: <@U0BOB0001> answered *Yes* at 10:07 (took 7m) → repair") || len(assess.Buttons) != 0 {
+	if !strings.HasSuffix(assess.Text, ":point_right: <@U0BOB0001> answered *Yes* at 10:07 CET (took 7m) → repair") || len(assess.Buttons) != 0 {
 		t.Errorf("assess after the answer: %q %v", assess.Text, btnLabels(assess.Buttons))
 	}
 	// The newest step message (the channel also hears of the commander's
@@ -104,6 +104,8 @@ func TestApprovalFlow(t *testing.T) {
 	un := e.events(1, incident.KindUnauthorized)
 	if len(un) != 2 || un[0].Actor != uBob || un[0].Data["action"] != "approve" || un[1].Actor != uAlice || un[1].Data["action"] != "deny" {
 		t.Errorf("unauthorized = %+v", un)
+	} else if want := "Bob Dahl pressed approve on step restore but is not in the approver role"; un[0].Text != want {
+		t.Errorf("unauthorized text %q, want %q (a name, not a member ID)", un[0].Text, want)
 	}
 
 	// erin denies, from her DM.
@@ -112,7 +114,7 @@ func TestApprovalFlow(t *testing.T) {
 	e.press(uErin, dmOf(uErin), "Deny")
 	e.mustFind(ch, "<@U0ERIN001> denied step restore: it does not start.")
 	req = e.mustFind(ch, "Step 3/4 · restore")
-	if !strings.Contains(req.Text, ":no_entry: Denied by <@U0ERIN001> at 10:10") || !slices.Equal(btnLabels(req.Buttons), []string{"Request approval again"}) {
+	if !strings.Contains(req.Text, ":no_entry: Denied by <@U0ERIN001> at 10:10 CET") || !slices.Equal(btnLabels(req.Buttons), []string{"Request approval again"}) {
 		t.Errorf("after deny: %q %v", req.Text, btnLabels(req.Buttons))
 	}
 	for _, u := range []string{uErin, uFrank} {
@@ -122,7 +124,7 @@ func TestApprovalFlow(t *testing.T) {
 		}
 	}
 	// A second decision on the denied round acts not.
-	if r := e.pressAction(uFrank, dmOf(uFrank), oldApprove.Action); !strings.HasPrefix(r.Text, "Already denied by <@U0ERIN001> at 10:10.") {
+	if r := e.pressAction(uFrank, dmOf(uFrank), oldApprove.Action); !strings.HasPrefix(r.Text, "Already denied by <@U0ERIN001> at 10:10 CET.") {
 		t.Errorf("approve after deny: %q", r.Text)
 	}
 
@@ -133,7 +135,7 @@ func TestApprovalFlow(t *testing.T) {
 	old := e.chat.Posts(ch)
 	var oldReq incident.Message
 	for _, m := range old {
-		if strings.Contains(m.Text, "Denied by") && strings.Contains(m.Text, "approval requested again by <@U0ALICE01> at 10:12") {
+		if strings.Contains(m.Text, "Denied by") && strings.Contains(m.Text, "approval requested again by <@U0ALICE01> at 10:12 CET") {
 			oldReq = m
 		}
 	}
@@ -198,7 +200,7 @@ func TestApprovalDMButtonsGone(t *testing.T) {
 	}
 	// frank approving too late: already approved.
 	r := e.pressAction(uFrank, dmOf(uFrank), "approve|1|1|1|restore")
-	if r.Text != "Already approved by <@U0ERIN001> at 10:00." {
+	if r.Text != "Already approved by <@U0ERIN001> at 10:00 CET." {
 		t.Errorf("late approve: %q", r.Text)
 	}
 }
@@ -216,7 +218,7 @@ func TestStalePresses(t *testing.T) {
 	tests := []struct {
 		name, action, want string
 	}{
-		{"done twice", done.Action, "This step was already marked done by <@U0BOB0001> at 10:03."},
+		{"done twice", done.Action, "This step was already marked done by <@U0BOB0001> at 10:03 CET."},
 		{"wrong step id", "done|1|1|0|restart", "This button is out of date; nothing was done."},
 		{"run out of range", "skip|1|9|0|check", "This button is out of date; nothing was done."},
 		{"answer of a step without answers", "answer|1|1|0|check", "This button is out of date; nothing was done."},
@@ -231,7 +233,7 @@ func TestStalePresses(t *testing.T) {
 		}
 	}
 	e.press(uBob, ch, "Skip")
-	if r := e.pressAction(uAlice, ch, skip.Action); r.Text != "This step was already skipped by <@U0BOB0001> at 10:04." {
+	if r := e.pressAction(uAlice, ch, skip.Action); r.Text != "This step was already skipped by <@U0BOB0001> at 10:04 CET." {
 		t.Errorf("skip twice: %q", r.Text)
 	}
 
@@ -248,7 +250,7 @@ func TestStalePresses(t *testing.T) {
 	// Once resolved, every button says so.
 	e.mustCommand(uAlice, ch, "resolve")
 	for _, a := range []string{done.Action, "ack|1|executor", "approve|1|0|1|x"} {
-		if r := e.pressAction(uBob, ch, a); !strings.HasPrefix(r.Text, "Incident #1 is resolved (by <@U0ALICE01> at 10:04)") {
+		if r := e.pressAction(uBob, ch, a); !strings.HasPrefix(r.Text, "Incident #1 is resolved (by <@U0ALICE01> at 10:04 CET)") {
 			t.Errorf("press %q after resolve: %q", a, r.Text)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -48,9 +49,14 @@ func consoleDB(t *testing.T) string {
 
 func runPostmortem(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runPostmortemAt(t, time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC), args...)
+}
+
+// runPostmortemAt runs drbot postmortem on a machine whose clock reads now.
+func runPostmortemAt(t *testing.T, now time.Time, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	now := func() time.Time { return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) }
-	cmd := &postmortemCommand{stdout: &out, stderr: &errb, now: now}
+	cmd := &postmortemCommand{stdout: &out, stderr: &errb, now: func() time.Time { return now }}
 	code = exitCode(&errb, cmd.Run(context.Background(), args))
 	return out.String(), errb.String(), code
 }
@@ -129,5 +135,60 @@ func TestPostmortemErrors(t *testing.T) {
 		if want := plan == noPlan; warned != want {
 			t.Errorf("plan %s: warned %v, want %v; stderr %q", plan, warned, want, stderr)
 		}
+	}
+}
+
+// An incident run with the console's clock (10:00 to 10:20 UTC, the plan
+// in Europe/Oslo) and printed on a machine whose clock is behind it: the
+// JSON is UTC and its as_of is not before resolved_at; the Markdown shows
+// every time in the plan's zone with its abbreviation, and its timeline's
+// prose has neither RFC 3339 times nor raw member IDs.
+func TestPostmortemTimesOfAConsoleIncident(t *testing.T) {
+	db := consoleDB(t)
+	behind := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	out, stderr, code := runPostmortemAt(t, behind, "--format", "json", "--db", db, "1")
+	if code != 0 {
+		t.Fatalf("json: exit %d: %s", code, stderr)
+	}
+	var pm struct {
+		DeclaredAt string `json:"declared_at"`
+		ResolvedAt string `json:"resolved_at"`
+		AsOf       string `json:"as_of"`
+		Timeline   []struct {
+			At   string `json:"at"`
+			Text string `json:"text"`
+		} `json:"timeline"`
+	}
+	if err := json.Unmarshal([]byte(out), &pm); err != nil {
+		t.Fatalf("not a postmortem: %v\n%s", err, out)
+	}
+	if pm.DeclaredAt != "2026-11-21T10:00:00Z" || pm.ResolvedAt != "2026-11-21T10:20:00Z" {
+		t.Errorf("declared_at %s resolved_at %s, want 2026-11-21T10:00:00Z and 2026-11-21T10:20:00Z", pm.DeclaredAt, pm.ResolvedAt)
+	}
+	if pm.AsOf < pm.ResolvedAt {
+		t.Errorf("as_of %s is before resolved_at %s", pm.AsOf, pm.ResolvedAt)
+	}
+	if last := pm.Timeline[len(pm.Timeline)-1].At; pm.AsOf != last {
+		t.Errorf("as_of %s, want the last event's time %s", pm.AsOf, last)
+	}
+	rfc3339 := regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d`)
+	memberID := regexp.MustCompile(`\bU0[A-Z0-9]{7}\b`)
+	for _, e := range pm.Timeline {
+		if rfc3339.MatchString(e.Text) || memberID.MatchString(e.Text) {
+			t.Errorf("timeline text %q has an RFC 3339 time or a member ID", e.Text)
+		}
+	}
+
+	md, stderr, code := runPostmortemAt(t, behind, "--db", db, "1")
+	if code != 0 {
+		t.Fatalf("markdown: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"| Declared | 2026-11-21 11:00:00 CET |", "| Resolved | 2026-11-21 11:20:00 CET |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, " UTC") || rfc3339.MatchString(md) {
+		t.Errorf("markdown shows a time in UTC:\n%s", md)
 	}
 }
