@@ -134,6 +134,7 @@ func ParseWith(file string, data []byte, o Options) (*Plan, Diagnostics) {
 	}
 	if root := ps.document(data); root != nil {
 		ps.decodePlan(root)
+		ps.commentCuts(root, "")
 		for _, f := range ps.later {
 			f()
 		}
@@ -162,6 +163,7 @@ type parser struct {
 	// references to contacts defined further down the file.
 	later []func()
 
+	lines        [][]byte                // the source, for messages that quote it
 	contactKey   map[string]*yaml.Node   // contact id -> its key
 	serviceDeps  map[string][]*yaml.Node // service id -> its depends_on entries
 	alertChannel *yaml.Node              // the alert_channel key, when set
@@ -196,6 +198,7 @@ func (p *parser) warnf(n *yaml.Node, format string, args ...any) {
 // document parses the YAML and returns the root node, or nil after
 // reporting why there is none.
 func (p *parser) document(data []byte) *yaml.Node {
+	p.lines = bytes.Split(data, []byte("\n"))
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -203,7 +206,7 @@ func (p *parser) document(data []byte) *yaml.Node {
 			p.errorf(nil, "the plan is empty: start it with version: 1")
 			return nil
 		}
-		p.syntax(err)
+		p.syntax(err, data)
 		return nil
 	}
 	var next yaml.Node
@@ -211,7 +214,7 @@ func (p *parser) document(data []byte) *yaml.Node {
 	case err == nil:
 		p.errorf(&next, "a plan is one YAML document: remove the second one (after ---) or move it to its own file")
 	case !errors.Is(err, io.EOF):
-		p.syntax(err)
+		p.syntax(err, data)
 	}
 	if len(doc.Content) == 0 {
 		p.errorf(nil, "the plan is empty: start it with version: 1")
@@ -220,9 +223,10 @@ func (p *parser) document(data []byte) *yaml.Node {
 	return doc.Content[0]
 }
 
-// syntax reports a YAML syntax error. yaml.v3 gives the line but not the
-// column, so the column is 1.
-func (p *parser) syntax(err error) {
+// syntax reports a YAML syntax error: at the line and column of its usual
+// cause with how to fix it when findSyntaxCause recognises one, else in
+// yaml.v3's words at the first character of the line it names.
+func (p *parser) syntax(err error, src []byte) {
 	msg := err.Error()
 	line := 1
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
@@ -231,7 +235,15 @@ func (p *parser) syntax(err error) {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	p.report(&yaml.Node{Line: line, Column: 1}, Error, "YAML syntax: %s", msg)
+	if c, ok := findSyntaxCause(src, line); ok {
+		p.report(&yaml.Node{Line: c.line, Column: c.col}, Error, "YAML syntax: %s", c.msg)
+		return
+	}
+	col := 1
+	if lines := bytes.Split(src, []byte("\n")); line <= len(lines) {
+		col += len(lines[line-1]) - len(bytes.TrimLeft(lines[line-1], " \t"))
+	}
+	p.report(&yaml.Node{Line: line, Column: col}, Error, "YAML syntax: %s", msg)
 }
 
 func (p *parser) decodePlan(root *yaml.Node) {

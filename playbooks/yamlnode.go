@@ -59,6 +59,18 @@ func isMerge(k *yaml.Node) bool {
 	return k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == "!!merge"
 }
 
+// listItem reports whether key is the first key of a list item: "- " stands
+// just before it on its line.
+func (p *parser) listItem(key *yaml.Node) bool {
+	if key.Line < 1 || key.Line > len(p.lines) || key.Column < 3 {
+		return false
+	}
+	text := p.lines[key.Line-1]
+	i := key.Column - 1 // 0-based column of the key
+	return i <= len(text) && strings.TrimRight(string(text[:i]), " ") != "" &&
+		strings.HasSuffix(strings.TrimRight(string(text[:i]), " "), "-")
+}
+
 // pairs returns the entries of mapping n in file order, with YAML merge
 // keys (<<: *anchor) expanded. Duplicate keys are errors. ok is false when
 // n is not a mapping (already reported).
@@ -73,6 +85,10 @@ func (p *parser) pairs(n *yaml.Node, what string) (out []field, ok bool) {
 	}
 	seen := make(map[string]*yaml.Node, len(n.Content)/2)
 	var merges []*yaml.Node
+	// missingDash: the mapping's first key came again, at its column: a list
+	// item written without its "-" has merged into the item before it. Said
+	// once; its other keys would only repeat it as duplicates.
+	missingDash := false
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := deref(n.Content[i]), n.Content[i+1]
 		if isMerge(k) {
@@ -84,7 +100,15 @@ func (p *parser) pairs(n *yaml.Node, what string) (out []field, ok bool) {
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
-			p.errorf(k, "%s: duplicate key %q (first at line %d)", what, k.Value, first.Line)
+			switch {
+			case missingDash:
+			case first == deref(n.Content[0]) && k.Column == first.Column && p.listItem(first):
+				missingDash = true
+				p.errorf(k, "%s: duplicate key %q (first at line %d): if a new list item starts here, begin it with \"- \" (- %s: …)",
+					what, k.Value, first.Line, k.Value)
+			default:
+				p.errorf(k, "%s: duplicate key %q (first at line %d)", what, k.Value, first.Line)
+			}
 			continue
 		}
 		seen[k.Value] = k

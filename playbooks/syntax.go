@@ -1,0 +1,195 @@
+package playbooks
+
+import (
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// syntaxCause is where a YAML syntax error really is, and how to fix it.
+type syntaxCause struct {
+	line, col int // 1-based
+	msg       string
+}
+
+// findSyntaxCause looks in the source for the usual causes of a YAML syntax
+// error that yaml.v3 reported at line. yaml.v3 gives no column, its line can
+// be one early (a tab) or far late (an unclosed quote is reported where the
+// parser finally gave up, often dozens of lines on), and its words ("did not
+// find expected key") do not say what to change. The causes, each found at
+// its own line and column:
+//
+//   - a tab in the indentation;
+//   - a quote opened and not closed on its line;
+//   - ": " inside unquoted text;
+//   - unquoted text starting with a character YAML reserves (* & ! % @ `);
+//   - a , or ? inside unquoted text within {…}.
+//
+// ok is false when none of them is found; the caller then reports yaml.v3's
+// own words.
+func findSyntaxCause(src []byte, line int) (c syntaxCause, ok bool) {
+	lines := strings.Split(string(src), "\n")
+	limit := min(line+1, len(lines))
+	for i := 0; i < limit; i++ {
+		if c, ok := tabIndent(lines[i], i+1); ok {
+			return c, true
+		}
+	}
+	for i := 0; i < limit; i++ {
+		if c, ok := unclosedQuote(lines[i], i+1); ok {
+			return c, true
+		}
+	}
+	// The causes that yaml.v3 reports on (or next to) their own line.
+	for _, n := range []int{line, line + 1, line - 1} {
+		if n < 1 || n > len(lines) {
+			continue
+		}
+		for _, check := range []func(string, int) (syntaxCause, bool){reservedStart, colonInText, flowPunctuation} {
+			if c, ok := check(lines[n-1], n); ok {
+				return c, true
+			}
+		}
+	}
+	return syntaxCause{}, false
+}
+
+func tabIndent(text string, n int) (syntaxCause, bool) {
+	indent := text[:len(text)-len(strings.TrimLeft(text, " \t"))]
+	if i := strings.IndexByte(indent, '\t'); i >= 0 && strings.TrimSpace(text) != "" {
+		return syntaxCause{n, i + 1, "a tab indents this line: YAML indents with spaces only; replace the tab with spaces"}, true
+	}
+	return syntaxCause{}, false
+}
+
+// keyValue matches "key: value" and "- key: value", capturing what comes
+// before the value and the value itself.
+var keyValue = regexp.MustCompile(`^(\s*(?:-\s+)?[^\s#'"{\[][^:#]*?:\s+)(\S.*)$`)
+
+// listValue matches "- value".
+var listValue = regexp.MustCompile(`^(\s*-\s+)(\S.*)$`)
+
+// value returns the value written on a line (after "key: " or "- ") and
+// its 0-based column, or ok false.
+func value(text string) (v string, col int, ok bool) {
+	if m := keyValue.FindStringSubmatchIndex(text); m != nil {
+		return text[m[4]:m[5]], m[4], true
+	}
+	if m := listValue.FindStringSubmatchIndex(text); m != nil {
+		return text[m[4]:m[5]], m[4], true
+	}
+	return "", 0, false
+}
+
+func unclosedQuote(text string, n int) (syntaxCause, bool) {
+	v, col, ok := value(text)
+	if !ok || v == "" || (v[0] != '"' && v[0] != '\'') {
+		return syntaxCause{}, false
+	}
+	q := v[0]
+	for i := 1; i < len(v); i++ {
+		switch {
+		case q == '"' && v[i] == '\\':
+			i++
+		case v[i] == q && q == '\'' && i+1 < len(v) && v[i+1] == '\'':
+			i++ // '' is a quote inside single quotes
+		case v[i] == q:
+			return syntaxCause{}, false
+		}
+	}
+	return syntaxCause{n, col + 1, "this text opens a " + string(q) + " that is not closed on its line: close it at the end of the text (or remove it)"}, true
+}
+
+// reserved says what YAML reads into a value's first character.
+var reserved = map[byte]string{
+	'*': "an alias (*name)",
+	'&': "an anchor (&name)",
+	'!': "a tag (!name)",
+	'%': "a directive",
+	'@': "a reserved character",
+	'`': "a reserved character",
+}
+
+func reservedStart(text string, n int) (syntaxCause, bool) {
+	v, col, ok := value(text)
+	if !ok || v == "" {
+		return syntaxCause{}, false
+	}
+	if what, bad := reserved[v[0]]; bad {
+		return syntaxCause{n, col + 1, "unquoted text cannot start with " + string(v[0]) + " (YAML reads " + what +
+			"): quote the text, as in \"" + strings.ReplaceAll(v, `"`, `\"`) + "\""}, true
+	}
+	return syntaxCause{}, false
+}
+
+func colonInText(text string, n int) (syntaxCause, bool) {
+	v, col, ok := value(text)
+	if !ok || v == "" || strings.ContainsAny(v[:1], `"'{[|>`) {
+		return syntaxCause{}, false
+	}
+	if i := strings.Index(v, ": "); i >= 0 {
+		return syntaxCause{n, col + i + 1, `": " inside unquoted text starts a mapping in YAML: quote the text, as in "` +
+			strings.ReplaceAll(v, `"`, `\"`) + `"`}, true
+	}
+	return syntaxCause{}, false
+}
+
+// flowText finds text inside {…} on a line.
+var flowText = regexp.MustCompile(`:\s+([^{}\[\]"',]*[?,][^{}\[\]"',]*)`)
+
+func flowPunctuation(text string, n int) (syntaxCause, bool) {
+	open := strings.IndexByte(text, '{')
+	if open < 0 {
+		return syntaxCause{}, false
+	}
+	for _, m := range flowText.FindAllStringSubmatchIndex(text[open:], -1) {
+		v := text[open+m[2] : open+m[3]]
+		i := strings.IndexAny(v, "?")
+		if i < 0 {
+			continue
+		}
+		return syntaxCause{n, open + m[2] + i + 1, "inside {…} a ? or , ends the text early: quote the text, or write the mapping as indented lines (key: value, one per line)"}, true
+	}
+	return syntaxCause{}, false
+}
+
+// proseKeys are the keys whose values are text people read in Slack, where a
+// " #" that YAML takes for a comment silently cuts the sentence.
+var proseKeys = map[string]bool{"do": true, "ask": true, "title": true}
+
+// commentCuts warns about a comment on the same line as unquoted prose (do:,
+// ask:, title:, or an answer label): `do: Roll back (see runbook #42 first).`
+// posts "Roll back (see runbook". parent is the key of the mapping n is the
+// value of.
+func (p *parser) commentCuts(n *yaml.Node, parent string) {
+	switch n.Kind {
+	case yaml.SequenceNode, yaml.DocumentNode:
+		for _, c := range n.Content {
+			p.commentCuts(c, parent)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			switch {
+			case proseKeys[k.Value] && v.Kind == yaml.ScalarNode && v.Style == 0 && v.LineComment != "":
+				p.commentCut(v, k.Value, v.Value, v.LineComment)
+			case parent == "answers" && k.Style == 0 && (k.LineComment != "" || v.LineComment != "") && k.Line == v.Line:
+				p.commentCut(v, "answer", k.Value, k.LineComment+v.LineComment)
+			default:
+				p.commentCuts(v, k.Value)
+			}
+		}
+	}
+}
+
+func (p *parser) commentCut(at *yaml.Node, what, kept, comment string) {
+	col := at.Column
+	if at.Line >= 1 && at.Line <= len(p.lines) {
+		if i := strings.Index(string(p.lines[at.Line-1][min(col-1, len(p.lines[at.Line-1])):]), " #"); i >= 0 {
+			col += i + 1
+		}
+	}
+	p.warnf(&yaml.Node{Line: at.Line, Column: col},
+		"%s: YAML reads %q as a comment, so the text ends at %q; quote the whole text to keep it", what, comment, kept)
+}

@@ -1,0 +1,98 @@
+package playbooks
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// syntaxPlan is a valid plan; each case below breaks one line of it the way
+// people do, and the report must point at the cause with a fix.
+const syntaxPlan = `version: 1
+contacts:
+  alice: {name: Alice Berg, slack: U0ALICE01}
+  bob: {name: Bob Dahl, slack: U0BOB0001}
+roles:
+  commander: [alice, bob]
+scenarios:
+  outage:
+    title: Outage
+    severity: sev2
+    page: [commander]
+    steps:
+      - id: check
+        do: Check the dashboards.
+      - id: fix
+        do: Roll back the release.
+`
+
+func TestSyntaxErrorsPointAtTheirCause(t *testing.T) {
+	for _, tc := range []struct {
+		name, old, new string
+		want           string // "LINE:COL: YAML syntax: " + the start of the message
+	}{
+		{"tab", "        do: Check the dashboards.", "\tdo: Check the dashboards.",
+			"14:1: YAML syntax: a tab indents this line: YAML indents with spaces only"},
+		{"unclosed quote", "    title: Outage", `    title: "Outage`,
+			"9:12: YAML syntax: this text opens a \" that is not closed on its line"},
+		{"colon in text", "        do: Roll back the release.", "        do: Roll back: the release.",
+			"16:22: YAML syntax: \": \" inside unquoted text starts a mapping in YAML: quote the text, as in \"Roll back: the release.\""},
+		{"asterisk", "        do: Check the dashboards.", "        do: *Check* the dashboards.",
+			"14:13: YAML syntax: unquoted text cannot start with * (YAML reads an alias (*name)): quote the text"},
+		{"backquote", "        do: Roll back the release.", "        do: `kubectl rollout undo`",
+			"16:13: YAML syntax: unquoted text cannot start with ` (YAML reads a reserved character)"},
+		{"question mark in braces", "  bob: {name: Bob Dahl, slack: U0BOB0001}", "  bob: {name: Bob Dahl?, slack: U0BOB0001}",
+			"4:23: YAML syntax: inside {…} a ? or , ends the text early"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(syntaxPlan, tc.old, tc.new, 1)
+			if src == syntaxPlan {
+				t.Fatalf("case does not change the plan")
+			}
+			_, diags := Parse("plan.yaml", []byte(src))
+			var got []string
+			for _, d := range diags {
+				got = append(got, d.String())
+			}
+			if len(diags) == 0 || !strings.HasPrefix(diags[0].String(), "plan.yaml:"+tc.want) {
+				t.Errorf("got %q\nwant plan.yaml:%s…", got, tc.want)
+			}
+		})
+	}
+	if _, diags := Parse("plan.yaml", []byte(syntaxPlan)); diags.Err() != nil {
+		t.Fatalf("the base plan is not valid: %v", diags)
+	}
+}
+
+// TestMissingDash: a list item written without its "-" merges into the item
+// before it; that is said once, not as a duplicate key per field.
+func TestMissingDash(t *testing.T) {
+	src := strings.Replace(syntaxPlan, "      - id: fix", "        id: fix", 1)
+	_, diags := Parse("plan.yaml", []byte(src))
+	var dups []string
+	for _, d := range diags {
+		if strings.Contains(d.Message, "duplicate key") {
+			dups = append(dups, d.String())
+		}
+	}
+	if len(dups) != 1 || !strings.HasPrefix(dups[0], "plan.yaml:15:9: ") || !strings.Contains(dups[0], `begin it with "- "`) {
+		t.Errorf("got %q; want one error at 15:9 saying a list item lacks its -", dups)
+	}
+}
+
+func TestCommentCutsProse(t *testing.T) {
+	src := strings.Replace(syntaxPlan, "        do: Roll back the release.", "        do: Roll back (see runbook #42 first).", 1)
+	_, diags := Parse("plan.yaml", []byte(src))
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.String())
+	}
+	want := `plan.yaml:16:36: warning: do: YAML reads "#42 first)." as a comment, so the text ends at "Roll back (see runbook"; quote the whole text to keep it`
+	if !slices.Contains(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	quoted := strings.Replace(syntaxPlan, "        do: Roll back the release.", `        do: "Roll back (see runbook #42 first)." # a real comment`, 1)
+	if _, diags := Parse("plan.yaml", []byte(quoted)); len(diags) != 0 {
+		t.Errorf("quoted text with a comment after it: %v, want nothing", diags)
+	}
+}
