@@ -42,6 +42,7 @@ Usage:
   drbot incidents [--drills]        list incidents
   drbot postmortem [--format markdown|json] ID
   drbot backup DEST                 online copy of the database
+  drbot migrate --from FILE.db --to postgres://…  copy an SQLite database into an empty PostgreSQL one
   drbot healthcheck [--addr ADDR]   exit 0 when a running drbot serve answers /healthz
   drbot version                     print the version
 
@@ -75,6 +76,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = &postmortemCommand{stdout: stdout, stderr: stderr}
 	case "backup":
 		cmd = &backupCommand{stdout: stdout, stderr: stderr}
+	case "migrate":
+		cmd = &migrateCommand{stdout: stdout, stderr: stderr}
 	case "healthcheck":
 		cmd = &healthcheckCommand{stdout: stdout, stderr: stderr}
 	case "version", "--version", "-version":
