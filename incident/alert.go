@@ -228,7 +228,7 @@ func (a *alertTx) run() (AlertResult, error) {
 	case phaseDismissed:
 		if len(firing) == 0 {
 			st.Phase, st.At, st.Firing = phaseClosed, a.now, nil
-			a.editAsk(st, a.dismissedLine(st)+"\n"+a.resolvedLine(), nil)
+			err = a.editAsk(st, a.dismissedLine(st)+"\n"+a.resolvedLine(), nil)
 			res.Outcome = AlertResolved
 		}
 	case phaseDeclared:

@@ -75,10 +75,9 @@ func (a *alertTx) ask(st alertState) error {
 }
 
 // editAsk replaces the ask with its current state, line added under it.
-func (a *alertTx) editAsk(st alertState, line string, buttons []Button) {
+func (a *alertTx) editAsk(st alertState, line string, buttons []Button) error {
 	m := a.askMessage(st, line, buttons)
-	// An error is the store's, and the next step's too: let that one say it.
-	_ = a.enqueue(OutUpdate, OutBody{Message: &m, UpdateRef: askRef(a.hash, st.Round), Purpose: "update the ask about alert " + st.Name})
+	return a.enqueue(OutUpdate, OutBody{Message: &m, UpdateRef: askRef(a.hash, st.Round), Purpose: "update the ask about alert " + st.Name})
 }
 
 func (a *alertTx) askButtons(st alertState) []Button {
@@ -172,7 +171,9 @@ func (s *Engine) pressAlert(ctx context.Context, req PressRequest, ap alertPress
 		at.g = AlertGroup{Source: st.Source, Key: st.Key}
 		if ap.verb == alertDismiss {
 			st.Phase, st.By, st.At = phaseDismissed, req.UserID, at.now
-			at.editAsk(st, at.dismissedLine(st), nil)
+			if err := at.editAsk(st, at.dismissedLine(st), nil); err != nil {
+				return err
+			}
 			at.log("alert dismissed", "alert", st.Name, "by", req.UserID)
 			reply.Text = "Dismissed: nothing is declared for this group until it resolves and fires again."
 			return at.save(st)
@@ -181,7 +182,10 @@ func (s *Engine) pressAlert(ctx context.Context, req PressRequest, ap alertPress
 		if err != nil {
 			return err
 		}
-		at.editAsk(st, fmt.Sprintf(":white_check_mark: Declared by %s at %s: incident #%d, #%s.", mention(req.UserID), at.when(), inc.ID, inc.ChannelName), nil)
+		line := fmt.Sprintf(":white_check_mark: Declared by %s at %s: incident #%d, #%s.", mention(req.UserID), at.when(), inc.ID, inc.ChannelName)
+		if err := at.editAsk(st, line, nil); err != nil {
+			return err
+		}
 		at.log("alert declared an incident", "incident", inc.ID, "scenario", st.Scenario, "alert", st.Name, "by", req.UserID)
 		reply = Reply{Text: declaredReply(inc)}
 		return at.save(st)

@@ -14,7 +14,9 @@ import (
 func (a *alertTx) whileAsked(st *alertState, firing []firingAlert) (string, error) {
 	if len(firing) == 0 {
 		st.Phase, st.At, st.Firing = phaseClosed, a.now, nil
-		a.editAsk(*st, a.resolvedLine()+" before anyone answered; nothing was declared.", nil)
+		if err := a.editAsk(*st, a.resolvedLine()+" before anyone answered; nothing was declared.", nil); err != nil {
+			return "", err
+		}
 		a.log("alert group resolved before anyone answered the ask", "alert", st.Name)
 		return AlertResolved, nil
 	}
@@ -22,8 +24,7 @@ func (a *alertTx) whileAsked(st *alertState, firing []firingAlert) (string, erro
 		return AlertUnchanged, nil
 	}
 	st.Firing = firing
-	a.editAsk(*st, "", a.askButtons(*st))
-	return AlertNoted, nil
+	return AlertNoted, a.editAsk(*st, "", a.askButtons(*st))
 }
 
 // whileDeclared notes in the incident what changed; when the whole group
