@@ -15,7 +15,6 @@ import (
 
 	"github.com/drbot-dev/drbot/bot/fakeslack"
 	"github.com/drbot-dev/drbot/incident"
-	"github.com/drbot-dev/drbot/storage"
 )
 
 // The alert storm (--alert-storm): Alertmanager notifications, version 4,
@@ -92,10 +91,15 @@ func runAlertStorm(ctx context.Context, cfg Config, bin, dir string) (*AlertsRep
 		return nil, err
 	}
 	plan := generatePlan(cfg, cfg.AckTimeout)
-	planPath, dbPath := filepath.Join(dir, "plan.yaml"), filepath.Join(dir, "drbot.db")
+	planPath := filepath.Join(dir, "plan.yaml")
 	if err := os.WriteFile(planPath, []byte(plan.YAML+alertPlanYAML(plan)), 0o644); err != nil {
 		return nil, err
 	}
+	dbPath, drop, err := phaseDB(ctx, cfg, dir, "alerts")
+	if err != nil {
+		return nil, err
+	}
+	defer drop()
 	fs := fakeslack.New()
 	defer fs.Close()
 	for i, u := range plan.Users {
@@ -198,7 +202,7 @@ func postAlert(ctx context.Context, cl *http.Client, url string, body []byte) (t
 // countAlertResults counts the incidents in the database and the asks the
 // fake Slack received: together at most one per group.
 func countAlertResults(ctx context.Context, dbPath string, fs *fakeslack.Server, rep *AlertsReport) error {
-	store, err := storage.Open(ctx, storage.Config{Path: dbPath, ReadOnly: true})
+	store, err := openRead(ctx, dbPath)
 	if err != nil {
 		return fmt.Errorf("open the database: %w", err)
 	}

@@ -25,7 +25,6 @@ import (
 	"github.com/drbot-dev/drbot/bot"
 	"github.com/drbot-dev/drbot/bot/fakeslack"
 	"github.com/drbot-dev/drbot/incident"
-	"github.com/drbot-dev/drbot/storage"
 )
 
 // Request kinds, as the report names them: endpoint and what was sent.
@@ -176,10 +175,15 @@ func runPhase(ctx context.Context, cfg Config, name, bin, dir string) (*PhaseRep
 		ackTimeout = cfg.StormAckTimeout
 	}
 	plan := generatePlan(cfg, ackTimeout)
-	planPath, dbPath, logPath := filepath.Join(dir, "plan.yaml"), filepath.Join(dir, "drbot.db"), filepath.Join(dir, "drbot.log")
+	planPath, logPath := filepath.Join(dir, "plan.yaml"), filepath.Join(dir, "drbot.log")
 	if err := os.WriteFile(planPath, []byte(plan.YAML), 0o644); err != nil {
 		return nil, err
 	}
+	dbPath, drop, err := phaseDB(ctx, cfg, dir, name)
+	if err != nil {
+		return nil, err
+	}
+	defer drop()
 
 	fs := fakeslack.New()
 	defer fs.Close()
@@ -687,7 +691,7 @@ func (p *phase) waitChannel(ctx context.Context, inc *loadInc, deadline time.Tim
 // drain waits until drbot's outbox is empty: everything it had to say has
 // reached the fake Slack (or failed for good).
 func (p *phase) drain(ctx context.Context, dbPath string) error {
-	store, err := storage.Open(ctx, storage.Config{Path: dbPath, ReadOnly: true})
+	store, err := openRead(ctx, dbPath)
 	if err != nil {
 		return fmt.Errorf("open the database to watch the outbox: %w", err)
 	}
@@ -839,7 +843,7 @@ type pageKey struct {
 
 // analyze compares drbot's timeline with what the fake Slack received.
 func (p *phase) analyze(ctx context.Context, dbPath string, pr *PhaseReport) error {
-	store, err := storage.Open(ctx, storage.Config{Path: dbPath, ReadOnly: true})
+	store, err := openRead(ctx, dbPath)
 	if err != nil {
 		return fmt.Errorf("open the database: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/drbot-dev/drbot/bot"
+	"github.com/drbot-dev/drbot/internal/testenv"
 	"github.com/drbot-dev/drbot/playbooks"
 )
 
@@ -26,13 +27,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestTinyRun runs the whole load, storm and long run, in a tiny
-// configuration against the real binary, so that the program cannot rot:
-// every figure must be there and nothing may be lost.
-func TestTinyRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs drbot")
-	}
+// tinyConfig is the load in a tiny configuration: the storm and the long
+// run, seconds each.
+func tinyConfig() Config {
 	cfg := DefaultConfig()
 	cfg.Storm = true
 	cfg.StormIncidents = 5
@@ -51,6 +48,46 @@ func TestTinyRun(t *testing.T) {
 	// end-to-end tests of drbot serve.
 	cfg.RateLimits = false
 	cfg.Drain = time.Minute
+
+	return cfg
+}
+
+// TestTinyStormPostgres runs the tiny storm with drbot on PostgreSQL:
+// every incident resolved, every page delivered once.
+func TestTinyStormPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs drbot")
+	}
+	cfg := tinyConfig()
+	cfg.Postgres = testenv.Postgres(t)
+	cfg.Duration = 0
+	var progress bytes.Buffer
+	cfg.Progress = &progress
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, progress.String())
+	}
+	if len(rep.Phases) != 1 {
+		t.Fatalf("%d phases, want the storm", len(rep.Phases))
+	}
+	p := rep.Phases[0]
+	if rep.Failed() || p.Incidents != 5 || p.Unresolved != 0 || p.Pages.Lost != 0 || p.Pages.Doubled != 0 || p.Pages.Delivered != p.Pages.Expected {
+		var text bytes.Buffer
+		rep.WriteText(&text)
+		t.Errorf("storm on PostgreSQL: %d incidents, %d open, pages %+v; want 5, all resolved, all delivered once\n%s", p.Incidents, p.Unresolved, p.Pages, text.String())
+	}
+}
+
+// TestTinyRun runs the whole load, storm and long run, in a tiny
+// configuration against the real binary, so that the program cannot rot:
+// every figure must be there and nothing may be lost.
+func TestTinyRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs drbot")
+	}
+	cfg := tinyConfig()
 	var progress bytes.Buffer
 	cfg.Progress = &progress
 

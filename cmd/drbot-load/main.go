@@ -111,6 +111,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed of every random choice")
 	fs.StringVar(&c.LogLevel, "drbot-log-level", c.LogLevel, "drbot's --log-level")
 	fs.BoolVar(&c.Bare, "bare", c.Bare, "also measure a bare handler that only verifies signatures")
+	fs.StringVar(&c.Postgres, "postgres", c.Postgres, "run drbot on PostgreSQL: a new database per phase on the server at this `URL` (its role may CREATE DATABASE); default SQLite")
 	fs.BoolVar(&c.Keep, "keep", c.Keep, "keep the temporary directory (database, plan, drbot's log) and print where it is")
 
 	fs.BoolVar(&c.Storm, "storm", c.Storm, "run the incident storm")
@@ -159,6 +160,9 @@ type Config struct {
 	LogLevel   string
 	Bare       bool
 	Keep       bool
+	// Postgres, when set, is the URL of a PostgreSQL server: each phase
+	// runs drbot on a new database there instead of an SQLite file.
+	Postgres string
 
 	Storm            bool
 	StormIncidents   int
