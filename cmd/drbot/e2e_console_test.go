@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -181,15 +182,33 @@ func TestConsoleEndToEnd(t *testing.T) {
 		}
 		timeline, _ := pm["timeline"].([]any)
 		kinds := map[string]bool{}
+		// Times in the timeline's prose are the plan's, never RFC 3339;
+		// people are named, never a raw member ID; events come in the
+		// order they happened.
+		rfc3339 := regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d`)
+		memberID := regexp.MustCompile(`\bU0[A-Z0-9]{7}\b`)
+		last := ""
 		for _, e := range timeline {
 			ev, _ := e.(map[string]any)
-			for _, k := range []string{"at", "kind", "actor", "text"} {
+			for _, k := range []string{"at", "kind", "actor", "text", "data"} {
 				if _, ok := ev[k]; !ok {
 					t.Errorf("timeline event %v lacks %q", ev, k)
 				}
 			}
 			kind, _ := ev["kind"].(string)
 			kinds[kind] = true
+			text, _ := ev["text"].(string)
+			if rfc3339.MatchString(text) || memberID.MatchString(text) {
+				t.Errorf("%s event's text %q has an RFC 3339 time or a member ID", kind, text)
+			}
+			if kind == "unauthorized" && text != "Bob Dahl pressed approve on step restore but is not in the approver role" {
+				t.Errorf("unauthorized event's text %q, want Bob Dahl named", text)
+			}
+			at, _ := ev["at"].(string)
+			if at < last {
+				t.Errorf("%s event at %s listed after one at %s", kind, at, last)
+			}
+			last = at
 		}
 		for _, k := range []string{"declared", "channel_created", "paged", "acknowledged", "escalated",
 			"step_started", "decision", "approval_requested", "unauthorized", "approved", "step_done",
@@ -205,7 +224,9 @@ func TestConsoleEndToEnd(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		for _, want := range []string{"# Postmortem of incident 1", "Corrupted payments database", "**verify**", "| unauthorized |"} {
+		for _, want := range []string{"# Postmortem of incident 1", "Corrupted payments database", "**verify**", "| unauthorized |",
+			// in the plan's timezone, with its abbreviation
+			"| Declared | 2026-11-21 11:00:00 CET |", "| Resolved | 2026-11-21 12:15:00 CET |"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("markdown lacks %q:\n%s", want, r.stdout)
 			}
