@@ -37,6 +37,7 @@ const (
 	// The postmortem's inputs (interface.md, "Additions").
 	CmdRecoveryPoint = "recovery-point"
 	CmdBegan         = "began"
+	CmdWeb           = "web"
 )
 
 // ParseCommand parses the text of "/incident TEXT". It is pure and total:
@@ -72,7 +73,7 @@ func ParseCommand(text string) (Command, error) {
 			return Command{Name: name, Target: ReviewNeeds, Text: text}, nil
 		}
 		return Command{}, Errorf(EINVALID, "/incident review takes nothing after it, or `needs TEXT` to say what needs to change in the contact list (got %q).", escape(truncateRunes(rest, 40)))
-	case CmdStatus, CmdList, CmdScenarios, CmdAck:
+	case CmdStatus, CmdList, CmdScenarios, CmdAck, CmdWeb:
 		if rest != "" {
 			return Command{}, Errorf(EINVALID, "/incident %s takes nothing after it (got %q).", name, escape(truncateRunes(rest, 40)))
 		}

@@ -40,6 +40,8 @@ func (s *Engine) Command(ctx context.Context, req CommandRequest) (Reply, error)
 		return s.list(ctx)
 	case CmdReview:
 		return s.review(ctx, cmd, req.UserID)
+	case CmdWeb:
+		return s.webLink(ctx, req)
 	}
 	return s.inChannel(ctx, cmd, req)
 }

@@ -29,6 +29,11 @@ type Config struct {
 	Now     func() time.Time // default time.Now; always used in UTC
 	Logger  *slog.Logger     // default discards
 	Metrics Metrics          // optional
+	// PublicURL is the address people reach drbot's web pages at
+	// (DRBOT_PUBLIC_URL), without a trailing slash; "" when the pages are
+	// off. It turns on "/incident web" and the links to an incident's
+	// page in the pinned summary and the resolve summary.
+	PublicURL string
 }
 
 // Engine owns every incident rule: declare, page, escalate, walk steps,

@@ -167,6 +167,9 @@ func (o *op) summaryMessage() Message {
 		{Label: "Playbook", Value: fmt.Sprintf("%s, %d steps, worst case %s", escape(sc.ID), len(sc.Steps), fmtDur(worst))},
 	}
 	ctx := "Commands here: /incident status · /incident ack · /incident note TEXT · /incident page ROLE|@user · /incident resolve"
+	if u := o.s.IncidentURL(inc.ID); u != "" {
+		ctx += fmt.Sprintf(" · <%s|Incident page> (sign in with /incident web)", u)
+	}
 	return Message{Text: b.String(), Fields: fields, Context: ctx}
 }
 
@@ -413,8 +416,18 @@ func (o *op) resolvedMessage(pm *Postmortem, summary string, acked bool) Message
 			{Label: "RPO", Value: o.rpoField()},
 			{Label: "Steps over their estimate", Value: overText},
 		},
-		Context: fmt.Sprintf("Full postmortem: `drbot postmortem %d` (Markdown) or `drbot postmortem --format json %d`", inc.ID, inc.ID),
+		Context: o.postmortemWhere(),
 	}
+}
+
+// postmortemWhere says where the full postmortem is: the incident's web
+// page when the pages are on, else the command on drbot's host.
+func (o *op) postmortemWhere() string {
+	id := o.inc.ID
+	if u := o.s.IncidentURL(id); u != "" {
+		return fmt.Sprintf("Full postmortem: <%s|incident page> (Markdown and JSON to download; sign in with /incident web), or `drbot postmortem %d`", u, id)
+	}
+	return fmt.Sprintf("Full postmortem: `drbot postmortem %d` (Markdown) or `drbot postmortem --format json %d`", id, id)
 }
 
 func secs(n int64) time.Duration { return time.Duration(n) * time.Second }
@@ -435,6 +448,7 @@ const usageText = "Usage: /incident COMMAND\n" +
 	"• `scenarios`: the plan's scenarios\n" +
 	"• `review`: send the contact-list review to the plan's review owners now\n" +
 	"• `review needs TEXT`: say what needs to change in the contact list\n" +
+	"• `web`: a sign-in link to drbot's web pages, only for you\n" +
 	"• `help`: this"
 
 func scenariosText(infos []ScenarioInfo) string {

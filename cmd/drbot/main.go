@@ -44,6 +44,7 @@ Usage:
   drbot backup DEST                 online copy of the database
   drbot migrate --from FILE.db --to postgres://…  copy an SQLite database into an empty PostgreSQL one
   drbot healthcheck [--addr ADDR]   exit 0 when a running drbot serve answers /healthz
+  drbot web [--addr 127.0.0.1:8080] the read-only web pages from the database, no Slack
   drbot version                     print the version
 
 Run "drbot COMMAND -h" for a command's flags.
@@ -80,6 +81,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = &migrateCommand{stdout: stdout, stderr: stderr}
 	case "healthcheck":
 		cmd = &healthcheckCommand{stdout: stdout, stderr: stderr}
+	case "web":
+		cmd = &webCommand{stdout: stdout, stderr: stderr}
 	case "version", "--version", "-version":
 		fmt.Fprint(stdout, buildVersion())
 		return 0

@@ -42,9 +42,19 @@ func readContactsStatus(ctx context.Context, path string, plan *playbooks.Plan) 
 		return nil, err
 	}
 	defer st.Close()
-	c, ok, err := incident.LastConfirmed(ctx, st)
+	s, err := contactsStatusOf(ctx, st, plan)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", st.name, err)
+	}
+	return s, nil
+}
+
+// contactsStatusOf reads when the contacts were last confirmed from an
+// open store.
+func contactsStatusOf(ctx context.Context, st incident.Store, plan *playbooks.Plan) (*contactsStatus, error) {
+	c, ok, err := incident.LastConfirmed(ctx, st)
+	if err != nil {
+		return nil, err
 	}
 	if !ok {
 		return &contactsStatus{text: "Contacts never confirmed"}, nil

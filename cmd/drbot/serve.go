@@ -30,7 +30,9 @@ Environment:
   SLACK_SIGNING_SECRET  the app's Signing Secret; required for the HTTP endpoints
   SLACK_APP_TOKEN       an app-level token (xapp-..., connections:write) for Socket Mode
   SLACK_API_URL         another Slack Web API URL (tests)
-  DRBOT_ALERT_TOKEN     bearer token of POST /alerts/alertmanager and /alerts/grafana; they are off when unset`
+  DRBOT_ALERT_TOKEN     bearer token of POST /alerts/alertmanager and /alerts/grafana; they are off when unset
+  DRBOT_PUBLIC_URL      the address people reach drbot at: serves the web pages (/, /incidents/N, /plan,
+                        /stats, behind a sign-in from /incident web) and links messages to them`
 
 // errNoToken says how to get a token: the person who sees it is setting
 // drbot up for the first time. It is several lines of help, not the usual
@@ -170,7 +172,11 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		log.Info("connected to Slack", "bot_user", botUserID)
 	}
 
-	svc, err = incident.New(incident.Config{Plan: plan, Store: store, Chat: chat, Now: time.Now, Logger: log, Metrics: metrics})
+	public, err := publicURL()
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("serve: %w", err)}
+	}
+	svc, err = incident.New(incident.Config{Plan: plan, Store: store, Chat: chat, Now: time.Now, Logger: log, Metrics: metrics, PublicURL: public})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -193,6 +199,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	}
 
 	handler, err := withAlerts(srv, svc, metrics, log)
+	if err == nil {
+		handler, err = withWeb(handler, public, cf.plan, svc, store, log)
+	}
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
