@@ -293,11 +293,13 @@ func TestResolve(t *testing.T) {
 		fields[f.Label] = f.Value
 	}
 	wantFields := map[string]string{
-		"Time to first acknowledgement": "1m35s",
-		"Time to recover":               "55m",
-		"RTO":                           "met, 1h5m to spare",
-		"RPO":                           "15m, not checked: no recovery point recorded (/incident recovery-point WHEN)",
-		"Steps over their estimate":     "repair 45m (estimate 30m)",
+		// Bob's executor page at 10:01:35; the commander (alice, paged at
+		// 10:00 and again at 10:10) acknowledged by resolving at 10:55.
+		"Time to acknowledge":       "1m35s (executor); slowest: commander 55m",
+		"Time to recover":           "55m",
+		"RTO":                       "met, 1h5m to spare",
+		"RPO":                       "15m, not checked: no recovery point recorded (/incident recovery-point WHEN)",
+		"Steps over their estimate": "repair 45m (estimate 30m)",
 	}
 	if diff := cmp.Diff(wantFields, fields); diff != "" {
 		t.Errorf("postmortem summary (-want +got):\n%s", diff)

@@ -378,17 +378,14 @@ func notePost(by, text string) string {
 	return fmt.Sprintf(":memo: Note from %s: %s", mention(by), escape(text))
 }
 
-func (o *op) resolvedMessage(pm *Postmortem, summary string, acked bool) Message {
+func (o *op) resolvedMessage(pm *Postmortem, summary string) Message {
 	inc := o.inc
 	var b strings.Builder
 	fmt.Fprintf(&b, ":white_check_mark: *Incident #%d resolved* by %s at %s.", inc.ID, mention(inc.ResolvedBy), o.clock(inc.ResolvedAt))
 	if summary != "" {
 		b.WriteString("\n" + escape(summary))
 	}
-	ack := "nobody acknowledged"
-	if acked {
-		ack = fmtDur(secs(pm.TimeToAckSeconds))
-	}
+	ack := escape(pm.AckText())
 	rto := "none set"
 	if pm.RTOSeconds > 0 {
 		if pm.RTOMet {
@@ -410,7 +407,7 @@ func (o *op) resolvedMessage(pm *Postmortem, summary string, acked bool) Message
 	return Message{
 		Text: b.String(),
 		Fields: []Field{
-			{Label: "Time to first acknowledgement", Value: ack},
+			{Label: "Time to acknowledge", Value: ack},
 			{Label: "Time to recover", Value: fmtDur(secs(pm.TimeToRecoverSeconds))},
 			{Label: "RTO", Value: rto},
 			{Label: "RPO", Value: o.rpoField()},

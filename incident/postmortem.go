@@ -18,7 +18,7 @@ type Postmortem struct {
 	ResolvedAt           string    `json:"resolved_at"`
 	RTOSeconds           int64     `json:"rto_seconds"`
 	RTOMet               bool      `json:"rto_met"`
-	TimeToAckSeconds     int64     `json:"time_to_ack_seconds"`
+	TimeToAckSeconds     *int64    `json:"time_to_ack_seconds"` // null when nobody acknowledged; leaves out the declarer's own page
 	TimeToRecoverSeconds int64     `json:"time_to_recover_seconds"`
 	Timeline             []PMEvent `json:"timeline"`
 
@@ -44,6 +44,13 @@ type Postmortem struct {
 	RPOSeconds      *int64  `json:"rpo_seconds"`
 	DataLossSeconds *int64  `json:"data_loss_seconds"`
 	RPOMet          *bool   `json:"rpo_met"`
+	// FirstAckRole is the role of TimeToAckSeconds; SlowestAckRole and
+	// SlowestAckSeconds the role slowest to acknowledge its page, and
+	// NeverAcked the roles paged that never acknowledged (AckText).
+	FirstAckRole      string   `json:"-"`
+	SlowestAckRole    string   `json:"-"`
+	SlowestAckSeconds int64    `json:"-"`
+	NeverAcked        []string `json:"-"`
 	// Names maps the Slack member IDs and contact ids that appear above to
 	// the person's name in the plan, for reading.
 	Names map[string]string `json:"names,omitempty"`

@@ -168,6 +168,7 @@ func (b *pmBuilder) build() *Postmortem {
 type roleAck struct {
 	pagedAt, ackAt time.Time
 	ackBy          string
+	ackActor       string // the Slack member who acknowledged, when the timeline says
 	acked          bool
 	pagesBefore    int // pages sent up to the acknowledgement
 }
@@ -205,7 +206,7 @@ func (b *pmBuilder) roleAcks() []roleAck {
 			}
 		case KindAcknowledged:
 			if !out[i].acked {
-				out[i].acked, out[i].ackAt, out[i].ackBy = true, e.At, e.Data["contact"]
+				out[i].acked, out[i].ackAt, out[i].ackBy, out[i].ackActor = true, e.At, e.Data["contact"], e.Actor
 				if out[i].ackBy == "" {
 					out[i].ackBy = e.Actor
 				}
@@ -228,9 +229,10 @@ func (b *pmBuilder) roleAcks() []roleAck {
 	return out
 }
 
+// acks fills the acknowledgements: each role's, and the headline time
+// to acknowledge (ackFigures).
 func (b *pmBuilder) acks() {
 	b.ra = b.roleAcks()
-	var first time.Time
 	for i, r := range b.inc.Roles {
 		ra := b.ra[i]
 		a := PMAck{Role: r.Role, Pages: r.Sent, Acknowledged: ra.acked, AckSeconds: -1}
@@ -240,15 +242,10 @@ func (b *pmBuilder) acks() {
 			if d := ra.ackAt.Sub(ra.pagedAt); d > 0 {
 				a.AckSeconds = pmSeconds(d)
 			}
-			if first.IsZero() || ra.ackAt.Before(first) {
-				first = ra.ackAt
-			}
 		}
 		b.pm.Acks = append(b.pm.Acks, a)
 	}
-	if first.After(b.inc.DeclaredAt) {
-		b.pm.TimeToAckSeconds = pmSeconds(first.Sub(b.inc.DeclaredAt))
-	}
+	b.ackFigures()
 }
 
 func (b *pmBuilder) planStep(id string) *playbooks.Step {

@@ -109,11 +109,7 @@ func (w *mdWriter) keyFigures() {
 	} else {
 		w.row("Resolved", "not yet (figures as of "+w.time(pm.AsOf)+")")
 	}
-	ack := "nobody acknowledged"
-	if pm.TimeToAckSeconds > 0 || anyAck(pm.Acks) {
-		ack = mdSeconds(pm.TimeToAckSeconds)
-	}
-	w.row("Time to acknowledge", ack)
+	w.row("Time to acknowledge", pm.AckText())
 	w.row("Time to recover", mdSeconds(pm.TimeToRecoverSeconds))
 	if pm.RTOSeconds > 0 {
 		w.row("RTO", mdSeconds(pm.RTOSeconds))
@@ -255,15 +251,6 @@ func (w *mdWriter) timeline() {
 	for _, e := range w.pm.Timeline {
 		w.row(w.time(e.At), e.Kind, w.actor(e.Actor), e.Text)
 	}
-}
-
-func anyAck(acks []PMAck) bool {
-	for _, a := range acks {
-		if a.Acknowledged {
-			return true
-		}
-	}
-	return false
 }
 
 func abs64(n int64) int64 {

@@ -51,13 +51,7 @@ func (o *op) resolve(userID, summary string) (Reply, error) {
 		return Reply{}, o.err
 	}
 	pm := BuildPostmortem(inc, events, o.plan, o.now)
-	acked := false
-	for _, e := range events {
-		if e.Kind == KindAcknowledged {
-			acked = true
-		}
-	}
-	o.post(o.resolvedMessage(pm, summary, acked), o.ref("postmortem"), "post the postmortem summary")
+	o.post(o.resolvedMessage(pm, summary), o.ref("postmortem"), "post the postmortem summary")
 	o.enqueue(o.lane(), OutTopic, OutBody{Topic: resolvedTopicText(inc, inc.ResolvedAt.Sub(inc.DeclaredAt)), Purpose: "mark the channel topic resolved"})
 	o.event(KindPostmortemPosted, "", fmt.Sprintf("Postmortem summary posted; full text: drbot postmortem %d", inc.ID), nil)
 	o.after(o.s.cfg.Metrics.Resolved)

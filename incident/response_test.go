@@ -414,3 +414,72 @@ func TestCommanderPagedAboutAnotherRole(t *testing.T) {
 		})
 	}
 }
+
+// Time to acknowledge leaves out the declarer acknowledging their own
+// page, shows the slowest role beside the first, and is null when nobody
+// (else) acknowledged.
+func TestTimeToAcknowledge(t *testing.T) {
+	tests := []struct {
+		name     string
+		run      func(e *svcEnv, ch string)
+		wantTTA  string // JSON
+		wantText string
+	}{
+		{"first and slowest", func(e *svcEnv, ch string) {
+			e.clock.Set(svcT0.Add(time.Minute))
+			e.mustCommand(uZed, ch, "page security") // erin
+			e.clock.Set(svcT0.Add(3 * time.Minute))
+			e.press(uBob, dmOf(uBob), "Acknowledge")
+			e.clock.Set(svcT0.Add(5 * time.Minute))
+			e.press(uErin, dmOf(uErin), "Acknowledge")
+		}, "180", "3m (executor); slowest: security 4m"},
+		{"slowest after an escalation", func(e *svcEnv, ch string) {
+			e.clock.Set(svcT0.Add(2 * time.Minute))
+			e.press(uBob, dmOf(uBob), "Acknowledge")
+			e.mustCommand(uZed, ch, "page security") // erin, alone in the role
+			e.at(7 * time.Minute)                    // page 2, erin again
+			e.clock.Set(svcT0.Add(9 * time.Minute))
+			e.press(uErin, dmOf(uErin), "Acknowledge")
+		}, "120", "2m (executor); slowest: security 7m"},
+		{"only the declarer", func(e *svcEnv, ch string) {}, "null", "only the declarer acknowledged (their own page); never: executor"},
+		{"nobody", nil, "null", "nobody acknowledged"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newSQLiteEnv(t, svcPlan(t))
+			e.declare("db-corruption", "", false) // alice declares; commander: alice
+			ch := e.channel(1)
+			if tt.run != nil {
+				e.press(uAlice, dmOf(uAlice), "Acknowledge") // at once: her own page
+				tt.run(e, ch)
+			}
+			e.clock.Set(svcT0.Add(30 * time.Minute))
+			e.mustCommand(uZed, ch, "resolve")
+			pm, err := e.svc.Postmortem(e.ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			js, err := json.Marshal(pm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := `"time_to_ack_seconds":` + tt.wantTTA + `,`; !strings.Contains(string(js), want) {
+				t.Errorf("postmortem JSON lacks %s: %.300s", want, js)
+			}
+			if got := pm.AckText(); got != tt.wantText {
+				t.Errorf("time to acknowledge = %q, want %q", got, tt.wantText)
+			}
+			if !strings.Contains(pm.Markdown(), "| Time to acknowledge | "+tt.wantText+" |") {
+				t.Errorf("markdown lacks the time to acknowledge %q", tt.wantText)
+			}
+			summary := e.mustFind(ch, "*Incident #1 resolved*")
+			found := false
+			for _, f := range summary.Fields {
+				found = found || (f.Label == "Time to acknowledge" && f.Value == tt.wantText)
+			}
+			if !found {
+				t.Errorf("summary fields %+v lack the time to acknowledge %q", summary.Fields, tt.wantText)
+			}
+		})
+	}
+}
