@@ -96,8 +96,8 @@ func group(name string, pms []*incident.Postmortem, drills bool) statGroup {
 				g.Met++
 			}
 		}
-		if pm.TimeToAckSeconds > 0 {
-			ack = append(ack, time.Duration(pm.TimeToAckSeconds)*time.Second)
+		if pm.TimeToAckSeconds != nil {
+			ack = append(ack, time.Duration(*pm.TimeToAckSeconds)*time.Second)
 		}
 		if len(g.Bars) < 20 {
 			longest = max(longest, took, time.Duration(pm.RTOSeconds)*time.Second)
