@@ -90,6 +90,8 @@ func (p *parser) rtoAlerts(f field) []float64 {
 		switch {
 		case err != nil:
 			p.errorf(n, "rto_alerts: %v", err)
+		case a > 1 && a < 100 && !strings.HasSuffix(s, "%"):
+			p.errorf(n, "rto_alerts: %s is not a fraction of the RTO: did you mean %s%%?", s, s)
 		case a <= 0 || a >= 1:
 			p.errorf(n, "rto_alerts: %s is not between 0%% and 100%%: list thresholds before the breach (100%% is always alerted)", s)
 		case slices.Contains(out, a):

@@ -181,5 +181,42 @@ func schema() object {
 	root["$id"] = SchemaID
 	root["title"] = "drbot recovery plan"
 	root["definitions"] = defs
+	explainPatterns(root, map[string]string{
+		idPattern.String():             "An id is letters, digits, -, _ or ., starting with a letter or digit (no spaces).",
+		scenarioPattern.String():       "A scenario id becomes a channel name: lowercase letters, digits, - and _, starting with a letter or digit.",
+		slackPattern.String():          "A Slack member ID starts with U or W, such as U0ALICE01 (profile → ⋮ → Copy member ID). Or leave slack out and give email.",
+		durationPattern:                "Write a duration such as 90s, 10m, 1h30m or 14d.",
+		percentPattern:                 "Write a percentage such as 99.95% (or a fraction such as 0.9995).",
+		`^((https?://|\$\{).+)?$`:      "The webhook is an https:// URL (or starts with ${NAME} from the environment).",
+		`^\s*[^=!~\s]+\s*(=|!=|=~|!~)`: "A matcher is label, operator (=, !=, =~ or !~) and value, such as alertname=\"PaymentsDBDown\".",
+		schedulePattern:                "Write 5-field cron (minute hour day month weekday, e.g. \"0 9 * * 1\"; no seconds field) or a descriptor (@weekly, @every 720h).",
+	})
 	return root
+}
+
+// explainPatterns gives every string schema with one of the patterns the
+// message editors show instead of the raw regular expression
+// (patternErrorMessage, read by yaml-language-server and VS Code), and the
+// contact's "slack or email" rule its own errorMessage.
+func explainPatterns(n any, messages map[string]string) {
+	switch n := n.(type) {
+	case object:
+		if p, ok := n["pattern"].(string); ok {
+			if msg, ok := messages[p]; ok {
+				n["patternErrorMessage"] = msg
+			}
+		}
+		if _, ok := n["anyOf"]; ok && n["required"] != nil {
+			if req, _ := n["required"].([]string); len(req) == 1 && req[0] == "name" {
+				n["errorMessage"] = "A contact needs slack (a member ID such as U0ALICE01) or email (looked up in Slack), or both."
+			}
+		}
+		for _, v := range n {
+			explainPatterns(v, messages)
+		}
+	case []any:
+		for _, v := range n {
+			explainPatterns(v, messages)
+		}
+	}
 }

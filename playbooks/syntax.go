@@ -1,6 +1,7 @@
 package playbooks
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -41,6 +42,12 @@ func findSyntaxCause(src []byte, line int) (c syntaxCause, ok bool) {
 			return c, true
 		}
 	}
+	if c, ok := overIndented(lines, line); ok {
+		return c, true
+	}
+	if c, ok := underIndented(lines, line); ok {
+		return c, true
+	}
 	// The causes that yaml.v3 reports on (or next to) their own line.
 	for _, n := range []int{line, line + 1, line - 1} {
 		if n < 1 || n > len(lines) {
@@ -54,6 +61,61 @@ func findSyntaxCause(src []byte, line int) (c syntaxCause, ok bool) {
 	}
 	return syntaxCause{}, false
 }
+
+// overIndented finds a "key: value" line indented deeper than the line
+// before it, when that line already has its value: YAML then reads it as a
+// continuation of that value and stops at its ": ".
+func overIndented(lines []string, line int) (syntaxCause, bool) {
+	if line < 2 || line > len(lines) {
+		return syntaxCause{}, false
+	}
+	cur := lines[line-1]
+	prev := ""
+	for i := line - 2; i >= 0; i-- {
+		if t := strings.TrimSpace(lines[i]); t != "" && !strings.HasPrefix(t, "#") {
+			prev = lines[i]
+			break
+		}
+	}
+	if !keyValue.MatchString(cur) || !keyValue.MatchString(prev) || strings.HasPrefix(strings.TrimSpace(prev), "-") {
+		return syntaxCause{}, false
+	}
+	ci, pi := indentOf(cur), indentOf(prev)
+	if ci <= pi {
+		return syntaxCause{}, false
+	}
+	key, _, _ := strings.Cut(strings.TrimSpace(prev), ":")
+	return syntaxCause{line, ci + 1, fmt.Sprintf("this key is indented %d more than %s: above it, which already has its value: "+
+		"line it up with %s: (%d spaces)", ci-pi, key, key, pi)}, true
+}
+
+// underIndented finds, from line on, a key written at the column of a
+// list's "-" without one: yaml.v3 reports "did not find expected '-'
+// indicator" at the line the list began.
+func underIndented(lines []string, line int) (syntaxCause, bool) {
+	dash, keys := -1, -1
+	for i := max(line-1, 0); i < min(len(lines), line+200); i++ {
+		t := strings.TrimSpace(lines[i])
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		in := indentOf(lines[i])
+		if m := listValue.FindStringSubmatchIndex(lines[i]); m != nil {
+			dash, keys = in, m[4]
+			continue
+		}
+		if dash >= 0 && in == dash {
+			return syntaxCause{i + 1, in + 1, fmt.Sprintf("this key is at the column of the list's \"-\": indent it %d more "+
+				"to belong to the item above, or begin a new item with \"- \"", keys-dash)}, true
+		}
+		if dash >= 0 && in < dash {
+			dash = -1
+		}
+	}
+	return syntaxCause{}, false
+}
+
+func indentOf(text string) int { return len(text) - len(strings.TrimLeft(text, " ")) }
 
 func tabIndent(text string, n int) (syntaxCause, bool) {
 	indent := text[:len(text)-len(strings.TrimLeft(text, " \t"))]

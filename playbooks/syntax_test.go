@@ -96,3 +96,50 @@ func TestCommentCutsProse(t *testing.T) {
 		t.Errorf("quoted text with a comment after it: %v, want nothing", diags)
 	}
 }
+
+// TestFriendlierMessages: the smaller mistakes of a first plan, each said so
+// that the fix is plain (issue 18, point 4).
+func TestFriendlierMessages(t *testing.T) {
+	for _, tc := range []struct {
+		name, old, new, want string
+	}{
+		{"indented too far", "        do: Check the dashboards.", "        do: Check the dashboards.\n         estimate: 5m",
+			"plan.yaml:15:10: YAML syntax: this key is indented 1 more than do: above it, which already has its value: line it up with do: (8 spaces)"},
+		{"indented too little", "        do: Check the dashboards.", "        do: Check the dashboards.\n      estimate: 5m",
+			"plan.yaml:15:7: YAML syntax: this key is at the column of the list's \"-\": indent it 2 more to belong to the item above, or begin a new item with \"- \""},
+		{"percent without %", "    page: [commander]", "    page: [commander]\n    rto_alerts: [50, 80]",
+			"plan.yaml:12:18: rto_alerts: 50 is not a fraction of the RTO: did you mean 50%?"},
+		{"cron with seconds", "scenarios:", "review: {schedule: \"0 0 9 * * 1\", owners: [alice]}\nscenarios:",
+			`plan.yaml:7:20: schedule: bad schedule "0 0 9 * * 1": 6 fields, but drbot's schedules have 5 (minute hour day month weekday): drop the seconds field, as in "0 9 * * 1"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(syntaxPlan, tc.old, tc.new, 1)
+			_, diags := Parse("plan.yaml", []byte(src))
+			var got []string
+			for _, d := range diags {
+				got = append(got, d.String())
+			}
+			if !slices.Contains(got, tc.want) {
+				t.Errorf("got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSchemaExplainsPatterns: editors show words, not regular expressions.
+func TestSchemaExplainsPatterns(t *testing.T) {
+	s := string(Schema())
+	for _, want := range []string{
+		`"patternErrorMessage": "Write a duration such as 90s, 10m, 1h30m or 14d."`,
+		`no seconds field`,
+		`"patternErrorMessage": "A Slack member ID starts with U or W`,
+		`"errorMessage": "A contact needs slack (a member ID such as U0ALICE01) or email`,
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the schema lacks %s", want)
+		}
+	}
+	if strings.Count(s, `"pattern":`) != strings.Count(s, `"patternErrorMessage":`) {
+		t.Errorf("%d patterns but %d patternErrorMessage: every pattern needs its words", strings.Count(s, `"pattern":`), strings.Count(s, `"patternErrorMessage":`))
+	}
+}

@@ -176,6 +176,10 @@ func ParseSchedule(spec string) (cron.Schedule, error) {
 		return cron.Every(d), nil
 	}
 	s, err := cronParser.Parse(spec)
+	if f := strings.Fields(spec); err != nil && len(f) == 6 && !strings.HasPrefix(spec, "CRON_TZ=") && !strings.HasPrefix(spec, "TZ=") {
+		return nil, fmt.Errorf("bad schedule %q: 6 fields, but drbot's schedules have 5 (minute hour day month weekday): "+
+			"drop the seconds field, as in %q", spec, strings.Join(f[1:], " "))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("bad schedule %q: %v; want 5-field cron (\"0 9 * * 1\") or a descriptor (@weekly, @every 720h)", spec, err)
 	}
