@@ -8,9 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // docBlock is one fenced code block of a Markdown file.
@@ -87,18 +90,25 @@ func docBlocks(t *testing.T, path string) []docBlock {
 	return out
 }
 
-// TestDocsPlansPassCheck: every whole plan shown in the README and docs/ (a
-// yaml block that starts with "version: 1") passes `drbot plan check`.
+// TestDocsPlansPassCheck: every plan shown in the README and docs/ passes
+// `drbot plan check`: a whole plan (a yaml block that starts with
+// "version: 1") as it is, and a part of one (a yaml block whose keys are
+// all keys of a plan, such as paging: or alerts:) laid over
+// examples/plan.yaml.
 func TestDocsPlansPassCheck(t *testing.T) {
 	plans := 0
 	for _, path := range repoDocs(t) {
 		for _, b := range docBlocks(t, path) {
-			if b.lang != "yaml" || !strings.HasPrefix(b.text, "version: 1") {
+			if b.lang != "yaml" {
+				continue
+			}
+			text, ok := planOf(t, b.text)
+			if !ok {
 				continue
 			}
 			plans++
 			file := filepath.Join(t.TempDir(), "plan.yaml")
-			if err := os.WriteFile(file, []byte(b.text), 0o600); err != nil {
+			if err := os.WriteFile(file, text, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			var stdout, stderr bytes.Buffer
@@ -194,4 +204,54 @@ func tail(b []byte, n int) string {
 		return string(b)
 	}
 	return fmt.Sprintf("…%s", b[len(b)-n:])
+}
+
+// planKeys are the top-level keys of a plan (docs/plan.md).
+var planKeys = []string{"version", "name", "timezone", "contacts", "roles", "paging", "services",
+	"scenarios", "review", "drills", "alerts", "alert_channel"}
+
+// planOf returns the plan a yaml block shows: the block itself when it is a
+// whole plan, the example plan with the block's sections laid over it when
+// it is part of one (mappings merged key by key, anything else replaced),
+// or ok false when the block is not a plan (an Alertmanager configuration).
+func planOf(t *testing.T, block string) (plan []byte, ok bool) {
+	t.Helper()
+	if strings.HasPrefix(block, "version: 1") {
+		return []byte(block), true
+	}
+	var part map[string]any
+	if err := yaml.Unmarshal([]byte(block), &part); err != nil || len(part) == 0 {
+		return nil, false
+	}
+	for k := range part {
+		if !slices.Contains(planKeys, k) {
+			return nil, false
+		}
+	}
+	src, err := os.ReadFile("../../examples/plan.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base map[string]any
+	if err := yaml.Unmarshal(src, &base); err != nil {
+		t.Fatal(err)
+	}
+	out, err := yaml.Marshal(overlay(base, part))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, true
+}
+
+func overlay(base, part map[string]any) map[string]any {
+	for k, v := range part {
+		bm, bok := base[k].(map[string]any)
+		pm, pok := v.(map[string]any)
+		if bok && pok {
+			base[k] = overlay(bm, pm)
+			continue
+		}
+		base[k] = v
+	}
+	return base
 }
