@@ -46,7 +46,7 @@ func TestPages(t *testing.T) {
 		{"/incidents/3", 404, []string{"There is no incident 3."}},
 		{"/incidents/x", 404, []string{`&#34;x&#34; is not an incident number.`}},
 		{"/plan", 200, []string{`id="scenario-db-corruption"`, "<svg", "Web test plan"}},
-		{"/stats", 200, []string{"<dt>RTO met</dt><dd>1 of 1 with an RTO</dd>", "#1 db-corruption"}},
+		{"/stats", 200, []string{"<dt>RTO met</dt><dd>1 of 1 with an RTO</dd>", "#1 db-corruption", "<dd>2m (1 acknowledged)</dd>"}},
 	} {
 		code, body, h := get(t, c, s.srv.URL+tc.path)
 		if code != tc.code {

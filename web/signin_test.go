@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"os"
@@ -9,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/incident/incidenttest"
+	"github.com/drbot-dev/drbot/playbooks"
 	"github.com/drbot-dev/drbot/web"
 )
 
@@ -138,5 +142,22 @@ func TestMessagesLinkToPages(t *testing.T) {
 	}
 	if !pinned || !resolved {
 		t.Errorf("summary links to the page: %v; resolve summary: %v", pinned, resolved)
+	}
+}
+
+// TestWebLinkOff: without DRBOT_PUBLIC_URL, /incident web says how to
+// turn the pages on, and gives no link.
+func TestWebLinkOff(t *testing.T) {
+	plan, _, err := playbooks.Load("testdata/plan.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := incident.New(incident.Config{Plan: plan, Store: incidenttest.NewMemStore(), Chat: incidenttest.NewFakeChat()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.Command(context.Background(), incident.CommandRequest{UserID: "U0ALICE01", ChannelID: "CGENERAL", Text: "web"})
+	if incident.ErrorCode(err) != incident.EINVALID || !strings.Contains(err.Error(), "DRBOT_PUBLIC_URL") || r.Text != "" {
+		t.Errorf("/incident web with the pages off: %q, %v", r.Text, err)
 	}
 }
