@@ -203,41 +203,6 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// rateLimitedLocked applies Slack's limits when they are switched on and
-// returns the Retry-After seconds of a refused call.
-func (s *Server) rateLimitedLocked(method string, p url.Values) (int, bool) {
-	if !s.rateLimits {
-		return 0, false
-	}
-	now := s.now()
-	switch method {
-	case "chat.postMessage":
-		ch := s.resolveLocked(p.Get("channel"))
-		key := p.Get("channel")
-		if ch != nil {
-			key = ch.ID
-		}
-		if last, ok := s.lastPost[key]; ok && now.Sub(last) < time.Second {
-			return 1, true
-		}
-		s.lastPost[key] = now
-	case "conversations.create":
-		kept := s.creates[:0]
-		for _, t := range s.creates {
-			if now.Sub(t) < time.Minute {
-				kept = append(kept, t)
-			}
-		}
-		s.creates = kept
-		if len(s.creates) >= 20 {
-			wait := time.Minute - now.Sub(s.creates[0])
-			return int((wait + time.Second - 1) / time.Second), true
-		}
-		s.creates = append(s.creates, now)
-	}
-	return 0, false
-}
-
 // dispatchLocked answers one Web API method; each has its own file, named
 // after the method (chat.postMessage in chatpostmessage.go).
 func (s *Server) dispatchLocked(method string, req *request) answer {

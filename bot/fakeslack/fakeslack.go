@@ -82,9 +82,8 @@ type Server struct {
 	rateLimits bool
 	// noValidation turns the checks of validate.go off (SetValidation).
 	noValidation bool
-	lastPost     map[string]time.Time // channel id -> last accepted chat.postMessage
-	creates      []time.Time          // accepted conversations.create within the last minute
-	lastTS       int64                // microseconds of the last ts handed out
+	limits       *rateLimiter // ratelimit.go
+	lastTS       int64        // microseconds of the last ts handed out
 	nextID       int
 	now          func() time.Time
 	changed      chan struct{} // closed and replaced on every change
@@ -102,7 +101,7 @@ func New() *Server {
 		byName:   map[string]string{},
 		ims:      map[string]string{},
 		fail:     map[string][]*failure{},
-		lastPost: map[string]time.Time{},
+		limits:   newRateLimiter(),
 		now:      time.Now,
 		changed:  make(chan struct{}),
 	}
@@ -177,14 +176,5 @@ func (s *Server) FailNextWith(method string, n int, code string) {
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	s.latency = d
-	s.mu.Unlock()
-}
-
-// SetRateLimits switches Slack's rate limits on or off (off by default):
-// chat.postMessage 1 per second per channel, conversations.create 20 per
-// minute. Past them the server answers 429 with Retry-After.
-func (s *Server) SetRateLimits(on bool) {
-	s.mu.Lock()
-	s.rateLimits = on
 	s.mu.Unlock()
 }

@@ -576,3 +576,46 @@ func TestSocketMode(t *testing.T) {
 		t.Errorf("ack payload = %s, want %s", got, want)
 	}
 }
+
+// TestRateLimitTiers: each method is held to its tier, on its own: a method
+// past its tier answers 429 with Retry-After until the oldest call leaves
+// the minute, and never holds up another method.
+func TestRateLimitTiers(t *testing.T) {
+	s, api := newClient(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	s.SetClock(func() time.Time { return now })
+	s.SetRateLimits(true)
+	s.AddUser("U0BEN0001", "ben@example.com", "ben", false)
+	var rl *slack.RateLimitedError
+	for i := range Tier2 {
+		if _, err := api.SetTopicOfConversationContext(ctx, GeneralID, "t"); err != nil {
+			t.Fatalf("topic %d: %v", i, err)
+		}
+		now = now.Add(time.Second)
+	}
+	_, err := api.SetTopicOfConversationContext(ctx, GeneralID, "t")
+	if !errors.As(err, &rl) || rl.RetryAfter != 40*time.Second {
+		t.Fatalf("topic %d within a minute: %v, want 429 with Retry-After 40s", Tier2+1, err)
+	}
+	// Tier 3 and Tier 4 methods are not held up by conversations.setTopic.
+	if _, err := api.GetUserInfoContext(ctx, "U0BEN0001"); err != nil {
+		t.Errorf("users.info while setTopic is limited: %v", err)
+	}
+	if _, _, err := api.PostMessageContext(ctx, GeneralID, slack.MsgOptionText("x", false)); err != nil {
+		t.Errorf("chat.postMessage while setTopic is limited: %v", err)
+	}
+	now = now.Add(40 * time.Second)
+	if _, err := api.SetTopicOfConversationContext(ctx, GeneralID, "t"); err != nil {
+		t.Errorf("topic after Retry-After: %v", err)
+	}
+	s.SetTier("users.info", 2)
+	for i := range 2 {
+		if _, err := api.GetUserInfoContext(ctx, "U0BEN0001"); err != nil && i == 0 {
+			t.Fatalf("users.info: %v", err)
+		}
+	}
+	if _, err := api.GetUserInfoContext(ctx, "U0BEN0001"); !errors.As(err, &rl) {
+		t.Errorf("users.info past a tier of 2 set by SetTier: %v, want 429", err)
+	}
+}
