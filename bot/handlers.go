@@ -40,7 +40,8 @@ func (s *Server) Command(cmd slack.SlashCommand) any {
 		ChannelID: cmd.ChannelID,
 		// Slack sends &, < and > as entities; the service escapes what it
 		// posts, so it gets the text as typed.
-		Text: Unescape(strings.TrimSpace(cmd.Text)),
+		Text:      Unescape(strings.TrimSpace(cmd.Text)),
+		TriggerID: cmd.TriggerID,
 	}
 	log := s.log.With("user", cmd.UserID, "channel", cmd.ChannelID)
 	reply, finished, err := within(s, "command", func(ctx context.Context) (incident.Reply, error) {
@@ -82,6 +83,10 @@ func (s *Server) commandReply(cmd slack.SlashCommand, reply incident.Reply, err 
 			return ephemeral("The declare dialog could not be opened in time. Type `/incident declare SCENARIO [summary]`; `/incident scenarios` lists them.")
 		}
 		s.background("command", func(ctx context.Context) { s.openDeclareModal(ctx, cmd, scenarios) })
+		return nil
+	}
+	if reply.OpenResolveModal && !late {
+		s.background("command", func(ctx context.Context) { s.openResolveModal(ctx, cmd, reply.Text) })
 		return nil
 	}
 	if reply.Text == "" {
@@ -263,6 +268,8 @@ func (s *Server) Interaction(cb slack.InteractionCallback) any {
 			return s.submitReviewNote(cb)
 		case RecoveryPointCallbackID:
 			return s.submitRecoveryPoint(cb)
+		case ResolveCallbackID:
+			return s.submitResolve(cb)
 		}
 	}
 	s.log.Debug("ignored interaction", "type", cb.Type, "callback_id", cb.View.CallbackID)

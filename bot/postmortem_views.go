@@ -98,3 +98,83 @@ func (s *Server) runSubmitted(cb slack.InteractionCallback, what string, cmds []
 	}
 	return nil
 }
+
+// Callback and block ids of the resolve dialog.
+const (
+	ResolveCallbackID = "resolve"
+	BlockResolution   = "resolution"
+	BlockImpact       = "impact"
+	BlockCause        = "cause"
+)
+
+// ResolveView is the dialog of "/incident resolve" with no text: the
+// resolution (required), and for the postmortem the impact, the root cause
+// and trigger, and the recovery point. channelID, the incident's channel,
+// travels in private_metadata.
+func ResolveView(channelID string) slack.ModalViewRequest {
+	text := func(block, label, placeholder string, optional, multiline bool) *slack.InputBlock {
+		input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, placeholder, false, false), block)
+		input.Multiline = multiline
+		input.MaxLength = maxSummary
+		if !multiline {
+			input.MaxLength = 100
+		}
+		b := slack.NewInputBlock(block, slack.NewTextBlockObject(slack.PlainTextType, label, false, false), nil, input)
+		b.Optional = optional
+		return b
+	}
+	return slack.ModalViewRequest{
+		Type:       slack.VTModal,
+		CallbackID: ResolveCallbackID,
+		Title:      slack.NewTextBlockObject(slack.PlainTextType, "Resolve the incident", false, false),
+		Submit:     slack.NewTextBlockObject(slack.PlainTextType, "Resolve", false, false),
+		Close:      slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			text(BlockResolution, "Resolution", "What ended the incident?", false, true),
+			text(BlockImpact, "Impact", "Who and what was affected, and how much?", true, true),
+			text(BlockCause, "Root cause and trigger", "What was wrong, and what set it off?", true, true),
+			text(BlockRecoveryPoint, "Recovery point", whenPlaceholder, true, false),
+		}},
+		PrivateMetadata: channelID,
+	}
+}
+
+// openResolveModal opens the resolve dialog; when it cannot, the person
+// is told what to type (fallback).
+func (s *Server) openResolveModal(ctx context.Context, cmd slack.SlashCommand, fallback string) {
+	if err := s.chat.OpenView(ctx, cmd.TriggerID, ResolveView(cmd.ChannelID)); err != nil {
+		s.log.Error("could not open the resolve dialog", "user", cmd.UserID, "err", err)
+		msg := ResponseMessage{ResponseType: slack.ResponseTypeEphemeral, Text: "The resolve dialog could not be opened. " + fallback}
+		if rerr := s.chat.Respond(ctx, cmd.ResponseURL, msg); rerr != nil {
+			s.log.Error("could not say so by response_url", "err", rerr)
+		}
+	}
+}
+
+// submitResolve records what the resolve dialog says, then resolves:
+// recovery-point, impact and cause when given, and resolve, as typed
+// commands would. A refused one keeps the dialog open with why, under its
+// field, and nothing after it runs.
+func (s *Server) submitResolve(cb slack.InteractionCallback) any {
+	values := stateValues(cb)
+	get := func(block string) string { return strings.TrimSpace(values[block][block].Value) }
+	resolution := get(BlockResolution)
+	if resolution == "" {
+		return viewErrors(BlockResolution, "Say what ended the incident")
+	}
+	var cmds []submitted
+	if when := get(BlockRecoveryPoint); when != "" {
+		cmds = append(cmds, submitted{BlockRecoveryPoint, incident.CmdRecoveryPoint + " " + when})
+	}
+	if impact := get(BlockImpact); impact != "" {
+		cmds = append(cmds, submitted{BlockImpact, incident.CmdImpact + " " + impact})
+	}
+	if cause := get(BlockCause); cause != "" {
+		cmds = append(cmds, submitted{BlockCause, incident.CmdCause + " " + cause})
+	}
+	cmds = append(cmds, submitted{BlockResolution, incident.CmdResolve + " " + resolution})
+	if errs := s.runSubmitted(cb, "resolution", cmds); errs != nil {
+		return errs
+	}
+	return nil
+}

@@ -267,7 +267,8 @@ func TestCommandAnswered(t *testing.T) {
 	if diff := cmp.Diff(got, CommandResponse{ResponseType: "in_channel", Text: "Declared *inc-1*"}); diff != "" {
 		t.Errorf("answer (-got +want):\n%s", diff)
 	}
-	want := []incident.CommandRequest{{UserID: "U1", ChannelID: "C0GENERAL", Text: "declare db-corruption replica <x> & <@U2|two>"}}
+	// The trigger_id comes along, so that the engine may ask for a dialog.
+	want := []incident.CommandRequest{{UserID: "U1", ChannelID: "C0GENERAL", Text: "declare db-corruption replica <x> & <@U2|two>", TriggerID: "trigger-" + h.fs.ResponseURL("cmd")}}
 	if diff := cmp.Diff(h.svc.commands, want); diff != "" {
 		t.Errorf("requests (-got +want):\n%s", diff)
 	}

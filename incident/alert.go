@@ -401,7 +401,8 @@ func (a *alertTx) declare(st *alertState, userID string) (*Incident, error) {
 	if st.Summary != "" {
 		summary += ": " + st.Summary
 	}
-	o, err := a.s.declareTx(a.tx, a.p, sc, truncateRunes(summary, MaxText), DeclareRequest{Scenario: sc.ID, UserID: userID})
+	o, err := a.s.declareTx(a.tx, a.p, sc, truncateRunes(summary, MaxText), DeclareRequest{Scenario: sc.ID, UserID: userID,
+		Detection: &Detection{Source: DetectAlert, By: userID, Alert: st.detection()}})
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ type Command struct {
 	// Scenario of declare and drill; "" asks for the declare dialog.
 	Scenario string
 	// Target of page: a role, "@contact", "@U123", "<@U123>" or
-	// "<@U123|name>". Of review: "needs" for "review needs TEXT", else "".
+	// "<@U123|name>". Of action: its owner, or "". Of review: "needs" for "review needs TEXT", else "".
 	Target string
 	// Text is the summary of declare, drill and resolve, the note, or the
 	// WHEN of recovery-point and began. It is
@@ -38,6 +38,9 @@ const (
 	CmdRecoveryPoint = "recovery-point"
 	CmdBegan         = "began"
 	CmdWeb           = "web"
+	CmdImpact        = "impact"
+	CmdCause         = "cause"
+	CmdAction        = "action"
 )
 
 // ParseCommand parses the text of "/incident TEXT". It is pure and total:
@@ -100,6 +103,26 @@ func ParseCommand(text string) (Command, error) {
 			return Command{}, Errorf(EINVALID, "Say when: /incident %s WHEN, WHEN being %s.", name, whenHelp)
 		}
 		return Command{Name: name, Text: truncateRunes(rest, 100)}, nil
+	case CmdImpact, CmdCause:
+		if rest == "" {
+			return Command{}, Errorf(EINVALID, "Write it after the command: /incident %s TEXT", name)
+		}
+		if err := checkLength(name, rest); err != nil {
+			return Command{}, err
+		}
+		return Command{Name: name, Text: rest}, nil
+	case CmdAction:
+		owner, text := "", rest
+		if strings.HasPrefix(rest, "@") || strings.HasPrefix(rest, "<@") {
+			owner, text = splitTarget(rest)
+		}
+		if text == "" {
+			return Command{}, Errorf(EINVALID, "Say what is to be done: /incident action [@owner] TEXT")
+		}
+		if err := checkLength("action item", text); err != nil {
+			return Command{}, err
+		}
+		return Command{Name: name, Target: owner, Text: text}, nil
 	case CmdResolve:
 		if err := checkLength("summary", rest); err != nil {
 			return Command{}, err

@@ -82,11 +82,21 @@ func (s *Engine) inChannel(ctx context.Context, cmd Command, req CommandRequest)
 		case CmdPage:
 			reply, err = o.page(req.UserID, cmd.Target)
 		case CmdResolve:
+			if cmd.Text == "" && req.TriggerID != "" && o.inc.State == StateOpen {
+				reply = resolveDialogReply(o.inc)
+				break
+			}
 			reply, err = o.resolve(req.UserID, cmd.Text)
 		case CmdRecoveryPoint:
 			reply, err = o.recoveryPoint(req.UserID, cmd.Text)
 		case CmdBegan:
 			reply, err = o.began(req.UserID, cmd.Text)
+		case CmdImpact:
+			reply, err = o.impact(req.UserID, cmd.Text)
+		case CmdCause:
+			reply, err = o.rootCause(req.UserID, cmd.Text)
+		case CmdAction:
+			reply, err = o.actionItem(req.UserID, cmd.Target, cmd.Text)
 		default:
 			err = fmt.Errorf("command %q has no handler", cmd.Name)
 		}

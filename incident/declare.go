@@ -61,6 +61,7 @@ func (s *Engine) declareTx(tx Tx, p *playbooks.Plan, sc *playbooks.Scenario, sum
 		DeclaredBy: req.UserID,
 		RTO:        p.RTO(sc),
 		RPO:        serviceRPO(p, sc.Service),
+		Detection:  detectionOf(req),
 		PlanHash:   p.Hash,
 	}
 	if err := tx.CreateIncident(inc); err != nil {

@@ -441,6 +441,8 @@ const usageText = "Usage: /incident COMMAND\n" +
 	"• `resolve [summary]`: in an incident channel: end the incident and post the postmortem summary\n" +
 	"• `recovery-point WHEN`: in an incident channel: the time the data was recovered to (`10:45`, `2026-11-21 10:45`, `15m ago`)\n" +
 	"• `began WHEN`: in an incident channel: when the failure began, if before it was declared\n" +
+	"• `impact TEXT`, `cause TEXT`: in an incident channel: the impact, the root cause and trigger, for the postmortem\n" +
+	"• `action [@owner] TEXT`: in an incident channel: an action item for the postmortem\n" +
 	"• `list`: open incidents\n" +
 	"• `scenarios`: the plan's scenarios\n" +
 	"• `review`: send the contact-list review to the plan's review owners now\n" +

@@ -38,6 +38,11 @@ const (
 	// RFC 3339 in UTC.
 	KindRecoveryPoint = "recovery_point" // /incident recovery-point WHEN, or the dialog of a recovery_point step's Done
 	KindBegan         = "began"          // /incident began WHEN: when the failure began
+	// Text is what was typed; an action item's Data["owner"] is its
+	// owner (a contact id or Slack member ID), "" for none.
+	KindImpact     = "impact"      // /incident impact TEXT
+	KindRootCause  = "root_cause"  // /incident cause TEXT: root cause and trigger
+	KindActionItem = "action_item" // /incident action [@owner] TEXT
 )
 
 // Incident is one declared incident or drill. The store keeps the indexed
@@ -69,6 +74,16 @@ type Incident struct {
 	// recovered to (/incident recovery-point), zero until recorded.
 	BeganAt       time.Time `json:"began_at"`
 	RecoveryPoint time.Time `json:"recovery_point"`
+	// Resolution is the text of /incident resolve; Impact and RootCause
+	// the latest /incident impact and cause (the timeline keeps every
+	// one); ActionItems every /incident action, in order.
+	Resolution  string       `json:"resolution,omitempty"`
+	Impact      string       `json:"impact,omitempty"`
+	RootCause   string       `json:"root_cause,omitempty"`
+	ActionItems []ActionItem `json:"action_items,omitempty"`
+	// Detection says how the incident started: declared by someone, a
+	// drill, or an alert.
+	Detection Detection `json:"detection"`
 
 	// Engine state, owned by Engine.
 	Roles   []*RolePage `json:"roles"`

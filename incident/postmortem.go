@@ -51,6 +51,14 @@ type Postmortem struct {
 	SlowestAckRole    string   `json:"-"`
 	SlowestAckSeconds int64    `json:"-"`
 	NeverAcked        []string `json:"-"`
+	// What the team recorded (issue 13): the resolve text, the latest
+	// /incident impact and cause ("" when none), every /incident action
+	// (an empty list when none), and how the incident started.
+	Resolution  string         `json:"resolution"`
+	Impact      string         `json:"impact"`
+	RootCause   string         `json:"root_cause"`
+	ActionItems []PMActionItem `json:"action_items"`
+	Detection   PMDetection    `json:"detection"`
 	// Names maps the Slack member IDs and contact ids that appear above to
 	// the person's name in the plan, for reading.
 	Names map[string]string `json:"names,omitempty"`
@@ -109,4 +117,25 @@ type PMAck struct {
 	Pages        int    `json:"pages"`
 	AckSeconds   int64  `json:"ack_seconds"` // -1 when nobody acknowledged
 	Acknowledged bool   `json:"acknowledged"`
+}
+
+// PMActionItem is an action item: its owner (a contact id or Slack member
+// ID, "" for nobody yet), what is to be done, and when and by whom it was
+// recorded.
+type PMActionItem struct {
+	Owner string `json:"owner"`
+	Text  string `json:"text"`
+	At    string `json:"at"`
+	By    string `json:"by"`
+}
+
+// PMDetection says how the incident started: source is person, drill,
+// schedule or alert (the Detect constants); by who declared it (a Slack
+// member ID, "" for drbot); alert the alert that fired; text all of it
+// in a sentence.
+type PMDetection struct {
+	Source string `json:"source"`
+	By     string `json:"by"`
+	Alert  string `json:"alert,omitempty"`
+	Text   string `json:"text"`
 }

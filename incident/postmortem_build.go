@@ -160,6 +160,7 @@ func (b *pmBuilder) build() *Postmortem {
 	b.decisions()
 	b.approvals()
 	b.names()
+	b.review()
 	b.findings(ttr)
 	return pm
 }

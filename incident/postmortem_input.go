@@ -2,6 +2,7 @@ package incident
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/drbot-dev/drbot/playbooks"
@@ -163,4 +164,92 @@ func (o *op) askRecoveryPoint(stepID string) Reply {
 		text += fmt.Sprintf(" Recorded so far: %s.", o.clock(o.inc.RecoveryPoint))
 	}
 	return Reply{Text: text, OpenRecoveryPointModal: true}
+}
+
+// ActionItem is something the team means to do after the incident
+// (/incident action [@owner] TEXT).
+type ActionItem struct {
+	Owner string    `json:"owner,omitempty"` // contact id or Slack member ID; "" for nobody yet
+	Text  string    `json:"text"`            // as typed
+	At    time.Time `json:"at"`
+	By    string    `json:"by"` // Slack member ID of who recorded it
+}
+
+// How an incident was detected (Detection.Source).
+const (
+	DetectPerson   = "person"   // someone declared it (/incident declare, the dialog)
+	DetectDrill    = "drill"    // someone started a drill
+	DetectSchedule = "schedule" // a drill of the plan's drills: schedule
+	DetectAlert    = "alert"    // a monitoring alert (the alerts intake)
+)
+
+// Detection says how an incident started, for the postmortem's Detection
+// section. The alerts intake fills Alert; Declare fills the rest.
+type Detection struct {
+	Source string `json:"source"`          // one of the Detect constants
+	By     string `json:"by,omitempty"`    // Slack member ID of who declared, or accepted the alert
+	Alert  string `json:"alert,omitempty"` // "alert PaymentsDBDown from Alertmanager"
+}
+
+// detectionOf is how a declaration says it was detected: what the request
+// says, else a person or a drill, or the schedule when nobody declared.
+func detectionOf(req DeclareRequest) Detection {
+	if req.Detection != nil {
+		return *req.Detection
+	}
+	switch {
+	case req.Drill && req.UserID == "":
+		return Detection{Source: DetectSchedule}
+	case req.Drill:
+		return Detection{Source: DetectDrill, By: req.UserID}
+	}
+	return Detection{Source: DetectPerson, By: req.UserID}
+}
+
+// impact is /incident impact TEXT: who and what was affected, and how
+// much. It replaces the impact recorded before; the timeline keeps both.
+func (o *op) impact(userID, text string) (Reply, error) {
+	o.inc.Impact = text
+	o.event(KindImpact, userID, text, nil)
+	o.post(Message{Text: fmt.Sprintf(":bar_chart: Impact, recorded by %s for the postmortem: %s", mention(userID), escape(text))}, "", "say the impact")
+	return Reply{Text: fmt.Sprintf("Impact recorded for the postmortem of incident #%d.", o.inc.ID)}, nil
+}
+
+// rootCause is /incident cause TEXT: the root cause and what triggered
+// it. It replaces the cause recorded before; the timeline keeps both.
+func (o *op) rootCause(userID, text string) (Reply, error) {
+	o.inc.RootCause = text
+	o.event(KindRootCause, userID, text, nil)
+	o.post(Message{Text: fmt.Sprintf(":mag: Root cause and trigger, recorded by %s for the postmortem: %s", mention(userID), escape(text))}, "", "say the root cause")
+	return Reply{Text: fmt.Sprintf("Root cause recorded for the postmortem of incident #%d.", o.inc.ID)}, nil
+}
+
+// actionItem is /incident action [@owner] TEXT.
+func (o *op) actionItem(userID, owner, text string) (Reply, error) {
+	if owner != "" {
+		_, cs, err := pageTarget(o.plan, owner, o.contactOf)
+		if err != nil || len(cs) != 1 {
+			return Reply{}, Errorf(EINVALID, "Unknown owner %q: name a contact of the plan (@%s) or mention someone, or leave the owner out. Nothing was recorded.",
+				escape(owner), escape(strings.Join(o.plan.ContactOrder, ", @")))
+		}
+		owner = cs[0]
+	}
+	o.inc.ActionItems = append(o.inc.ActionItems, ActionItem{Owner: owner, Text: text, At: o.now, By: userID})
+	o.event(KindActionItem, userID, text, map[string]string{"owner": owner})
+	who := "no owner yet"
+	if owner != "" {
+		who = "owner " + o.who(owner)
+	}
+	o.post(Message{Text: fmt.Sprintf(":pushpin: Action item %d, recorded by %s (%s): %s", len(o.inc.ActionItems), mention(userID), who, escape(text))}, "", "say the action item")
+	return Reply{Text: fmt.Sprintf("Action item %d recorded for the postmortem of incident #%d.", len(o.inc.ActionItems), o.inc.ID)}, nil
+}
+
+// resolveDialogReply answers "/incident resolve" with no text where a
+// dialog opens: the dialog asks for the resolution, impact, root cause
+// and recovery point; nothing is resolved until it is submitted.
+func resolveDialogReply(inc *Incident) Reply {
+	return Reply{
+		OpenResolveModal: true,
+		Text:             fmt.Sprintf("To resolve incident #%d, say how: /incident resolve TEXT (and /incident impact, cause, recovery-point for the postmortem).", inc.ID),
+	}
 }

@@ -6,23 +6,33 @@ import (
 	"time"
 )
 
-// Markdown renders the postmortem as a document a team pastes into its
-// review: header, key figures, acknowledgements, steps against their
-// estimates, decisions, approvals, escalations, notes, findings and the
-// full timeline, one method of mdWriter per section. Drills say so in the
-// title and under it.
+// Markdown renders the postmortem as the document a team reviews, in the
+// order of a blameless postmortem (the Google SRE book's template):
+// summary, impact, detection, the key figures of the timeline (times to
+// acknowledge and recover against the RTO, the data lost against the
+// RPO, acknowledgements, steps against their estimates, decisions,
+// approvals, escalations), root cause and trigger, resolution, action
+// items with drbot's findings as suggestions, lessons learned as
+// headings for the team to fill, notes, and the full timeline, one
+// method of mdWriter per section. Drills say so in the title and under
+// it. It reads only pm.
 func (pm *Postmortem) Markdown() string {
 	w := &mdWriter{pm: pm}
-	w.Grow(256 + 96*len(pm.Timeline))
+	w.Grow(1024 + 96*len(pm.Timeline))
 	w.header()
+	w.impact()
+	w.detection()
 	w.keyFigures()
 	w.acks()
 	w.steps()
 	w.decisions()
 	w.approvals()
 	w.escalations()
+	w.rootCause()
+	w.resolution()
+	w.actionItems()
+	w.lessons()
 	w.notes()
-	w.findings()
 	w.timeline()
 	return w.String()
 }
@@ -64,7 +74,8 @@ func (w *mdWriter) row(cells ...string) {
 	w.WriteString("\n")
 }
 
-// header writes the title, the incident's facts on one line, and its summary.
+// header writes the title, the incident's facts on one line, and its
+// summary.
 func (w *mdWriter) header() {
 	pm := w.pm
 	title := pm.Title
@@ -93,10 +104,13 @@ func (w *mdWriter) header() {
 	}
 	w.WriteString(strings.Join(head, " · "))
 	w.WriteString("\n\n")
+	w.WriteString("## Summary\n\n")
 	if pm.Summary != "" {
 		w.WriteString(w.text(pm.Summary))
-		w.WriteString("\n\n")
+	} else {
+		w.WriteString("_No summary was given when it was declared._")
 	}
+	w.WriteString("\n\n")
 }
 
 // keyFigures writes the times to acknowledge and recover against the RTO.
@@ -136,6 +150,11 @@ func (w *mdWriter) keyFigures() {
 		}
 		w.row("Data lost", pm.dataLossRow())
 	}
+	for _, f := range pm.Findings {
+		if score, ok := strings.CutPrefix(f, "drill score: "); ok {
+			w.row("Drill score", score)
+		}
+	}
 	w.WriteString("\n")
 }
 
@@ -144,7 +163,7 @@ func (w *mdWriter) acks() {
 	if len(w.pm.Acks) == 0 {
 		return
 	}
-	w.WriteString("## Acknowledgements\n\n| Role | Acknowledged by | Pages | Time to acknowledge |\n|---|---|---|---|\n")
+	w.WriteString("### Acknowledgements\n\n| Role | Acknowledged by | Pages | Time to acknowledge |\n|---|---|---|---|\n")
 	for _, a := range w.pm.Acks {
 		if a.Acknowledged {
 			w.row(a.Role, w.name(a.Contact), fmt.Sprint(a.Pages), mdSeconds(a.AckSeconds))
@@ -157,7 +176,7 @@ func (w *mdWriter) acks() {
 
 // steps writes the runbook steps with their outcome against their estimate.
 func (w *mdWriter) steps() {
-	w.WriteString("## Steps\n\n")
+	w.WriteString("### Steps\n\n")
 	if len(w.pm.Steps) == 0 {
 		w.WriteString("No step was started.\n\n")
 		return
@@ -182,7 +201,7 @@ func (w *mdWriter) decisions() {
 	if len(w.pm.Decisions) == 0 {
 		return
 	}
-	w.WriteString("## Decisions\n\n")
+	w.WriteString("### Decisions\n\n")
 	for _, d := range w.pm.Decisions {
 		q := ""
 		if d.Ask != "" {
@@ -202,7 +221,7 @@ func (w *mdWriter) approvals() {
 	if len(w.pm.Approvals) == 0 {
 		return
 	}
-	w.WriteString("## Approvals\n\n| Step | Role | Outcome | By | Requested | Decided | Wait |\n|---|---|---|---|---|---|---|\n")
+	w.WriteString("### Approvals\n\n| Step | Role | Outcome | By | Requested | Decided | Wait |\n|---|---|---|---|---|---|---|\n")
 	for _, a := range w.pm.Approvals {
 		w.row(a.Step, a.Role, a.Outcome, w.name(a.By), w.time(a.RequestedAt), w.time(a.DecidedAt), mdSeconds(a.WaitSeconds))
 	}
@@ -214,7 +233,7 @@ func (w *mdWriter) escalations() {
 	if len(w.pm.Escalations) == 0 {
 		return
 	}
-	w.WriteString("## Escalations\n\n")
+	w.WriteString("### Escalations\n\n")
 	for _, e := range w.pm.Escalations {
 		fmt.Fprintf(w, "- %s %s\n", w.time(e.At), w.text(e.Text))
 	}
@@ -229,18 +248,6 @@ func (w *mdWriter) notes() {
 	w.WriteString("## Notes\n\n")
 	for _, e := range w.pm.Notes {
 		fmt.Fprintf(w, "- %s %s: %s\n", w.time(e.At), w.text(w.actor(e.Actor)), w.text(e.Text))
-	}
-	w.WriteString("\n")
-}
-
-// findings writes what drbot found worth reviewing, or None.
-func (w *mdWriter) findings() {
-	w.WriteString("## Findings\n\n")
-	if len(w.pm.Findings) == 0 {
-		w.WriteString("None.\n")
-	}
-	for _, f := range w.pm.Findings {
-		fmt.Fprintf(w, "- %s\n", w.text(f))
 	}
 	w.WriteString("\n")
 }

@@ -119,6 +119,14 @@ func realIncident() (*incident.Incident, []incident.Event) {
 		State: incident.StateResolved, DeclaredAt: pmAt(10, 0, 0), DeclaredBy: "U0ALICE01",
 		ResolvedAt: pmAt(12, 15, 0), ResolvedBy: "U0ALICE01", RTO: 2 * time.Hour, RPO: 15 * time.Minute,
 		BeganAt: pmAt(9, 55, 0), RecoveryPoint: pmAt(9, 45, 0),
+		Resolution: "Restored from the 09:45 snapshot into a new instance; 12 orders re-entered from the provider's export",
+		Impact:     "Checkout failed for every customer for 2h15m; about 340 orders were not taken | 12 were re-entered",
+		RootCause:  "A storage firmware update corrupted pages of the orders table; the update ran during business hours",
+		ActionItems: []incident.ActionItem{
+			{Owner: "bob", Text: "Stage firmware updates on a replica first", At: pmAt(12, 20, 0), By: "U0ALICE01"},
+			{Text: "Take snapshots every 5 minutes during maintenance", At: pmAt(12, 22, 0), By: "U0BOB0001"},
+		},
+		Detection: incident.Detection{Source: incident.DetectPerson, By: "U0ALICE01"},
 		ChannelID: "C0001", ChannelName: "inc-7-db-corruption",
 		Roles: []*incident.RolePage{
 			{Role: "commander", Contacts: []string{"alice", "bob"}, Sent: 1, Acked: true, AckedBy: "alice", AckedAt: pmAt(10, 1, 35), PagedAt: pmAt(10, 0, 0)},
@@ -485,6 +493,7 @@ func TestPostmortemJSONContract(t *testing.T) {
 		"as_of": "string", "rto_margin_seconds": "number", "channel": "string", "steps": "array", "decisions": "array",
 		"approvals": "array", "escalations": "array", "notes": "array", "acks": "array", "findings": "array", "names": "object",
 		"began_at": "string", "recovery_point": "string", "rpo_seconds": "number", "data_loss_seconds": "number", "rpo_met": "bool",
+		"resolution": "string", "impact": "string", "root_cause": "string", "action_items": "array", "detection": "object",
 	}
 	typeOf := func(v any) string {
 		switch v.(type) {

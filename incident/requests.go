@@ -12,6 +12,11 @@ type CommandRequest struct {
 	UserID    string // Slack member ID of who typed it
 	ChannelID string // where it was typed
 	Text      string // what follows "/incident"
+	// TriggerID lets the surface open a dialog in answer (Slack's
+	// trigger_id, valid 3 s); empty where there are none. With one,
+	// "/incident resolve" with no text opens the resolve dialog instead
+	// of resolving.
+	TriggerID string
 }
 
 // PressRequest is a button press.
@@ -32,6 +37,9 @@ type DeclareRequest struct {
 	UserID   string
 	// ChannelID is where it was declared from; the answer goes there.
 	ChannelID string
+	// Detection says how the incident was detected (the alerts intake
+	// sets it); nil: declared by UserID, or a scheduled drill.
+	Detection *Detection
 }
 
 // Reply is the answer to the person who typed a command or pressed a
@@ -52,6 +60,12 @@ type Reply struct {
 	// submitting it runs "/incident recovery-point WHEN" in the incident's
 	// channel. Text says the same for surfaces without dialogs.
 	OpenRecoveryPointModal bool
+	// OpenResolveModal asks the surface to open the resolve dialog
+	// (Resolution, Impact, Root cause, Recovery point), for
+	// "/incident resolve" with no text typed where dialogs open; nothing
+	// is resolved yet. Submitting it runs recovery-point, impact, cause
+	// and resolve. Text says what to type where it cannot open.
+	OpenResolveModal bool
 }
 
 // ScenarioInfo is a scenario as offered in the declare dialog and by

@@ -13,6 +13,9 @@ func (o *op) resolve(userID, summary string) (Reply, error) {
 		return Reply{Text: fmt.Sprintf("Incident #%d is already resolved (by %s at %s).", inc.ID, mention(inc.ResolvedBy), o.clock(inc.ResolvedAt))}, nil
 	}
 	inc.State, inc.ResolvedAt, inc.ResolvedBy = StateResolved, o.now, userID
+	if summary != "" {
+		inc.Resolution = summary
+	}
 	text := "Resolved"
 	if summary != "" {
 		text += ": " + summary

@@ -120,6 +120,10 @@ in #inc-1-db-restore
 press Done
 /incident recovery-point 10:30
 /incident status
+/incident impact 340 orders could not be paid for 40 minutes
+/incident cause A storage firmware update corrupted the orders table
+/incident action @bob Stage firmware updates on a replica first
+/incident action Snapshot every 5 minutes during maintenance
 wait 20m
 press Done
 /incident resolve Restored from the 10:30 snapshot
@@ -139,7 +143,7 @@ in #inc-2-db-restore
 		"Done asks for the recovery point",
 		"Step restore is done. To what point in time was the data recovered? Type /incident recovery-point WHEN",
 		"recorded the recovery point: the data was recovered to 10:30 CET.",
-		"Data lost: 20m (10:30 → 10:50 CET); RPO 15m: missed by 5m",
+		"Data lost: 20m (10:30 CET → 10:50 CET); RPO 15m: missed by 5m",
 		"says the failure began at 10:50 CET, 10m before it was declared.",
 	} {
 		if !strings.Contains(r.stdout, want) {
@@ -155,6 +159,17 @@ in #inc-2-db-restore
 	if want := "data lost 20m against an RPO of 15m: back up more often (backup_interval 1h) or raise rpo"; !hasFinding(pm, want) {
 		t.Errorf("incident 1: findings %v lack %q", pm["findings"], want)
 	}
+	checkFields(t, "incident 1", pm, map[string]any{
+		"resolution": "Restored from the 10:30 snapshot", "impact": "340 orders could not be paid for 40 minutes",
+		"root_cause": "A storage firmware update corrupted the orders table",
+	})
+	items, _ := json.Marshal(pm["action_items"])
+	if want := `[{"at":"2026-11-21T10:00:00Z","by":"U0ALICE01","owner":"bob","text":"Stage firmware updates on a replica first"},{"at":"2026-11-21T10:00:00Z","by":"U0ALICE01","owner":"","text":"Snapshot every 5 minutes during maintenance"}]`; string(items) != want {
+		t.Errorf("action_items = %s\nwant %s", items, want)
+	}
+	if d, _ := pm["detection"].(map[string]any); d["source"] != "person" || d["by"] != alice {
+		t.Errorf("detection = %v", pm["detection"])
+	}
 	pm = postmortemJSON(t, bin, db, plan, "2")
 	checkFields(t, "incident 2", pm, map[string]any{
 		"began_at": "2026-11-21T10:20:00Z", "recovery_point": nil, "rpo_seconds": 900.0, "data_loss_seconds": nil, "rpo_met": nil,
@@ -163,8 +178,16 @@ in #inc-2-db-restore
 		t.Errorf("incident 2: findings %v lack the unchecked RPO", pm["findings"])
 	}
 	md := runBinary(t, bin, "", "postmortem", "--db", db, "--plan", plan, "1")
-	if want := "| Data lost | 20m (09:30 → 09:50 UTC); RPO 15m: missed by 5m |"; !strings.Contains(md.stdout, want) {
-		t.Errorf("markdown lacks %q:\n%s", want, md.stdout)
+	at := 0
+	for _, want := range []string{"## Summary", "## Impact", "340 orders", "## Detection", "Declared by Alice Berg",
+		"| Data lost | 20m (10:30 CET → 10:50 CET); RPO 15m: missed by 5m |", "## Root cause and trigger", "firmware",
+		"## Resolution", "Restored from the 10:30 snapshot", "## Action items", "| 1 | Stage firmware updates on a replica first | Bob Dahl |",
+		"- [ ] data lost 20m against an RPO of 15m", "### What went well", "### What went badly", "### Where we got lucky", "## Timeline"} {
+		i := strings.Index(md.stdout[at:], want)
+		if i < 0 {
+			t.Fatalf("markdown lacks %q (in this order):\n%s", want, md.stdout)
+		}
+		at += i + len(want)
 	}
 }
 
@@ -230,15 +253,45 @@ func TestPostmortemServeEndToEnd(t *testing.T) {
 	mustMessage(t, fs, ch.ID, "the recovery point said in the channel", containing("recorded the recovery point", "Data lost: 30m", "RPO 15m: missed by 15m"))
 	verify := mustMessage(t, fs, ch.ID, "the verify step", withButton("Done", "verify"))
 	srv.press(bob, verify, "Done", fs.ResponseURL("verify-done"))
-	srv.command(alice, ch.ID, "resolve Restored from the snapshot", fs.ResponseURL("resolve"))
+	srv.command(carol, ch.ID, "action <@"+carol+"> Snapshot every 5 minutes during maintenance", fs.ResponseURL("action"))
+
+	// /incident resolve with no text opens the resolve dialog and
+	// resolves nothing yet.
+	if status, text := srv.command(alice, ch.ID, "resolve", fs.ResponseURL("resolve")); status != 200 || text != "" {
+		t.Errorf("resolve with no text: %d %q, want an empty answer and a dialog", status, text)
+	}
+	view = openedView(t, fs, 2)
+	if view["callback_id"] != "resolve" || view["private_metadata"] != ch.ID || !strings.Contains(toJSON(view), "Root cause and trigger") {
+		t.Fatalf("resolve dialog: %v", view)
+	}
+	resolveInputs := map[string]string{"resolution": "Restored from the snapshot", "impact": "Checkout failed for 40 minutes",
+		"cause": "A firmware update corrupted the orders table", "recovery_point": "in a while"}
+	status, answer = srv.post("/slack/interactions", "application/x-www-form-urlencoded", interactionForm(viewSubmission(alice, "resolve", ch.ID, resolveInputs)), nil)
+	if status != 200 || !strings.Contains(answer, `"recovery_point":`) {
+		t.Errorf("a bad recovery point in the resolve dialog: %d %s, want the dialog kept open with the error under it", status, answer)
+	}
+	delete(resolveInputs, "recovery_point")
+	if status := srv.interaction(viewSubmission(alice, "resolve", ch.ID, resolveInputs)); status != 200 {
+		t.Errorf("resolve dialog: status %d", status)
+	}
 	mustMessage(t, fs, ch.ID, "the resolve summary with the RPO", containing("resolved", "missed by 15m: 30m of data lost"))
 	srv.stop()
 
 	pm := postmortemJSON(t, drbotBinary(t), filepath.Join(dir, "drbot.db"), plan, "1")
 	checkFields(t, "serve", pm, map[string]any{
 		"began_at": began.Format(time.RFC3339), "recovery_point": point.Format(time.RFC3339),
-		"rpo_seconds": 900.0, "data_loss_seconds": 1800.0, "rpo_met": false,
+		"rpo_seconds": 900.0, "data_loss_seconds": 1800.0, "rpo_met": false, "state": "resolved",
+		"resolution": "Restored from the snapshot", "impact": "Checkout failed for 40 minutes", "root_cause": "A firmware update corrupted the orders table",
 	})
+	items, _ := pm["action_items"].([]any)
+	if len(items) != 1 || items[0].(map[string]any)["owner"] != "carol" {
+		t.Errorf("action_items = %v", pm["action_items"])
+	}
+}
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // interactionForm is the form Slack posts to /slack/interactions.
