@@ -59,6 +59,7 @@ func (s *Engine) declareTx(tx Tx, p *playbooks.Plan, sc *playbooks.Scenario, sum
 		State:      StateOpen,
 		DeclaredAt: now,
 		DeclaredBy: req.UserID,
+		DeclaredIn: req.ChannelID,
 		RTO:        p.RTO(sc),
 		RPO:        serviceRPO(p, sc.Service),
 		Detection:  detectionOf(req),

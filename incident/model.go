@@ -65,6 +65,9 @@ type Incident struct {
 	PlanHash    string        `json:"plan_hash"`
 	ChannelID   string        `json:"channel_id"`
 	ChannelName string        `json:"channel_name"`
+	// DeclaredIn is the conversation the incident was declared in (its
+	// reply went there), or "" for a scheduled drill.
+	DeclaredIn string `json:"declared_in,omitempty"`
 	// RPO is the service's rpo when the incident was declared; 0: none.
 	RPO time.Duration `json:"rpo,omitempty"`
 

@@ -105,29 +105,55 @@ func (s *Engine) Deliver(ctx context.Context) (int, error) {
 		if len(todo) == 0 {
 			break
 		}
-		var (
-			mu sync.Mutex
-			wg sync.WaitGroup
-		)
-		sem := make(chan struct{}, outboxLanes)
-		for _, o := range todo {
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				ok, err := d.deliver(ctx, o)
-				mu.Lock()
-				defer mu.Unlock()
-				if ok {
-					sent++
-				}
-				if err != nil {
-					errs = append(errs, err)
-				}
-			})
+		// Channels first: the pages sent with them name the channel, and
+		// must name the one Slack gave (channelname.go).
+		creates, rest := splitCreates(todo)
+		for _, batch := range [][]Outgoing{creates, rest} {
+			n, batchErrs := d.deliverAll(ctx, batch)
+			sent += n
+			errs = append(errs, batchErrs...)
 		}
-		wg.Wait()
 	}
 	return sent, errors.Join(errs...)
+}
+
+// splitCreates puts the messages that create a channel before the rest.
+func splitCreates(todo []Outgoing) (creates, rest []Outgoing) {
+	for _, o := range todo {
+		if o.Kind == OutCreateChannel {
+			creates = append(creates, o)
+		} else {
+			rest = append(rest, o)
+		}
+	}
+	return creates, rest
+}
+
+// deliverAll delivers messages concurrently, outboxLanes at a time, and
+// returns how many were sent and the errors met.
+func (d *delivery) deliverAll(ctx context.Context, todo []Outgoing) (sent int, errs []error) {
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	sem := make(chan struct{}, outboxLanes)
+	for _, o := range todo {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			ok, err := d.deliver(ctx, o)
+			mu.Lock()
+			defer mu.Unlock()
+			if ok {
+				sent++
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+		})
+	}
+	wg.Wait()
+	return sent, errs
 }
 
 func (s *Engine) deliveryLogger() *slog.Logger {
@@ -241,9 +267,12 @@ func (d *delivery) recordSent(tx Tx, o Outgoing, inc *Incident, res sendResult, 
 		e := &Event{
 			IncidentID: o.IncidentID, At: at, Kind: KindChannelCreated,
 			Text: "created #" + res.createdName,
-			Data: map[string]string{"channel": res.createdID, "name": res.createdName},
+			Data: map[string]string{"channel": res.createdID, "name": res.createdName, "requested": requestedChannel(cur)},
 		}
 		if err := tx.Append(e); err != nil {
+			return err
+		}
+		if err := channelRenamed(tx, cur); err != nil {
 			return err
 		}
 	}

@@ -35,11 +35,13 @@ func incidentChannel(o Outgoing, inc *Incident) (string, error) {
 	return inc.ChannelID, nil
 }
 
-func needMessage(o Outgoing) (Message, error) {
+// needMessage returns o's message, naming the channel Slack gave
+// (namedChannel).
+func needMessage(o Outgoing, inc *Incident) (Message, error) {
 	if o.Body.Message == nil {
 		return Message{}, &badMessage{reason: o.Kind + " without a message"}
 	}
-	return *o.Body.Message, nil
+	return namedChannel(*o.Body.Message, inc), nil
 }
 
 // send makes the chat call(s) of one message: one method per kind.
@@ -56,7 +58,7 @@ func (d *delivery) send(ctx context.Context, o Outgoing, inc *Incident) (sendRes
 	case OutDM:
 		return d.sendDM(ctx, o, inc)
 	case OutUpdate:
-		return d.sendUpdate(ctx, o)
+		return d.sendUpdate(ctx, o, inc)
 	case OutEphemeral:
 		return d.sendEphemeral(ctx, o, inc)
 	case OutReview:
@@ -138,7 +140,7 @@ func (d *delivery) sendTopic(ctx context.Context, o Outgoing, inc *Incident) (se
 // sendPost posts in a channel, paced.
 func (d *delivery) sendPost(ctx context.Context, o Outgoing, inc *Incident) (sendResult, error) {
 	var res sendResult
-	m, err := needMessage(o)
+	m, err := needMessage(o, inc)
 	if err != nil {
 		return res, err
 	}
@@ -168,7 +170,7 @@ func (d *delivery) sendPost(ctx context.Context, o Outgoing, inc *Incident) (sen
 // sendDM sends a direct message to a member or a plan contact, paced.
 func (d *delivery) sendDM(ctx context.Context, o Outgoing, inc *Incident) (sendResult, error) {
 	var res sendResult
-	m, err := needMessage(o)
+	m, err := needMessage(o, inc)
 	if err != nil {
 		return res, err
 	}
@@ -189,9 +191,9 @@ func (d *delivery) sendDM(ctx context.Context, o Outgoing, inc *Incident) (sendR
 
 // sendUpdate changes a message posted earlier, found by its ref; it waits
 // for the post while that may still go out.
-func (d *delivery) sendUpdate(ctx context.Context, o Outgoing) (sendResult, error) {
+func (d *delivery) sendUpdate(ctx context.Context, o Outgoing, inc *Incident) (sendResult, error) {
 	var res sendResult
-	m, err := needMessage(o)
+	m, err := needMessage(o, inc)
 	if err != nil {
 		return res, err
 	}
@@ -224,7 +226,7 @@ func (d *delivery) sendUpdate(ctx context.Context, o Outgoing) (sendResult, erro
 
 // sendEphemeral answers one member with a message only they see.
 func (d *delivery) sendEphemeral(ctx context.Context, o Outgoing, inc *Incident) (sendResult, error) {
-	m, err := needMessage(o)
+	m, err := needMessage(o, inc)
 	if err != nil {
 		return sendResult{}, err
 	}
