@@ -133,7 +133,7 @@ func WebSession(tx Tx, token string, now time.Time) (user string, expires time.T
 // an incident channel the link leads to that incident's page.
 func (s *Engine) webLink(ctx context.Context, req CommandRequest) (Reply, error) {
 	if s.cfg.PublicURL == "" {
-		return Reply{}, Errorf(EINVALID, "drbot's web pages are off: whoever runs drbot can turn them on by setting DRBOT_PUBLIC_URL to the address people reach it at.")
+		return Reply{}, Errorf(EINVALID, "drbot's web pages are off: whoever runs drbot can turn them on by setting DRBOT_PUBLIC_URL to the address people reach it at. On drbot's own machine, drbot web --db FILE shows them with no sign-in.")
 	}
 	var token string
 	var incID int64

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -149,4 +150,23 @@ func startAndListen(t *testing.T, cmd *exec.Cmd) string {
 		t.Fatal("drbot web did not say where it listens")
 	}
 	return ""
+}
+
+// TestServeBadPublicURL: a DRBOT_PUBLIC_URL that is not an http(s)
+// address stops serve before it opens anything, saying what is wanted.
+func TestServeBadPublicURL(t *testing.T) {
+	for _, bad := range []string{"drbot.example.com", "ftp://drbot.example.com", "https://drbot.example.com/?x=1"} {
+		t.Setenv("SLACK_BOT_TOKEN", fakeslack.BotToken)
+		t.Setenv("SLACK_SIGNING_SECRET", "s")
+		t.Setenv("DRBOT_PUBLIC_URL", bad)
+		db := filepath.Join(t.TempDir(), "d.db")
+		var out, errOut strings.Builder
+		code := Main(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--plan", examplePlan, "--db", db}, &out, &errOut)
+		if code != 2 || !strings.Contains(errOut.String(), "such as https://drbot.example.com") {
+			t.Errorf("DRBOT_PUBLIC_URL=%s: exit %d, %q", bad, code, errOut.String())
+		}
+		if _, err := os.Stat(db); err == nil {
+			t.Errorf("DRBOT_PUBLIC_URL=%s: serve created its database", bad)
+		}
+	}
 }

@@ -105,6 +105,11 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		apiURL += "/"
 	}
 	// Say which secrets are set, never what they are.
+	// A mistake in the settings stops serve before it opens anything.
+	public, err := publicURL()
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("serve: %w", err)}
+	}
 	log.Info("slack configuration", "bot_token", token != "", "signing_secret", secret != "", "app_token", appToken != "", "api_url", orDefault(apiURL, "slack.com"))
 
 	plan, err := loadPlanReporting(cf.plan, c.stderr)
@@ -172,10 +177,6 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		log.Info("connected to Slack", "bot_user", botUserID)
 	}
 
-	public, err := publicURL()
-	if err != nil {
-		return &exitError{code: 2, err: fmt.Errorf("serve: %w", err)}
-	}
 	svc, err = incident.New(incident.Config{Plan: plan, Store: store, Chat: chat, Now: time.Now, Logger: log, Metrics: metrics, PublicURL: public})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
