@@ -51,8 +51,7 @@ type SlackChat struct {
 	log     *slog.Logger
 
 	mu        sync.Mutex
-	dms       map[string]string // user id -> direct conversation id
-	botUserID string            // drbot's own member id, once auth.test told it
+	botUserID string // drbot's own member id, once auth.test told it
 }
 
 var _ incident.Chat = (*SlackChat)(nil)
@@ -79,7 +78,6 @@ func NewSlackChat(cfg ChatConfig) *SlackChat {
 		http:    hc,
 		metrics: cfg.Metrics,
 		log:     log,
-		dms:     map[string]string{},
 	}
 }
 
@@ -460,52 +458,24 @@ func (c *SlackChat) post(ctx context.Context, channelID string, m incident.Messa
 	return ch, ts, err
 }
 
-// DM posts a message in the direct conversation with a user, opening it
-// when needed, and returns the conversation and the message's ts.
+// DM posts a message in the direct conversation with a user and returns
+// the conversation and the message's ts. It is one chat.postMessage with
+// the member ID as the channel: Slack opens the app's direct conversation
+// with them itself ("Post to a DM by passing the user's ID as channel",
+// https://api.slack.com/methods/chat.postMessage#channels), so a page costs
+// no conversations.open call (Tier 3) before it.
 func (c *SlackChat) DM(ctx context.Context, userID string, m incident.Message) (string, string, error) {
-	ch, cached, err := c.openDM(ctx, userID)
-	if err != nil {
-		return "", "", fmt.Errorf("open DM with %s: %w", userID, err)
-	}
-	_, ts, err := c.post(ctx, ch, m)
-	var ce *incident.ChatError
-	if cached && errors.As(err, &ce) && (ce.Code == "channel_not_found" || ce.Code == "is_archived") {
-		// The remembered conversation is gone: open it afresh once.
-		c.mu.Lock()
-		delete(c.dms, userID)
-		c.mu.Unlock()
-		if ch, _, err = c.openDM(ctx, userID); err != nil {
-			return "", "", fmt.Errorf("open DM with %s: %w", userID, err)
-		}
-		_, ts, err = c.post(ctx, ch, m)
+	ch, ts, err := c.post(ctx, userID, m)
+	if ce := (*incident.ChatError)(nil); errors.As(err, &ce) && ce.Code == "channel_not_found" {
+		// Slack's answer when the member ID names nobody.
+		named := *ce
+		named.Code = "user_not_found"
+		err = &named
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("DM %s: %w", userID, err)
 	}
 	return ch, ts, nil
-}
-
-func (c *SlackChat) openDM(ctx context.Context, userID string) (string, bool, error) {
-	c.mu.Lock()
-	ch, ok := c.dms[userID]
-	c.mu.Unlock()
-	if ok {
-		return ch, true, nil
-	}
-	err := c.do("conversations.open", func() error {
-		conv, _, _, err := c.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{userID}})
-		if err == nil {
-			ch = conv.ID
-		}
-		return err
-	})
-	if err != nil {
-		return "", false, err
-	}
-	c.mu.Lock()
-	c.dms[userID] = ch
-	c.mu.Unlock()
-	return ch, false, nil
 }
 
 // Update replaces a message drbot posted (a pressed button turns into who

@@ -323,17 +323,11 @@ func TestDM(t *testing.T) {
 	if err != nil || ch2 != ch1 {
 		t.Fatalf("second DM = %s, %v; want %s", ch2, err, ch1)
 	}
-	if n := len(fs.CallsTo("conversations.open")); n != 1 {
-		t.Errorf("%d conversations.open calls, want 1 (the conversation is remembered)", n)
+	if n := len(fs.CallsTo("conversations.open")); n != 0 {
+		t.Errorf("%d conversations.open calls, want none: chat.postMessage to the member ID opens the DM", n)
 	}
 	if got := len(fs.Messages("U1")); got != 2 {
 		t.Errorf("%d messages in the DM, want 2", got)
-	}
-
-	// The remembered conversation is gone: open it again once.
-	fs.FailNextWith("chat.postMessage", 1, "channel_not_found")
-	if _, _, err := chat.DM(ctx, "U1", incident.Message{Text: "Third"}); err != nil {
-		t.Errorf("DM after channel_not_found: %v", err)
 	}
 
 	for _, tt := range []struct{ user, code string }{{"UGONE", "user_disabled"}, {"UNOBODY", "user_not_found"}} {

@@ -21,6 +21,9 @@ func (s *Server) postTargetLocked(conv string) *channel {
 
 func (s *Server) chatPostMessageLocked(p url.Values) answer {
 	ch := s.postTargetLocked(p.Get("channel"))
+	if u := s.users[p.Get("channel")]; ch == nil && u != nil && u.Deleted {
+		return fail("user_disabled") // a deactivated member, named by id
+	}
 	if ch == nil {
 		return fail("channel_not_found")
 	}

@@ -99,7 +99,7 @@ func TestNoSecretInLogs(t *testing.T) {
 
 	// Slack has a bad moment: a 429 and a 500 on the way.
 	fs.FailNext("chat.postMessage", 1, http.StatusTooManyRequests, 1)
-	fs.FailNext("conversations.open", 1, http.StatusInternalServerError, 0)
+	fs.FailNext("chat.postMessage", 1, http.StatusInternalServerError, 0)
 
 	command(alice, fakeslack.GeneralID, "declare db-corruption secrets test")
 	ch := incidentChannel(t, fs, "inc-1-")

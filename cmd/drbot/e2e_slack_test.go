@@ -424,7 +424,7 @@ func TestServeEndToEnd(t *testing.T) {
 	// Slack is having a bad minute: rate limits and errors, and no page
 	// may be lost for it.
 	fs.FailNext("chat.postMessage", 2, http.StatusTooManyRequests, 1)
-	fs.FailNext("conversations.open", 1, http.StatusInternalServerError, 0)
+	fs.FailNext("chat.postMessage", 1, http.StatusInternalServerError, 0)
 	fs.FailNext("conversations.create", 1, http.StatusServiceUnavailable, 0)
 
 	t.Run("forged and stale requests change nothing", func(t *testing.T) {

@@ -93,7 +93,7 @@ func TestManifest(t *testing.T) {
 		"channels:manage",   // conversations.create, .invite, .setTopic
 		"channels:read",     // conversations.list (a channel a crash left behind)
 		"channels:history",  // conversations.history for :pushpin:
-		"im:write",          // conversations.open
+		"im:write",          // direct messages (pages)
 		"pins:write",        // pins.add
 		"pins:read",         // pin_added
 		"reactions:read",    // reaction_added
