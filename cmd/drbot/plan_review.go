@@ -73,7 +73,7 @@ func contactsStatusOf(ctx context.Context, st incident.Store, plan *playbooks.Pl
 	who := c.By
 	if ct != nil {
 		s.Contact, s.Name = ct.ID, ct.Name
-		who = fmt.Sprintf("%s (%s)", ct.Name, c.By)
+		who = ct.Name
 	}
 	s.text = fmt.Sprintf("Contacts last confirmed %s by %s", c.At.In(loc).Format("2006-01-02 15:04 MST"), who)
 	return s, nil

@@ -83,7 +83,7 @@ func TestPlanCheckContactsConfirmed(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	want := []string{"Contacts last confirmed 2026-11-20 09:14 CET by Alice Berg (U0ALICE01)", path + ": 0 errors, 0 warnings"}
+	want := []string{"Contacts last confirmed 2026-11-20 09:14 CET by Alice Berg", path + ": 0 errors, 0 warnings"}
 	if diff := cmp.Diff(want, lines[len(lines)-2:]); diff != "" {
 		t.Errorf("last lines (-want +got):\n%s\nwhole output:\n%s", diff, out)
 	}

@@ -21,7 +21,7 @@ func TestPlanDoc(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"<!doctype html>", "Contacts last confirmed 2026-11-20 09:14 CET by Alice Berg (U0ALICE01)",
+		"<!doctype html>", "Contacts last confirmed 2026-11-20 09:14 CET by Alice Berg",
 		`id="scenario-outage"`, "<svg", "Worst case 10m",
 	} {
 		if !strings.Contains(string(html), want) {
