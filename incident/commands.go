@@ -176,7 +176,7 @@ func (s *Engine) status(ctx context.Context, id int64) (Reply, error) {
 		if err != nil {
 			return fmt.Errorf("timeline: %w", err)
 		}
-		text = o.statusText(events)
+		text = o.statusText(inOrder(events))
 		return nil
 	})
 	if err != nil {

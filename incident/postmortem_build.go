@@ -71,7 +71,8 @@ type pmBuilder struct {
 	ra  []roleAck // per role of inc.Roles
 }
 
-// inOrder returns events in the order they happened: by At, and in the
+// inOrder returns events in the order they happened (for what lists
+// them: the postmortem, /incident status): by At, and in the
 // order they were written for one At. The two orders differ when a send
 // that took seconds records its outcome (stamped when Slack answered)
 // after something that happened meanwhile was written. events is not
