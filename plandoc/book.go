@@ -25,9 +25,6 @@ type Options struct {
 	// Now dates the next review and drills; zero leaves them out, so the
 	// same plan always gives the same book.
 	Now time.Time
-	// Home, when set, is the address of a page the book links back to
-	// (the web view's front page).
-	Home string
 }
 
 // Book is a plan laid out for reading: every figure computed, every chart
@@ -39,7 +36,6 @@ type Book struct {
 	FileDate  string // "2026-11-21 10:00 CET" in the plan's timezone; "" when unknown
 	Timezone  string
 	Contacts  string
-	Home      string
 	People    []Person
 	Roles     []Role
 	Paging    Paging
@@ -135,7 +131,7 @@ type Drill struct {
 func New(ctx context.Context, p *playbooks.Plan, o Options) (*Book, error) {
 	b := &Book{
 		Name: p.Name, File: p.File, Hash: p.Hash, Timezone: p.Timezone,
-		Contacts: o.Contacts, Home: o.Home,
+		Contacts: o.Contacts,
 	}
 	loc := p.Location
 	if loc == nil {
