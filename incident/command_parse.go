@@ -41,6 +41,7 @@ const (
 	CmdImpact        = "impact"
 	CmdCause         = "cause"
 	CmdAction        = "action"
+	CmdStats         = "stats"
 )
 
 // ParseCommand parses the text of "/incident TEXT". It is pure and total:
@@ -103,6 +104,11 @@ func ParseCommand(text string) (Command, error) {
 			return Command{}, Errorf(EINVALID, "Say when: /incident %s WHEN, WHEN being %s.", name, whenHelp)
 		}
 		return Command{Name: name, Text: truncateRunes(rest, 100)}, nil
+	case CmdStats:
+		if strings.ContainsAny(rest, " \t\n") {
+			return Command{}, Errorf(EINVALID, "/incident stats takes nothing, or since when: /incident stats 30d, or /incident stats 2026-10-01.")
+		}
+		return Command{Name: name, Text: rest}, nil
 	case CmdImpact, CmdCause:
 		if rest == "" {
 			return Command{}, Errorf(EINVALID, "Write it after the command: /incident %s TEXT", name)

@@ -40,6 +40,8 @@ func (s *Engine) Command(ctx context.Context, req CommandRequest) (Reply, error)
 		return s.list(ctx)
 	case CmdReview:
 		return s.review(ctx, cmd, req.UserID)
+	case CmdStats:
+		return s.statsReply(ctx, cmd.Text)
 	case CmdWeb:
 		return s.webLink(ctx, req)
 	}

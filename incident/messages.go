@@ -444,6 +444,7 @@ const usageText = "Usage: /incident COMMAND\n" +
 	"• `impact TEXT`, `cause TEXT`: in an incident channel: the impact, the root cause and trigger, for the postmortem\n" +
 	"• `action [@owner] TEXT`: in an incident channel: an action item for the postmortem\n" +
 	"• `list`: open incidents\n" +
+	"• `stats [SINCE]`: figures across incidents (MTTA, MTTR, RTO and RPO met), drills apart; SINCE is 30d or 2026-10-01\n" +
 	"• `scenarios`: the plan's scenarios\n" +
 	"• `review`: send the contact-list review to the plan's review owners now\n" +
 	"• `review needs TEXT`: say what needs to change in the contact list\n" +

@@ -177,6 +177,33 @@ in #inc-2-db-restore
 	if !hasFinding(pm, "the RPO could not be checked") {
 		t.Errorf("incident 2: findings %v lack the unchecked RPO", pm["findings"])
 	}
+	// The figures across both: MTTR (20m + 0s) / 2, nobody but the
+	// declarer acknowledged (MTTA null), the RPO checked once and missed.
+	stats := runBinary(t, bin, "", "stats", "--format", "json", "--db", db, "--plan", plan)
+	if stats.code != 0 {
+		t.Fatalf("drbot stats: exit %d\n%s", stats.code, stats.stderr)
+	}
+	var st struct {
+		All        map[string]any   `json:"all"`
+		BySeverity []map[string]any `json:"by_severity"`
+	}
+	if err := json.Unmarshal([]byte(stats.stdout), &st); err != nil {
+		t.Fatalf("stats JSON: %v\n%s", err, stats.stdout)
+	}
+	checkFields(t, "stats", st.All, map[string]any{"count": 2.0, "resolved": 2.0, "mttr_seconds": 600.0, "mtta_seconds": nil,
+		"rto_met_percent": 100.0, "rpo_met_percent": 0.0, "rpo_checked": 1.0})
+	if len(st.BySeverity) != 1 || st.BySeverity[0]["key"] != "sev1" {
+		t.Errorf("by_severity %v", st.BySeverity)
+	}
+	text := runBinary(t, bin, "", "stats", "--since", "2026-11-21 11:10", "--db", db, "--plan", plan)
+	if text.code != 2 || !strings.Contains(text.stderr, "--since") {
+		t.Errorf("stats --since with a time: exit %d %q, want 2 and what --since takes", text.code, text.stderr)
+	}
+	text = runBinary(t, bin, "", "stats", "--since", "2026-11-21T10:10:00Z", "--db", db, "--plan", plan)
+	if text.code != 0 || !strings.Contains(text.stdout, "since 2026-11-21 11:10 CET") || !strings.Contains(text.stdout, ": 1 (drills apart: 0)") {
+		t.Errorf("stats --since: exit %d\n%s%s", text.code, text.stdout, text.stderr)
+	}
+
 	md := runBinary(t, bin, "", "postmortem", "--db", db, "--plan", plan, "1")
 	at := 0
 	for _, want := range []string{"## Summary", "## Impact", "340 orders", "## Detection", "Declared by Alice Berg",
@@ -275,6 +302,10 @@ func TestPostmortemServeEndToEnd(t *testing.T) {
 		t.Errorf("resolve dialog: status %d", status)
 	}
 	mustMessage(t, fs, ch.ID, "the resolve summary with the RPO", containing("resolved", "missed by 15m: 30m of data lost"))
+	// The figures across incidents, to who asked.
+	if status, text := srv.command(bob, fakeslack.GeneralID, "stats", fs.ResponseURL("stats")); status != 200 || !strings.Contains(text, "0% of 1") || !strings.Contains(text, "```") {
+		t.Errorf("/incident stats: %d %q, want the figures with the RPO missed once", status, text)
+	}
 	srv.stop()
 
 	pm := postmortemJSON(t, drbotBinary(t), filepath.Join(dir, "drbot.db"), plan, "1")

@@ -41,6 +41,7 @@ Usage:
   drbot plan schema                 print the plan's JSON Schema
   drbot incidents [--drills]        list incidents
   drbot postmortem [--format markdown|json] ID
+  drbot stats [--since DURATION|DATE] [--format text|json]  figures across incidents
   drbot backup DEST                 online copy of the database
   drbot migrate --from FILE.db --to postgres://…  copy an SQLite database into an empty PostgreSQL one
   drbot healthcheck [--addr ADDR]   exit 0 when a running drbot serve answers /healthz
@@ -75,6 +76,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = &incidentsCommand{stdout: stdout, stderr: stderr}
 	case "postmortem":
 		cmd = &postmortemCommand{stdout: stdout, stderr: stderr}
+	case "stats":
+		cmd = &statsCommand{stdout: stdout, stderr: stderr}
 	case "backup":
 		cmd = &backupCommand{stdout: stdout, stderr: stderr}
 	case "migrate":
