@@ -21,6 +21,7 @@ type incidentData struct {
 	Declared, Resolved string
 	DeclaredBy         string
 	ResolvedBy         string
+	Recovery           string // the recovery point against the RPO; "" until one is recorded
 	Countdown          *countdown
 	Chart              stepChart
 	Roles              []roleRow
@@ -103,6 +104,7 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request, v viewer) erro
 			d.RPO = svc.RPO
 		}
 	}
+	d.Recovery = s.recovery(pm)
 	if inc.State == incident.StateOpen {
 		c := s.newCountdown(inc, plan, now)
 		d.Countdown = &c
@@ -130,6 +132,30 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request, v viewer) erro
 	}
 	title := fmt.Sprintf("#%d %s", inc.ID, inc.Title)
 	return s.render(w, http.StatusOK, "incident", layoutData{Title: title, Nav: "home", Viewer: s.viewerName(v), Content: d})
+}
+
+// recovery says the recovery point and the data lost against the RPO,
+// from the postmortem's figures.
+func (s *Server) recovery(pm *incident.Postmortem) string {
+	if pm.RecoveryPoint == nil {
+		return ""
+	}
+	at, err := time.Parse(time.RFC3339, *pm.RecoveryPoint)
+	if err != nil {
+		return *pm.RecoveryPoint
+	}
+	out := s.clock(at)
+	if pm.DataLossSeconds != nil {
+		out += "; data lost " + playbooks.FormatDuration(time.Duration(*pm.DataLossSeconds)*time.Second)
+	}
+	if pm.RPOSeconds != nil && pm.RPOMet != nil {
+		verdict := "met"
+		if !*pm.RPOMet {
+			verdict = "missed"
+		}
+		out += fmt.Sprintf(" against an RPO of %s (%s)", playbooks.FormatDuration(time.Duration(*pm.RPOSeconds)*time.Second), verdict)
+	}
+	return out
 }
 
 // md renders the postmortem's Markdown. Raw HTML in it (text people

@@ -42,7 +42,9 @@ func TestPages(t *testing.T) {
 		}},
 		{"/incidents/2", 200, []string{`<rect class="actual"`, `class="mark deadline"`, `class="mark now"`, "next: verify", "Again"}},
 		{"/incidents/1", 200, []string{"took 1h10m against an estimate of 1h", "Restored the 08:45 snapshot", `href="/incidents/1/postmortem.md"`,
-			"Checksum errors &lt;script&gt;", "<h1>Postmortem of incident 1"}},
+			"Checksum errors &lt;script&gt;", "<h1>Postmortem of incident 1",
+			// 09:50 in Oslo is 08:50 UTC, 10 minutes before the declaration.
+			"<dt>Recovery point</dt><dd>2026-11-21 09:50 CET; data lost 10m against an RPO of 15m (met)</dd>"}},
 		{"/incidents/3", 404, []string{"There is no incident 3."}},
 		{"/incidents/x", 404, []string{`&#34;x&#34; is not an incident number.`}},
 		{"/plan", 200, []string{`id="scenario-db-corruption"`, "<svg", "Web test plan"}},
