@@ -592,13 +592,10 @@ func (c *Console) printf(conv, tag, format string, args ...any) {
 
 // printLines prints "[15:04] CONVERSATION TAG: first line" and the other
 // lines indented under it, with a date line first ("-- Sat 21 Nov 2026
-// (CET) --") when the day or the zone's abbreviation changed.
-// c.mu is held.
+// (CET) --") when the day or the zone's abbreviation changed: 02:30 CEST
+// and 02:30 CET both print as [02:30]. c.mu is held.
 func (c *Console) printLines(conv, tag string, lines []string) {
 	now := c.Now().In(c.loc)
-	// The zone's abbreviation is on the date line, printed again when it
-	// changes: on the night the clocks go back, 02:30 CEST and 02:30 CET
-	// both print as [02:30].
 	if day := now.Format("Mon 2 Jan 2006 (MST)"); day != c.lastDay {
 		c.lastDay = day
 		fmt.Fprintf(c.out, "-- %s --\n", day)
