@@ -18,7 +18,7 @@ func TestPagesInBrowser(t *testing.T) {
 	s := newSite(t, false)
 	ctx := browsertest.New(t)
 
-	var first, moved, elapsed, class, finish string
+	var first, moved, elapsed, class, finish, left string
 	var actual, deadline int
 	var changed bool
 	var height float64
@@ -61,6 +61,7 @@ func TestPagesInBrowser(t *testing.T) {
 			chromedp.Evaluate(textOf(`.countdown .elapsed`), &elapsed),
 			chromedp.Evaluate(`document.querySelector('.countdown').className`, &class),
 			chromedp.Evaluate(textOf(`.countdown .finish`), &finish),
+			chromedp.Evaluate(textOf(`.countdown .left`), &left),
 		)
 		if err != nil {
 			t.Fatal(err)
@@ -71,8 +72,8 @@ func TestPagesInBrowser(t *testing.T) {
 	}
 	// At 1h50m the restore (started at 8m, 1h) is 42m over: finish =
 	// now + verify's 10m = declared + 2h, 14:25 CET.
-	if elapsed != "1h50m" || !strings.Contains(finish, "14:25") {
-		t.Errorf("at +1h: elapsed %q, finish %q; want 1h50m, 14:25", elapsed, finish)
+	if elapsed != "1h50m" || left != "10m left" || !strings.Contains(finish, "14:25") {
+		t.Errorf("at +1h: elapsed %q, %q, finish %q; want 1h50m, 10m left, 14:25", elapsed, left, finish)
 	}
 
 	if *browsertest.UpdateImages {

@@ -6,16 +6,20 @@
   "use strict";
   var offset = 0;
 
+  // dur formats like the server (playbooks.FormatDuration): "50m",
+  // "1h9m58s", "1h0m5s", "2h"; once a unit is written, zeros in the middle
+  // are too.
   function dur(ms) {
-    var s = Math.max(0, Math.floor(ms / 1000));
-    var d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
-    s = s % 60;
-    var out = "";
-    if (d) out += d + "d";
-    if (d || h) out += h + "h";
-    if (d || h || m) out += m + "m";
-    if (!d && !h) out += s + "s";
-    else if (m === 0 && out.slice(-2) === "0m") out = out.slice(0, -2);
+    var rest = Math.max(0, Math.round(ms / 1000));
+    if (rest === 0) return "0s";
+    var units = [[86400, "d"], [3600, "h"], [60, "m"], [1, "s"]], out = "";
+    for (var i = 0; i < units.length; i++) {
+      var n = Math.floor(rest / units[i][0]);
+      if (n > 0 || (out !== "" && rest > 0)) {
+        out += n + units[i][1];
+        rest -= n * units[i][0];
+      }
+    }
     return out;
   }
 
