@@ -13,6 +13,9 @@ const (
 type Report struct {
 	Scenarios []ScenarioReport // in file order
 	Services  []ServiceReport  // in file order
+	Alerts    []*AlertRule     // the alerts: rules, first match wins
+	// AlertChannel is where declare: ask rules post.
+	AlertChannel string
 }
 
 // ScenarioReport is a scenario's worst case against its RTO.
@@ -44,6 +47,7 @@ func Check(p *Plan) Report {
 	r := Report{
 		Scenarios: make([]ScenarioReport, 0, len(p.ScenarioOrder)),
 		Services:  make([]ServiceReport, 0, len(p.ServiceOrder)),
+		Alerts:    p.Alerts, AlertChannel: p.AlertChannel,
 	}
 	for _, id := range p.ScenarioOrder {
 		sc := p.Scenarios[id]

@@ -187,6 +187,9 @@ func writeCheckText(w io.Writer, file string, diags playbooks.Diagnostics, r *pl
 				return err
 			}
 		}
+		if err := writeAlertRules(w, r); err != nil {
+			return err
+		}
 		fmt.Fprintln(w)
 	}
 	if contacts != nil {
@@ -294,4 +297,23 @@ func writeCheckJSON(w io.Writer, file string, diags playbooks.Diagnostics, r *pl
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// writeAlertRules lists the plan's alerts: rules, when it has any: what
+// each matches, the scenario, and whether it declares or asks (where).
+func writeAlertRules(w io.Writer, r *playbooks.Report) error {
+	if len(r.Alerts) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ALERT RULE\tSCENARIO\tDECLARE\tMATCHERS")
+	for i, a := range r.Alerts {
+		declare := a.Declare
+		if declare == playbooks.DeclareAsk {
+			declare += " in #" + r.AlertChannel
+		}
+		fmt.Fprintf(tw, "%d (line %d)\t%s\t%s\t%s\n", i+1, a.Line, a.Scenario, declare, a.Matchers)
+	}
+	return tw.Flush()
 }

@@ -303,3 +303,20 @@ func TestPlanCheckWebhookEnv(t *testing.T) {
 		t.Errorf("literal key: exit %d, stdout:\n%s\nwant exit 0 and %q", code, stdout, want)
 	}
 }
+
+// plan check lists the alerts: rules: the scenario each declares, auto or
+// ask (in which channel), and its matchers as Alertmanager writes them.
+func TestPlanCheckAlertRules(t *testing.T) {
+	code, stdout, stderr := runPlan(t, "check", "../../playbooks/testdata/good/alerts.yaml")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	want := `ALERT RULE   SCENARIO      DECLARE             MATCHERS
+1 (line 15)  warehouse-db  auto                {alertname="WarehouseDBDown",severity=~"critical|page"}
+2 (line 18)  warehouse-db  ask in #ops-alerts  {alertname="WarehouseDBDown"}
+3 (line 20)  warehouse-db  ask in #ops-alerts  {alertname="WarehouseReplicaLag"}
+`
+	if !strings.Contains(stdout, want) {
+		t.Errorf("stdout lacks the alert rules:\n%s\nwant:\n%s", stdout, want)
+	}
+}
