@@ -402,7 +402,7 @@ func (a *alertTx) declare(st *alertState, userID string) (*Incident, error) {
 		summary += ": " + st.Summary
 	}
 	o, err := a.s.declareTx(a.tx, a.p, sc, truncateRunes(summary, MaxText), DeclareRequest{Scenario: sc.ID, UserID: userID,
-		Detection: &Detection{Source: DetectAlert, By: userID, Alert: st.detection()}})
+		Detection: &Detection{Source: DetectAlert, By: userID, Alert: st.detection(), Labels: st.Labels, Links: st.Links}})
 	if err != nil {
 		return nil, err
 	}

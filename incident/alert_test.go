@@ -84,6 +84,19 @@ func TestAlertAutoDeclaresOneIncidentPerGroup(t *testing.T) {
 	if len(e.chat.DMs(uAlice)) == 0 {
 		t.Error("declare: auto paged nobody")
 	}
+	pm, err := e.svc.Postmortem(e.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := pm.Detection; d.Source != incident.DetectAlert || d.By != "" || d.Alert != "alert PaymentsDBDown from Alertmanager" ||
+		d.Labels["instance"] == "" || len(d.Links) != 2 || d.Links[1].URL != "http://am.example:9093" {
+		t.Errorf("postmortem detection = %+v", d)
+	}
+	if md := pm.Markdown(); !strings.Contains(md, "Detected by alert PaymentsDBDown from Alertmanager") ||
+		!strings.Contains(md, "- Labels: alertname=PaymentsDBDown, instance=db-1, severity=critical") ||
+		!strings.Contains(md, "- Alertmanager: <http://am.example:9093>") {
+		t.Errorf("postmortem Markdown's detection:\n%s", md)
+	}
 
 	// Alertmanager repeats the notification: nothing new.
 	before := len(e.timeline(1))
@@ -145,6 +158,9 @@ func TestAlertAskDeclare(t *testing.T) {
 	inc := e.incident(1)
 	if inc.DeclaredBy != uBob || inc.Scenario != "checkout-down" {
 		t.Fatalf("incident = %+v, want checkout-down declared by bob", inc)
+	}
+	if d := inc.Detection; d.Source != incident.DetectAlert || d.By != uBob || d.Alert != "alert CheckoutErrors from Alertmanager" {
+		t.Errorf("detection = %+v, want the alert, accepted by bob", d)
 	}
 	m := e.mustFind("ops-alerts", "Declared by <@"+uBob+">")
 	if len(m.Buttons) != 0 {

@@ -138,4 +138,8 @@ type PMDetection struct {
 	By     string `json:"by"`
 	Alert  string `json:"alert,omitempty"`
 	Text   string `json:"text"`
+	// Labels and Links: the alert's labels and links (Prometheus graph,
+	// dashboard ...), when an alert started it.
+	Labels map[string]string `json:"labels,omitempty"`
+	Links  []Link            `json:"links,omitempty"`
 }

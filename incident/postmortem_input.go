@@ -189,6 +189,9 @@ type Detection struct {
 	Source string `json:"source"`          // one of the Detect constants
 	By     string `json:"by,omitempty"`    // Slack member ID of who declared, or accepted the alert
 	Alert  string `json:"alert,omitempty"` // "alert PaymentsDBDown from Alertmanager"
+	// Labels and Links are the alert's, as monitoring sent them.
+	Labels map[string]string `json:"labels,omitempty"`
+	Links  []Link            `json:"links,omitempty"`
 }
 
 // detectionOf is how a declaration says it was detected: what the request

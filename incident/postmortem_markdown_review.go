@@ -35,6 +35,15 @@ func (w *mdWriter) detection() {
 	w.WriteString("## Detection\n\n")
 	w.WriteString(w.text(w.pm.Detection.Text))
 	w.WriteString("\n\n")
+	if d := w.pm.Detection; len(d.Labels) > 0 || len(d.Links) > 0 {
+		if len(d.Labels) > 0 {
+			w.WriteString("- Labels: " + w.text(labelText(d.Labels)) + "\n")
+		}
+		for _, l := range d.Links {
+			w.WriteString("- " + w.text(l.Label) + ": <" + strings.ReplaceAll(l.URL, ">", "%3E") + ">\n")
+		}
+		w.WriteString("\n")
+	}
 }
 
 // rootCause writes the root cause and the trigger.

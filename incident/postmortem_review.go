@@ -31,7 +31,7 @@ func (b *pmBuilder) review() {
 		// Incidents declared before the detection was kept.
 		d = detectionOf(DeclareRequest{Drill: inc.Drill, UserID: inc.DeclaredBy})
 	}
-	pm.Detection = PMDetection{Source: d.Source, By: d.By, Alert: d.Alert, Text: b.detectionText(d)}
+	pm.Detection = PMDetection{Source: d.Source, By: d.By, Alert: d.Alert, Text: b.detectionText(d), Labels: d.Labels, Links: d.Links}
 }
 
 // detectionText says how the incident started, in a sentence (the time
