@@ -5,10 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/drbot-dev/drbot/alerts"
+	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/incident/incidenttest"
+	"github.com/drbot-dev/drbot/internal/testenv"
+	"github.com/drbot-dev/drbot/playbooks"
+	"github.com/drbot-dev/drbot/storage/postgres"
 )
 
 // stormBody is notification i of a storm from groups groups: group
@@ -129,5 +137,59 @@ func BenchmarkStorm(b *testing.B) {
 	b.ReportMetric(float64(slowest.Microseconds())/1000, "max-ms")
 	if n := e.incidents(); n > groups/2 {
 		b.Fatalf("%d incidents from %d auto groups", n, groups/2)
+	}
+}
+
+// Two drbot instances on one PostgreSQL database take the same storm, the
+// same groups sent to both at once: still one incident or one ask per
+// group, since what drbot remembers of a group is in the database and
+// changed in its transactions.
+func TestTwoInstancesOnePostgreSQL(t *testing.T) {
+	url := testenv.PostgresDB(t)
+	plan, ds := playbooks.Parse("plan.yaml", []byte(planYAML))
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	var urls []string
+	for range 2 {
+		st, err := postgres.Open(context.Background(), postgres.Config{URL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		eng, err := incident.New(incident.Config{Plan: plan, Store: st, Chat: incidenttest.NewFakeChat()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := alerts.New(alerts.Config{Engine: eng, Token: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		urls = append(urls, srv.URL)
+	}
+	e := &env{t: t}
+	outcomes := map[string]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			e := *e
+			e.url = urls[i%2]
+			code, got := e.post("/alerts/alertmanager", "Bearer "+token, stormBody(t, i/2, 20))
+			var a struct{ Outcome string }
+			_ = json.Unmarshal([]byte(got), &a)
+			mu.Lock()
+			defer mu.Unlock()
+			if code != http.StatusOK {
+				a.Outcome = got
+			}
+			outcomes[a.Outcome]++
+		})
+	}
+	wg.Wait()
+	if outcomes["declared"] != 10 || outcomes["asked"] != 10 {
+		t.Errorf("outcomes = %v, want 10 declared and 10 asked for 20 groups", outcomes)
 	}
 }
