@@ -197,7 +197,7 @@ func (c *SlackChat) BotUserID(ctx context.Context) (string, error) {
 }
 
 // maxChannelName is Slack's limit on channel names.
-const maxChannelName = 80
+const maxChannelName = slacklimit.ChannelName
 
 // maxSuffix is the highest suffix CreateChannel tries (NAME-50).
 const maxSuffix = 50
@@ -340,7 +340,7 @@ func cutRunes(s string, n int) string {
 }
 
 // maxInvite is the most users conversations.invite takes in one call.
-const maxInvite = 1000
+const maxInvite = slacklimit.InviteUsers
 
 // Invite adds users to a channel, in batches of 1000. Users already in it
 // (or the bot itself) are not an error; other per-user failures are
@@ -419,7 +419,7 @@ func firstInviteError(se slack.SlackErrorResponse) (user, code string) {
 }
 
 // maxTopic is Slack's limit on a channel topic.
-const maxTopic = 250
+const maxTopic = slacklimit.Topic
 
 // SetTopic sets a channel's topic, shortened to Slack's 250 characters.
 func (c *SlackChat) SetTopic(ctx context.Context, channelID, topic string) error {

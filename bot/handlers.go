@@ -351,8 +351,11 @@ type ViewErrors struct {
 	Errors         map[string]string `json:"errors"`          // block id -> message
 }
 
+// viewErrors keeps a dialog open with msg under block. Slack shows the
+// error as plain text: the engine's mrkdwn escapes are undone, or
+// "&lt;" would show where "<" was typed.
 func viewErrors(block, msg string) *ViewErrors {
-	return &ViewErrors{ResponseAction: "errors", Errors: map[string]string{block: msg}}
+	return &ViewErrors{ResponseAction: "errors", Errors: map[string]string{block: Unescape(msg)}}
 }
 
 // stateValues returns the values of a submitted dialog. Slack always sends

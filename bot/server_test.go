@@ -431,6 +431,9 @@ func TestDeclareSubmission(t *testing.T) {
 			&incident.DeclareRequest{Scenario: "db-corruption", Summary: "replica lag <!channel>", Drill: true, UserID: "U1", ChannelID: "C0GENERAL"}},
 		{"unknown scenario", submission("gone", "", false), incident.Errorf(incident.ENOTFOUND, "No scenario gone"), `{"response_action":"errors","errors":{"scenario":"No scenario gone"}}`,
 			&incident.DeclareRequest{Scenario: "gone", UserID: "U1", ChannelID: "C0GENERAL"}},
+		// A dialog's errors are plain text: shown as typed, not as &lt;.
+		{"error naming what was typed", submission("a<b", "", false), incident.Errorf(incident.ENOTFOUND, `Unknown scenario "a&lt;b&amp;c"`), `{"response_action":"errors","errors":{"scenario":"Unknown scenario \"a\u003cb\u0026c\""}}`,
+			&incident.DeclareRequest{Scenario: "a<b", UserID: "U1", ChannelID: "C0GENERAL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -145,6 +145,8 @@ func TestRenderText(t *testing.T) {
 		{"escaped &lt;!channel&gt; &amp; more", "escaped <!channel> & more"},
 		{"<!channel> wake up", "@channel wake up"},
 		{"paged <@U0BOB0001> and <@U-frank> and <@UNKNOWN1>", "paged @bob and @frank and @UNKNOWN1"},
+		// Typed in Slack: a member outside the plan by the name Slack sent.
+		{"ask <@U0EVA0001|eva> and <@U0BOB0001|bobby>", "ask @eva and @bob"},
 		{"see <#C-inc-1-db|inc-1-db> or <#C-general>", "see #inc-1-db or #general"},
 		{"<https://example.com/a?b=1&amp;c=2|the runbook>", "the runbook (https://example.com/a?b=1&c=2)"},
 		{"<https://example.com>", "https://example.com"},

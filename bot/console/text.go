@@ -43,7 +43,13 @@ func renderToken(p *playbooks.Plan, tok string) string {
 	label = unescape(label)
 	switch {
 	case strings.HasPrefix(target, "@"):
-		return userName(p, strings.TrimPrefix(target, "@"))
+		// A member the plan does not know is shown by the name Slack
+		// sent with the mention (<@U0XYZ|eva>), else by id.
+		id := strings.TrimPrefix(target, "@")
+		if contactByUser(p, id) == nil && label != "" {
+			return "@" + strings.TrimPrefix(label, "@")
+		}
+		return userName(p, id)
 	case strings.HasPrefix(target, "#"):
 		if hasLabel && label != "" {
 			return "#" + label

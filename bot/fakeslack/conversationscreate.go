@@ -4,7 +4,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/drbot-dev/drbot/bot/slacklimit"
 )
 
 // Slack's rules for channel names: lowercase letters, digits, hyphens and
@@ -16,7 +17,7 @@ func (s *Server) conversationsCreateLocked(p url.Values) answer {
 	switch {
 	case name == "":
 		return fail("invalid_name_required")
-	case utf8.RuneCountInString(name) > 80:
+	case slacklimit.Len(name) > slacklimit.ChannelName:
 		return fail("invalid_name_maxlength")
 	case strings.Trim(name, "-_") == "":
 		return fail("invalid_name_punctuation")

@@ -3,6 +3,8 @@ package fakeslack
 import (
 	"net/url"
 	"strings"
+
+	"github.com/drbot-dev/drbot/bot/slacklimit"
 )
 
 func (s *Server) conversationsInviteLocked(p url.Values) answer {
@@ -17,7 +19,7 @@ func (s *Server) conversationsInviteLocked(p url.Values) answer {
 	if p.Get("users") == "" {
 		return fail("no_user")
 	}
-	if len(users) > 1000 {
+	if len(users) > slacklimit.InviteUsers {
 		return fail("too_many_users")
 	}
 	force := p.Get("force") == "true"

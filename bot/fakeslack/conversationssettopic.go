@@ -2,7 +2,8 @@ package fakeslack
 
 import (
 	"net/url"
-	"unicode/utf8"
+
+	"github.com/drbot-dev/drbot/bot/slacklimit"
 )
 
 func (s *Server) conversationsSetTopicLocked(p url.Values) answer {
@@ -13,7 +14,7 @@ func (s *Server) conversationsSetTopicLocked(p url.Values) answer {
 	if ch.Archived {
 		return fail("is_archived")
 	}
-	if utf8.RuneCountInString(p.Get("topic")) > 250 {
+	if slacklimit.Len(p.Get("topic")) > slacklimit.Topic {
 		return fail("too_long")
 	}
 	ch.Topic = p.Get("topic")

@@ -92,6 +92,8 @@ const (
 	ChannelName = 80
 	// Topic is the longest channel topic.
 	Topic = 250
+	// InviteUsers is the most users one conversations.invite takes.
+	InviteUsers = 1000
 )
 
 // Len is the length of s as Slack counts it: code points.
