@@ -56,7 +56,7 @@ func askRef(hash string, round int) string {
 	return "alert/" + hash + "/" + strconv.Itoa(round) + "/ask"
 }
 
-func (a *alertTx) enqueue(kind string, body OutBody) error {
+func (a *alertTx) enqueue(kind OutKind, body OutBody) error {
 	out := &Outgoing{Lane: alertLane(a.hash), Kind: kind, Body: body}
 	if err := a.tx.Enqueue(out); err != nil {
 		return fmt.Errorf("enqueue %s of alert group: %w", kind, err)

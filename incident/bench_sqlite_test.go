@@ -109,7 +109,7 @@ func TestLifecycleSQLite(t *testing.T) {
 		}
 		evs, err := tx.Timeline(1)
 		for _, e := range evs {
-			kinds = append(kinds, e.Kind)
+			kinds = append(kinds, string(e.Kind))
 		}
 		return err
 	})

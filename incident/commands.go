@@ -249,9 +249,9 @@ func (o *op) currentStepText() string {
 	head := "Current step: " + o.stepHead(st)
 	switch {
 	case sr == nil:
-	case sr.Approval == "pending":
+	case sr.Approval == ApprovalPending:
 		head += fmt.Sprintf("\nWaiting since %s for approval by the %s role (%s).", o.clock(sr.ApprovalRequestedAt), escape(st.Approval), o.approverNames(st.Approval))
-	case sr.Approval == "denied":
+	case sr.Approval == ApprovalDenied:
 		head += fmt.Sprintf("\nDenied by %s at %s; approval can be requested again on the approval message.", mention(sr.DeniedBy), o.clock(sr.DeniedAt))
 	case !sr.StartedAt.IsZero():
 		run := o.now.Sub(sr.StartedAt)

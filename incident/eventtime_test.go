@@ -66,9 +66,9 @@ func TestEventsCarryTheTimeTheyHappened(t *testing.T) {
 	for _, ev := range e.timeline(1) {
 		switch ev.Kind {
 		case incident.KindDeclared, incident.KindChannelCreated, incident.KindNote:
-			got = append(got, ev.At.Format(time.RFC3339)+" "+ev.Kind)
+			got = append(got, ev.At.Format(time.RFC3339)+" "+string(ev.Kind))
 		case incident.KindDeliveryFailed:
-			got = append(got, ev.At.Format(time.RFC3339)+" "+ev.Kind+" "+ev.Text)
+			got = append(got, ev.At.Format(time.RFC3339)+" "+string(ev.Kind)+" "+ev.Text)
 		}
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -82,7 +82,7 @@ func TestEventsCarryTheTimeTheyHappened(t *testing.T) {
 			t.Errorf("JSON timeline: %s %s listed after %s", ev.At, ev.Kind, last)
 		}
 		last = ev.At
-		if ev.Kind == incident.KindNote || ev.Kind == incident.KindDeliveryFailed {
+		if ev.Kind == string(incident.KindNote) || ev.Kind == string(incident.KindDeliveryFailed) {
 			jsonGot = append(jsonGot, ev.At+" "+ev.Kind)
 		}
 	}

@@ -213,13 +213,13 @@ func (e *svcEnv) timeline(id int64) []incident.Event {
 func (e *svcEnv) kinds(id int64) []string {
 	var out []string
 	for _, ev := range e.timeline(id) {
-		out = append(out, ev.Kind)
+		out = append(out, string(ev.Kind))
 	}
 	return out
 }
 
 // events returns the timeline events of one kind.
-func (e *svcEnv) events(id int64, kind string) []incident.Event {
+func (e *svcEnv) events(id int64, kind incident.EventKind) []incident.Event {
 	var out []incident.Event
 	for _, ev := range e.timeline(id) {
 		if ev.Kind == kind {

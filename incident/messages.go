@@ -226,11 +226,11 @@ func (o *op) stepOutcome(sr *StepRun, next string) string {
 		took = " (took " + fmtDur(sr.EndedAt.Sub(sr.StartedAt)) + ")"
 	}
 	switch sr.Outcome {
-	case "done":
+	case StepDone:
 		return fmt.Sprintf(":white_check_mark: Done by %s at %s%s", mention(sr.By), o.clock(sr.EndedAt), took)
-	case "skipped":
+	case StepSkipped:
 		return fmt.Sprintf(":fast_forward: Skipped by %s at %s%s", mention(sr.By), o.clock(sr.EndedAt), took)
-	case "answered":
+	case StepAnswered:
 		return fmt.Sprintf(":point_right: %s answered *%s* at %s%s → %s", mention(sr.By), escape(sr.Answer), o.clock(sr.EndedAt), took, escape(nextName(next)))
 	}
 	return ""
@@ -249,9 +249,9 @@ func (o *op) stepEndedMessage(st *playbooks.Step, sr *StepRun, next string) Mess
 
 func (o *op) stepAlreadyText(sr *StepRun) string {
 	switch sr.Outcome {
-	case "done":
+	case StepDone:
 		return fmt.Sprintf("This step was already marked done by %s at %s.", mention(sr.By), o.clock(sr.EndedAt))
-	case "skipped":
+	case StepSkipped:
 		return fmt.Sprintf("This step was already skipped by %s at %s.", mention(sr.By), o.clock(sr.EndedAt))
 	default:
 		return fmt.Sprintf("This question was already answered *%s* by %s at %s.", escape(sr.Answer), mention(sr.By), o.clock(sr.EndedAt))

@@ -5,44 +5,53 @@ import (
 	"time"
 )
 
+// State is where an incident stands: open until resolved. Stored and
+// shown as its string.
+type State string
+
 // States of an incident.
 const (
-	StateOpen     = "open"
-	StateResolved = "resolved"
+	StateOpen     State = "open"
+	StateResolved State = "resolved"
 )
 
-// Timeline kinds (the contract in interface.md; add, never rename).
+// EventKind is the kind of a timeline event. The strings are a contract
+// (docs/http.md: the JSON timeline, the postmortem): add kinds, never
+// rename one.
+type EventKind string
+
+// Timeline kinds.
 const (
-	KindDeclared          = "declared"
-	KindChannelCreated    = "channel_created"
-	KindPaged             = "paged"
-	KindAcknowledged      = "acknowledged"
-	KindEscalated         = "escalated"
-	KindUnanswered        = "unanswered"
-	KindStepStarted       = "step_started"
-	KindStepDone          = "step_done"
-	KindStepSkipped       = "step_skipped"
-	KindDecision          = "decision"
-	KindApprovalRequested = "approval_requested"
-	KindApproved          = "approved"
-	KindDenied            = "denied"
-	KindUnauthorized      = "unauthorized"
-	KindRTOAlert          = "rto_alert"
-	KindRTOBreached       = "rto_breached"
-	KindNote              = "note"
-	KindResolved          = "resolved"
-	KindPostmortemPosted  = "postmortem_posted"
+	KindDeclared          EventKind = "declared"
+	KindChannelCreated    EventKind = "channel_created"
+	KindPaged             EventKind = "paged"
+	KindAcknowledged      EventKind = "acknowledged"
+	KindEscalated         EventKind = "escalated"
+	KindUnanswered        EventKind = "unanswered"
+	KindStepStarted       EventKind = "step_started"
+	KindStepDone          EventKind = "step_done"
+	KindStepSkipped       EventKind = "step_skipped"
+	KindDecision          EventKind = "decision"
+	KindApprovalRequested EventKind = "approval_requested"
+	KindApproved          EventKind = "approved"
+	KindDenied            EventKind = "denied"
+	KindUnauthorized      EventKind = "unauthorized"
+	KindRTOAlert          EventKind = "rto_alert"
+	KindRTOBreached       EventKind = "rto_breached"
+	KindNote              EventKind = "note"
+	KindResolved          EventKind = "resolved"
+	KindPostmortemPosted  EventKind = "postmortem_posted"
 	// Added kinds.
-	KindDeliveryFailed = "delivery_failed" // a Slack call failed for good (user_not_found ...)
+	KindDeliveryFailed EventKind = "delivery_failed" // a Slack call failed for good (user_not_found ...)
 	// The postmortem's inputs (issue 13): Data["at"] is the time given,
 	// RFC 3339 in UTC.
-	KindRecoveryPoint = "recovery_point" // /incident recovery-point WHEN, or the dialog of a recovery_point step's Done
-	KindBegan         = "began"          // /incident began WHEN: when the failure began
+	KindRecoveryPoint EventKind = "recovery_point" // /incident recovery-point WHEN, or the dialog of a recovery_point step's Done
+	KindBegan         EventKind = "began"          // /incident began WHEN: when the failure began
 	// Text is what was typed; an action item's Data["owner"] is its
 	// owner (a contact id or Slack member ID), "" for none.
-	KindImpact     = "impact"      // /incident impact TEXT
-	KindRootCause  = "root_cause"  // /incident cause TEXT: root cause and trigger
-	KindActionItem = "action_item" // /incident action [@owner] TEXT
+	KindImpact     EventKind = "impact"      // /incident impact TEXT
+	KindRootCause  EventKind = "root_cause"  // /incident cause TEXT: root cause and trigger
+	KindActionItem EventKind = "action_item" // /incident action [@owner] TEXT
 )
 
 // Incident is one declared incident or drill. The store keeps the indexed
@@ -56,7 +65,7 @@ type Incident struct {
 	Severity    string        `json:"severity"`
 	Service     string        `json:"service"`
 	Drill       bool          `json:"drill"`
-	State       string        `json:"state"`
+	State       State         `json:"state"`
 	DeclaredAt  time.Time     `json:"declared_at"`
 	DeclaredBy  string        `json:"declared_by"`
 	ResolvedAt  time.Time     `json:"resolved_at"`
@@ -161,16 +170,16 @@ func (rp *RolePage) answered() bool {
 
 // StepRun is one step as it was walked.
 type StepRun struct {
-	StepID              string    `json:"step_id"`
-	StartedAt           time.Time `json:"started_at"`
-	EndedAt             time.Time `json:"ended_at"`
-	Outcome             string    `json:"outcome"` // "done", "skipped", "answered", "" while running
-	Answer              string    `json:"answer"`
-	By                  string    `json:"by"`       // Slack member ID
-	Approval            string    `json:"approval"` // "", "pending", "approved", "denied"
-	ApprovalRequestedAt time.Time `json:"approval_requested_at"`
-	ApprovedBy          string    `json:"approved_by"`
-	ApprovedAt          time.Time `json:"approved_at"`
+	StepID              string      `json:"step_id"`
+	StartedAt           time.Time   `json:"started_at"`
+	EndedAt             time.Time   `json:"ended_at"`
+	Outcome             StepOutcome `json:"outcome"`
+	Answer              string      `json:"answer"`
+	By                  string      `json:"by"` // Slack member ID
+	Approval            Approval    `json:"approval"`
+	ApprovalRequestedAt time.Time   `json:"approval_requested_at"`
+	ApprovedBy          string      `json:"approved_by"`
+	ApprovedAt          time.Time   `json:"approved_at"`
 	// ApprovalRound counts the approval requests of this step (1 for the
 	// first, +1 for each "Request approval again"), so that a button of an
 	// earlier round is recognised as stale.
@@ -181,23 +190,49 @@ type StepRun struct {
 	DeniedAt time.Time `json:"denied_at"`
 }
 
+// StepOutcome is how a step run ended.
+type StepOutcome string
+
+// Outcomes of a step run.
+const (
+	StepRunning  StepOutcome = ""         // not ended yet
+	StepDone     StepOutcome = "done"     // someone pressed Done
+	StepSkipped  StepOutcome = "skipped"  // someone pressed Skip
+	StepAnswered StepOutcome = "answered" // someone answered the step's question (StepRun.Answer)
+)
+
+// Approval is where a step's approval stands.
+type Approval string
+
+// States of a step's approval.
+const (
+	ApprovalNone     Approval = ""         // the step needs none, or none was asked yet
+	ApprovalPending  Approval = "pending"  // asked, not decided
+	ApprovalApproved Approval = "approved" // approved: the step may be done
+	ApprovalDenied   Approval = "denied"   // denied: it may be asked again
+)
+
 // Event is one line of an incident's timeline. The timeline is append-only.
 type Event struct {
 	ID         int64             `json:"-"`
 	IncidentID int64             `json:"-"`
 	At         time.Time         `json:"at"`
-	Kind       string            `json:"kind"`
+	Kind       EventKind         `json:"kind"`
 	Actor      string            `json:"actor"` // Slack member ID, "" for drbot
 	Text       string            `json:"text"`
 	Data       map[string]string `json:"data,omitempty"` // step, role, contact, answer, percent ...
 }
 
+// TimerKind says what a timer does when due; each kind is declared with the
+// rule it serves (timerEscalate in paging.go, timerRTO in rto.go ...).
+type TimerKind string
+
 // Timer is a deadline kept in the database. Key is unique: setting a
 // timer with an existing key replaces it, so a deadline is never doubled.
 type Timer struct {
-	Key        string // e.g. "inc/3/escalate/executor", "inc/3/rto", "schedule/review"
-	IncidentID int64  // 0 for timers of no incident
-	Kind       string // what to do when due
+	Key        string    // e.g. "inc/3/escalate/executor", "inc/3/rto", "schedule/review"
+	IncidentID int64     // 0 for timers of no incident
+	Kind       TimerKind // what to do when due
 	Due        time.Time
 	Data       string // kind-specific
 }
@@ -210,28 +245,31 @@ type Outgoing struct {
 	ID         int64
 	Lane       string // "inc/3" for an incident channel, "user/alice" for a DM ...
 	IncidentID int64
-	Kind       string // one of the Out* kinds
+	Kind       OutKind
 	Due        time.Time
 	Attempts   int
 	LastError  string
 	Body       OutBody
 }
 
+// OutKind is the kind of an Outgoing: which chat call it makes.
+type OutKind string
+
 // Kinds of Outgoing.
 const (
-	OutCreateChannel = "create_channel" // Body.Name; on success the incident's channel is recorded
-	OutInvite        = "invite"         // Body.Contacts and/or Body.Users into the incident channel
-	OutTopic         = "topic"          // Body.Topic on the incident channel
-	OutPost          = "post"           // Body.Message in the incident channel (or Body.Channel); Body.Pin pins it
-	OutDM            = "dm"             // Body.Message to Body.Contact or Body.User
-	OutUpdate        = "update"         // replace the message remembered under Body.UpdateRef
-	OutEphemeral     = "ephemeral"      // Body.Message to Body.User in Body.Channel, only they see it
-	OutWebhook       = "webhook"        // POST Body.WebhookBody to the plan's paging.webhook (Body.WebhookPlan), or to Body.WebhookURL (rows written before the URL was kept out of the database)
+	OutCreateChannel OutKind = "create_channel" // Body.Name; on success the incident's channel is recorded
+	OutInvite        OutKind = "invite"         // Body.Contacts and/or Body.Users into the incident channel
+	OutTopic         OutKind = "topic"          // Body.Topic on the incident channel
+	OutPost          OutKind = "post"           // Body.Message in the incident channel (or Body.Channel); Body.Pin pins it
+	OutDM            OutKind = "dm"             // Body.Message to Body.Contact or Body.User
+	OutUpdate        OutKind = "update"         // replace the message remembered under Body.UpdateRef
+	OutEphemeral     OutKind = "ephemeral"      // Body.Message to Body.User in Body.Channel, only they see it
+	OutWebhook       OutKind = "webhook"        // POST Body.WebhookBody to the plan's paging.webhook (Body.WebhookPlan), or to Body.WebhookURL (rows written before the URL was kept out of the database)
 	// OutReview checks the plan's contacts with the chat (users.info,
 	// users.lookupByEmail), which must not happen inside a transaction,
 	// then enqueues the contact-list review DM to each of Body.Review's
 	// owners.
-	OutReview = "review"
+	OutReview OutKind = "review"
 )
 
 // OutBody is the payload of an Outgoing, stored as JSON.
@@ -301,9 +339,9 @@ type Button struct {
 
 // Filter selects incidents.
 type Filter struct {
-	State  string // "" any
-	Drills *bool  // nil any
-	Limit  int    // 0 no limit
+	State  State // "" any
+	Drills *bool // nil any
+	Limit  int   // 0 no limit
 }
 
 // Store is the persistence the Engine needs. storage.Store implements it

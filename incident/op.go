@@ -63,7 +63,7 @@ func (o *op) save() error {
 
 // event appends to the timeline. Text is stored as typed (not escaped for
 // Slack): the postmortem renders it as Markdown and JSON.
-func (o *op) event(kind, actor, text string, data map[string]string) {
+func (o *op) event(kind EventKind, actor, text string, data map[string]string) {
 	if o.err != nil {
 		return
 	}
@@ -73,7 +73,7 @@ func (o *op) event(kind, actor, text string, data map[string]string) {
 	}
 }
 
-func (o *op) enqueue(lane, kind string, body OutBody) {
+func (o *op) enqueue(lane string, kind OutKind, body OutBody) {
 	if o.err != nil {
 		return
 	}
@@ -139,7 +139,7 @@ func (o *op) edit(lane, ref string, m Message, purpose string) {
 	o.enqueue(lane, OutUpdate, OutBody{Message: o.msg(m), UpdateRef: ref, Purpose: purpose})
 }
 
-func (o *op) setTimer(key, kind string, due time.Time, data string) {
+func (o *op) setTimer(key string, kind TimerKind, due time.Time, data string) {
 	if o.err != nil {
 		return
 	}

@@ -192,7 +192,7 @@ func (d *delivery) recordFailure(tx Tx, o Outgoing, inc *Incident, line string, 
 	}
 	e := &Event{
 		IncidentID: o.IncidentID, At: at, Kind: KindDeliveryFailed, Text: line,
-		Data: map[string]string{"outbox_kind": o.Kind},
+		Data: map[string]string{"outbox_kind": string(o.Kind)},
 	}
 	if o.Body.Contact != "" {
 		e.Data["contact"] = o.Body.Contact
@@ -248,7 +248,7 @@ func purpose(o Outgoing) string {
 	case OutReview:
 		return "check the contacts for the contact-list review"
 	}
-	return "deliver a " + o.Kind + " message"
+	return "deliver a " + string(o.Kind) + " message"
 }
 
 // escapeOutbox escapes text for Slack mrkdwn so that it is shown as typed.

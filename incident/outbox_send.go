@@ -39,7 +39,7 @@ func incidentChannel(o Outgoing, inc *Incident) (string, error) {
 // (namedChannel).
 func needMessage(o Outgoing, inc *Incident) (Message, error) {
 	if o.Body.Message == nil {
-		return Message{}, &badMessage{reason: o.Kind + " without a message"}
+		return Message{}, &badMessage{reason: string(o.Kind) + " without a message"}
 	}
 	return namedChannel(*o.Body.Message, inc), nil
 }

@@ -362,11 +362,11 @@ func TestDeliverCreateChannelRefused(t *testing.T) {
 	if diff := cmp.Diff(obTexts(e.chat.DMs("U0ALICE01")), []string{":warning: could not create the incident channel: restricted_action. drbot keeps trying; a Slack admin may need to fix the app's permissions."}); diff != "" {
 		t.Errorf("DMs to the declarer (-got +want):\n%s", diff)
 	}
-	var kinds []string
+	var kinds []incident.EventKind
 	for _, ev := range e.timeline(t) {
 		kinds = append(kinds, ev.Kind)
 	}
-	if diff := cmp.Diff(kinds, []string{incident.KindDeliveryFailed, incident.KindChannelCreated}); diff != "" {
+	if diff := cmp.Diff(kinds, []incident.EventKind{incident.KindDeliveryFailed, incident.KindChannelCreated}); diff != "" {
 		t.Errorf("timeline kinds (-got +want):\n%s", diff)
 	}
 }

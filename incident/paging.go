@@ -29,10 +29,10 @@ import (
 // commander contact.
 
 const (
-	timerEscalate   = "escalate"
-	commanderRole   = "commander"
-	defaultRounds   = 2
-	defaultAckAfter = 5 * time.Minute
+	timerEscalate   TimerKind = "escalate"
+	commanderRole             = "commander"
+	defaultRounds             = 2
+	defaultAckAfter           = 5 * time.Minute
 )
 
 func (o *op) ackTimeout() time.Duration {

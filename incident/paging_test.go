@@ -687,7 +687,7 @@ func brokenPlan(t *testing.T, second string) *playbooks.Plan {
 func (e *svcEnv) pageFailures(id int64) []string {
 	var out []string
 	for _, ev := range e.events(id, incident.KindDeliveryFailed) {
-		if ev.Data["outbox_kind"] == incident.OutDM {
+		if ev.Data["outbox_kind"] == string(incident.OutDM) {
 			out = append(out, ev.Text)
 		}
 	}

@@ -13,7 +13,7 @@ type Postmortem struct {
 	Severity             string    `json:"severity"`
 	Drill                bool      `json:"drill"`
 	Service              string    `json:"service"`
-	State                string    `json:"state"`
+	State                State     `json:"state"`
 	DeclaredAt           string    `json:"declared_at"`
 	ResolvedAt           string    `json:"resolved_at"`
 	RTOSeconds           int64     `json:"rto_seconds"`
@@ -74,20 +74,24 @@ type Postmortem struct {
 // none. Times in it are RFC 3339 UTC, durations whole seconds.
 type PMEvent struct {
 	At    string            `json:"at"`
-	Kind  string            `json:"kind"`
+	Kind  EventKind         `json:"kind"`
 	Actor string            `json:"actor"`
 	Text  string            `json:"text"`
 	Data  map[string]string `json:"data"`
 }
 
+// PMStepRunning is the outcome a postmortem gives a step run not ended
+// yet (StepRunning in the incident).
+const PMStepRunning StepOutcome = "running"
+
 // PMStep is a step's actual time against its estimate.
 type PMStep struct {
-	ID              string `json:"id"`
-	Do              string `json:"do"`
-	Outcome         string `json:"outcome"` // done, skipped, answered, running
-	EstimateSeconds int64  `json:"estimate_seconds"`
-	ActualSeconds   int64  `json:"actual_seconds"`
-	By              string `json:"by"`
+	ID              string      `json:"id"`
+	Do              string      `json:"do"`
+	Outcome         StepOutcome `json:"outcome"` // done, skipped, answered, running
+	EstimateSeconds int64       `json:"estimate_seconds"`
+	ActualSeconds   int64       `json:"actual_seconds"`
+	By              string      `json:"by"`
 }
 
 // PMDecision is an answered decision step.
@@ -101,13 +105,13 @@ type PMDecision struct {
 
 // PMApproval is an approval asked for and its outcome.
 type PMApproval struct {
-	Step        string `json:"step"`
-	Role        string `json:"role"`
-	Outcome     string `json:"outcome"` // approved, denied, pending
-	By          string `json:"by"`
-	RequestedAt string `json:"requested_at"`
-	DecidedAt   string `json:"decided_at"`
-	WaitSeconds int64  `json:"wait_seconds"`
+	Step        string   `json:"step"`
+	Role        string   `json:"role"`
+	Outcome     Approval `json:"outcome"` // approved, denied, pending
+	By          string   `json:"by"`
+	RequestedAt string   `json:"requested_at"`
+	DecidedAt   string   `json:"decided_at"`
+	WaitSeconds int64    `json:"wait_seconds"`
 }
 
 // PMAck is a role's time to acknowledge.

@@ -242,8 +242,8 @@ func (b *pmBuilder) steps() {
 			start = r.ApprovedAt
 		}
 		end := r.EndedAt
-		if s.Outcome == "" {
-			s.Outcome = "running"
+		if s.Outcome == StepRunning {
+			s.Outcome = PMStepRunning
 			end = b.end
 		}
 		if !start.IsZero() && end.After(start) {
@@ -292,13 +292,13 @@ func (b *pmBuilder) approvals() {
 		switch e.Kind {
 		case KindApprovalRequested:
 			b.pm.Approvals = append(b.pm.Approvals, PMApproval{
-				Step: step, Role: e.Data["role"], Outcome: "pending", RequestedAt: pmTime(e.At),
+				Step: step, Role: e.Data["role"], Outcome: ApprovalPending, RequestedAt: pmTime(e.At),
 			})
 			open[step] = pending{len(b.pm.Approvals) - 1, e.At}
 		case KindApproved, KindDenied:
-			outcome := "approved"
+			outcome := ApprovalApproved
 			if e.Kind == KindDenied {
-				outcome = "denied"
+				outcome = ApprovalDenied
 			}
 			p, ok := open[step]
 			if !ok {
@@ -438,12 +438,12 @@ func (b *pmBuilder) findings(ttr time.Duration) {
 	for _, s := range pm.Steps {
 		est := time.Duration(s.EstimateSeconds) * time.Second
 		act := time.Duration(s.ActualSeconds) * time.Second
-		if s.Outcome == "skipped" || est == 0 {
+		if s.Outcome == StepSkipped || est == 0 {
 			continue
 		}
 		if act-est >= slowStepMin && float64(act) >= slowStepFactor*float64(est) {
 			verb := "took"
-			if s.Outcome == "running" {
+			if s.Outcome == PMStepRunning {
 				verb = "has taken"
 			}
 			add("%s %s %s against an estimate of %s; update the estimate or the RTO", s.ID, verb, pmDur(act), pmDur(est))
@@ -454,9 +454,9 @@ func (b *pmBuilder) findings(ttr time.Duration) {
 	for _, a := range pm.Approvals {
 		wait := time.Duration(a.WaitSeconds) * time.Second
 		switch {
-		case a.Outcome == "denied":
+		case a.Outcome == ApprovalDenied:
 			add("approval of %s was denied by %s; record why, and whether the playbook should change", a.Step, b.name(a.By))
-		case wait >= slowApproval && a.Outcome == "pending":
+		case wait >= slowApproval && a.Outcome == ApprovalPending:
 			add("approval of %s has waited %s; make sure someone in the %s role is reachable", a.Step, pmDur(wait), a.Role)
 		case wait >= slowApproval:
 			add("approval of %s took %s; make sure someone in the %s role is reachable, or pre-approve this step", a.Step, pmDur(wait), a.Role)
@@ -537,7 +537,7 @@ func (b *pmBuilder) drillScore(ttr time.Duration) string {
 	}
 	slower, timed := 0, 0
 	for _, s := range pm.Steps {
-		if s.Outcome == "skipped" || s.EstimateSeconds == 0 {
+		if s.Outcome == StepSkipped || s.EstimateSeconds == 0 {
 			continue
 		}
 		timed++

@@ -64,9 +64,9 @@ func TestPostmortemInputs(t *testing.T) {
 	if pm.Detection.Source != incident.DetectPerson || pm.Detection.By != uAlice || !strings.Contains(pm.Detection.Text, "Declared by Alice Berg") {
 		t.Errorf("detection %+v", pm.Detection)
 	}
-	kinds := map[string]int{}
+	kinds := map[incident.EventKind]int{}
 	for _, k := range e.kinds(1) {
-		kinds[k]++
+		kinds[incident.EventKind(k)]++
 	}
 	if kinds[incident.KindImpact] != 2 || kinds[incident.KindRootCause] != 1 || kinds[incident.KindActionItem] != 4 {
 		t.Errorf("timeline kinds %v", kinds)

@@ -98,7 +98,7 @@ func (w *mdWriter) header() {
 	add("Scenario", pm.Scenario)
 	add("Service", pm.Service)
 	add("Severity", pm.Severity)
-	add("State", pm.State)
+	add("State", string(pm.State))
 	if pm.Channel != "" {
 		add("Channel", "#"+pm.Channel)
 	}
@@ -191,7 +191,7 @@ func (w *mdWriter) steps() {
 		if s.EstimateSeconds > 0 {
 			est = mdSeconds(s.EstimateSeconds)
 		}
-		w.row(step, s.Outcome, est, mdSeconds(s.ActualSeconds), w.name(s.By))
+		w.row(step, string(s.Outcome), est, mdSeconds(s.ActualSeconds), w.name(s.By))
 	}
 	w.WriteString("\n")
 }
@@ -223,7 +223,7 @@ func (w *mdWriter) approvals() {
 	}
 	w.WriteString("### Approvals\n\n| Step | Role | Outcome | By | Requested | Decided | Wait |\n|---|---|---|---|---|---|---|\n")
 	for _, a := range w.pm.Approvals {
-		w.row(a.Step, a.Role, a.Outcome, w.name(a.By), w.time(a.RequestedAt), w.time(a.DecidedAt), mdSeconds(a.WaitSeconds))
+		w.row(a.Step, a.Role, string(a.Outcome), w.name(a.By), w.time(a.RequestedAt), w.time(a.DecidedAt), mdSeconds(a.WaitSeconds))
 	}
 	w.WriteString("\n")
 }
@@ -256,7 +256,7 @@ func (w *mdWriter) notes() {
 func (w *mdWriter) timeline() {
 	w.WriteString("## Timeline\n\n| Time | What | Who | Details |\n|---|---|---|---|\n")
 	for _, e := range w.pm.Timeline {
-		w.row(w.time(e.At), e.Kind, w.actor(e.Actor), e.Text)
+		w.row(w.time(e.At), string(e.Kind), w.actor(e.Actor), e.Text)
 	}
 }
 

@@ -97,7 +97,7 @@ func pmPlan() *playbooks.Plan {
 	}
 }
 
-func pmEv(t time.Time, kind, actor, text string, kv ...string) incident.Event {
+func pmEv(t time.Time, kind incident.EventKind, actor, text string, kv ...string) incident.Event {
 	e := incident.Event{At: t, Kind: kind, Actor: actor, Text: text}
 	if len(kv) > 0 {
 		e.Data = map[string]string{}
@@ -574,7 +574,7 @@ func bigIncident(n int) (*incident.Incident, []incident.Event) {
 	inc, head := realIncident()
 	events := make([]incident.Event, 0, n)
 	events = append(events, head...)
-	kinds := []string{incident.KindNote, incident.KindNote, incident.KindNote, incident.KindRTOAlert, incident.KindEscalated, incident.KindUnauthorized}
+	kinds := []incident.EventKind{incident.KindNote, incident.KindNote, incident.KindNote, incident.KindRTOAlert, incident.KindEscalated, incident.KindUnauthorized}
 	for i := len(events); i < n; i++ {
 		k := kinds[i%len(kinds)]
 		events = append(events, pmEv(pmAt(12, 15, 2).Add(time.Duration(i)*time.Second), k, "U0BOB0001",
@@ -682,7 +682,7 @@ func TestPostmortemTimelineInTheOrderThingsHappened(t *testing.T) {
 	pm := incident.BuildPostmortem(inc, events, pmPlan(), pmAt(18, 0, 0))
 	var got []string
 	for _, e := range pm.Timeline {
-		got = append(got, e.At+" "+e.Kind)
+		got = append(got, e.At+" "+string(e.Kind))
 	}
 	want := []string{
 		"2026-11-21T17:43:00Z declared",

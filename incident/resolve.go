@@ -73,13 +73,13 @@ func (o *op) closeApproval() {
 	}
 	sr := o.inc.Steps[n-1]
 	st := o.sc.Step(sr.StepID)
-	if st == nil || st.Approval == "" || (sr.Approval != "pending" && sr.Approval != "denied") {
+	if st == nil || st.Approval == "" || (sr.Approval != ApprovalPending && sr.Approval != ApprovalDenied) {
 		return
 	}
 	run, round := n-1, sr.ApprovalRound
 	line := fmt.Sprintf("Incident resolved at %s; no approval needed any more.", o.clock(o.now))
 	o.edit(o.lane(), o.approvalRef(st.ID, run, round), Message{Text: o.approvalText(st) + "\n" + line}, "close the approval of step "+st.ID)
-	if sr.Approval == "pending" {
+	if sr.Approval == ApprovalPending {
 		for _, c := range o.plan.Roles[st.Approval] {
 			o.edit(dmLane(c), o.approvalDMRef(st.ID, run, round, c), Message{Text: o.approvalDMMessage(st, run, round).Text + "\n" + line}, "close the approval of step "+st.ID+" for "+c)
 		}

@@ -53,12 +53,15 @@ const (
 	reviewNeedsPress = "changes"
 )
 
+// ReviewEventKind is what happened in a line of the review's history.
+type ReviewEventKind string
+
 // Kinds of ReviewEvent.
 const (
-	ReviewSent         = "sent"
-	ReviewOverdue      = "overdue"
-	ReviewConfirmed    = "confirmed"
-	ReviewNeedsChanges = "needs_changes"
+	ReviewSent         ReviewEventKind = "sent"
+	ReviewOverdue      ReviewEventKind = "overdue"
+	ReviewConfirmed    ReviewEventKind = "confirmed"
+	ReviewNeedsChanges ReviewEventKind = "needs_changes"
 )
 
 // ReviewConfirmation says who last confirmed the contact list, and when.
@@ -71,11 +74,11 @@ type ReviewConfirmation struct {
 
 // ReviewEvent is one line of the review's history.
 type ReviewEvent struct {
-	At    time.Time `json:"at"`
-	Kind  string    `json:"kind"` // sent, overdue, confirmed, needs_changes
-	By    string    `json:"by,omitempty"`
-	Round int       `json:"round,omitempty"`
-	Text  string    `json:"text,omitempty"`
+	At    time.Time       `json:"at"`
+	Kind  ReviewEventKind `json:"kind"`
+	By    string          `json:"by,omitempty"`
+	Round int             `json:"round,omitempty"`
+	Text  string          `json:"text,omitempty"`
 }
 
 // reviewSent is the latest round.

@@ -374,7 +374,7 @@ func TestReviewConfirm(t *testing.T) {
 	}
 	var kinds []string
 	for _, ev := range h {
-		kinds = append(kinds, ev.Kind)
+		kinds = append(kinds, string(ev.Kind))
 	}
 	if want := []string{"sent", "confirmed", "sent"}; !cmp.Equal(kinds, want) {
 		t.Errorf("history %q, want %q", kinds, want)

@@ -32,8 +32,8 @@ import (
 // approve the scenario's steps and the commander role.
 
 const (
-	timerRTO        = "rto"
-	timerProjection = "projection"
+	timerRTO        TimerKind = "rto"
+	timerProjection TimerKind = "projection"
 )
 
 // defaultRTOAlerts applies when a scenario leaves rto_alerts out (nil);
@@ -61,8 +61,8 @@ func (o *op) thresholdAt(pct int) time.Time {
 	return o.inc.DeclaredAt.Add(time.Duration(int64(o.inc.RTO) * int64(pct) / 100))
 }
 
-func (o *op) rtoKey() string        { return o.ref(timerRTO) }
-func (o *op) projectionKey() string { return o.ref(timerProjection) }
+func (o *op) rtoKey() string        { return o.ref(string(timerRTO)) }
+func (o *op) projectionKey() string { return o.ref(string(timerProjection)) }
 
 func (o *op) breached() bool { return slices.Contains(o.inc.Alerts, 100) }
 

@@ -145,7 +145,7 @@ func TestProjectionLateAtDeclare(t *testing.T) {
 	// their data, not their text.
 	var got []string
 	for _, ev := range e.jsonTimeline(1) {
-		if ev.Kind == incident.KindRTOAlert {
+		if ev.Kind == string(incident.KindRTOAlert) {
 			got = append(got, string(ev.Data))
 		}
 	}

@@ -32,9 +32,9 @@ import (
 // whose time passed while drbot was down runs once at start, not once per
 // missed tick.
 const (
-	timerReview        = "review"
-	timerReviewOverdue = "review_overdue"
-	timerDrill         = "drill"
+	timerReview        TimerKind = "review"
+	timerReviewOverdue TimerKind = "review_overdue"
+	timerDrill         TimerKind = "drill"
 
 	schedulePrefix   = "schedule/"
 	reviewTimerKey   = schedulePrefix + "review"

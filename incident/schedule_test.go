@@ -29,7 +29,7 @@ func drillPlan(t *testing.T) *playbooks.Plan {
 	return p
 }
 
-func (e *svcEnv) outboxOf(kind string) []incidenttest.StoredOutgoing {
+func (e *svcEnv) outboxOf(kind incident.OutKind) []incidenttest.StoredOutgoing {
 	var out []incidenttest.StoredOutgoing
 	for _, m := range e.store.Messages() {
 		if m.Kind == kind {

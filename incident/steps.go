@@ -66,7 +66,7 @@ func (o *op) startStep(st *playbooks.Step, sr *StepRun, run int) {
 // requestApproval opens a new approval round of the step. actor is who
 // asked again after a denial, "" when drbot asks on reaching the step.
 func (o *op) requestApproval(st *playbooks.Step, sr *StepRun, run int, actor string) {
-	sr.Approval = "pending"
+	sr.Approval = ApprovalPending
 	sr.ApprovalRound++
 	sr.ApprovalRequestedAt = o.now
 	round := sr.ApprovalRound
@@ -106,13 +106,13 @@ func (o *op) pressStep(userID string, a action) string {
 	if why != "" {
 		return why
 	}
-	if sr.Outcome != "" {
+	if sr.Outcome != StepRunning {
 		return o.stepAlreadyText(sr)
 	}
 	if a.run != len(o.inc.Steps)-1 || o.inc.Current != a.step {
 		return o.notCurrentText()
 	}
-	if sr.Approval == "pending" || sr.Approval == "denied" {
+	if sr.Approval == ApprovalPending || sr.Approval == ApprovalDenied {
 		return fmt.Sprintf("Step %s has not started: it waits for approval by the %s role.", escape(st.ID), escape(st.Approval))
 	}
 	if a.verb == actAnswer && a.x >= len(st.Answers) {
@@ -127,21 +127,21 @@ func (o *op) pressStep(userID string, a action) string {
 	sr.EndedAt, sr.By = o.now, userID
 	switch a.verb {
 	case actDone:
-		sr.Outcome = "done"
+		sr.Outcome = StepDone
 		next = o.sc.After(st.ID)
 		o.event(KindStepDone, userID, fmt.Sprintf("Step %s done", st.ID), map[string]string{"step": st.ID})
 	case actSkip:
-		sr.Outcome = "skipped"
+		sr.Outcome = StepSkipped
 		next = o.sc.After(st.ID)
 		o.event(KindStepSkipped, userID, fmt.Sprintf("Step %s skipped", st.ID), map[string]string{"step": st.ID})
 	case actAnswer:
 		ans := st.Answers[a.x]
-		sr.Outcome, sr.Answer = "answered", ans.Label
+		sr.Outcome, sr.Answer = StepAnswered, ans.Label
 		next = ans.Next
 		o.event(KindDecision, userID, fmt.Sprintf("%s — %s → %s", st.Ask, ans.Label, nextName(next)),
 			map[string]string{"step": st.ID, "answer": ans.Label, "next": next})
 	}
-	o.edit(o.lane(), o.stepRef(st.ID, a.run), o.stepEndedMessage(st, sr, next), "mark step "+st.ID+" "+sr.Outcome)
+	o.edit(o.lane(), o.stepRef(st.ID, a.run), o.stepEndedMessage(st, sr, next), "mark step "+st.ID+" "+string(sr.Outcome))
 	o.enterStep(next)
 	o.checkProjection()
 	return ""
@@ -166,20 +166,20 @@ func (o *op) pressApproval(userID string, a action) string {
 		return o.onlyApprovers(st.Approval)
 	}
 	switch {
-	case sr.Approval == "approved":
+	case sr.Approval == ApprovalApproved:
 		return fmt.Sprintf("Already approved by %s at %s.", mention(sr.ApprovedBy), o.clock(sr.ApprovedAt))
 	case a.x != sr.ApprovalRound:
 		return "This approval request was replaced by a newer one; use the newest approval message."
-	case sr.Approval == "denied":
+	case sr.Approval == ApprovalDenied:
 		return fmt.Sprintf("Already denied by %s at %s. Press *Request approval again* on the approval message to ask again.", mention(sr.DeniedBy), o.clock(sr.DeniedAt))
-	case sr.Approval != "pending" || a.run != len(o.inc.Steps)-1:
+	case sr.Approval != ApprovalPending || a.run != len(o.inc.Steps)-1:
 		return o.notCurrentText()
 	}
 	round := sr.ApprovalRound
 	approvers := o.plan.Roles[st.Approval]
 	o.workAck(userID, fmt.Sprintf("by pressing %s on step %s", map[bool]string{true: "Approve", false: "Deny"}[a.verb == actApprove], st.ID), "")
 	if a.verb == actApprove {
-		sr.Approval, sr.ApprovedBy, sr.ApprovedAt = "approved", userID, o.now
+		sr.Approval, sr.ApprovedBy, sr.ApprovedAt = ApprovalApproved, userID, o.now
 		o.event(KindApproved, userID, fmt.Sprintf("Step %s approved", st.ID), map[string]string{"step": st.ID, "role": st.Approval})
 		line := o.approvedLine(userID)
 		o.edit(o.lane(), o.approvalRef(st.ID, a.run, round), Message{Text: o.approvalText(st) + "\n" + line}, "mark step "+st.ID+" approved")
@@ -190,7 +190,7 @@ func (o *op) pressApproval(userID string, a action) string {
 		o.checkProjection()
 		return ""
 	}
-	sr.Approval, sr.DeniedBy, sr.DeniedAt = "denied", userID, o.now
+	sr.Approval, sr.DeniedBy, sr.DeniedAt = ApprovalDenied, userID, o.now
 	o.event(KindDenied, userID, fmt.Sprintf("Step %s denied", st.ID), map[string]string{"step": st.ID, "role": st.Approval})
 	line := o.deniedLine(userID, o.now)
 	o.edit(o.lane(), o.approvalRef(st.ID, a.run, round), Message{
@@ -211,11 +211,11 @@ func (o *op) pressReapprove(userID string, a action) string {
 	if why != "" {
 		return why
 	}
-	if st.Approval == "" || sr.Approval != "denied" || a.x != sr.ApprovalRound || a.run != len(o.inc.Steps)-1 {
+	if st.Approval == "" || sr.Approval != ApprovalDenied || a.x != sr.ApprovalRound || a.run != len(o.inc.Steps)-1 {
 		switch sr.Approval {
-		case "approved":
+		case ApprovalApproved:
 			return fmt.Sprintf("Already approved by %s at %s.", mention(sr.ApprovedBy), o.clock(sr.ApprovedAt))
-		case "pending":
+		case ApprovalPending:
 			return "Approval is already requested again; see the newest approval message."
 		}
 		return "This button is out of date; nothing was done."

@@ -19,7 +19,7 @@ func (e *svcEnv) stepKinds(id int64) []string {
 		switch ev.Kind {
 		case incident.KindStepStarted, incident.KindStepDone, incident.KindStepSkipped, incident.KindApprovalRequested,
 			incident.KindApproved, incident.KindDenied, incident.KindUnauthorized:
-			out = append(out, ev.Kind+" "+ev.Data["step"])
+			out = append(out, string(ev.Kind)+" "+ev.Data["step"])
 		case incident.KindDecision:
 			out = append(out, fmt.Sprintf("decision %s %s→%s", ev.Data["step"], ev.Data["answer"], ev.Data["next"]))
 		}

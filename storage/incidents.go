@@ -92,7 +92,7 @@ func (t *tx) Incidents(f incident.Filter) ([]*incident.Incident, error) {
 	var where []string
 	var args []any
 	if f.State != "" {
-		where, args = append(where, "state = ?"), append(args, f.State)
+		where, args = append(where, "state = ?"), append(args, string(f.State))
 	}
 	if f.Drills != nil {
 		where, args = append(where, "drill = ?"), append(args, *f.Drills)

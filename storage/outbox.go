@@ -36,7 +36,7 @@ func (t *tx) Enqueue(o *incident.Outgoing) error {
 	if err != nil {
 		return err
 	}
-	res, err := t.exec(op, sqlEnqueue, o.Lane, o.IncidentID, o.Kind, body, millis(o.Due), o.Attempts, o.LastError, millis(t.now))
+	res, err := t.exec(op, sqlEnqueue, o.Lane, o.IncidentID, string(o.Kind), body, millis(o.Due), o.Attempts, o.LastError, millis(t.now))
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func TestIncidentColumns(t *testing.T) {
 	var drill bool
 	var declared int64
 	err := s.read.QueryRow("SELECT state, channel_id, drill, declared_at FROM incidents WHERE id = 1").Scan(&state, &channel, &drill, &declared)
-	if err != nil || state != incident.StateResolved || channel != "C0NEW" || !drill || declared != inc.DeclaredAt.UnixMilli() {
+	if err != nil || state != string(incident.StateResolved) || channel != "C0NEW" || !drill || declared != inc.DeclaredAt.UnixMilli() {
 		t.Errorf("columns: %s %s %v %d (%v), want resolved C0NEW true %d", state, channel, drill, declared, err, inc.DeclaredAt.UnixMilli())
 	}
 }

@@ -21,7 +21,7 @@ func (t *tx) Append(e *incident.Event) error {
 	if err != nil {
 		return err
 	}
-	res, err := t.exec(op, sqlAppend, e.IncidentID, millis(e.At), e.Kind, e.Actor, e.Text, data)
+	res, err := t.exec(op, sqlAppend, e.IncidentID, millis(e.At), string(e.Kind), e.Actor, e.Text, data)
 	if isForeignKeyError(err) {
 		return rows.NotFound(e.IncidentID)
 	}

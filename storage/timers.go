@@ -22,7 +22,7 @@ func (t *tx) SetTimer(tm incident.Timer) error {
 	if tm.Key == "" {
 		return incident.Errorf(incident.EINVALID, "set timer: no key")
 	}
-	_, err := t.exec("set timer "+tm.Key, sqlSetTimer, tm.Key, tm.IncidentID, tm.Kind, millis(tm.Due), tm.Data)
+	_, err := t.exec("set timer "+tm.Key, sqlSetTimer, tm.Key, tm.IncidentID, string(tm.Kind), millis(tm.Due), tm.Data)
 	return err
 }
 

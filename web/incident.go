@@ -119,7 +119,7 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request, v viewer) erro
 	}
 	for _, e := range pm.Timeline {
 		at, _ := time.Parse(time.RFC3339, e.At)
-		er := eventRow{At: s.clock(at), Kind: e.Kind, Actor: who(e.Actor), Text: e.Text}
+		er := eventRow{At: s.clock(at), Kind: string(e.Kind), Actor: who(e.Actor), Text: e.Text}
 		d.Timeline = append(d.Timeline, er)
 		if e.Kind == incident.KindNote {
 			d.Notes = append(d.Notes, er)

@@ -132,11 +132,11 @@ func TestFailoverTwoInstances(t *testing.T) {
 	if expected != 2 || dups != 0 {
 		t.Errorf("%d pages in the timeline, %d repeated; want 2 (alice, then bob), none twice", expected, dups)
 	}
-	kinds := map[string]int{}
+	kinds := map[incident.EventKind]int{}
 	for _, e := range recs[0].events {
 		kinds[e.Kind]++
 	}
-	for k, want := range map[string]int{incident.KindDeclared: 1, incident.KindPaged: 1, incident.KindEscalated: 1, incident.KindUnanswered: 1, incident.KindResolved: 1} {
+	for k, want := range map[incident.EventKind]int{incident.KindDeclared: 1, incident.KindPaged: 1, incident.KindEscalated: 1, incident.KindUnanswered: 1, incident.KindResolved: 1} {
 		if kinds[k] != want {
 			t.Errorf("%d %s events, want %d", kinds[k], k, want)
 		}

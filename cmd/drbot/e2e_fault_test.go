@@ -235,7 +235,7 @@ func channelOf(t *testing.T, db string, id int64) string {
 }
 
 // waitEvent waits until the timeline of incident id has an event of kind.
-func waitEvent(t *testing.T, db string, id int64, kind string) {
+func waitEvent(t *testing.T, db string, id int64, kind incident.EventKind) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
@@ -384,7 +384,7 @@ func checkTimeline(t *testing.T, r recorded, roles map[string][]string, ackTimeo
 		acked, exhaust bool
 	}
 	runs := map[string]*run{}
-	kinds := map[string]int{}
+	kinds := map[incident.EventKind]int{}
 	alerts := map[string]int{}
 	for i, e := range r.events {
 		kinds[e.Kind]++
@@ -446,12 +446,12 @@ func checkTimeline(t *testing.T, r recorded, roles map[string][]string, ackTimeo
 			}
 		}
 	}
-	for _, k := range []string{incident.KindDeclared, incident.KindChannelCreated} {
+	for _, k := range []incident.EventKind{incident.KindDeclared, incident.KindChannelCreated} {
 		if kinds[k] != 1 {
 			t.Errorf("incident %d: %d %s events, want 1", r.inc.ID, kinds[k], k)
 		}
 	}
-	for _, k := range []string{incident.KindRTOBreached, incident.KindResolved, incident.KindPostmortemPosted} {
+	for _, k := range []incident.EventKind{incident.KindRTOBreached, incident.KindResolved, incident.KindPostmortemPosted} {
 		if kinds[k] > 1 {
 			t.Errorf("incident %d: %d %s events, want at most 1", r.inc.ID, kinds[k], k)
 		}

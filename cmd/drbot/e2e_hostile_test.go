@@ -141,7 +141,7 @@ func (h *hostile) events(id int64) []incident.Event {
 	return nil
 }
 
-func countKind(events []incident.Event, kind string) int {
+func countKind(events []incident.Event, kind incident.EventKind) int {
 	n := 0
 	for _, e := range events {
 		if e.Kind == kind {

@@ -31,15 +31,15 @@ type incidentsCommand struct {
 
 // incidentRow is one incident in "drbot incidents --format json".
 type incidentRow struct {
-	ID         int64  `json:"id"`
-	State      string `json:"state"`
-	Scenario   string `json:"scenario"`
-	Title      string `json:"title"`
-	Severity   string `json:"severity"`
-	Service    string `json:"service"`
-	Drill      bool   `json:"drill"`
-	DeclaredAt string `json:"declared_at"`
-	ResolvedAt string `json:"resolved_at"`
+	ID         int64          `json:"id"`
+	State      incident.State `json:"state"`
+	Scenario   string         `json:"scenario"`
+	Title      string         `json:"title"`
+	Severity   string         `json:"severity"`
+	Service    string         `json:"service"`
+	Drill      bool           `json:"drill"`
+	DeclaredAt string         `json:"declared_at"`
+	ResolvedAt string         `json:"resolved_at"`
 	// ElapsedSeconds is the time to recover of a resolved incident, the
 	// time so far of an open one.
 	ElapsedSeconds int64 `json:"elapsed_seconds"`
@@ -65,7 +65,7 @@ func (c *incidentsCommand) Run(ctx context.Context, args []string) error {
 	case len(rest) > 0:
 		flags.Usage()
 		return &exitError{code: 2, err: fmt.Errorf("incidents: unexpected argument %q", rest[0])}
-	case *state != "" && *state != incident.StateOpen && *state != incident.StateResolved:
+	case *state != "" && incident.State(*state) != incident.StateOpen && incident.State(*state) != incident.StateResolved:
 		flags.Usage()
 		return &exitError{code: 2, err: fmt.Errorf("incidents: --state %q: want open or resolved", *state)}
 	case *format != "text" && *format != "json":
@@ -78,7 +78,7 @@ func (c *incidentsCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer store.Close()
 
-	f := incident.Filter{State: *state}
+	f := incident.Filter{State: incident.State(*state)}
 	if !*drills {
 		no := false
 		f.Drills = &no

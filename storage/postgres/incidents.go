@@ -82,7 +82,7 @@ func (t *txn) Incidents(f incident.Filter) ([]*incident.Incident, error) {
 	var where []string
 	var args []any
 	if f.State != "" {
-		args = append(args, f.State)
+		args = append(args, string(f.State))
 		where = append(where, fmt.Sprintf("state = $%d", len(args)))
 	}
 	if f.Drills != nil {

@@ -24,7 +24,7 @@ func (t *txn) Enqueue(o *incident.Outgoing) error {
 	}
 	id, err := t.insertID(op, `INSERT INTO outbox (lane, incident_id, kind, body, due, attempts, last_error, created)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		o.Lane, o.IncidentID, o.Kind, body, millis(o.Due), o.Attempts, o.LastError, millis(t.now))
+		o.Lane, o.IncidentID, string(o.Kind), body, millis(o.Due), o.Attempts, o.LastError, millis(t.now))
 	if err != nil {
 		return err
 	}

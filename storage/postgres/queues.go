@@ -22,7 +22,7 @@ func (t *txn) Append(e *incident.Event) error {
 	}
 	id, err := t.insertID(op, `INSERT INTO timeline (incident_id, at, kind, actor, text, data)
 		SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM incidents WHERE id = $1) RETURNING id`,
-		e.IncidentID, millis(e.At), e.Kind, e.Actor, e.Text, data)
+		e.IncidentID, millis(e.At), string(e.Kind), e.Actor, e.Text, data)
 	if errors.Is(err, pgx.ErrNoRows) || isForeignKeyError(err) {
 		return rows.NotFound(e.IncidentID)
 	}
@@ -60,7 +60,7 @@ func (t *txn) SetTimer(tm incident.Timer) error {
 	_, err := t.exec("set timer "+tm.Key, `INSERT INTO timers (key, incident_id, kind, due, data) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (key) DO UPDATE SET
 			incident_id = excluded.incident_id, kind = excluded.kind, due = excluded.due, data = excluded.data`,
-		tm.Key, tm.IncidentID, tm.Kind, millis(tm.Due), tm.Data)
+		tm.Key, tm.IncidentID, string(tm.Kind), millis(tm.Due), tm.Data)
 	return err
 }
 

@@ -52,7 +52,7 @@ func Incident(inc *incident.Incident) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{inc.State, inc.Scenario, inc.Drill, Millis(inc.DeclaredAt), inc.ChannelID, data}, nil
+	return []any{string(inc.State), inc.Scenario, inc.Drill, Millis(inc.DeclaredAt), inc.ChannelID, data}, nil
 }
 
 // DecodeIncident decodes an incident's data. The id column is the truth;
