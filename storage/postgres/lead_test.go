@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -112,4 +113,29 @@ func TestLeadFailover(t *testing.T) {
 		t.Errorf("leader woken %d times, want once (by the enqueue, not by the Put)", ca.wakes)
 	}
 	ca.mu.Unlock()
+}
+
+// TestTryLead: the console's way to work a database alone. It takes the
+// lead when nobody has it, holds it against Lead until released, and is
+// refused while another instance leads.
+func TestTryLead(t *testing.T) {
+	url := testenv.PostgresDB(t)
+	a, b := openURL(t, url), openURL(t, url)
+	ctx := context.Background()
+	release, err := a.TryLead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := runCandidate(t, b)
+	if _, err := b.TryLead(ctx); !errors.Is(err, ErrLeaderElsewhere) {
+		t.Errorf("TryLead while another holds the lead: %v, want ErrLeaderElsewhere", err)
+	}
+	if cb.isLeading() {
+		t.Error("Lead took the lead TryLead holds")
+	}
+	release()
+	cb.await(t, "lead", 5*time.Second)
+	if _, err := a.TryLead(ctx); !errors.Is(err, ErrLeaderElsewhere) {
+		t.Errorf("TryLead while an instance leads: %v, want ErrLeaderElsewhere", err)
+	}
 }
