@@ -221,6 +221,7 @@ func (a *alertTx) run() (AlertResult, error) {
 	if !ok || st.Phase == phaseClosed {
 		return a.newProblem(st, firing)
 	}
+	firing = a.untruncated(st.Firing, firing)
 	res := AlertResult{Incident: st.Incident, Scenario: st.Scenario, Outcome: AlertUnchanged}
 	switch st.Phase {
 	case phaseAsked:
@@ -279,6 +280,28 @@ func (a *alertTx) firing() []firingAlert {
 	}
 	slices.SortFunc(out, func(x, y firingAlert) int { return strings.Compare(x.FP, y.FP) })
 	return slices.CompactFunc(out, func(x, y firingAlert) bool { return x.FP == y.FP })
+}
+
+// untruncated is what fires when the sender left alerts out of the
+// notification (Alertmanager's max_alerts, Grafana's maxAlerts): an alert
+// that fired before and is not in it is taken to fire still, unless it is
+// listed as resolved. Without truncation, the notification says it all.
+func (a *alertTx) untruncated(before, now []firingAlert) []firingAlert {
+	if a.g.Truncated <= 0 {
+		return now
+	}
+	listed := map[string]bool{}
+	for _, al := range a.g.Alerts {
+		listed[al.Fingerprint] = true
+	}
+	out := slices.Clone(now)
+	for _, f := range before {
+		if !listed[f.FP] {
+			out = append(out, f)
+		}
+	}
+	slices.SortFunc(out, func(x, y firingAlert) int { return strings.Compare(x.FP, y.FP) })
+	return out
 }
 
 func sortedKeys(m map[string]string) []string {

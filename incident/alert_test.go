@@ -265,3 +265,22 @@ func TestAlertStateSurvivesRestartSQLite(t *testing.T) {
 		t.Fatalf("change after restart: %+v, %v", res, err)
 	}
 }
+
+// A notification the sender truncated (max_alerts) leaves alerts out: they
+// still fire unless listed as resolved, so neither a note nor "resolved"
+// comes from what was cut.
+func TestAlertTruncatedNotification(t *testing.T) {
+	e := newSvcEnv(t, alertPlan(t))
+	three := []string{"db-1", "db-2", "db-3"}
+	e.alert(amGroup("g1", "PaymentsDBDown", three), incident.AlertDeclared)
+	cut := amGroup("g1", "PaymentsDBDown", []string{"db-1"})
+	cut.Truncated = 2
+	e.alert(cut, incident.AlertUnchanged)
+	cut = amGroup("g1", "PaymentsDBDown", []string{"db-1", "db-4"}, "db-1")
+	cut.Truncated = 2
+	e.alert(cut, incident.AlertNoted)
+	notes := e.events(1, incident.KindNote)
+	if got := notes[len(notes)-1].Text; got != "Alertmanager: PaymentsDBDown firing: instance=db-4; resolved: instance=db-1; 3 firing now" {
+		t.Errorf("note = %q", got)
+	}
+}
