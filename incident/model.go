@@ -345,7 +345,9 @@ type Filter struct {
 }
 
 // Store is the persistence the Engine needs. storage.Store implements it
-// with SQLite.
+// with SQLite, postgres.Store (storage/postgres) with PostgreSQL and
+// incidenttest.MemStore in memory; incidenttest.TestStore checks that an
+// implementation behaves as the Engine relies on.
 type Store interface {
 	// Update runs fn in one write transaction; an error rolls it back.
 	Update(ctx context.Context, fn func(Tx) error) error

@@ -1,7 +1,9 @@
 // Package incidenttest provides in-memory fakes of what the incident
 // Engine talks to: a Store, a Chat surface and a clock. They let the whole
 // incident lifecycle run in tests without SQLite or Slack, with the same
-// semantics as the real implementations.
+// semantics as the real implementations. TestStore is the conformance
+// suite every incident.Store passes: this package's MemStore, SQLite's and
+// PostgreSQL's.
 package incidenttest
 
 import (
