@@ -298,3 +298,23 @@ func TestServeWithRealAlertmanager(t *testing.T) {
 	srv.press(alice, m, "Resolve", fs.ResponseURL("resolve"))
 	waitEvent(t, db, 1, incident.KindResolved)
 }
+
+// Without DRBOT_ALERT_TOKEN the alert endpoints are off: 404, saying how
+// to turn them on, and nothing recorded.
+func TestServeAlertEndpointsOff(t *testing.T) {
+	fs := newFakeWorkspace(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "plan.yaml"), []byte(alertPlan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServe(t, fs, dir)
+	for _, path := range []string{"/alerts/alertmanager", "/alerts/grafana"} {
+		code, body := srv.post(path, "application/json", []byte(`{}`), http.Header{"Authorization": {"Bearer " + alertToken}})
+		if code != http.StatusNotFound || !strings.Contains(body, "set DRBOT_ALERT_TOKEN") {
+			t.Errorf("%s: %d %q, want 404 saying to set DRBOT_ALERT_TOKEN", path, code, body)
+		}
+	}
+	if n := len(readTimelines(t, filepath.Join(dir, "drbot.db"))); n != 0 {
+		t.Errorf("%d incidents", n)
+	}
+}
