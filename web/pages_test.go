@@ -48,7 +48,7 @@ func TestPages(t *testing.T) {
 		{"/incidents/3", 404, []string{"There is no incident 3."}},
 		{"/incidents/x", 404, []string{`&#34;x&#34; is not an incident number.`}},
 		{"/plan", 200, []string{`id="scenario-db-corruption"`, "<svg", "Web test plan"}},
-		{"/stats", 200, []string{"<dt>RTO met</dt><dd>1 of 1 with an RTO</dd>", "#1 db-corruption", "<dd>2m (1 acknowledged)</dd>"}},
+		{"/stats", 200, []string{"<th scope=\"row\">All incidents</th><td>2</td><td>1</td><td>2m</td><td>1h25m</td><td>100% of 1</td><td>100% of 1</td>", "#1 db-corruption", "took 1h25m of RTO 2h"}},
 	} {
 		code, body, h := get(t, c, s.srv.URL+tc.path)
 		if code != tc.code {

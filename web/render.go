@@ -27,6 +27,14 @@ func (s *Server) parseTemplates() error {
 		"ms":  func(t time.Time) int64 { return t.UnixMilli() },
 		"msd": func(d time.Duration) int64 { return d.Milliseconds() },
 		"neg": func(d time.Duration) time.Duration { return -d },
+		// dict passes several values to a template: (dict "K" v ...).
+		"dict": func(kv ...any) map[string]any {
+			m := map[string]any{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				m[fmt.Sprint(kv[i])] = kv[i+1]
+			}
+			return m
+		},
 	}
 	s.tmpl = map[string]*template.Template{}
 	for _, name := range pages {
