@@ -114,6 +114,15 @@ func TestWebCommand(t *testing.T) {
 		}
 	}
 
+	// A backup read where the plan file is not: the plan the incident
+	// was declared with, kept in the database, stands in.
+	cmd = exec.Command(drbotBinary(t), "web", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "drbot.db"), "--plan", filepath.Join(dir, "none.yaml"))
+	cmd.Env = serveEnv()
+	base = startAndListen(t, cmd)
+	if code, body := webGet(t, c, base+"/plan"); code != http.StatusOK || !strings.Contains(body, `id="scenario-db-corruption"`) {
+		t.Errorf("GET /plan with no plan file: %d", code)
+	}
+
 	var out, errOut strings.Builder
 	code := Main(context.Background(), []string{"web", "--addr", "0.0.0.0:8080", "--db", filepath.Join(dir, "drbot.db")}, &out, &errOut)
 	if code != 2 || !strings.Contains(errOut.String(), "not a loopback address") {
