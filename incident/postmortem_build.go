@@ -406,11 +406,11 @@ func (b *pmBuilder) findings(ttr time.Duration) {
 			// Never paged (the incident ended first), or paged only about
 			// another role, which answered: nothing to say.
 		case alone && !a.Acknowledged:
-			add("%s did not acknowledge when paged alone (%s); check that they can be reached and how they are notified", b.name(person), pmPages(r.Sent))
+			add("the page to %s alone went unanswered (%s); check their contact details and how they are notified", b.name(person), pmPages(r.Sent))
 		case alone && ra.pagesBefore > 1:
-			add("%s acknowledged only after %s (%s) when paged alone; check that they can be reached", b.name(person), pmPages(ra.pagesBefore), pmDur(took))
+			add("the page to %s alone was answered only after %s (%s); check their contact details and how they are notified", b.name(person), pmPages(ra.pagesBefore), pmDur(took))
 		case alone && b.plan != nil && b.plan.Paging.AckTimeout > 0 && took > b.plan.Paging.AckTimeout:
-			add("%s took %s to acknowledge when paged alone, longer than the %s ack timeout", b.name(person), pmDur(took), pmDur(b.plan.Paging.AckTimeout))
+			add("the page to %s alone took %s to be answered, longer than the %s ack timeout; check how they are notified", b.name(person), pmDur(took), pmDur(b.plan.Paging.AckTimeout))
 		case alone:
 		case !a.Acknowledged:
 			line := fmt.Sprintf("nobody acknowledged the %s role (%s); check its contacts and how they are notified", r.Role, pmPages(r.Sent))
@@ -419,11 +419,11 @@ func (b *pmBuilder) findings(ttr time.Duration) {
 			}
 			out = append(out, line)
 		case ra.pagesBefore > 1 && len(r.Contacts) > 0 && r.Contacts[0] != ra.ackBy:
-			add("the %s role acknowledged only after %s (%s): %s did not answer the first page; check that they can be reached", r.Role, pmPages(ra.pagesBefore), pmDur(took), b.name(r.Contacts[0]))
+			add("the %s role's first contact did not answer within %s (the role answered after %s, %s); check their contact details or put a reachable contact first", r.Role, b.ackTimeout(), pmPages(ra.pagesBefore), pmDur(took))
 		case ra.pagesBefore > 1:
-			add("the %s role acknowledged only after %s (%s); check that its contacts can be reached", r.Role, pmPages(ra.pagesBefore), pmDur(took))
+			add("the %s role answered only after %s (%s); check that its contacts can be reached", r.Role, pmPages(ra.pagesBefore), pmDur(took))
 		case b.plan != nil && b.plan.Paging.AckTimeout > 0 && took > b.plan.Paging.AckTimeout:
-			add("the %s role took %s to acknowledge, longer than the %s ack timeout", r.Role, pmDur(took), pmDur(b.plan.Paging.AckTimeout))
+			add("the %s role took %s to answer its page, longer than the %s ack timeout; check how its contacts are notified", r.Role, pmDur(took), pmDur(b.plan.Paging.AckTimeout))
 		}
 	}
 
@@ -455,7 +455,7 @@ func (b *pmBuilder) findings(ttr time.Duration) {
 		wait := time.Duration(a.WaitSeconds) * time.Second
 		switch {
 		case a.Outcome == ApprovalDenied:
-			add("approval of %s was denied by %s; record why, and whether the playbook should change", a.Step, b.name(a.By))
+			add("approval of %s was denied; record why, and whether the playbook should change", a.Step)
 		case wait >= slowApproval && a.Outcome == ApprovalPending:
 			add("approval of %s has waited %s; make sure someone in the %s role is reachable", a.Step, pmDur(wait), a.Role)
 		case wait >= slowApproval:
@@ -506,6 +506,15 @@ func (b *pmBuilder) findings(ttr time.Duration) {
 		out = append([]string{b.drillScore(ttr)}, out...)
 	}
 	pm.Findings = append(pm.Findings, out...)
+}
+
+// ackTimeout is the plan's ack timeout for people ("5m"), or what it
+// stands for when there is no plan.
+func (b *pmBuilder) ackTimeout() string {
+	if b.plan == nil || b.plan.Paging.AckTimeout <= 0 {
+		return "the ack timeout"
+	}
+	return pmDur(b.plan.Paging.AckTimeout)
 }
 
 // drillScore is the one-line result of a drill: how fast each role

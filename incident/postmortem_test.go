@@ -284,7 +284,7 @@ func TestPostmortemFigures(t *testing.T) {
 		"RTO missed by 15m",
 		"restore took 1h40m against an estimate of 1h; update the estimate or the RTO",
 		"nobody acknowledged the approver role (2 pages)",
-		"the executor role acknowledged only after 2 pages (6m10s): Bob Dahl did not answer the first page",
+		"the executor role's first contact did not answer within 5m (the role answered after 2 pages, 6m10s); check their contact details or put a reachable contact first",
 		"could not page frank: user_not_found",
 		"approval of restore took 12m",
 		"2 presses of Approve on restore came from someone outside the approver role; tell the team who may approve",
@@ -620,13 +620,13 @@ func TestPostmortemPersonPaged(t *testing.T) {
 			name:   "contact unanswered",
 			rp:     incident.RolePage{Role: "@erin", Contacts: []string{"erin"}, Sent: 2, Exhausted: true, PagedAt: pmAt(10, 10, 0)},
 			events: paged("@erin", "erin", pmEv(pmAt(10, 15, 0), incident.KindEscalated, "", "escalated", "role", "@erin", "contact", "erin")),
-			want:   "Erin Lund did not acknowledge when paged alone (2 pages); check that they can be reached and how they are notified",
+			want:   "the page to Erin Lund alone went unanswered (2 pages); check their contact details and how they are notified",
 		},
 		{
 			name:   "Slack member unanswered",
 			rp:     incident.RolePage{Role: "@U0ZED0001", Contacts: []string{"U0ZED0001"}, Sent: 1, PagedAt: pmAt(10, 10, 0)},
 			events: paged("@U0ZED0001", "U0ZED0001"),
-			want:   "U0ZED0001 did not acknowledge when paged alone (1 page); check that they can be reached and how they are notified",
+			want:   "the page to U0ZED0001 alone went unanswered (1 page); check their contact details and how they are notified",
 		},
 		{
 			name: "acknowledged after two pages",
@@ -634,7 +634,7 @@ func TestPostmortemPersonPaged(t *testing.T) {
 			events: paged("@erin", "erin",
 				pmEv(pmAt(10, 15, 0), incident.KindEscalated, "", "escalated", "role", "@erin", "contact", "erin"),
 				pmEv(pmAt(10, 16, 0), incident.KindAcknowledged, "U0ERIN001", "acknowledged", "role", "@erin", "contact", "erin")),
-			want: "Erin Lund acknowledged only after 2 pages (6m) when paged alone; check that they can be reached",
+			want: "the page to Erin Lund alone was answered only after 2 pages (6m); check their contact details and how they are notified",
 		},
 		{
 			name: "acknowledged quickly",
@@ -743,4 +743,30 @@ func ttaOf(pm *incident.Postmortem) int64 {
 		return -1
 	}
 	return *pm.TimeToAckSeconds
+}
+
+// TestFindingsBlameless: findings speak of the system (roles, contacts'
+// details, the playbook), never of a person's failing: no finding of a
+// role's late answer or of a denied approval names the person.
+func TestFindingsBlameless(t *testing.T) {
+	inc, events := realIncident()
+	events = append(events,
+		pmEv(pmAt(12, 13, 0), incident.KindApprovalRequested, "", "repair waits for approval by approver", "step", "repair", "role", "approver"),
+		pmEv(pmAt(12, 14, 0), incident.KindDenied, "U0ERIN001", "erin denied repair", "step", "repair", "role", "approver"))
+	pm := incident.BuildPostmortem(inc, events, pmPlan(), pmAt(13, 0, 0))
+	for _, want := range []string{
+		"the executor role's first contact did not answer within 5m (the role answered after 2 pages, 6m10s); check their contact details or put a reachable contact first",
+		"approval of repair was denied; record why, and whether the playbook should change",
+	} {
+		if !contains(pm.Findings, want) {
+			t.Errorf("findings lack %q:\n%s", want, strings.Join(pm.Findings, "\n"))
+		}
+	}
+	for _, f := range pm.Findings {
+		for _, name := range []string{"Alice Berg", "Bob Dahl", "Erin Lund"} {
+			if strings.Contains(f, name) {
+				t.Errorf("a finding names %s: %q", name, f)
+			}
+		}
+	}
 }
