@@ -299,6 +299,22 @@ func (s *Server) press(cb slack.InteractionCallback, action string) {
 	}
 }
 
+// pressDialog is the dialog a press's reply asks the surface to open: the
+// recovery point (a recovery_point step's Done), what the contact list
+// needs (the review's Needs changes), or the resolution (an alert group's
+// Resolve).
+func pressDialog(reply incident.Reply, channel string) (slack.ModalViewRequest, string, bool) {
+	switch {
+	case reply.OpenRecoveryPointModal:
+		return RecoveryPointView(channel), "recovery point", true
+	case reply.OpenReviewModal:
+		return ReviewView(channel), "review", true
+	case reply.OpenResolveModal:
+		return ResolveView(channel), "resolve", true
+	}
+	return slack.ModalViewRequest{}, "", false
+}
+
 // sayPress says the service's reply to a press to the presser.
 func (s *Server) sayPress(ctx context.Context, cb slack.InteractionCallback, req incident.PressRequest, reply incident.Reply, err error) {
 	channel := req.ChannelID
@@ -307,24 +323,14 @@ func (s *Server) sayPress(ctx context.Context, cb slack.InteractionCallback, req
 		s.logEngineError("press", err, "user", req.UserID, "channel", channel)
 		text, public = incident.ErrorMessage(err), false
 	}
-	if err == nil && reply.OpenRecoveryPointModal && req.TriggerID != "" {
-		// The dialog asks for the recovery point; the reply's text (the
-		// command) is for when it cannot open.
-		oerr := s.chat.OpenView(ctx, req.TriggerID, RecoveryPointView(channel))
+	if view, what, ok := pressDialog(reply, channel); err == nil && ok && req.TriggerID != "" {
+		// The reply's text (the command to type) is for when the
+		// dialog cannot open.
+		oerr := s.chat.OpenView(ctx, req.TriggerID, view)
 		if oerr == nil {
 			return
 		}
-		s.log.Warn("could not open the recovery point dialog; answering with the command instead", "user", req.UserID, "err", oerr)
-	}
-	if err == nil && reply.OpenReviewModal && req.TriggerID != "" {
-		// The dialog asks what needs to change; the reply's text
-		// (type /incident review needs TEXT) is for when it cannot
-		// open.
-		oerr := s.chat.OpenView(ctx, req.TriggerID, ReviewView(channel))
-		if oerr == nil {
-			return
-		}
-		s.log.Warn("could not open the review dialog; answering with the command instead", "user", req.UserID, "err", oerr)
+		s.log.Warn("could not open the "+what+" dialog; answering with the command instead", "user", req.UserID, "err", oerr)
 	}
 	if text == "" {
 		return

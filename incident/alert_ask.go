@@ -213,20 +213,27 @@ func (a *alertTx) staleAskText(st alertState, ok bool, round int) string {
 }
 
 // pressAlertResolve is the Resolve button posted when the whole group
-// resolved: the same as /incident resolve typed in the channel.
+// resolved: the same as /incident resolve with no text, it opens the
+// resolve dialog (what ended the incident, impact, cause, recovery
+// point); nothing is resolved until that is submitted.
 func (s *Engine) pressAlertResolve(ctx context.Context, req PressRequest, ap alertPress) (Reply, error) {
 	id, err := strconv.ParseInt(ap.id, 10, 64)
 	if err != nil || id <= 0 {
 		return Reply{}, Errorf(EINVALID, "This button is not one drbot knows; nothing was done.")
 	}
-	var reply Reply
-	err = s.update(ctx, id, func(o *op) error {
+	var inc *Incident
+	err = s.cfg.Store.View(ctx, func(tx Tx) error {
 		var err error
-		reply, err = o.resolve(req.UserID, "the alerts that declared it resolved")
+		inc, err = tx.Incident(id)
 		return err
 	})
-	if ErrorCode(err) == ENOTFOUND {
+	switch {
+	case ErrorCode(err) == ENOTFOUND:
 		return Reply{}, Errorf(ENOTFOUND, "Incident #%d does not exist (any more); nothing was done.", id)
+	case err != nil:
+		return Reply{}, err
+	case inc.State != StateOpen:
+		return Reply{Text: fmt.Sprintf("Incident #%d is already resolved (by %s).", inc.ID, mention(inc.ResolvedBy))}, nil
 	}
-	return reply, err
+	return resolveDialogReply(inc), nil
 }

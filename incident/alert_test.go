@@ -121,9 +121,15 @@ func TestAlertAutoDeclaresOneIncidentPerGroup(t *testing.T) {
 		t.Fatalf("state after the group resolved = %s, want open", st)
 	}
 	e.mustFind(e.channel(1), "every alert of *PaymentsDBDown* has resolved")
+	// Resolve opens the resolve dialog, as /incident resolve does;
+	// submitting it resolves.
 	r := e.press(uAlice, e.channel(1), "Resolve")
-	if st := e.incident(1).State; st != incident.StateResolved || !strings.Contains(r.Text, "resolved") {
-		t.Fatalf("after Resolve: state %s, reply %q", st, r.Text)
+	if st := e.incident(1).State; st != incident.StateOpen || !r.OpenResolveModal || !strings.Contains(r.Text, "/incident resolve TEXT") {
+		t.Fatalf("after Resolve: state %s, reply %+v; want the dialog, still open", st, r)
+	}
+	e.mustCommand(uAlice, e.channel(1), "resolve the primary is back")
+	if r := e.press(uAlice, e.channel(1), "Resolve"); !strings.Contains(r.Text, "already resolved") {
+		t.Errorf("Resolve after resolve = %q", r.Text)
 	}
 	// The group fires again later: a new problem, a new incident.
 	e.alert(amGroup("g1", "PaymentsDBDown", []string{"db-1"}), incident.AlertDeclared)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drbot-dev/drbot/bot"
 	"github.com/drbot-dev/drbot/incident"
 	"github.com/drbot-dev/drbot/incident/incidenttest"
 	"github.com/drbot-dev/drbot/internal/testenv"
@@ -295,7 +296,14 @@ func TestServeWithRealAlertmanager(t *testing.T) {
 	if strings.Contains(srv.logs.String(), alertToken) {
 		t.Error("drbot logged the alert token")
 	}
+	// Resolve opens the resolve dialog; submitting it resolves.
 	srv.press(alice, m, "Resolve", fs.ResponseURL("resolve"))
+	if v := openedView(t, fs, 1); v["callback_id"] != bot.ResolveCallbackID || v["private_metadata"] != ch {
+		t.Fatalf("Resolve opened %v %v, want the resolve dialog of %s", v["callback_id"], v["private_metadata"], ch)
+	}
+	if status := srv.interaction(viewSubmission(alice, bot.ResolveCallbackID, ch, map[string]string{bot.BlockResolution: "Failed over to the replica"})); status != http.StatusOK {
+		t.Fatalf("submit the resolve dialog: %d", status)
+	}
 	waitEvent(t, db, 1, incident.KindResolved)
 }
 
