@@ -112,9 +112,14 @@ func TestPostmortemConsoleEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	plan, db := writePMPlan(t, dir), filepath.Join(dir, "drbot.db")
 	script := filepath.Join(dir, "pm.script")
-	// Declared at 11:00 CET; the failure began at 10:50; the restore
-	// brought the data back to 10:30: 20m lost against an RPO of 15m.
+	// Declared at 11:00 CET; bob, the executor, does not answer: carol
+	// does after 5m. The failure began at 10:50; the restore brought the
+	// data back to 10:30: 20m lost against an RPO of 15m.
 	body := `/incident declare db-restore Orders table corrupted
+wait 5m
+as carol
+press Acknowledge
+as alice
 in #inc-1-db-restore
 /incident began 10:50
 press Done
@@ -152,6 +157,7 @@ in #inc-2-db-restore
 	}
 
 	pm := postmortemJSON(t, bin, db, plan, "1")
+	pm1 := pm
 	checkFields(t, "incident 1", pm, map[string]any{
 		"began_at": "2026-11-21T09:50:00Z", "recovery_point": "2026-11-21T09:30:00Z",
 		"rpo_seconds": 900.0, "data_loss_seconds": 1200.0, "rpo_met": false,
@@ -164,7 +170,7 @@ in #inc-2-db-restore
 		"root_cause": "A storage firmware update corrupted the orders table",
 	})
 	items, _ := json.Marshal(pm["action_items"])
-	if want := `[{"at":"2026-11-21T10:00:00Z","by":"U0ALICE01","owner":"bob","text":"Stage firmware updates on a replica first"},{"at":"2026-11-21T10:00:00Z","by":"U0ALICE01","owner":"","text":"Snapshot every 5 minutes during maintenance"}]`; string(items) != want {
+	if want := `[{"at":"2026-11-21T10:05:00Z","by":"U0ALICE01","owner":"bob","text":"Stage firmware updates on a replica first"},{"at":"2026-11-21T10:05:00Z","by":"U0ALICE01","owner":"","text":"Snapshot every 5 minutes during maintenance"}]`; string(items) != want {
 		t.Errorf("action_items = %s\nwant %s", items, want)
 	}
 	if d, _ := pm["detection"].(map[string]any); d["source"] != "person" || d["by"] != alice {
@@ -172,13 +178,18 @@ in #inc-2-db-restore
 	}
 	pm = postmortemJSON(t, bin, db, plan, "2")
 	checkFields(t, "incident 2", pm, map[string]any{
-		"began_at": "2026-11-21T10:20:00Z", "recovery_point": nil, "rpo_seconds": 900.0, "data_loss_seconds": nil, "rpo_met": nil,
+		"began_at": "2026-11-21T10:25:00Z", "recovery_point": nil, "rpo_seconds": 900.0, "data_loss_seconds": nil, "rpo_met": nil,
 	})
 	if !hasFinding(pm, "the RPO could not be checked") {
 		t.Errorf("incident 2: findings %v lack the unchecked RPO", pm["findings"])
 	}
-	// The figures across both: MTTR (20m + 0s) / 2, nobody but the
-	// declarer acknowledged (MTTA null), the RPO checked once and missed.
+	// Findings speak of the system: the role's first contact, not bob.
+	if want := "the executor role's first contact did not answer within 5m"; !hasFinding(pm1, want) {
+		t.Errorf("incident 1: findings %v lack %q", pm1["findings"], want)
+	}
+	// The figures across both: MTTR (25m + 0s) / 2, MTTA carol's 5m (the
+	// second incident nobody acknowledged), the RPO checked once and
+	// missed.
 	stats := runBinary(t, bin, "", "stats", "--format", "json", "--db", db, "--plan", plan)
 	if stats.code != 0 {
 		t.Fatalf("drbot stats: exit %d\n%s", stats.code, stats.stderr)
@@ -190,7 +201,7 @@ in #inc-2-db-restore
 	if err := json.Unmarshal([]byte(stats.stdout), &st); err != nil {
 		t.Fatalf("stats JSON: %v\n%s", err, stats.stdout)
 	}
-	checkFields(t, "stats", st.All, map[string]any{"count": 2.0, "resolved": 2.0, "mttr_seconds": 600.0, "mtta_seconds": nil,
+	checkFields(t, "stats", st.All, map[string]any{"count": 2.0, "resolved": 2.0, "mttr_seconds": 750.0, "mtta_seconds": 300.0,
 		"rto_met_percent": 100.0, "rpo_met_percent": 0.0, "rpo_checked": 1.0})
 	if len(st.BySeverity) != 1 || st.BySeverity[0]["key"] != "sev1" {
 		t.Errorf("by_severity %v", st.BySeverity)
@@ -199,8 +210,8 @@ in #inc-2-db-restore
 	if text.code != 2 || !strings.Contains(text.stderr, "--since") {
 		t.Errorf("stats --since with a time: exit %d %q, want 2 and what --since takes", text.code, text.stderr)
 	}
-	text = runBinary(t, bin, "", "stats", "--since", "2026-11-21T10:10:00Z", "--db", db, "--plan", plan)
-	if text.code != 0 || !strings.Contains(text.stdout, "since 2026-11-21 11:10 CET") || !strings.Contains(text.stdout, ": 1 (drills apart: 0)") {
+	text = runBinary(t, bin, "", "stats", "--since", "2026-11-21T10:20:00Z", "--db", db, "--plan", plan)
+	if text.code != 0 || !strings.Contains(text.stdout, "since 2026-11-21 11:20 CET") || !strings.Contains(text.stdout, ": 1 (drills apart: 0)") {
 		t.Errorf("stats --since: exit %d\n%s%s", text.code, text.stdout, text.stderr)
 	}
 
@@ -302,6 +313,13 @@ func TestPostmortemServeEndToEnd(t *testing.T) {
 		t.Errorf("resolve dialog: status %d", status)
 	}
 	mustMessage(t, fs, ch.ID, "the resolve summary with the RPO", containing("resolved", "missed by 15m: 30m of data lost"))
+	// A second incident resolved with no recovery point: the RPO could
+	// not be checked.
+	srv.command(alice, fakeslack.GeneralID, "declare db-restore Replica lag", fs.ResponseURL("declare-2"))
+	ch2 := incidentChannel(t, fs, "inc-2-")
+	mustMessage(t, fs, ch2.ID, "pinned summary of #2", func(m fakeslack.Message) bool { return m.Pinned })
+	srv.command(alice, ch2.ID, "resolve False alarm", fs.ResponseURL("resolve-2"))
+	mustMessage(t, fs, ch2.ID, "the resolve summary of #2", containing("resolved", "not checked: no recovery point recorded"))
 	// The figures across incidents, to who asked.
 	if status, text := srv.command(bob, fakeslack.GeneralID, "stats", fs.ResponseURL("stats")); status != 200 || !strings.Contains(text, "0% of 1") || !strings.Contains(text, "```") {
 		t.Errorf("/incident stats: %d %q, want the figures with the RPO missed once", status, text)
@@ -317,6 +335,14 @@ func TestPostmortemServeEndToEnd(t *testing.T) {
 	items, _ := pm["action_items"].([]any)
 	if len(items) != 1 || items[0].(map[string]any)["owner"] != "carol" {
 		t.Errorf("action_items = %v", pm["action_items"])
+	}
+	if d, _ := pm["detection"].(map[string]any); d["source"] != "person" || d["by"] != alice {
+		t.Errorf("detection = %v", pm["detection"])
+	}
+	pm = postmortemJSON(t, drbotBinary(t), filepath.Join(dir, "drbot.db"), plan, "2")
+	checkFields(t, "serve #2", pm, map[string]any{"recovery_point": nil, "data_loss_seconds": nil, "rpo_met": nil, "resolution": "False alarm"})
+	if !hasFinding(pm, "the RPO could not be checked") {
+		t.Errorf("serve #2: findings %v", pm["findings"])
 	}
 }
 
