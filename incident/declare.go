@@ -94,7 +94,7 @@ func (o *op) declare() {
 	// The channel's lane: nothing else in it goes out before the channel
 	// exists.
 	o.enqueue(o.lane(), OutCreateChannel, OutBody{Name: inc.ChannelName, Purpose: "create the incident channel"})
-	o.enqueue(o.lane(), OutTopic, OutBody{Topic: topicText(inc, o.plan), Purpose: "set the channel topic"})
+	o.enqueue(o.setupLane(), OutTopic, OutBody{Topic: topicText(inc, o.plan), Purpose: "set the channel topic"})
 	o.enqueue(o.lane(), OutPost, OutBody{Message: o.msg(o.summaryMessage()), Ref: o.ref("summary"), Pin: true, Purpose: "post the incident summary"})
 	var contacts []string
 	for _, role := range o.sc.Page {

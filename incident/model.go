@@ -270,6 +270,10 @@ const (
 	// then enqueues the contact-list review DM to each of Body.Review's
 	// owners.
 	OutReview OutKind = "review"
+	// OutPin pins the message remembered under Body.UpdateRef (pins.add,
+	// Tier 2): a send of its own in the incident's setup lane, so that a
+	// rate-limited pin neither holds up posts nor is lost.
+	OutPin OutKind = "pin"
 )
 
 // OutBody is the payload of an Outgoing, stored as JSON.
@@ -297,6 +301,10 @@ type OutBody struct {
 	// where a trigger went (afterResolve).
 	Hook     string `json:"hook,omitempty"`
 	HookRole string `json:"hook_role,omitempty"`
+	// Urgent: a person is waiting for this message (a page, an approval
+	// to give, an RTO alert, an escalation). A delivery round sends urgent
+	// lane heads before the others (outbox.go, urgency).
+	Urgent bool `json:"urgent,omitempty"`
 	// What the message was for, to say it when delivery fails for good:
 	// "page frank", "post the summary".
 	Purpose string `json:"purpose,omitempty"`

@@ -99,6 +99,13 @@ func (o *op) msg(m Message) *Message {
 // with create_channel, so nothing is posted before the channel exists.
 func (o *op) lane() string { return "inc/" + strconv.FormatInt(o.inc.ID, 10) }
 
+// setupLane is the lane of the incident channel's housekeeping: its
+// topic, invites and pins. Their Slack methods have tight per-minute tiers
+// (conversations.setTopic and pins.add: Tier 2, 20 a minute); in a lane of
+// their own a 429 on one of them never holds up the steps and alerts posted
+// in the channel. They wait for the channel like everything else.
+func (o *op) setupLane() string { return o.lane() + "/setup" }
+
 // dmLane is the lane of direct messages to a contact or a user: pages to
 // different people go out in parallel, never behind the channel's setup.
 func dmLane(who string) string { return "dm/" + who }
@@ -121,10 +128,24 @@ func (o *op) post(m Message, ref, purpose string) {
 	o.enqueue(o.lane(), OutPost, OutBody{Message: o.msg(m), Ref: ref, Purpose: purpose})
 }
 
+// urgentPost is post for what people are waiting for (an approval to give,
+// an RTO alert, an escalation): it goes before other lanes' messages.
+func (o *op) urgentPost(m Message, ref, purpose string) {
+	o.enqueue(o.lane(), OutPost, OutBody{Message: o.msg(m), Ref: ref, Purpose: purpose, Urgent: true})
+}
+
 // dm enqueues a direct message to who: a contact id of the plan, or a
 // Slack member ID.
 func (o *op) dm(who string, m Message, ref, purpose string) {
-	body := OutBody{Message: o.msg(m), Ref: ref, Purpose: purpose}
+	o.dmBody(who, OutBody{Message: o.msg(m), Ref: ref, Purpose: purpose})
+}
+
+// urgentDM is dm for a page or an approval to give.
+func (o *op) urgentDM(who string, m Message, ref, purpose string) {
+	o.dmBody(who, OutBody{Message: o.msg(m), Ref: ref, Purpose: purpose, Urgent: true})
+}
+
+func (o *op) dmBody(who string, body OutBody) {
 	if o.plan.Contacts[who] != nil {
 		body.Contact = who
 	} else {
@@ -185,7 +206,7 @@ func (o *op) invite(contacts, users []string) {
 	}
 	o.inc.Invited = append(o.inc.Invited, cs...)
 	o.inc.Invited = append(o.inc.Invited, us...)
-	o.enqueue(o.lane(), OutInvite, OutBody{Contacts: cs, Users: us, Purpose: "invite the responders to the channel"})
+	o.enqueue(o.setupLane(), OutInvite, OutBody{Contacts: cs, Users: us, Purpose: "invite the responders to the channel"})
 }
 
 // contactOf returns the plan contact a Slack member is, or nil: by the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -105,10 +106,7 @@ func (s *Engine) Deliver(ctx context.Context) (int, error) {
 		if len(todo) == 0 {
 			break
 		}
-		// Channels first: the pages sent with them name the channel, and
-		// must name the one Slack gave (channelname.go).
-		creates, rest := splitCreates(todo)
-		for _, batch := range [][]Outgoing{creates, rest} {
+		for _, batch := range phases(todo) {
 			n, batchErrs := d.deliverAll(ctx, batch)
 			sent += n
 			errs = append(errs, batchErrs...)
@@ -117,16 +115,26 @@ func (s *Engine) Deliver(ctx context.Context) (int, error) {
 	return sent, errors.Join(errs...)
 }
 
-// splitCreates puts the messages that create a channel before the rest.
-func splitCreates(todo []Outgoing) (creates, rest []Outgoing) {
+// phases splits a round's lane heads into what is sent one after the
+// other, each phase concurrently: the channels to create first (the pages
+// sent with them name the channel, and must name the one Slack gave:
+// channelname.go), then what a person is waiting for, then the rest, most
+// urgent first (urgency). A phase starts when the one before has been
+// answered, so a storm's pages never wait behind its topics and pins.
+func phases(todo []Outgoing) [][]Outgoing {
+	slices.SortStableFunc(todo, func(a, b Outgoing) int { return urgency(a) - urgency(b) })
+	var creates, urgent, rest []Outgoing
 	for _, o := range todo {
-		if o.Kind == OutCreateChannel {
+		switch urgency(o) {
+		case 0:
 			creates = append(creates, o)
-		} else {
+		case 1:
+			urgent = append(urgent, o)
+		default:
 			rest = append(rest, o)
 		}
 	}
-	return creates, rest
+	return [][]Outgoing{creates, urgent, rest}
 }
 
 // deliverAll delivers messages concurrently, outboxLanes at a time, and
@@ -154,6 +162,32 @@ func (d *delivery) deliverAll(ctx context.Context, todo []Outgoing) (sent int, e
 	}
 	wg.Wait()
 	return sent, errs
+}
+
+// urgency orders the lane heads of a delivery round, most urgent first:
+//
+//	0  the incident channel itself, which every post and page names
+//	1  what a person is waiting for: pages, approvals to give, RTO alerts,
+//	   escalations, the paging webhook's trigger (Body.Urgent)
+//	2  posts and direct messages: steps, notes, answers
+//	3  the channel's housekeeping: invites, topics, pins; the review
+//	4  changes to messages already posted (a pressed button's new text)
+//
+// With outboxLanes sends at a time, a storm's pages are never queued behind
+// its topics and pins, whose Slack methods also have the tightest rate
+// limits.
+func urgency(o Outgoing) int {
+	switch {
+	case o.Kind == OutCreateChannel:
+		return 0
+	case o.Body.Urgent:
+		return 1
+	case o.Kind == OutInvite, o.Kind == OutTopic, o.Kind == OutPin, o.Kind == OutReview:
+		return 3
+	case o.Kind == OutUpdate:
+		return 4
+	}
+	return 2
 }
 
 func (s *Engine) deliveryLogger() *slog.Logger {
@@ -239,12 +273,6 @@ func (d *delivery) deliver(ctx context.Context, o Outgoing) (ok bool, err error)
 	if res.alreadyExists {
 		d.log.Warn("create_channel for an incident that has a channel; nothing created", "id", o.ID, "incident", o.IncidentID)
 	}
-	if o.Body.Pin && res.ts != "" {
-		// A pin is a convenience: failing to pin must not repeat the post.
-		if err := d.s.cfg.Chat.Pin(ctx, res.channel, res.ts); err != nil {
-			d.log.Warn("pin failed", "channel", res.channel, "ts", res.ts, "err", err)
-		}
-	}
 	if o.Kind == OutDM && strings.HasPrefix(o.Body.Purpose, "page") && d.s.cfg.Metrics != nil {
 		d.s.cfg.Metrics.PageSent()
 	}
@@ -279,6 +307,13 @@ func (d *delivery) recordSent(tx Tx, o Outgoing, inc *Incident, res sendResult, 
 	if o.Body.Ref != "" && res.ts != "" {
 		if err := tx.SetRef(o.Body.Ref, res.channel, res.ts); err != nil {
 			return err
+		}
+		if o.Body.Pin {
+			pin := &Outgoing{Lane: o.Lane + "/setup", IncidentID: o.IncidentID, Kind: OutPin,
+				Body: OutBody{UpdateRef: o.Body.Ref, Purpose: "pin the message " + o.Body.Ref}}
+			if err := tx.Enqueue(pin); err != nil {
+				return err
+			}
 		}
 	}
 	for _, f := range res.record {

@@ -102,6 +102,12 @@ func (d *delivery) failed(ctx context.Context, o Outgoing, inc *Incident, err er
 		return d.failedCreateChannel(ctx, o, inc, err, code, at)
 	}
 	var bm *badMessage
+	if permanent && o.Kind == OutPin {
+		// A pin is a convenience (the message is posted): not worth a
+		// notice in the channel when Slack refuses it.
+		d.log.Warn("pin refused; not pinned", "id", o.ID, "incident", o.IncidentID, "ref", o.Body.UpdateRef, "code", code)
+		return d.update(ctx, o, func(tx Tx) error { return tx.Drop(o.ID, msg) })
+	}
 	if errors.As(err, &bm) && bm.quiet {
 		d.log.Warn("outbox message dropped", "id", o.ID, "kind", o.Kind, "incident", o.IncidentID, "reason", bm.reason)
 		return d.update(ctx, o, func(tx Tx) error { return tx.Drop(o.ID, msg) })

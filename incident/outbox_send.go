@@ -65,6 +65,8 @@ func (d *delivery) send(ctx context.Context, o Outgoing, inc *Incident) (sendRes
 		return d.sendReview(ctx, o)
 	case OutWebhook:
 		return d.sendWebhook(ctx, o, inc)
+	case OutPin:
+		return d.sendPin(ctx, o)
 	}
 	return sendResult{}, &badMessage{reason: fmt.Sprintf("unknown outbox kind %q", o.Kind)}
 }
@@ -260,4 +262,23 @@ func (d *delivery) sendWebhook(ctx context.Context, o Outgoing, inc *Incident) (
 		return sendResult{}, err
 	}
 	return sendResult{}, chat.Webhook(ctx, target, body)
+}
+
+// sendPin pins a message posted earlier, found by its ref. The post that
+// asked for the pin recorded the ref before enqueueing it.
+func (d *delivery) sendPin(ctx context.Context, o Outgoing) (sendResult, error) {
+	var ch, ts string
+	var found bool
+	err := d.s.cfg.Store.View(ctx, func(tx Tx) error {
+		var err error
+		ch, ts, found, err = tx.Ref(o.Body.UpdateRef)
+		return err
+	})
+	if err != nil {
+		return sendResult{}, err
+	}
+	if !found {
+		return sendResult{}, &badMessage{reason: "no message " + o.Body.UpdateRef + " to pin"}
+	}
+	return sendResult{}, d.s.cfg.Chat.Pin(ctx, ch, ts)
 }

@@ -3,6 +3,7 @@ package incident_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -667,4 +668,61 @@ func TestDeliverClockStandingStillNotPaced(t *testing.T) {
 	e.clock.Advance(time.Second)
 	e.enqueue(t, obPost("inc/1", "f"))
 	e.deliver(t, 1)
+}
+
+// TestDeliverUrgentFirst: in a round with many lane heads, the page and the
+// RTO alert (Body.Urgent) are sent before the topics queued ahead of them:
+// they are the round's first two calls.
+func TestDeliverUrgentFirst(t *testing.T) {
+	e := newOutboxEnv(t)
+	e.incident(t, "C0001")
+	var slow []incident.Outgoing
+	for i := range 30 {
+		lane := fmt.Sprintf("inc/1/setup/%d", i)
+		slow = append(slow, incident.Outgoing{Lane: lane, IncidentID: 1, Kind: incident.OutTopic, Body: incident.OutBody{Topic: "t"}})
+	}
+	e.enqueue(t, slow...)
+	e.enqueue(t,
+		incident.Outgoing{Lane: "dm/U0BOB0001", IncidentID: 1, Kind: incident.OutDM, Body: incident.OutBody{
+			User: "U0BOB0001", Message: &incident.Message{Text: "You are paged"}, Purpose: "page bob", Urgent: true}},
+		incident.Outgoing{Lane: "inc/1", IncidentID: 1, Kind: incident.OutPost, Body: incident.OutBody{
+			Message: &incident.Message{Text: "RTO 50%"}, Purpose: "post the RTO 50% alert", Urgent: true}},
+	)
+	e.deliver(t, 32)
+	calls := e.chat.Calls()
+	first := map[string]int{}
+	for i, c := range calls {
+		if _, seen := first[c.Method]; !seen {
+			first[c.Method] = i
+		}
+	}
+	for _, m := range []string{incidenttest.MethodDM, incidenttest.MethodPost} {
+		if i, ok := first[m]; !ok || i >= 2 {
+			t.Errorf("%s was call %d of %d, want one of the first two (urgent before 30 topics)", m, i, len(calls))
+		}
+	}
+}
+
+// TestRateLimitedTopicHoldsNothing: the channel's topic is refused with a
+// 429 and Retry-After (conversations.setTopic is Tier 2); the summary and
+// the first step, in the channel's own lane, are posted all the same.
+func TestRateLimitedTopicHoldsNothing(t *testing.T) {
+	e := newSvcEnv(t, svcPlan(t))
+	e.chat.FailNext(incidenttest.MethodSetTopic, 1, &incident.ChatError{Method: "conversations.setTopic", Code: "ratelimited", RetryAfter: 40})
+	e.declare("db-corruption", "", false)
+	ch := e.channel(1)
+	if posts := e.chat.Posts(ch); len(posts) < 2 {
+		t.Fatalf("%d posts in the channel while its topic waits out a 429, want the summary and the first step", len(posts))
+	}
+	if e.chat.Topic(ch) != "" {
+		t.Fatalf("topic set before Retry-After")
+	}
+	e.clock.Advance(40 * time.Second)
+	e.tick()
+	if e.chat.Topic(ch) == "" {
+		t.Error("topic not set after Retry-After")
+	}
+	if pins := e.chat.Pins(ch); len(pins) != 1 {
+		t.Errorf("%d pins, want the summary pinned once", len(pins))
+	}
 }

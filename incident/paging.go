@@ -124,7 +124,7 @@ func (o *op) pageRef(role string, k int) string { return o.ref("page", role, str
 // sendPage sends page number rp.Sent+1 to who.
 func (o *op) sendPage(rp *RolePage, who, reason string) {
 	rp.Sent++
-	o.dm(who, o.pageMessage(rp, reason), o.pageRef(rp.Role, rp.Sent), "page "+who)
+	o.urgentDM(who, o.pageMessage(rp, reason), o.pageRef(rp.Role, rp.Sent), "page "+who)
 	o.webhook(hookTrigger, rp, who)
 	// Metrics.PageSent is counted by the outbox worker when the DM is
 	// delivered (its Purpose begins with "page").
@@ -233,7 +233,7 @@ func (o *op) escalate(role string) {
 		o.event(KindEscalated, "", text, data)
 		// The channel hears of trouble as it happens, not only when the
 		// list runs out.
-		o.post(Message{Text: o.escalatedText(rp, from, next)}, "", "say that "+role+" escalated to "+next)
+		o.urgentPost(Message{Text: o.escalatedText(rp, from, next)}, "", "say that "+role+" escalated to "+next)
 		o.setTimer(o.escalateKey(role), timerEscalate, o.now.Add(o.ackTimeout()), role)
 		return
 	}
@@ -247,7 +247,7 @@ func (o *op) escalate(role string) {
 	if o.unansweredPagesCommander(rp) {
 		paged = o.pageAbout(rp, o.unansweredReason(rp, inRun))
 	}
-	o.post(Message{Text: o.unansweredText(rp, inRun, paged)}, "", "say that nobody acknowledged "+role)
+	o.urgentPost(Message{Text: o.unansweredText(rp, inRun, paged)}, "", "say that nobody acknowledged "+role)
 }
 
 // unansweredPagesCommander reports whether rp running out pages the
@@ -485,7 +485,7 @@ func (o *op) webhook(event string, rp *RolePage, contact string) {
 		return
 	}
 	o.enqueue(o.webhookLane(), OutWebhook, OutBody{
-		WebhookPlan: true, WebhookBody: body, Hook: event, HookRole: rp.Role,
+		WebhookPlan: true, WebhookBody: body, Hook: event, HookRole: rp.Role, Urgent: event == hookTrigger,
 		Purpose: "send the paging webhook (" + event + " " + rp.Role + ")",
 	})
 }

@@ -55,7 +55,7 @@ func (o *op) resolve(userID, summary string) (Reply, error) {
 	}
 	pm := BuildPostmortem(inc, events, o.plan, o.now)
 	o.post(o.resolvedMessage(pm, summary), o.ref("postmortem"), "post the postmortem summary")
-	o.enqueue(o.lane(), OutTopic, OutBody{Topic: resolvedTopicText(inc, inc.ResolvedAt.Sub(inc.DeclaredAt)), Purpose: "mark the channel topic resolved"})
+	o.enqueue(o.setupLane(), OutTopic, OutBody{Topic: resolvedTopicText(inc, inc.ResolvedAt.Sub(inc.DeclaredAt)), Purpose: "mark the channel topic resolved"})
 	o.event(KindPostmortemPosted, "", fmt.Sprintf("Postmortem summary posted; full text: drbot postmortem %d", inc.ID), nil)
 	o.after(o.s.cfg.Metrics.Resolved)
 	o.after(func() {

@@ -166,7 +166,7 @@ func (o *op) checkProjection() {
 		o.inc.ProjectedLate = true
 		o.event(KindRTOAlert, "", fmt.Sprintf("Projected finish %s is %s past the RTO deadline", o.clock(p.finish), fmtDur(p.finish.Sub(p.deadline))),
 			o.projectionData(p, "late"))
-		o.post(Message{Text: o.lateText(p)}, "", "say the projected finish is past the RTO")
+		o.urgentPost(Message{Text: o.lateText(p)}, "", "say the projected finish is past the RTO")
 	case !late && o.inc.ProjectedLate:
 		o.inc.ProjectedLate = false
 		within := fmtDur(p.deadline.Sub(p.finish)) + " within the RTO"
@@ -224,7 +224,7 @@ func (o *op) fireRTO() {
 		delete(data, "projected")
 	}
 	o.event(KindRTOAlert, "", fmt.Sprintf("RTO %d%%: %s elapsed, %s left", top, fmtDur(o.now.Sub(o.inc.DeclaredAt)), fmtDur(p.deadline.Sub(o.now))), data)
-	o.post(Message{Text: o.alertText(top, p)}, "", fmt.Sprintf("post the RTO %d%% alert", top))
+	o.urgentPost(Message{Text: o.alertText(top, p)}, "", fmt.Sprintf("post the RTO %d%% alert", top))
 	if p.late() {
 		// The alert said it; checkProjection must not say it again.
 		o.inc.ProjectedLate = true
@@ -263,6 +263,6 @@ func (o *op) breach(p projection) {
 			paged = append(paged, role)
 		}
 	}
-	o.post(Message{Text: o.breachText(p, paged)}, "", "post the RTO breach")
+	o.urgentPost(Message{Text: o.breachText(p, paged)}, "", "post the RTO breach")
 	o.deleteTimer(o.projectionKey())
 }

@@ -72,11 +72,11 @@ func (o *op) requestApproval(st *playbooks.Step, sr *StepRun, run int, actor str
 	round := sr.ApprovalRound
 	o.event(KindApprovalRequested, actor, fmt.Sprintf("Step %s waits for approval by the %s role", st.ID, st.Approval),
 		map[string]string{"step": st.ID, "role": st.Approval, "round": strconv.Itoa(round)})
-	o.post(o.approvalMessage(st, run, round), o.approvalRef(st.ID, run, round), "ask for approval of step "+st.ID)
+	o.urgentPost(o.approvalMessage(st, run, round), o.approvalRef(st.ID, run, round), "ask for approval of step "+st.ID)
 	approvers := o.plan.Roles[st.Approval]
 	o.invite(approvers, nil)
 	for _, c := range approvers {
-		o.dm(c, o.approvalDMMessage(st, run, round), o.approvalDMRef(st.ID, run, round, c), "ask "+c+" to approve step "+st.ID)
+		o.urgentDM(c, o.approvalDMMessage(st, run, round), o.approvalDMRef(st.ID, run, round, c), "ask "+c+" to approve step "+st.ID)
 	}
 }
 
