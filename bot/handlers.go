@@ -44,8 +44,13 @@ func (s *Server) Command(cmd slack.SlashCommand) any {
 		TriggerID: cmd.TriggerID,
 	}
 	log := s.log.With("user", cmd.UserID, "channel", cmd.ChannelID)
+	start := time.Now()
 	reply, finished, err := within(s, "command", func(ctx context.Context) (incident.Reply, error) {
-		return s.svc.Command(ctx, req)
+		reply, err := s.svc.Command(ctx, req)
+		if err == nil && reply.Declared != 0 {
+			reply.Text = s.declaredReply(ctx, reply, start.Add(s.cfg.AnswerWithin/2))
+		}
+		return reply, err
 	}, func(ctx context.Context, reply incident.Reply, err error) {
 		// Too late for the answer: say it by response_url.
 		resp := s.commandReply(cmd, reply, err, true)
@@ -64,6 +69,37 @@ func (s *Server) Command(cmd slack.SlashCommand) any {
 		return resp
 	}
 	return nil
+}
+
+// channelPoll is how often declaredReply asks whether the channel of a
+// declared incident exists.
+const channelPoll = 20 * time.Millisecond
+
+// declaredReply is the answer to a declaration naming the channel Slack
+// gave (after name_taken, inc-1-api-down-2): the outbox creates it at
+// once, so the answer waits for it until deadline, then goes with the
+// name asked for (and the incident's follow-up in the same conversation
+// says the real one).
+func (s *Server) declaredReply(ctx context.Context, reply incident.Reply, deadline time.Time) string {
+	tick := time.NewTicker(channelPoll)
+	defer tick.Stop()
+	for {
+		text, ready, err := s.svc.DeclaredReply(ctx, reply.Declared)
+		switch {
+		case err != nil:
+			s.log.Warn("could not read the declared incident's channel", "incident", reply.Declared, "err", err)
+			return reply.Text
+		case ready:
+			return text
+		case !time.Now().Before(deadline):
+			return reply.Text
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return reply.Text
+		}
+	}
 }
 
 // commandReply turns the service's reply into an answer; it opens the

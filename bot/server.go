@@ -38,6 +38,9 @@ type Engine interface {
 	// ChannelArchived records that an incident channel was archived (or
 	// unarchived): drbot stops (or resumes) posting there.
 	ChannelArchived(ctx context.Context, channelID, by string, archived bool) error
+	// DeclaredReply is the answer to a declaration, naming the channel
+	// Slack gave once it exists (ready).
+	DeclaredReply(ctx context.Context, id int64) (text string, ready bool, err error)
 }
 
 var _ Engine = (*incident.Engine)(nil)

@@ -113,6 +113,10 @@ func (f *fakeEngine) ChannelArchived(ctx context.Context, channelID, by string, 
 	return nil
 }
 
+func (f *fakeEngine) DeclaredReply(context.Context, int64) (string, bool, error) {
+	return "", false, errors.New("the fake engine declares nothing")
+}
+
 func (f *fakeEngine) AddNoteForEvent(ctx context.Context, eventID, channelID, userID, text string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"context"
 	"fmt"
 	"strings"
 )
@@ -91,4 +92,21 @@ func channelRenamed(tx Tx, inc *Incident) error {
 		Lane: fmt.Sprintf("inc/%d", inc.ID), IncidentID: inc.ID, Kind: OutPost,
 		Body: OutBody{Channel: inc.DeclaredIn, Message: &Message{Text: text}, Purpose: "name the incident channel where it was declared"},
 	})
+}
+
+// DeclaredReply returns the answer to the declaration of incident id
+// (what Command answered), and whether its channel exists yet: once it
+// does, the answer links the channel Slack gave. A surface that can wait
+// a moment before answering (Slack's 3 s) asks until ready.
+func (s *Engine) DeclaredReply(ctx context.Context, id int64) (text string, ready bool, err error) {
+	var inc *Incident
+	err = s.cfg.Store.View(ctx, func(tx Tx) error {
+		var err error
+		inc, err = tx.Incident(id)
+		return err
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("declared reply of incident %d: %w", id, err)
+	}
+	return declaredReply(inc), inc.ChannelID != "", nil
 }

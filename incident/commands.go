@@ -33,7 +33,7 @@ func (s *Engine) Command(ctx context.Context, req CommandRequest) (Reply, error)
 		if err != nil {
 			return Reply{}, err
 		}
-		return Reply{Text: declaredReply(inc), Public: true}, nil
+		return Reply{Text: declaredReply(inc), Public: true, Declared: inc.ID}, nil
 	case CmdScenarios:
 		return Reply{Text: scenariosText(s.Scenarios())}, nil
 	case CmdList:
@@ -401,6 +401,6 @@ func declaredReply(inc *Incident) string {
 	if inc.Drill {
 		kind, prefix = "drill", drillPrefix
 	}
-	return fmt.Sprintf("%s%s declared %s #%d (%s): %s. Channel: #%s",
-		prefix, mention(inc.DeclaredBy), kind, inc.ID, escape(inc.Severity), escape(inc.Title), inc.ChannelName)
+	return fmt.Sprintf("%s%s declared %s #%d (%s): %s. Channel: %s",
+		prefix, mention(inc.DeclaredBy), kind, inc.ID, escape(inc.Severity), escape(inc.Title), channelLink(inc))
 }

@@ -66,6 +66,10 @@ type Reply struct {
 	// is resolved yet. Submitting it runs recovery-point, impact, cause
 	// and resolve. Text says what to type where it cannot open.
 	OpenResolveModal bool
+	// Declared is the incident a declaration opened: a surface that can
+	// wait for its channel asks DeclaredReply for the answer naming the
+	// channel Slack gave.
+	Declared int64
 }
 
 // ScenarioInfo is a scenario as offered in the declare dialog and by

@@ -587,6 +587,10 @@ func (s refusingEngine) Declare(context.Context, incident.DeclareRequest) (*inci
 	return nil, nil
 }
 func (s refusingEngine) Scenarios() []incident.ScenarioInfo { return nil }
+func (s refusingEngine) DeclaredReply(context.Context, int64) (string, bool, error) {
+	s.fail()
+	return "", false, nil
+}
 func (s refusingEngine) ChannelArchived(context.Context, string, string, bool) error {
 	s.fail()
 	return nil

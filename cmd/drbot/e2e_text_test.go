@@ -217,12 +217,17 @@ func TestServeChannelNameTakenAndArchived(t *testing.T) {
 	}
 	dir := t.TempDir()
 	srv := startServe(t, fs, dir)
-	if status, answer := srv.command(alice, fakeslack.GeneralID, "declare db-corruption replica lag", fs.ResponseURL("declare")); status != 200 || !strings.Contains(answer, "declared incident #1") {
+	status, answer := srv.command(alice, fakeslack.GeneralID, "declare db-corruption replica lag", fs.ResponseURL("declare"))
+	if status != 200 || !strings.Contains(answer, "declared incident #1") {
 		t.Fatalf("declare: %d %q", status, answer)
 	}
 	ch := incidentChannel(t, fs, "inc-1-db-corruption-")
 	if ch.Name != "inc-1-db-corruption-2" {
 		t.Fatalf("channel %q", ch.Name)
+	}
+	// The answer where it was declared links the channel Slack gave.
+	if !strings.HasSuffix(answer, "Channel: <#"+ch.ID+">") {
+		t.Errorf("the declaration's answer names another channel: %q", answer)
 	}
 	mustMessage(t, fs, alice, "alice's page", containing("You are paged as *commander*", "Channel: #inc-1-db-corruption-2"))
 	mustMessage(t, fs, bob, "bob's page", containing("You are paged as *executor*", "Channel: #inc-1-db-corruption-2"))
