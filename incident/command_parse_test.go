@@ -70,7 +70,8 @@ func TestParseCommand(t *testing.T) {
 
 var commandNames = map[string]bool{
 	"declare": true, "drill": true, "status": true, "note": true, "page": true, "resolve": true,
-	"list": true, "scenarios": true, "review": true, "help": true,
+	"list": true, "scenarios": true, "review": true, "help": true, "ack": true, "web": true,
+	"recovery-point": true, "began": true, "impact": true, "cause": true, "action": true, "stats": true,
 }
 
 // FuzzParseCommand: any text gives a known command or an EINVALID error,
