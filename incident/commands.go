@@ -225,6 +225,9 @@ func (o *op) statusText(events []Event) string {
 	if line := o.dataLossText(); line != "" {
 		b.WriteString("\n" + line)
 	}
+	if line := reviewSoFar(inc); line != "" {
+		b.WriteString("\n" + line)
+	}
 	if inc.State == StateOpen {
 		b.WriteString("\n" + o.currentStepText())
 	}

@@ -256,3 +256,23 @@ func resolveDialogReply(inc *Incident) Reply {
 		Text:             fmt.Sprintf("To resolve incident #%d, say how: /incident resolve TEXT (and /incident impact, cause, recovery-point for the postmortem).", inc.ID),
 	}
 }
+
+// reviewSoFar says, for /incident status, what the team has recorded for
+// the postmortem: "For the postmortem: impact recorded, root cause not
+// yet, 2 action items". "" until something is.
+func reviewSoFar(inc *Incident) string {
+	if inc.Impact == "" && inc.RootCause == "" && len(inc.ActionItems) == 0 {
+		return ""
+	}
+	said := func(what, text string) string {
+		if text == "" {
+			return what + " not yet"
+		}
+		return what + " recorded"
+	}
+	items := fmt.Sprintf("%d action items", len(inc.ActionItems))
+	if len(inc.ActionItems) == 1 {
+		items = "1 action item"
+	}
+	return "For the postmortem: " + said("impact", inc.Impact) + ", " + said("root cause", inc.RootCause) + ", " + items
+}

@@ -40,6 +40,9 @@ func TestPostmortemInputs(t *testing.T) {
 			t.Errorf("%.30s: %v, want %q", tc.text, err, tc.want)
 		}
 	}
+	if r := e.mustCommand(uErin, ch, "status"); !strings.Contains(r.Text, "\nFor the postmortem: impact recorded, root cause recorded, 3 action items") {
+		t.Errorf("status lacks what was recorded:\n%s", r.Text)
+	}
 	e.mustCommand(uAlice, ch, "resolve Rolled back the config push")
 	// After the resolve: the review goes on.
 	e.at(time.Hour)
