@@ -140,9 +140,18 @@ func TestAlertAutoDeclaresOneIncidentPerGroup(t *testing.T) {
 
 func TestAlertAskDeclare(t *testing.T) {
 	e := newSvcEnv(t, alertPlan(t))
-	e.alert(amGroup("c1", "CheckoutErrors", []string{"web-1"}), incident.AlertAsked)
+	g := amGroup("c1", "CheckoutErrors", []string{"web-1"})
+	g.Alerts[0].Annotations["summary"] = "<!channel> 5xx > 5% & rising"
+	g.Alerts[0].Links = append(g.Alerts[0].Links, incident.Link{Label: "Evil", URL: "http://x.example/|<!here>"})
+	e.alert(g, incident.AlertAsked)
 	e.alert(amGroup("c1", "CheckoutErrors", []string{"web-1"}), incident.AlertUnchanged)
 	ask := e.mustFind("ops-alerts", "*CheckoutErrors* from Alertmanager: 1 alert firing")
+	// Monitoring's text is shown as written and pings nobody (the text
+	// rule of what people type); a link that would break the markup is
+	// left out.
+	if !strings.Contains(ask.Text, "&lt;!channel&gt; 5xx &gt; 5% &amp; rising") || strings.Contains(ask.Text+ask.Context, "<!") {
+		t.Errorf("ask = %q, context %q", ask.Text, ask.Context)
+	}
 	if got := btnLabels(ask.Buttons); strings.Join(got, ",") != "Declare checkout-down,Dismiss" {
 		t.Fatalf("ask buttons = %v", got)
 	}
