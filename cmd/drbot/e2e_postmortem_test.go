@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -355,4 +356,33 @@ func toJSON(v any) string {
 func interactionForm(payload any) []byte {
 	raw, _ := json.Marshal(payload)
 	return []byte(url.Values{"payload": {string(raw)}}.Encode())
+}
+
+// TestPostmortemDocExample keeps docs/postmortem.md true: its whole
+// example is what drbot postmortem prints after the README's demo (with
+// as_of, the time it was printed, fixed). When the postmortem changes on
+// purpose, paste the new output into the document.
+func TestPostmortemDocExample(t *testing.T) {
+	bin := drbotBinary(t)
+	db := filepath.Join(t.TempDir(), "demo.db")
+	demo := runBinary(t, bin, "", "console", "--plan", "examples/plan.yaml", "--db", db,
+		"--start", "2026-11-21T10:00:00Z", "--script", "examples/incident.script")
+	if demo.code != 0 {
+		t.Fatalf("demo: exit %d\n%s", demo.code, demo.stderr)
+	}
+	doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "postmortem.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := runBinary(t, bin, "", "postmortem", "--db", db, "1")
+	js := runBinary(t, bin, "", "postmortem", "--format", "json", "--db", db, "1")
+	asOf := regexp.MustCompile(`"as_of": "[^"]*"`)
+	for what, out := range map[string]string{
+		"Markdown": md.stdout,
+		"JSON":     asOf.ReplaceAllString(js.stdout, `"as_of": "2026-11-24T09:00:00Z"`),
+	} {
+		if out == "" || !strings.Contains(string(doc), out) {
+			t.Errorf("docs/postmortem.md does not show the demo's postmortem as drbot prints it now (%s); paste it in:\n%s", what, out)
+		}
+	}
 }
