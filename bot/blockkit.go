@@ -28,7 +28,8 @@ const (
 )
 
 // ShortenedNote ends a message's text that was cut to fit Slack's size of
-// one message, so that people see something is missing and where it is.
+// one message, so that people see something is missing and where it is,
+// unless the message says otherwise (incident.Message.More).
 const ShortenedNote = "…; the rest is in the postmortem"
 
 // renderError is returned when a message cannot be shown in Slack, e.g. a
@@ -53,8 +54,17 @@ func Render(m incident.Message) ([]slack.Block, string, error) {
 	}
 	blocks := assemble(m, buttons)
 	if over := weight(blocks) - slacklimit.MessageBlockText; over > 0 {
-		m.Text = shorten(m.Text, max(slacklimit.Len(m.Text)-over, 0))
-		blocks = assemble(m, buttons)
+		note := m.More
+		if note == "" {
+			note = ShortenedNote
+		}
+		// A few rounds: the pieces of the shorter text may drop fewer
+		// line breaks and spaces at their cuts than the longer one did.
+		for round := 0; round < 3 && over > 0; round++ {
+			m.Text = shorten(m.Text, max(slacklimit.Len(m.Text)-over, 0), note)
+			blocks = assemble(m, buttons)
+			over = weight(blocks) - slacklimit.MessageBlockText
+		}
 		// Then the fields, each as much as the others, until it fits
 		// (the "…" of each cut weighs too: a few rounds).
 		for round := 0; round < 4 && len(m.Fields) > 0; round++ {
@@ -221,17 +231,17 @@ func cutPoint(s string, max int, breaks bool) int {
 	return cut
 }
 
-// shorten cuts mrkdwn text to at most max characters, ShortenedNote
-// included, at a safe point (cutPoint) and ends it with the note.
-func shorten(s string, max int) string {
+// shorten cuts mrkdwn text to at most max characters, note included, at
+// a safe point (cutPoint) and ends it with the note.
+func shorten(s string, max int, note string) string {
 	if slacklimit.Len(s) <= max {
 		return s
 	}
-	keep := max - slacklimit.Len(ShortenedNote) - 1
+	keep := max - slacklimit.Len(note) - 1
 	if keep <= 0 {
-		return ShortenedNote
+		return note
 	}
-	return strings.TrimRight(s[:cutPoint(s, keep, true)], " \n") + "\n" + ShortenedNote
+	return strings.TrimRight(s[:cutPoint(s, keep, true)], " \n") + "\n" + note
 }
 
 // truncate shortens s to at most max characters, ending with "…" when

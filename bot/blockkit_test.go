@@ -229,3 +229,17 @@ func TestTruncate(t *testing.T) {
 		t.Errorf("truncate = %q", got)
 	}
 }
+
+// A message that says where its rest is ends with that instead.
+func TestRenderShortenedSaysWhere(t *testing.T) {
+	m := incident.Message{Text: strings.Repeat("contact ", 3000), More: "…; the rest is in the plan file",
+		Buttons: []incident.Button{{Label: "Confirm", Action: "review|confirm|1"}}}
+	blocks, _, err := Render(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, actions, _, chunks := checkBlocks(t, blocks)
+	if text := strings.Join(chunks, "\n"); actions != 1 || !strings.HasSuffix(text, "\n…; the rest is in the plan file") {
+		t.Errorf("%d action blocks; text ends %q", actions, text[max(0, len(text)-50):])
+	}
+}

@@ -329,6 +329,10 @@ type Message struct {
 	Fields  []Field  `json:"fields,omitempty"`  // label/value pairs shown in two columns
 	Context string   `json:"context,omitempty"` // small print under the message
 	Buttons []Button `json:"buttons,omitempty"`
+	// More ends the text when a chat surface must shorten it to fit
+	// (Slack: about 12,000 characters a message); empty: "…; the rest
+	// is in the postmortem".
+	More string `json:"more,omitempty"`
 }
 
 // Field is a label and its value.

@@ -105,6 +105,7 @@ func reviewMessage(p *playbooks.Plan, rb *ReviewBody, checks map[string]contactC
 			{Label: "Confirm", Action: reviewAction(reviewConfirm, rb.Round), Style: "primary"},
 			{Label: "Needs changes", Action: reviewAction(reviewNeedsPress, rb.Round)},
 		},
+		More: "…; the rest is in the plan file",
 	}
 }
 
