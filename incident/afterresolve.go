@@ -99,6 +99,6 @@ func (s *Engine) closeLatePage(tx Tx, o Outgoing) error {
 	if who == "" {
 		who = o.Body.User
 	}
-	op.edit(dmLane(who), o.Body.Ref, op.pageClosedMessage(rp), "close the page of "+who)
+	op.edit(op.incDMLane(who), o.Body.Ref, op.pageClosedMessage(rp), "close the page of "+who)
 	return op.err
 }

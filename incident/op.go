@@ -110,6 +110,13 @@ func (o *op) setupLane() string { return o.lane() + "/setup" }
 // different people go out in parallel, never behind the channel's setup.
 func dmLane(who string) string { return "dm/" + who }
 
+// incDMLane is the lane of this incident's direct messages to who: one
+// lane per person and incident, so that the pages of several incidents
+// waiting for one person are lane heads together and go out as one
+// message (outbox_bundle.go), while one incident's messages to them, and
+// the edits of those, stay in order.
+func (o *op) incDMLane(who string) string { return dmLane(who) + "/" + o.lane() }
+
 // webhookLane keeps an incident's webhook calls in order (trigger before
 // acknowledge before resolve) without holding up its Slack messages.
 func (o *op) webhookLane() string { return "webhook/" + o.lane() }
@@ -151,7 +158,7 @@ func (o *op) dmBody(who string, body OutBody) {
 	} else {
 		body.User = who
 	}
-	o.enqueue(dmLane(who), OutDM, body)
+	o.enqueue(o.incDMLane(who), OutDM, body)
 }
 
 // edit enqueues the replacement of the message remembered under ref. It

@@ -107,7 +107,7 @@ func (s *Engine) Deliver(ctx context.Context) (int, error) {
 			break
 		}
 		for _, batch := range phases(todo) {
-			n, batchErrs := d.deliverAll(ctx, batch)
+			n, batchErrs := d.deliverAll(ctx, bundles(batch))
 			sent += n
 			errs = append(errs, batchErrs...)
 		}
@@ -137,27 +137,24 @@ func phases(todo []Outgoing) [][]Outgoing {
 	return [][]Outgoing{creates, urgent, rest}
 }
 
-// deliverAll delivers messages concurrently, outboxLanes at a time, and
-// returns how many were sent and the errors met.
-func (d *delivery) deliverAll(ctx context.Context, todo []Outgoing) (sent int, errs []error) {
+// deliverAll delivers messages concurrently, outboxLanes at a time, each
+// unit as one message (several pages to one person: bundles), and returns
+// how many were sent and the errors met.
+func (d *delivery) deliverAll(ctx context.Context, todo [][]Outgoing) (sent int, errs []error) {
 	var (
 		mu sync.Mutex
 		wg sync.WaitGroup
 	)
 	sem := make(chan struct{}, outboxLanes)
-	for _, o := range todo {
+	for _, unit := range todo {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			ok, err := d.deliver(ctx, o)
+			n, unitErrs := d.deliverUnit(ctx, unit)
 			mu.Lock()
 			defer mu.Unlock()
-			if ok {
-				sent++
-			}
-			if err != nil {
-				errs = append(errs, err)
-			}
+			sent += n
+			errs = append(errs, unitErrs...)
 		})
 	}
 	wg.Wait()
@@ -225,34 +222,17 @@ type delivery struct {
 
 	mu      sync.Mutex
 	lookups map[string]*emailLookup
+	// bundleMu keeps the edits of bundled pages one at a time
+	// (bundledUpdate).
+	bundleMu sync.Mutex
 }
 
 // deliver sends one message and records the outcome. ok reports a send;
 // err is a store error.
 func (d *delivery) deliver(ctx context.Context, o Outgoing) (ok bool, err error) {
-	var inc *Incident
-	if o.IncidentID != 0 {
-		err := d.s.cfg.Store.View(ctx, func(tx Tx) error {
-			var err error
-			inc, err = tx.Incident(o.IncidentID)
-			return err
-		})
-		if ErrorCode(err) == ENOTFOUND {
-			d.log.Error("outbox message for a missing incident dropped", "id", o.ID, "incident", o.IncidentID, "kind", o.Kind)
-			return false, d.update(ctx, o, func(tx Tx) error { return tx.Drop(o.ID, "incident not found") })
-		}
-		if err != nil {
-			return false, fmt.Errorf("deliver outbox message %d: load incident %d: %w", o.ID, o.IncidentID, err)
-		}
-	}
-
-	why, err := d.afterResolve(ctx, o, inc)
-	if err != nil {
+	inc, keep, err := d.prepare(ctx, o)
+	if !keep {
 		return false, err
-	}
-	if why != "" {
-		d.log.Info("outbox message dropped", "id", o.ID, "kind", o.Kind, "incident", o.IncidentID, "reason", why)
-		return false, d.update(ctx, o, func(tx Tx) error { return tx.Drop(o.ID, why) })
 	}
 	res, err := d.send(ctx, o, inc)
 	at := d.s.now() // when Slack answered
@@ -273,10 +253,44 @@ func (d *delivery) deliver(ctx context.Context, o Outgoing) (ok bool, err error)
 	if res.alreadyExists {
 		d.log.Warn("create_channel for an incident that has a channel; nothing created", "id", o.ID, "incident", o.IncidentID)
 	}
+	d.countPage(o)
+	return true, nil
+}
+
+// countPage counts a delivered page DM in the metrics.
+func (d *delivery) countPage(o Outgoing) {
 	if o.Kind == OutDM && strings.HasPrefix(o.Body.Purpose, "page") && d.s.cfg.Metrics != nil {
 		d.s.cfg.Metrics.PageSent()
 	}
-	return true, nil
+}
+
+// prepare loads o's incident and says whether o is still to be sent; a
+// message of a missing incident, or one that must not go after resolve
+// (afterResolve), is dropped and recorded so. err is a store error.
+func (d *delivery) prepare(ctx context.Context, o Outgoing) (inc *Incident, keep bool, err error) {
+	if o.IncidentID != 0 {
+		err := d.s.cfg.Store.View(ctx, func(tx Tx) error {
+			var err error
+			inc, err = tx.Incident(o.IncidentID)
+			return err
+		})
+		if ErrorCode(err) == ENOTFOUND {
+			d.log.Error("outbox message for a missing incident dropped", "id", o.ID, "incident", o.IncidentID, "kind", o.Kind)
+			return nil, false, d.update(ctx, o, func(tx Tx) error { return tx.Drop(o.ID, "incident not found") })
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("deliver outbox message %d: load incident %d: %w", o.ID, o.IncidentID, err)
+		}
+	}
+	why, err := d.afterResolve(ctx, o, inc)
+	if err != nil {
+		return nil, false, err
+	}
+	if why != "" {
+		d.log.Info("outbox message dropped", "id", o.ID, "kind", o.Kind, "incident", o.IncidentID, "reason", why)
+		return nil, false, d.update(ctx, o, func(tx Tx) error { return tx.Drop(o.ID, why) })
+	}
+	return inc, true, nil
 }
 
 // recordSent writes what a successful send, answered at at, leaves: the

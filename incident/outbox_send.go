@@ -223,7 +223,12 @@ func (d *delivery) sendUpdate(ctx context.Context, o Outgoing, inc *Incident) (s
 		}
 		return res, &waitError{fmt.Sprintf("waiting for message %q to be posted", o.Body.UpdateRef)}
 	}
-	return res, d.s.cfg.Chat.Update(ctx, ch, ts, m)
+	update := func(m Message) error { return d.s.cfg.Chat.Update(ctx, ch, ts, m) }
+	// A page sent in a bundle changes its part only (outbox_bundle.go).
+	if bundled, err := d.bundledUpdate(ctx, ch, ts, o.Body.UpdateRef, m, update); bundled || err != nil {
+		return res, err
+	}
+	return res, update(m)
 }
 
 // sendEphemeral answers one member with a message only they see.

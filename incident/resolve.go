@@ -35,7 +35,7 @@ func (o *op) resolve(userID, summary string) (Reply, error) {
 				// A page not delivered yet never will be (afterResolve),
 				// or its delivery closes it (closeLatePage).
 				if o.delivered(o.pageRef(rp.Role, k)) {
-					o.edit(dmLane(who), o.pageRef(rp.Role, k), o.pageClosedMessage(rp), "close the page of "+who)
+					o.edit(o.incDMLane(who), o.pageRef(rp.Role, k), o.pageClosedMessage(rp), "close the page of "+who)
 				}
 			}
 			o.ranOutPages(rp, closePage)
@@ -81,7 +81,7 @@ func (o *op) closeApproval() {
 	o.edit(o.lane(), o.approvalRef(st.ID, run, round), Message{Text: o.approvalText(st) + "\n" + line}, "close the approval of step "+st.ID)
 	if sr.Approval == ApprovalPending {
 		for _, c := range o.plan.Roles[st.Approval] {
-			o.edit(dmLane(c), o.approvalDMRef(st.ID, run, round, c), Message{Text: o.approvalDMMessage(st, run, round).Text + "\n" + line}, "close the approval of step "+st.ID+" for "+c)
+			o.edit(o.incDMLane(c), o.approvalDMRef(st.ID, run, round, c), Message{Text: o.approvalDMMessage(st, run, round).Text + "\n" + line}, "close the approval of step "+st.ID+" for "+c)
 		}
 	}
 }

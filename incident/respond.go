@@ -126,7 +126,7 @@ func (o *op) ackRole(rp *RolePage, userID, by, how string) {
 	o.event(KindAcknowledged, userID, text, data)
 	o.deleteTimer(o.escalateKey(role))
 	mark := func(k int, who string) {
-		o.edit(dmLane(who), o.pageRef(role, k), o.pageAckedMessage(rp, userID, how), "mark the page of "+who+" acknowledged")
+		o.edit(o.incDMLane(who), o.pageRef(role, k), o.pageAckedMessage(rp, userID, how), "mark the page of "+who+" acknowledged")
 	}
 	o.ranOutPages(rp, mark)
 	rp.runPages(mark)
@@ -183,7 +183,7 @@ func (o *op) standDown(rp, because *RolePage) {
 	o.deleteTimer(o.escalateKey(rp.Role))
 	msg := o.pageStoodDownMessage(rp, because)
 	rp.runPages(func(k int, who string) {
-		o.edit(dmLane(who), o.pageRef(rp.Role, k), msg, "tell "+who+" the page is no longer needed")
+		o.edit(o.incDMLane(who), o.pageRef(rp.Role, k), msg, "tell "+who+" the page is no longer needed")
 	})
 	if prev := rp.Prev; prev != nil {
 		rp.Acked, rp.AckedBy, rp.AckedAt, rp.Exhausted = prev.Acked, prev.AckedBy, prev.AckedAt, prev.Exhausted

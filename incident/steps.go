@@ -184,7 +184,7 @@ func (o *op) pressApproval(userID string, a action) string {
 		line := o.approvedLine(userID)
 		o.edit(o.lane(), o.approvalRef(st.ID, a.run, round), Message{Text: o.approvalText(st) + "\n" + line}, "mark step "+st.ID+" approved")
 		for _, c := range approvers {
-			o.edit(dmLane(c), o.approvalDMRef(st.ID, a.run, round, c), Message{Text: o.approvalDMMessage(st, a.run, round).Text + "\n" + line}, "mark step "+st.ID+" approved for "+c)
+			o.edit(o.incDMLane(c), o.approvalDMRef(st.ID, a.run, round, c), Message{Text: o.approvalDMMessage(st, a.run, round).Text + "\n" + line}, "mark step "+st.ID+" approved for "+c)
 		}
 		o.startStep(st, sr, a.run)
 		o.checkProjection()
@@ -198,7 +198,7 @@ func (o *op) pressApproval(userID string, a action) string {
 		Buttons: []Button{{Label: "Request approval again", Action: stepAction(actReapprove, o.inc.ID, st.ID, a.run, round)}},
 	}, "mark step "+st.ID+" denied")
 	for _, c := range approvers {
-		o.edit(dmLane(c), o.approvalDMRef(st.ID, a.run, round, c), Message{Text: o.approvalDMMessage(st, a.run, round).Text + "\n" + line}, "mark step "+st.ID+" denied for "+c)
+		o.edit(o.incDMLane(c), o.approvalDMRef(st.ID, a.run, round, c), Message{Text: o.approvalDMMessage(st, a.run, round).Text + "\n" + line}, "mark step "+st.ID+" denied for "+c)
 	}
 	o.post(Message{Text: o.deniedPost(st, userID)}, "", "say that step "+st.ID+" was denied")
 	return ""
