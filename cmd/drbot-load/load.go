@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -841,6 +842,35 @@ type pageKey struct {
 	role, user string
 }
 
+// unsentPages counts, per incident, role and contact, the pages of
+// resolved incidents that never went out: drbot sends no page after
+// resolve, and the K-th page of a role, once delivered, is remembered
+// under the ref inc/N/page/ROLE/K.
+func (p *phase) unsentPages(tx incident.Tx, incs []*incident.Incident, timelines map[int64][]incident.Event) (map[pageKey]int, error) {
+	out := map[pageKey]int{}
+	for _, inc := range incs {
+		if inc.State != incident.StateResolved {
+			continue
+		}
+		k := map[string]int{}
+		for _, e := range timelines[inc.ID] {
+			if e.Kind != incident.KindPaged && e.Kind != incident.KindEscalated {
+				continue
+			}
+			role := e.Data["role"]
+			k[role]++
+			_, _, sent, err := tx.Ref(fmt.Sprintf("inc/%d/page/%s/%d", inc.ID, role, k[role]))
+			if err != nil {
+				return nil, err
+			}
+			if !sent {
+				out[pageKey{inc.ID, role, cmp.Or(p.plan.Contacts[e.Data["contact"]], e.Data["contact"])}]++
+			}
+		}
+	}
+	return out, nil
+}
+
 // analyze compares drbot's timeline with what the fake Slack received.
 func (p *phase) analyze(ctx context.Context, dbPath string, pr *PhaseReport) error {
 	store, err := openRead(ctx, dbPath)
@@ -851,6 +881,7 @@ func (p *phase) analyze(ctx context.Context, dbPath string, pr *PhaseReport) err
 	var (
 		incs      []*incident.Incident
 		timelines = map[int64][]incident.Event{}
+		notSent   map[pageKey]int
 	)
 	err = store.View(ctx, func(tx incident.Tx) error {
 		var err error
@@ -862,7 +893,8 @@ func (p *phase) analyze(ctx context.Context, dbPath string, pr *PhaseReport) err
 				return err
 			}
 		}
-		return nil
+		notSent, err = p.unsentPages(tx, incs, timelines)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("read the timelines: %w", err)
@@ -938,13 +970,14 @@ func (p *phase) analyze(ctx context.Context, dbPath string, pr *PhaseReport) err
 		}
 	}
 	for k, exp := range expected {
-		got := len(delivered[k])
-		pr.Pages.Expected += len(exp)
-		pr.Pages.Delivered += min(got, len(exp))
-		pr.Pages.Lost += max(0, len(exp)-got)
+		got, want := len(delivered[k]), len(exp)-notSent[k]
+		pr.Pages.NotSent += notSent[k]
+		pr.Pages.Expected += want
+		pr.Pages.Delivered += min(got, want)
+		pr.Pages.Lost += max(0, want-got)
 	}
 	for k, got := range delivered {
-		pr.Pages.Doubled += max(0, len(got)-len(expected[k]))
+		pr.Pages.Doubled += max(0, len(got)-(len(expected[k])-notSent[k]))
 	}
 	pr.EscalationLateEngine = statsOf(engineLate)
 	pr.EscalationLateDM = statsOf(dmLate)

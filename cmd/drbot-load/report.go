@@ -79,11 +79,15 @@ type Stats struct {
 // PagesReport compares the pages of drbot's timeline with the direct
 // messages the fake Slack received.
 type PagesReport struct {
-	Expected      int `json:"expected"`        // paged + escalated events in the timeline
+	Expected      int `json:"expected"`        // paged + escalated events in the timeline, less NotSent
 	Delivered     int `json:"delivered"`       // of those, the ones that reached Slack
 	Lost          int `json:"lost"`            // in the timeline, never in Slack
 	Doubled       int `json:"doubled"`         // reached Slack more often than the timeline says
 	FailedForGood int `json:"failed_for_good"` // delivery_failed events (user_not_found ...)
+	// NotSent are pages of the timeline that never went out because their
+	// incident was resolved first (drbot sends no page after resolve): no
+	// ref inc/N/page/ROLE/K was recorded. Not counted in Expected.
+	NotSent int `json:"not_sent_after_resolve"`
 }
 
 // SlackReport counts the fake Slack's calls.
@@ -180,8 +184,8 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintln(w)
 
 		pg := p.Pages
-		fmt.Fprintf(w, "pages: %d in the timeline, %d reached Slack, %d lost, %d doubled; %d deliveries failed for good\n",
-			pg.Expected, pg.Delivered, pg.Lost, pg.Doubled, pg.FailedForGood)
+		fmt.Fprintf(w, "pages: %d in the timeline, %d reached Slack, %d lost, %d doubled; %d deliveries failed for good; %d not sent (resolved first)\n",
+			pg.Expected, pg.Delivered, pg.Lost, pg.Doubled, pg.FailedForGood, pg.NotSent)
 		fmt.Fprintf(w, "fake Slack: %d calls, %d answered 429 (rate limits), %d answered 5xx, %d ok:false\n",
 			p.Slack.Calls, p.Slack.RateLimited, p.Slack.ServerErrors, p.Slack.Errors)
 		fmt.Fprintf(w, "memory (MiB): drbot peak %s, at the end %s", mib(p.Drbot.HWMKiB), mib(p.Drbot.RSSKiB))
