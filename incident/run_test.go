@@ -129,21 +129,21 @@ func TestRunFiresTimersWhileSlackIsSlow(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("Run returned %v", err)
 	}
-	for ch, n := range pagesIn(chat.DMs(uBob)) {
+	for text, n := range pagesIn(chat.DMs(uBob)) {
 		if n > 1 {
-			t.Errorf("bob got the page of %s %d times", ch, n)
+			t.Errorf("bob got %d times: %q", n, text)
 		}
 	}
 }
 
-// pagesIn counts the pages in direct messages by the channel each names:
-// a bundle lists several.
+// pagesIn counts the pages in direct messages by their text: a bundle
+// lists several, a blank line apart.
 func pagesIn(dms []incident.Message) map[string]int {
 	n := map[string]int{}
 	for _, m := range dms {
-		for _, line := range strings.Split(m.Text, "\n") {
-			if ch, ok := strings.CutPrefix(line, "Channel: "); ok {
-				n[ch]++
+		for _, part := range strings.Split(m.Text, "\n\n") {
+			if strings.Contains(part, "\nChannel: ") {
+				n[part]++
 			}
 		}
 	}
