@@ -55,10 +55,12 @@ func (o *op) acknowledge(userID, role string) string {
 	if rp == nil {
 		return fmt.Sprintf("Incident #%d has no page for %s; nothing was done.", o.inc.ID, escape(role))
 	}
-	if rp.Acked {
+	// Who may press comes first: a press by someone not paged for the
+	// role is refused and recorded (unauthorized) whatever the page's state.
+	by, ok := o.mayAck(rp, userID)
+	if ok && rp.Acked {
 		return fmt.Sprintf("Already acknowledged by %s at %s.", o.who(rp.AckedBy), o.clock(rp.AckedAt))
 	}
-	by, ok := o.mayAck(rp, userID)
 	if !ok {
 		o.event(KindUnauthorized, userID, fmt.Sprintf("%s pressed Acknowledge for %s but is not one of its contacts", o.memberPlain(userID), role),
 			map[string]string{"action": "acknowledge", "role": role})
