@@ -109,3 +109,25 @@ func TestDeclareViewStaticUpTo100(t *testing.T) {
 		t.Errorf("100 scenarios: want a menu and no help:\n%.500s", raw)
 	}
 }
+
+// Every dialog drbot opens is one Slack takes (title, submit and close of
+// 24 characters, labels, options, ids), long channel ids and all.
+func TestViewsWithinSlackLimits(t *testing.T) {
+	ch := "C" + strings.Repeat("0", 20)
+	for name, v := range map[string]slack.ModalViewRequest{
+		"declare, 3 scenarios":   DeclareView(manyScenarios()[:3], ch),
+		"declare, 100 scenarios": DeclareView(manyScenarios()[:100], ch),
+		"declare, 120 scenarios": DeclareView(manyScenarios(), ch),
+		"review":                 ReviewView(ch),
+		"recovery point":         RecoveryPointView(ch),
+		"resolve":                ResolveView(ch),
+	} {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fakeslack.CheckView(raw); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

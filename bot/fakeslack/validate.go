@@ -343,3 +343,12 @@ func checkResponse(body []byte) string {
 	}
 	return ""
 }
+
+// CheckView validates a modal view as views.open does: nil, or what
+// Slack would refuse with invalid_arguments.
+func CheckView(raw []byte) error {
+	if code := checkView(raw); code != "" {
+		return fmt.Errorf("views.open would answer %s", code)
+	}
+	return nil
+}
