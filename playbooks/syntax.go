@@ -77,14 +77,17 @@ func overIndented(lines []string, line int) (syntaxCause, bool) {
 			break
 		}
 	}
-	if !keyValue.MatchString(cur) || !keyValue.MatchString(prev) || strings.HasPrefix(strings.TrimSpace(prev), "-") {
+	if !keyValue.MatchString(cur) || !keyValue.MatchString(prev) {
 		return syntaxCause{}, false
 	}
 	ci, pi := indentOf(cur), indentOf(prev)
+	if m := listValue.FindStringSubmatchIndex(prev); m != nil {
+		pi = m[4] // "- id: fix": the item's keys line up with id, after the "- "
+	}
 	if ci <= pi {
 		return syntaxCause{}, false
 	}
-	key, _, _ := strings.Cut(strings.TrimSpace(prev), ":")
+	key, _, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(prev), "-")), ":")
 	return syntaxCause{line, ci + 1, fmt.Sprintf("this key is indented %d more than %s: above it, which already has its value: "+
 		"line it up with %s: (%d spaces)", ci-pi, key, key, pi)}, true
 }

@@ -105,6 +105,8 @@ func TestFriendlierMessages(t *testing.T) {
 	}{
 		{"indented too far", "        do: Check the dashboards.", "        do: Check the dashboards.\n         estimate: 5m",
 			"plan.yaml:15:10: YAML syntax: this key is indented 1 more than do: above it, which already has its value: line it up with do: (8 spaces)"},
+		{"indented too far under a list item", "        do: Roll back the release.", "         do: Roll back the release.",
+			"plan.yaml:16:10: YAML syntax: this key is indented 1 more than id: above it, which already has its value: line it up with id: (8 spaces)"},
 		{"indented too little", "        do: Check the dashboards.", "        do: Check the dashboards.\n      estimate: 5m",
 			"plan.yaml:15:7: YAML syntax: this key is at the column of the list's \"-\": indent it 2 more to belong to the item above, or begin a new item with \"- \""},
 		{"percent without %", "    page: [commander]", "    page: [commander]\n    rto_alerts: [50, 80]",
