@@ -99,7 +99,11 @@ func TestFailoverTwoInstances(t *testing.T) {
 	pagedAt := time.Now()
 
 	// Kill the leader just before the escalation falls due.
-	time.Sleep(time.Until(pagedAt.Add(failoverAckTimeout - 500*time.Millisecond)))
+	due, ok := nextTimer(t, db)
+	if !ok || time.Until(due) < time.Second {
+		t.Fatalf("the escalation is due at %v (%v): too soon to kill the leader before it", due, ok)
+	}
+	time.Sleep(time.Until(due.Add(-500 * time.Millisecond)))
 	a.kill9()
 	killedAt := time.Now()
 	mustMessage(t, fs, bob, "bob's page, sent by the instance that took over", withButton("Acknowledge", "commander"))
@@ -135,6 +139,9 @@ func TestFailoverTwoInstances(t *testing.T) {
 	kinds := map[incident.EventKind]int{}
 	for _, e := range recs[0].events {
 		kinds[e.Kind]++
+		if e.Kind == incident.KindEscalated && !e.At.After(killedAt) {
+			t.Errorf("escalated at %s, before the leader was killed at %s: the test killed it too late", e.At.Format(time.StampMilli), killedAt.Format(time.StampMilli))
+		}
 	}
 	for k, want := range map[incident.EventKind]int{incident.KindDeclared: 1, incident.KindPaged: 1, incident.KindEscalated: 1, incident.KindUnanswered: 1, incident.KindResolved: 1} {
 		if kinds[k] != want {
