@@ -570,6 +570,11 @@ func (p *phase) observe(c fakeslack.Call) {
 			return
 		}
 		m := fakeslack.Message{Text: c.Params.Get("text"), Blocks: json.RawMessage(c.Params.Get("blocks"))}
+		// A message may list several pages (drbot bundles the pages
+		// waiting for one person), each with its Acknowledge button, in
+		// the order of their text: the n-th button is the n-th token's.
+		tokens := tokenRE.FindAllString(m.AllText(), -1)
+		n := 0
 		for _, b := range m.Buttons() {
 			parts := strings.SplitN(b.Value, "|", 3)
 			if len(parts) != 3 || parts[0] != "ack" {
@@ -579,8 +584,12 @@ func (p *phase) observe(c fakeslack.Call) {
 			if err != nil {
 				continue
 			}
-			p.onPage(pageDM{incident: id, role: parts[2], user: info.IMUser, channel: info.ID, at: c.At, button: b},
-				tokenRE.FindString(m.AllText()))
+			token := ""
+			if n < len(tokens) {
+				token = tokens[n]
+			}
+			n++
+			p.onPage(pageDM{incident: id, role: parts[2], user: info.IMUser, channel: info.ID, at: c.At, button: b}, token)
 		}
 	case "conversations.create":
 		name := c.Params.Get("name")

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -191,6 +192,47 @@ func TestGeneratePlanIsValidAndSeeded(t *testing.T) {
 	}
 }
 
+// TestGeneratePlanTeams: --team distinct gives no contact two roles;
+// --team shared pages the same people in each role of every scenario.
+func TestGeneratePlanTeams(t *testing.T) {
+	for _, team := range []string{"distinct", "shared"} {
+		cfg := DefaultConfig()
+		cfg.Team, cfg.Contacts = team, 60
+		p := generatePlan(cfg, 3*time.Second)
+		plan, diags := playbooks.Parse("generated.yaml", []byte(p.YAML))
+		if err := diags.Err(); err != nil {
+			t.Fatalf("%s: the generated plan does not parse: %v", team, err)
+		}
+		inRoles := map[string][]string{}
+		for _, role := range plan.RoleOrder {
+			for _, c := range plan.Roles[role] {
+				inRoles[c] = append(inRoles[c], role)
+			}
+		}
+		switch team {
+		case "distinct":
+			if len(inRoles) != 60 {
+				t.Errorf("distinct: %d contacts in roles, want all 60, each in one", len(inRoles))
+			}
+			for c, roles := range inRoles {
+				if len(roles) != 1 {
+					t.Errorf("distinct: %s in %v", c, roles)
+				}
+			}
+		case "shared":
+			if len(inRoles) != 3*cfg.ContactsPerRole {
+				t.Errorf("shared: %d contacts in roles, want one team of %d", len(inRoles), 3*cfg.ContactsPerRole)
+			}
+			for _, role := range plan.RoleOrder {
+				kind := role[strings.Index(role, "-"):]
+				if got, want := plan.Roles[role], plan.Roles["s01"+kind]; !slices.Equal(got, want) {
+					t.Errorf("shared: %s is %v, s01%s %v", role, got, kind, want)
+				}
+			}
+		}
+	}
+}
+
 func TestStatsOf(t *testing.T) {
 	ms := func(ns ...int) []time.Duration {
 		var out []time.Duration
@@ -236,6 +278,10 @@ func TestConfigValidate(t *testing.T) {
 		{"short ack timeout", func(c *Config) { c.AckTimeout = 500 * time.Millisecond }, "at least 1s"},
 		{"delays", func(c *Config) { c.AckDelayMin = time.Second; c.AckDelayMax = 0 }, "--ack-delay-min"},
 		{"contacts", func(c *Config) { c.Contacts = 1 }, "--contacts must be at least"},
+		{"team", func(c *Config) { c.Team = "everyone" }, "--team must be random, distinct or shared"},
+		{"distinct too few", func(c *Config) { c.Team = "distinct" }, "--team distinct needs --contacts of at least 60"},
+		{"distinct", func(c *Config) { c.Team, c.Contacts = "distinct", 60 }, ""},
+		{"shared", func(c *Config) { c.Team = "shared" }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -138,6 +138,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	fs.IntVar(&c.Scenarios, "scenarios", c.Scenarios, "scenarios in the generated plan (3 page roles each)")
 	fs.IntVar(&c.Contacts, "contacts", c.Contacts, "contacts in the generated plan")
 	fs.IntVar(&c.ContactsPerRole, "contacts-per-role", c.ContactsPerRole, "contacts per role (the escalation list)")
+	fs.StringVar(&c.Team, "team", c.Team, "who the roles are: random (each role draws --contacts-per-role of --contacts), distinct (no contact in two roles: give --contacts of at least --scenarios x 3 x --contacts-per-role, and --scenarios as many as the storm's incidents for contacts of their own per incident) or shared (one on-call team: every scenario pages the same people in each role)")
 	fs.IntVar(&c.Rounds, "rounds", c.Rounds, "the plan's paging.rounds")
 	fs.DurationVar(&c.Drain, "drain", c.Drain, "longest wait, after the traffic, for channels, resolutions and an empty outbox")
 	if err := fs.Parse(args); err != nil {
@@ -187,6 +188,7 @@ type Config struct {
 	Scenarios                int
 	Contacts                 int
 	ContactsPerRole          int
+	Team                     string // random, distinct, shared (--team)
 	Rounds                   int
 	Drain                    time.Duration
 
@@ -221,6 +223,7 @@ func DefaultConfig() Config {
 		Scenarios:        10,
 		Contacts:         30,
 		ContactsPerRole:  2,
+		Team:             "random",
 		Rounds:           2,
 		Drain:            5 * time.Minute,
 	}
@@ -251,6 +254,9 @@ func (c Config) Validate() error {
 	check(c.ContactsPerRole > 0, "--contacts-per-role must be at least 1")
 	check(c.Contacts >= c.ContactsPerRole, "--contacts must be at least --contacts-per-role")
 	check(c.Contacts < 10000, "--contacts must be below 10000")
+	check(c.Team == "random" || c.Team == "distinct" || c.Team == "shared", "--team must be random, distinct or shared, not %q", c.Team)
+	check(c.Team != "distinct" || c.Contacts >= c.Scenarios*3*c.ContactsPerRole,
+		"--team distinct needs --contacts of at least %d (--scenarios x 3 roles x --contacts-per-role)", c.Scenarios*3*c.ContactsPerRole)
 	check(c.Rounds > 0, "--rounds must be at least 1")
 	check(c.Drain > 0, "--drain must be above 0")
 	return errors.Join(errs...)

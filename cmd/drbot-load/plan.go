@@ -24,10 +24,11 @@ type loadPlan struct {
 
 // generatePlan writes a plan of c.Scenarios scenarios, each paging three
 // roles of its own (lead, ops, comms) made of c.ContactsPerRole contacts
-// drawn, with the seed, from c.Contacts people. Roles are not shared
-// between scenarios, so a storm spreads its pages over many people as a
-// real plan would; a person may still be in several roles and get several
-// pages, which Slack's per-channel limit then spaces out.
+// drawn, with the seed, from c.Contacts people (or as --team says:
+// roleContacts). Roles are not shared between scenarios, so a storm
+// spreads its pages over many people as a real plan would; a person may
+// still be in several roles and get several pages, which drbot bundles in
+// one message when they wait together.
 func generatePlan(c Config, ackTimeout time.Duration) loadPlan {
 	rng := rand.New(rand.NewPCG(uint64(c.Seed), 0x706c616e)) // "plan"
 	p := loadPlan{AckTimeout: ackTimeout, Rounds: c.Rounds, Contacts: map[string]string{}, Roles: map[string][]string{}}
@@ -44,14 +45,10 @@ func generatePlan(c Config, ackTimeout time.Duration) loadPlan {
 	for s := 1; s <= c.Scenarios; s++ {
 		sc := fmt.Sprintf("load-%02d", s)
 		p.Scenarios = append(p.Scenarios, sc)
-		for _, k := range kinds {
-			role := fmt.Sprintf("s%02d-%s", s, k)
+		for k := range kinds {
+			role := fmt.Sprintf("s%02d-%s", s, kinds[k])
 			p.Roles[sc] = append(p.Roles[sc], role)
-			perm := rng.Perm(c.Contacts)[:c.ContactsPerRole]
-			ids := make([]string, len(perm))
-			for i, n := range perm {
-				ids[i] = fmt.Sprintf("c%04d", n+1)
-			}
+			ids := roleContacts(c, rng, s, k)
 			fmt.Fprintf(&b, "  %s: [%s]\n", role, strings.Join(ids, ", "))
 		}
 	}
@@ -70,6 +67,30 @@ func generatePlan(c Config, ackTimeout time.Duration) loadPlan {
 	}
 	p.YAML = b.String()
 	return p
+}
+
+// roleContacts returns the contact ids of the role of kind k (0..2) of
+// scenario s (1..): drawn at random (--team random), the next ones of
+// their own (distinct), or the same for every scenario (shared: one
+// on-call team, whose people get the pages of every incident at once).
+func roleContacts(c Config, rng *rand.Rand, s, k int) []string {
+	ids := make([]string, c.ContactsPerRole)
+	for i := range ids {
+		var n int
+		switch c.Team {
+		case "distinct":
+			n = ((s-1)*3+k)*c.ContactsPerRole + i
+		case "shared":
+			n = k*c.ContactsPerRole + i
+		}
+		ids[i] = fmt.Sprintf("c%04d", n%c.Contacts+1)
+	}
+	if c.Team == "random" || c.Team == "" {
+		for i, n := range rng.Perm(c.Contacts)[:c.ContactsPerRole] {
+			ids[i] = fmt.Sprintf("c%04d", n+1)
+		}
+	}
+	return ids
 }
 
 // durationYAML writes d in the plan's duration syntax, whole seconds.

@@ -264,6 +264,7 @@ func (c Config) CommandLine() string {
 	add("scenarios", c.Scenarios)
 	add("contacts", c.Contacts)
 	add("contacts-per-role", c.ContactsPerRole)
+	add("team", c.Team)
 	add("rounds", c.Rounds)
 	return strings.Join(args, " ")
 }
