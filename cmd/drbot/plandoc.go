@@ -90,7 +90,7 @@ func (c *planCommand) doc(ctx context.Context, args []string) error {
 	if err := writeFileAtomic(*out, buf.Bytes()); err != nil {
 		return fmt.Errorf("plan doc: %w", err)
 	}
-	fmt.Fprintf(c.stderr, "plan doc: wrote %s (%d scenarios)\n", *out, len(plan.ScenarioOrder))
+	fmt.Fprintf(c.stderr, "plan doc: wrote %s (%s)\n", *out, plural(len(plan.ScenarioOrder), "scenario"))
 	return nil
 }
 

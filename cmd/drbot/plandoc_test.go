@@ -16,6 +16,9 @@ func TestPlanDoc(t *testing.T) {
 	if code != 0 || stdout != "" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
+	if want := "plan doc: wrote " + out + " (1 scenario)\n"; stderr != want {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
 	html, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
