@@ -1,11 +1,14 @@
 package bot
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -96,5 +99,50 @@ func TestReplayRefused(t *testing.T) {
 	defer h.svc.mu.Unlock()
 	if len(h.svc.commands) != 2 || len(h.svc.presses) != 1 {
 		t.Errorf("service got %d commands and %d presses, want 2 (not the replay) and 1", len(h.svc.commands), len(h.svc.presses))
+	}
+}
+
+// TestReplayRefusedAcrossInstances: two servers sharing the record of
+// signatures (FirstRequest, the database with several instances) refuse a
+// request replayed from one to the other; when the shared record fails,
+// a new request is let through (each server's own check still holds).
+func TestReplayRefusedAcrossInstances(t *testing.T) {
+	a, b := newHarness(t), newHarness(t)
+	var (
+		mu   sync.Mutex
+		seen = map[string]bool{}
+		down error
+	)
+	shared := func(_ context.Context, sig string) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if down != nil {
+			return false, down
+		}
+		first := !seen[sig]
+		seen[sig] = true
+		return first, nil
+	}
+	a.srv.cfg.FirstRequest, b.srv.cfg.FirstRequest = shared, shared
+	body := commandForm("declare db-corruption once", a.fs.ResponseURL("cmd"))
+	header := Sign(testSecret, a.now, body)
+	if status, text := a.post("/slack/commands", "application/x-www-form-urlencoded", body, a.now, header); status != http.StatusOK {
+		t.Fatalf("first instance: %d %s", status, text)
+	}
+	if status, text := b.post("/slack/commands", "application/x-www-form-urlencoded", body, b.now, header); status != http.StatusUnauthorized || !strings.Contains(text, "replayed") {
+		t.Errorf("the same request to the second instance: %d %q, want 401 replayed", status, text)
+	}
+	mu.Lock()
+	down = errors.New("database down")
+	mu.Unlock()
+	if status, text := b.post("/slack/commands", "application/x-www-form-urlencoded", body, b.now.Add(time.Second), nil); status != http.StatusOK {
+		t.Errorf("a new request while the shared record fails: %d %q, want 200", status, text)
+	}
+	a.svc.mu.Lock()
+	b.svc.mu.Lock()
+	defer a.svc.mu.Unlock()
+	defer b.svc.mu.Unlock()
+	if len(a.svc.commands) != 1 || len(b.svc.commands) != 1 {
+		t.Errorf("commands acted on: %d and %d, want 1 each (not the replay)", len(a.svc.commands), len(b.svc.commands))
 	}
 }
