@@ -255,3 +255,32 @@ func overlay(base, part map[string]any) map[string]any {
 	}
 	return base
 }
+
+// TestDocsScriptRunsHaveStart: examples/incident.script records the recovery
+// point as a time of day (10:45) written for an incident declared at 11:00
+// CET on 2026-11-21, so every documented run of it fixes the console's clock
+// there with --start; without it the demo's postmortem says the RPO was
+// missed by hours.
+func TestDocsScriptRunsHaveStart(t *testing.T) {
+	runs := 0
+	for _, path := range repoDocs(t) {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined := strings.ReplaceAll(string(src), "\\\n", " ")
+		for n, line := range strings.Split(joined, "\n") {
+			if !strings.Contains(line, "--script examples/incident.script") {
+				continue
+			}
+			runs++
+			if !strings.Contains(line, "--start 2026-11-21T10:00:00Z") {
+				t.Errorf("%s: a run of examples/incident.script without --start 2026-11-21T10:00:00Z (line %d of the file with continuations joined): %s",
+					strings.TrimPrefix(path, "../../"), n+1, strings.TrimSpace(line))
+			}
+		}
+	}
+	if runs == 0 {
+		t.Fatal("no documented run of examples/incident.script: the test reads nothing")
+	}
+}
