@@ -89,16 +89,11 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 		opts = console.RunOptions{Name: *script}
 	}
 
-	store, err := openDatabase(ctx, cf.db, log, false)
+	store, closeStore, err := openHeld(ctx, cf.db, log, "console")
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
-	defer store.Close()
-	release, err := store.hold(ctx, "console")
-	if err != nil {
-		return fmt.Errorf("console: %w", err)
-	}
-	defer release()
+	defer closeStore()
 	if err := markConsole(ctx, store, store.name, c.stderr, opts.Interactive); err != nil {
 		return fmt.Errorf("console: %w", err)
 	}

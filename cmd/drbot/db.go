@@ -65,6 +65,23 @@ func openDatabase(ctx context.Context, db string, log *slog.Logger, readOnly boo
 	return &database{Store: s, sqlite: s, name: s.Path()}, nil
 }
 
+// openHeld opens the database db names for a command that works on it
+// (serve, console) and takes it for that command (hold). closeHeld lets
+// go of it and closes it. This is where serve and console open their
+// store; a new kind of database is added to openDatabase and hold.
+func openHeld(ctx context.Context, db string, log *slog.Logger, command string) (d *database, closeHeld func(), err error) {
+	d, err = openDatabase(ctx, db, log, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	release, err := d.hold(ctx, command)
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	return d, func() { release(); d.Close() }, nil
+}
+
 // expandDatabaseURL replaces each ${NAME} in a PostgreSQL URL with the
 // variable's value, percent-encoded, the rule of the plan's
 // paging.webhook: the password can stay out of DRBOT_DB and of the unit

@@ -56,7 +56,11 @@ type helpError string
 
 func (e helpError) Error() string { return string(e) }
 
-// serveCommand is "drbot serve".
+// serveCommand is "drbot serve". Run reads the flags and environment
+// (parse), opens what serve needs (open: the plan, the listener, the
+// database, Slack, the engine), runs its parts until a signal or a failure
+// (run), and closes what open opened (close), like Litestream's
+// ReplicateCommand.
 type serveCommand struct {
 	stdout, stderr io.Writer
 }
@@ -66,221 +70,310 @@ type serveCommand struct {
 const shutdownGrace = 10 * time.Second
 
 func (c *serveCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("serve", c.stderr, serveUsage)
-	var cf common
-	cf.register(fs)
-	addr := fs.String("addr", env("DRBOT_ADDR", ":3000"), "listen on `ADDR` for Slack's requests, /healthz and /metrics (env DRBOT_ADDR)")
-	force := fs.Bool("force", false, "serve a database that drbot console has played incidents in")
-	rest, err := parseInterleaved(fs, args)
-	if err != nil {
-		return usageError(err)
-	}
-	if len(rest) > 0 {
-		fs.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("serve: unexpected argument %q", rest[0])}
-	}
-	log, err := cf.logger(c.stderr)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-
-	token := strings.TrimSpace(os.Getenv("SLACK_BOT_TOKEN"))
-	secret := strings.TrimSpace(os.Getenv("SLACK_SIGNING_SECRET"))
-	appToken := strings.TrimSpace(os.Getenv("SLACK_APP_TOKEN"))
-	apiURL := strings.TrimSpace(os.Getenv("SLACK_API_URL"))
-	if token == "" {
-		return errNoToken
-	}
-	if secret == "" && appToken == "" {
-		return errors.New("serve: SLACK_SIGNING_SECRET is not set: it is required to verify Slack's requests to the HTTP endpoints " +
-			`(Slack app settings, "Basic Information", "Signing Secret"). Or set SLACK_APP_TOKEN (xapp-...) to use Socket Mode`)
-	}
-	if !strings.HasPrefix(token, "xoxb-") {
-		log.Warn("SLACK_BOT_TOKEN does not look like a bot token (xoxb-...)")
-	}
-	if appToken != "" && !strings.HasPrefix(appToken, "xapp-") {
-		return errors.New("serve: SLACK_APP_TOKEN must be an app-level token (xapp-...), created under the app's \"Basic Information\" with the connections:write scope")
-	}
-	if apiURL != "" && !strings.HasSuffix(apiURL, "/") {
-		apiURL += "/"
-	}
-	// Say which secrets are set, never what they are.
-	// A mistake in the settings stops serve before it opens anything.
-	public, err := publicURL()
-	if err != nil {
-		return &exitError{code: 2, err: fmt.Errorf("serve: %w", err)}
-	}
-	log.Info("slack configuration", "bot_token", token != "", "signing_secret", secret != "", "app_token", appToken != "", "api_url", orDefault(apiURL, "slack.com"))
-
-	plan, err := loadPlanReporting(cf.plan, c.stderr)
+	cfg, err := c.parse(args)
 	if err != nil {
 		return err
 	}
-	// SIGHUP reloads the plan file (reload.go). Caught from here on: its
-	// default action would end the process.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	s := &server{cfg: cfg, log: cfg.log}
+	defer s.close()
+	if err := s.open(ctx, c.stderr); err != nil {
+		return err
+	}
+	return s.run(ctx)
+}
+
+// serveConfig is what serve reads from its flags and the environment.
+type serveConfig struct {
+	common
+	addr   string
+	force  bool
+	public string // DRBOT_PUBLIC_URL: where people reach the web pages; "" for none
+	log    *slog.Logger
+	// Slack's credentials and where its Web API is (SLACK_API_URL, for
+	// tests; "" for slack.com).
+	token, secret, appToken, apiURL string
+}
+
+// parse reads the flags and the environment, and refuses a setup that
+// cannot work (no token, neither a signing secret nor an app token).
+func (c *serveCommand) parse(args []string) (*serveConfig, error) {
+	fs := newFlagSet("serve", c.stderr, serveUsage)
+	var cfg serveConfig
+	cfg.register(fs)
+	fs.StringVar(&cfg.addr, "addr", env("DRBOT_ADDR", ":3000"), "listen on `ADDR` for Slack's requests, /healthz and /metrics (env DRBOT_ADDR)")
+	fs.BoolVar(&cfg.force, "force", false, "serve a database that drbot console has played incidents in")
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	if len(rest) > 0 {
+		fs.Usage()
+		return nil, &exitError{code: 2, err: fmt.Errorf("serve: unexpected argument %q", rest[0])}
+	}
+	cfg.log, err = cfg.logger(c.stderr)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	if err := cfg.slackEnv(); err != nil {
+		return nil, err
+	}
+	// A mistake in the settings stops serve before it opens anything.
+	if cfg.public, err = publicURL(); err != nil {
+		return nil, &exitError{code: 2, err: fmt.Errorf("serve: %w", err)}
+	}
+	return &cfg, nil
+}
+
+// slackEnv reads Slack's credentials from the environment and logs which
+// are set, never what they are.
+func (cfg *serveConfig) slackEnv() error {
+	cfg.token = strings.TrimSpace(os.Getenv("SLACK_BOT_TOKEN"))
+	cfg.secret = strings.TrimSpace(os.Getenv("SLACK_SIGNING_SECRET"))
+	cfg.appToken = strings.TrimSpace(os.Getenv("SLACK_APP_TOKEN"))
+	cfg.apiURL = strings.TrimSpace(os.Getenv("SLACK_API_URL"))
+	if cfg.token == "" {
+		return errNoToken
+	}
+	if cfg.secret == "" && cfg.appToken == "" {
+		return errors.New("serve: SLACK_SIGNING_SECRET is not set: it is required to verify Slack's requests to the HTTP endpoints " +
+			`(Slack app settings, "Basic Information", "Signing Secret"). Or set SLACK_APP_TOKEN (xapp-...) to use Socket Mode`)
+	}
+	if !strings.HasPrefix(cfg.token, "xoxb-") {
+		cfg.log.Warn("SLACK_BOT_TOKEN does not look like a bot token (xoxb-...)")
+	}
+	if cfg.appToken != "" && !strings.HasPrefix(cfg.appToken, "xapp-") {
+		return errors.New("serve: SLACK_APP_TOKEN must be an app-level token (xapp-...), created under the app's \"Basic Information\" with the connections:write scope")
+	}
+	if cfg.apiURL != "" && !strings.HasSuffix(cfg.apiURL, "/") {
+		cfg.apiURL += "/"
+	}
+	cfg.log.Info("slack configuration", "bot_token", cfg.token != "", "signing_secret", cfg.secret != "", "app_token", cfg.appToken != "", "api_url", orDefault(cfg.apiURL, "slack.com"))
+	return nil
+}
+
+// server is one drbot serve: what open opened, for run to use and close
+// to close.
+type server struct {
+	cfg *serveConfig
+	log *slog.Logger
+
+	hup     chan os.Signal // SIGHUP: reload the plan (reload.go)
+	ln      net.Listener
+	store   *database
+	release func() // lets go of the database (closeHeld)
+	metrics *bot.Metrics
+	chat    *bot.SlackChat
+	engine  *incident.Engine
+	bot     *bot.Server
+	http    *http.Server
+}
+
+// open loads the plan, listens, opens and holds the database, connects to
+// Slack and builds the engine and the HTTP server. What it opened is
+// closed by close, also when open fails half way.
+func (s *server) open(ctx context.Context, stderr io.Writer) error {
+	plan, err := loadPlanReporting(s.cfg.plan, stderr)
+	if err != nil {
+		return err
+	}
+	// SIGHUP is caught from here on: its default action would end the
+	// process.
+	s.hup = make(chan os.Signal, 1)
+	signal.Notify(s.hup, syscall.SIGHUP)
 	// Listen before opening the database: a taken port fails here, before
 	// a database file is created for nothing.
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("serve: listen on %s: %w (set --addr or DRBOT_ADDR)", *addr, err)
+	if s.ln, err = net.Listen("tcp", s.cfg.addr); err != nil {
+		return fmt.Errorf("serve: listen on %s: %w (set --addr or DRBOT_ADDR)", s.cfg.addr, err)
 	}
-	defer ln.Close()
-	store, err := openDatabase(ctx, cf.db, log, false)
-	if err != nil {
+	if s.store, s.release, err = openHeld(ctx, s.cfg.db, s.log, "serve"); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	defer store.Close()
-	release, err := store.hold(ctx, "serve")
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	defer release()
-	if warning, err := refuseConsoleDB(ctx, store, store.name, *force); err != nil {
+	if warning, err := refuseConsoleDB(ctx, s.store, s.store.name, s.cfg.force); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	} else if warning != "" {
-		log.Warn(warning)
+		s.log.Warn(warning)
 	}
+	s.metrics = s.newMetrics()
+	s.chat = bot.NewSlackChat(bot.ChatConfig{Token: s.cfg.token, AppToken: s.cfg.appToken, APIURL: s.cfg.apiURL, Metrics: s.metrics, Logger: s.log})
+	botUserID, err := s.connectSlack(ctx)
+	if err != nil {
+		return err
+	}
+	s.engine, err = incident.New(incident.Config{Plan: plan, Store: s.store, Chat: s.chat, Now: time.Now, Logger: s.log, Metrics: s.metrics, PublicURL: s.cfg.public})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if err := s.newHTTP(botUserID); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
 
-	var svc *incident.Engine
-	metrics := bot.NewMetrics(bot.MetricsConfig{
-		Logger: log,
+// newMetrics makes the Prometheus metrics, reading the engine and the
+// store when scraped.
+func (s *server) newMetrics() *bot.Metrics {
+	return bot.NewMetrics(bot.MetricsConfig{
+		Logger: s.log,
 		OpenIncidents: func(ctx context.Context) (int, error) {
-			list, err := svc.Incidents(ctx, incident.Filter{State: incident.StateOpen})
+			list, err := s.engine.Incidents(ctx, incident.Filter{State: incident.StateOpen})
 			return len(list), err
 		},
 		OutboxDepth: func(ctx context.Context) (int, error) {
 			var n int
-			err := store.View(ctx, func(tx incident.Tx) error {
+			err := s.store.View(ctx, func(tx incident.Tx) error {
 				var err error
 				n, err = tx.OutboxDepth()
 				return err
 			})
 			return n, err
 		},
-		Leader: store.leaderGauge,
+		Leader: s.store.leaderGauge,
 	})
-	chat := bot.NewSlackChat(bot.ChatConfig{Token: token, AppToken: appToken, APIURL: apiURL, Metrics: metrics, Logger: log})
+}
 
-	// A token Slack refuses is a setup mistake worth stopping for; Slack
-	// being unreachable is not: the outbox keeps what is to be sent.
-	botUserID, err := authTest(ctx, chat)
+// connectSlack asks Slack who drbot is. A token Slack refuses is a setup
+// mistake worth stopping for; Slack being unreachable is not: the outbox
+// keeps what is to be sent, and the bot's member ID is then "".
+func (s *server) connectSlack(ctx context.Context) (botUserID string, err error) {
+	botUserID, err = authTest(ctx, s.chat)
 	if err != nil {
 		var ce *incident.ChatError
 		if errors.As(err, &ce) && ce.Permanent {
-			return fmt.Errorf("serve: Slack refused SLACK_BOT_TOKEN (%s): check the token, and that the app is installed in the workspace", ce.Code)
+			return "", fmt.Errorf("serve: Slack refused SLACK_BOT_TOKEN (%s): check the token, and that the app is installed in the workspace", ce.Code)
 		}
-		log.Warn("cannot reach Slack yet; starting anyway", "err", err)
-	} else {
-		log.Info("connected to Slack", "bot_user", botUserID)
+		s.log.Warn("cannot reach Slack yet; starting anyway", "err", err)
+		return "", nil
 	}
+	s.log.Info("connected to Slack", "bot_user", botUserID)
+	return botUserID, nil
+}
 
-	svc, err = incident.New(incident.Config{Plan: plan, Store: store, Chat: chat, Now: time.Now, Logger: log, Metrics: metrics, PublicURL: public})
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	srv, err := bot.NewServer(bot.Config{
-		Engine:        svc,
-		Chat:          chat,
-		SigningSecret: secret,
+// newHTTP builds the bot's Slack endpoints with the alert intake and the
+// web pages around them, and the HTTP server that serves them.
+func (s *server) newHTTP(botUserID string) error {
+	var err error
+	s.bot, err = bot.NewServer(bot.Config{
+		Engine:        s.engine,
+		Chat:          s.chat,
+		SigningSecret: s.cfg.secret,
 		BotUserID:     botUserID,
-		Logger:        log,
-		Metrics:       metrics,
-		Ping:          store.Ping,
-		Role:          store.role(),
-		FirstRequest:  store.firstRequest(svc),
+		Logger:        s.log,
+		Metrics:       s.metrics,
+		Ping:          s.store.Ping,
+		Role:          s.store.role(),
+		FirstRequest:  s.store.firstRequest(s.engine),
 	})
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return err
 	}
-	if secret == "" {
-		log.Warn("SLACK_SIGNING_SECRET is not set: the HTTP Slack endpoints refuse every request; Socket Mode only")
+	if s.cfg.secret == "" {
+		s.log.Warn("SLACK_SIGNING_SECRET is not set: the HTTP Slack endpoints refuse every request; Socket Mode only")
 	}
-
-	handler, err := withAlerts(srv, svc, metrics, log)
+	handler, err := withAlerts(s.bot, s.engine, s.metrics, s.log)
 	if err == nil {
-		handler, err = withWeb(handler, public, cf.plan, svc, store, log)
+		handler, err = withWeb(handler, s.cfg.public, s.cfg.plan, s.engine, s.store, s.log)
 	}
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return err
 	}
-
-	httpSrv := &http.Server{
+	s.http = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "plan", cf.plan, "db", store.name)
+	return nil
+}
 
+// part is one of serve's parts that run until the end (the engine, the
+// HTTP server, Socket Mode), and how it ended.
+type part struct {
+	what string
+	err  error
+}
+
+// run runs the engine, the HTTP server, Socket Mode and the plan reloader
+// until a signal (SIGINT, SIGTERM: ctx) or until a part fails, then shuts
+// them down. The error is the failed part's.
+func (s *server) run(ctx context.Context) error {
+	s.log.Info("listening", "addr", s.ln.Addr().String(), "plan", s.cfg.plan, "db", s.store.name)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	type exit struct {
-		what string
-		err  error
-	}
-	exits := make(chan exit, 3)
+	exits := make(chan part, 3)
 	running := 0
 	start := func(what string, fn func() error) {
 		running++
-		go func() { exits <- exit{what, fn()} }()
+		go func() { exits <- part{what, fn()} }()
 	}
-	start("incident engine", func() error { return store.runEngine(runCtx, svc, log) })
+	start("incident engine", func() error { return s.store.runEngine(runCtx, s.engine, s.log) })
 	start("http server", func() error {
-		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 		return nil
 	})
-	if appToken != "" {
-		start("socket mode", func() error { return srv.RunSocketMode(runCtx) })
+	if s.cfg.appToken != "" {
+		start("socket mode", func() error { return s.bot.RunSocketMode(runCtx) })
 	}
 	// A bad plan on reload is refused and logged, never fatal, so the
 	// reloader is not one of the parts above.
 	reloading := make(chan struct{})
 	go func() {
 		defer close(reloading)
-		reloadOnSignal(runCtx, hup, cf.plan, svc, log)
+		reloadOnSignal(runCtx, s.hup, s.cfg.plan, s.engine, s.log)
 	}()
 
-	// Run until a signal (SIGINT, SIGTERM: ctx) or until a part fails.
 	var failed error
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down")
+		s.log.Info("shutting down")
 	case e := <-exits:
 		running--
 		if e.err == nil {
 			e.err = errors.New("stopped")
 		}
 		failed = fmt.Errorf("serve: %s: %w", e.what, e.err)
-		log.Error("shutting down", "err", failed)
+		s.log.Error("shutting down", "err", failed)
 	}
-
-	// Stop taking requests, let the work started after answers finish,
-	// then stop the engine. Whatever is still in the outbox is sent by the
-	// next start.
-	grace, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := httpSrv.Shutdown(grace); err != nil {
-		log.Warn("http shutdown", "err", err)
-	}
-	if err := srv.Close(grace); err != nil {
-		log.Warn("bot shutdown", "err", err)
-	}
-	stop()
+	s.shutdown(stop)
 	<-reloading
 	for ; running > 0; running-- {
 		if e := <-exits; e.err != nil && failed == nil {
-			log.Warn("stopped with an error", "part", e.what, "err", e.err)
+			s.log.Warn("stopped with an error", "part", e.what, "err", e.err)
 		}
 	}
-	log.Info("stopped")
+	s.log.Info("stopped")
 	return failed
+}
+
+// shutdown stops taking requests, lets the work started after answers
+// finish, then stops the engine (stop). Whatever is still in the outbox
+// is sent by the next start.
+func (s *server) shutdown(stop func()) {
+	grace, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := s.http.Shutdown(grace); err != nil {
+		s.log.Warn("http shutdown", "err", err)
+	}
+	if err := s.bot.Close(grace); err != nil {
+		s.log.Warn("bot shutdown", "err", err)
+	}
+	stop()
+}
+
+// close closes what open opened, the last first.
+func (s *server) close() {
+	if s.release != nil {
+		s.release()
+	}
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	if s.hup != nil {
+		signal.Stop(s.hup)
+	}
 }
 
 func authTest(ctx context.Context, chat *bot.SlackChat) (string, error) {
