@@ -54,6 +54,11 @@ func dataLoss(inc *Incident) (lost time.Duration, known bool) {
 	return max(beganAt(inc).Sub(inc.RecoveryPoint), 0), true
 }
 
+// DataLoss is the data the incident lost, in time: from its recovery
+// point to when the failure began (began_at), never below zero. ok is
+// false until a recovery point is recorded.
+func (inc *Incident) DataLoss() (lost time.Duration, ok bool) { return dataLoss(inc) }
+
 // recoveryPoint is /incident recovery-point WHEN.
 func (o *op) recoveryPoint(userID, when string) (Reply, error) {
 	t, err := o.when(when, "the recovery point")

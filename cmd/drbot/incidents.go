@@ -18,7 +18,8 @@ import (
 const incidentsUsage = `drbot incidents [--drills] [--state open|resolved] [--format text|json] [--db FILE]
 
 Lists incidents, newest first: id, state, scenario, when declared, the time
-taken against the RTO, and whether the RTO was met. Drills are left out
+taken against the RTO, whether the RTO was met, and the data lost against
+the RPO ("?" until a recovery point is recorded). Drills are left out
 unless --drills is given. Times are shown in the plan's timezone (--plan);
 without a readable plan, in the timezone of the plan the newest incident
 was declared with, else UTC.`
@@ -48,6 +49,11 @@ type incidentRow struct {
 	// not decided yet.
 	RTOMet  *bool  `json:"rto_met"`
 	Channel string `json:"channel"`
+	// The RPO, the RTO's twin: null when there is none, or no recovery
+	// point recorded.
+	RPOSeconds      *int64 `json:"rpo_seconds"`
+	DataLossSeconds *int64 `json:"data_loss_seconds"`
+	RPOMet          *bool  `json:"rpo_met"`
 }
 
 func (c *incidentsCommand) Run(ctx context.Context, args []string) error {
@@ -117,7 +123,7 @@ func (c *incidentsCommand) Run(ctx context.Context, args []string) error {
 	}
 	var table bytes.Buffer
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tSCENARIO\tDECLARED\tELAPSED / RTO\tSTATUS\tDRILL")
+	fmt.Fprintln(tw, "ID\tSTATE\tSCENARIO\tDECLARED\tELAPSED / RTO\tSTATUS\tDATA LOST / RPO\tDRILL")
 	for _, inc := range list {
 		elapsed, verdict := rtoStanding(inc, now)
 		rto := "none"
@@ -128,9 +134,9 @@ func (c *incidentsCommand) Run(ctx context.Context, args []string) error {
 		if inc.Drill {
 			drill = "drill"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s / %s\t%s\t%s\n", inc.ID, inc.State, inc.Scenario,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s / %s\t%s\t%s\t%s\n", inc.ID, inc.State, inc.Scenario,
 			inc.DeclaredAt.In(loc).Format("2006-01-02 15:04 MST"),
-			playbooks.FormatDuration(elapsed.Truncate(time.Minute)), rto, verdict, drill)
+			playbooks.FormatDuration(elapsed.Truncate(time.Minute)), rto, verdict, rpoStanding(inc), drill)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -192,7 +198,41 @@ func newIncidentRow(inc *incident.Incident, now time.Time) incidentRow {
 		met := elapsed <= inc.RTO
 		r.RTOMet = &met
 	}
+	if inc.RPO > 0 {
+		rpo := int64(inc.RPO / time.Second)
+		r.RPOSeconds = &rpo
+	}
+	if lost, ok := inc.DataLoss(); ok {
+		s := int64(lost / time.Second)
+		r.DataLossSeconds = &s
+		if inc.RPO > 0 {
+			met := lost <= inc.RPO
+			r.RPOMet = &met
+		}
+	}
 	return r
+}
+
+// rpoStanding is the DATA LOST / RPO column: "10m / 15m met", "20m / 15m
+// missed", "? / 15m" before a recovery point is recorded, "10m / none",
+// or "none".
+func rpoStanding(inc *incident.Incident) string {
+	rpo := "none"
+	if inc.RPO > 0 {
+		rpo = playbooks.FormatDuration(inc.RPO)
+	}
+	lost, ok := inc.DataLoss()
+	switch {
+	case !ok && inc.RPO == 0:
+		return "none"
+	case !ok:
+		return "? / " + rpo
+	case inc.RPO == 0:
+		return playbooks.FormatDuration(lost) + " / none"
+	case lost <= inc.RPO:
+		return playbooks.FormatDuration(lost) + " / " + rpo + " met"
+	}
+	return playbooks.FormatDuration(lost) + " / " + rpo + " missed"
 }
 
 // location picks the timezone to show times in: the plan file's when it

@@ -62,17 +62,17 @@ func testIncidents() []*incident.Incident {
 	return []*incident.Incident{
 		{Scenario: "db-corruption", Title: "Corrupted payments database", Severity: "sev1", Service: "payments-db",
 			State: incident.StateResolved, DeclaredAt: at(8, 0), ResolvedAt: at(9, 10), RTO: 2 * time.Hour,
-			PlanHash: "hash1", ChannelName: "inc-1-db-corruption"},
+			RPO: 15 * time.Minute, RecoveryPoint: at(7, 50), PlanHash: "hash1", ChannelName: "inc-1-db-corruption"},
 		{Scenario: "db-corruption", Title: "Corrupted payments database", Severity: "sev1", Service: "payments-db",
 			State: incident.StateResolved, DeclaredAt: at(9, 0), ResolvedAt: at(11, 20), RTO: 2 * time.Hour,
-			PlanHash: "hash1", ChannelName: "inc-2-db-corruption"},
+			RPO: 15 * time.Minute, BeganAt: at(8, 40), RecoveryPoint: at(8, 0), PlanHash: "hash1", ChannelName: "inc-2-db-corruption"},
 		{Scenario: "db-corruption", Title: "Corrupted payments database", Severity: "sev1", Service: "payments-db",
 			State: incident.StateOpen, DeclaredAt: at(12, 0), RTO: 2 * time.Hour, Drill: true,
 			PlanHash: "hash1", ChannelName: "drill-3-db-corruption"},
 		{Scenario: "region-down", Title: "Region down", Severity: "sev2", Service: "",
 			State: incident.StateOpen, DeclaredAt: at(12, 15), PlanHash: "hash1", ChannelName: "inc-4-region-down"},
 		{Scenario: "db-corruption", Title: "Corrupted payments database", Severity: "sev1", Service: "payments-db",
-			State: incident.StateOpen, DeclaredAt: at(10, 0), RTO: 2 * time.Hour, PlanHash: "hash1",
+			State: incident.StateOpen, DeclaredAt: at(10, 0), RTO: 2 * time.Hour, RPO: 15 * time.Minute, PlanHash: "hash1",
 			ChannelName: "inc-5-db-corruption"},
 	}
 }
@@ -99,28 +99,28 @@ func TestIncidentsTable(t *testing.T) {
 		{
 			name: "plan timezone, drills left out",
 			args: []string{"--db", db, "--plan", "testdata/oslo-plan.yaml"},
-			want: `ID  STATE     SCENARIO       DECLARED              ELAPSED / RTO  STATUS         DRILL
-5   open      db-corruption  2026-11-21 11:00 CET  2h30m / 2h     missed by 30m
-4   open      region-down    2026-11-21 13:15 CET  15m / none     none
-2   resolved  db-corruption  2026-11-21 10:00 CET  2h20m / 2h     missed by 20m
-1   resolved  db-corruption  2026-11-21 09:00 CET  1h10m / 2h     met
+			want: `ID  STATE     SCENARIO       DECLARED              ELAPSED / RTO  STATUS         DATA LOST / RPO   DRILL
+5   open      db-corruption  2026-11-21 11:00 CET  2h30m / 2h     missed by 30m  ? / 15m
+4   open      region-down    2026-11-21 13:15 CET  15m / none     none           none
+2   resolved  db-corruption  2026-11-21 10:00 CET  2h20m / 2h     missed by 20m  40m / 15m missed
+1   resolved  db-corruption  2026-11-21 09:00 CET  1h10m / 2h     met            10m / 15m met
 `,
 		},
 		{
 			name: "drills and state, flags after",
 			args: []string{"--state", "open", "--db", db, "--plan", "testdata/oslo-plan.yaml", "--drills"},
-			want: `ID  STATE  SCENARIO       DECLARED              ELAPSED / RTO  STATUS         DRILL
-5   open   db-corruption  2026-11-21 11:00 CET  2h30m / 2h     missed by 30m
-4   open   region-down    2026-11-21 13:15 CET  15m / none     none
-3   open   db-corruption  2026-11-21 13:00 CET  30m / 2h       1h30m left     drill
+			want: `ID  STATE  SCENARIO       DECLARED              ELAPSED / RTO  STATUS         DATA LOST / RPO  DRILL
+5   open   db-corruption  2026-11-21 11:00 CET  2h30m / 2h     missed by 30m  ? / 15m
+4   open   region-down    2026-11-21 13:15 CET  15m / none     none           none
+3   open   db-corruption  2026-11-21 13:00 CET  30m / 2h       1h30m left     none             drill
 `,
 		},
 		{
 			name: "no plan file: the stored plan's timezone",
 			args: []string{"--db", db, "--plan", filepath.Join(t.TempDir(), "missing.yaml"), "--state", "resolved"},
-			want: `ID  STATE     SCENARIO       DECLARED              ELAPSED / RTO  STATUS         DRILL
-2   resolved  db-corruption  2026-11-21 10:00 CET  2h20m / 2h     missed by 20m
-1   resolved  db-corruption  2026-11-21 09:00 CET  1h10m / 2h     met
+			want: `ID  STATE     SCENARIO       DECLARED              ELAPSED / RTO  STATUS         DATA LOST / RPO   DRILL
+2   resolved  db-corruption  2026-11-21 10:00 CET  2h20m / 2h     missed by 20m  40m / 15m missed
+1   resolved  db-corruption  2026-11-21 09:00 CET  1h10m / 2h     met            10m / 15m met
 `,
 		},
 	}
@@ -170,17 +170,21 @@ func TestIncidentsJSON(t *testing.T) {
 		t.Fatalf("not JSON: %v\n%s", err, got)
 	}
 	yes, no := true, false
+	rpo, lost2, lost1 := int64(900), int64(2400), int64(600)
 	want := []incidentRow{
 		{ID: 5, State: "open", Scenario: "db-corruption", Title: "Corrupted payments database", Severity: "sev1", Service: "payments-db",
-			DeclaredAt: "2026-11-21T10:00:00Z", ElapsedSeconds: 9000, RTOSeconds: 7200, RTOMet: &no, Channel: "inc-5-db-corruption"},
+			DeclaredAt: "2026-11-21T10:00:00Z", ElapsedSeconds: 9000, RTOSeconds: 7200, RTOMet: &no, Channel: "inc-5-db-corruption",
+			RPOSeconds: &rpo},
 		{ID: 4, State: "open", Scenario: "region-down", Title: "Region down", Severity: "sev2",
 			DeclaredAt: "2026-11-21T12:15:00Z", ElapsedSeconds: 900, Channel: "inc-4-region-down"},
 		{ID: 3, State: "open", Scenario: "db-corruption", Title: "Corrupted payments database", Severity: "sev1", Service: "payments-db",
 			Drill: true, DeclaredAt: "2026-11-21T12:00:00Z", ElapsedSeconds: 1800, RTOSeconds: 7200, Channel: "drill-3-db-corruption"},
 		{ID: 2, State: "resolved", Scenario: "db-corruption", Title: "Corrupted payments database", Severity: "sev1", Service: "payments-db",
-			DeclaredAt: "2026-11-21T09:00:00Z", ResolvedAt: "2026-11-21T11:20:00Z", ElapsedSeconds: 8400, RTOSeconds: 7200, RTOMet: &no, Channel: "inc-2-db-corruption"},
+			DeclaredAt: "2026-11-21T09:00:00Z", ResolvedAt: "2026-11-21T11:20:00Z", ElapsedSeconds: 8400, RTOSeconds: 7200, RTOMet: &no, Channel: "inc-2-db-corruption",
+			RPOSeconds: &rpo, DataLossSeconds: &lost2, RPOMet: &no},
 		{ID: 1, State: "resolved", Scenario: "db-corruption", Title: "Corrupted payments database", Severity: "sev1", Service: "payments-db",
-			DeclaredAt: "2026-11-21T08:00:00Z", ResolvedAt: "2026-11-21T09:10:00Z", ElapsedSeconds: 4200, RTOSeconds: 7200, RTOMet: &yes, Channel: "inc-1-db-corruption"},
+			DeclaredAt: "2026-11-21T08:00:00Z", ResolvedAt: "2026-11-21T09:10:00Z", ElapsedSeconds: 4200, RTOSeconds: 7200, RTOMet: &yes, Channel: "inc-1-db-corruption",
+			RPOSeconds: &rpo, DataLossSeconds: &lost1, RPOMet: &yes},
 	}
 	if diff := cmp.Diff(want, rows); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
