@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 
@@ -55,7 +56,7 @@ func openDatabase(ctx context.Context, db string, log *slog.Logger, readOnly boo
 	}
 	if readOnly {
 		if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no database at %s (set --db or DRBOT_DB to the file drbot serve uses)", db)
+			return nil, fmt.Errorf("no database at %s (set --db or DRBOT_DB to the file drbot serve uses%s)", db, consoleHint(db))
 		}
 	}
 	s, err := storage.Open(ctx, storage.Config{Path: db, Logger: log, ReadOnly: readOnly})
@@ -63,6 +64,17 @@ func openDatabase(ctx context.Context, db string, log *slog.Logger, readOnly boo
 		return nil, err
 	}
 	return &database{Store: s, sqlite: s, name: s.Path()}, nil
+}
+
+// consoleHint points at the console's database beside the missing db, if
+// there is one: someone who just played the README's walkthrough looks for
+// its incident there.
+func consoleHint(db string) string {
+	c := filepath.Join(filepath.Dir(db), defaultConsoleDB)
+	if _, err := os.Stat(c); err != nil || filepath.Clean(db) == c {
+		return ""
+	}
+	return "; the console's incidents are in " + c + ": --db " + c
 }
 
 // openHeld opens the database db names for a command that works on it

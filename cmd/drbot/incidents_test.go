@@ -211,6 +211,21 @@ func TestIncidentsErrors(t *testing.T) {
 	}
 }
 
+// TestMissingDatabaseNamesTheConsoles: after the README's walkthrough the
+// play incident is in drbot-console.db; "drbot incidents" (on drbot.db)
+// says where it is.
+func TestMissingDatabaseNamesTheConsoles(t *testing.T) {
+	dir := t.TempDir()
+	console := filepath.Join(dir, defaultConsoleDB)
+	if err := os.WriteFile(console, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	checkErrors(t, runIncidents, []errorCase{
+		{"console database beside", []string{"--db", filepath.Join(dir, "drbot.db")}, 1,
+			"no database at " + filepath.Join(dir, "drbot.db") + " (set --db or DRBOT_DB to the file drbot serve uses; the console's incidents are in " + console + ": --db " + console + ")"},
+	})
+}
+
 func TestRTOStanding(t *testing.T) {
 	now := at(12, 0)
 	tests := []struct {
