@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -282,5 +283,20 @@ func TestDocsScriptRunsHaveStart(t *testing.T) {
 	}
 	if runs == 0 {
 		t.Fatal("no documented run of examples/incident.script: the test reads nothing")
+	}
+}
+
+// TestUsagesNameFilesThatExist: a --help that sends people to a document
+// names a file of the repository (docs/http.md), not one they do not have.
+func TestUsagesNameFilesThatExist(t *testing.T) {
+	mention := regexp.MustCompile(`[\w./-]+\.md\b`)
+	for _, usage := range []string{backupUsage, consoleUsage, healthcheckUsage, incidentsUsage, migrateUsage,
+		planUsage, planDocUsage, postmortemUsage, serveUsage, statsUsage, webUsage} {
+		for _, name := range mention.FindAllString(usage, -1) {
+			if _, err := os.Stat(filepath.Join("../..", name)); err != nil {
+				t.Errorf("the usage %q names %s, which is not a file of the repository (want a path such as docs/http.md)",
+					strings.SplitN(usage, "\n", 2)[0], name)
+			}
+		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 const postmortemUsage = `drbot postmortem [--format markdown|json] [--db FILE] ID
 
 Prints the postmortem of incident ID: Markdown a team pastes into its
-review, or JSON (the contract in interface.md). An incident still open gets
+review, or JSON (the contract in docs/http.md). An incident still open gets
 the postmortem so far. It only reads the database. The plan the incident
 was declared with is kept there and used; --plan stands in when it is
 missing.`
