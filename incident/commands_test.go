@@ -105,7 +105,9 @@ func TestStatus(t *testing.T) {
 	e.press(uErin, ch, "No")
 	e.at(30 * time.Minute)
 
-	r := e.mustCommand(uErin, ch, "status")
+	// Asked by someone paged for nothing (erin is paged as approver since
+	// 10:11, the approval waiting: asking would acknowledge it).
+	r := e.mustCommand("U0WATCH01", ch, "status")
 	want := "*Incident #1: Corrupted payments database* — open · sev1 · payments-db · <#" + ch + ">\n" +
 		"Elapsed 30m of the 2h RTO (deadline 12:00 CET), 1h30m left. Projected finish 11:40 CET — 20m within the RTO.\n" +
 		"Recovery point not recorded (RPO 15m): /incident recovery-point WHEN\n" +
@@ -113,7 +115,9 @@ func TestStatus(t *testing.T) {
 		"Waiting since 10:06 CET for approval by the approver role (Erin Lund, Frank Moe).\n" +
 		"*Paged*\n" +
 		"• commander: acknowledged by Alice Berg at 10:02 CET\n" +
-		"• executor: Bob Dahl paged (page 3), not acknowledged yet"
+		"• executor: Bob Dahl paged (page 3), not acknowledged yet\n" +
+		// The approval waited past ack_timeout: the approvers are paged.
+		"• approver: Erin Lund paged (page 1), not acknowledged yet"
 	if r.Text != want {
 		t.Errorf("status:\n%s\nwant:\n%s", r.Text, want)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -481,5 +482,69 @@ func TestTimeToAcknowledge(t *testing.T) {
 				t.Errorf("summary fields %+v lack the time to acknowledge %q", summary.Fields, tt.wantText)
 			}
 		})
+	}
+}
+
+// An approval nobody decides within ack_timeout is paged like a role:
+// the channel is told, the approvers are paged down the role's list, and
+// any approver's decision answers the page. The wait is in the
+// postmortem.
+func TestApprovalWaitIsPaged(t *testing.T) {
+	e := newSQLiteEnv(t, svcPlan(t))
+	e.declare("db-corruption", "", false)
+	ch := e.channel(1)
+	e.clock.Set(svcT0.Add(time.Minute))
+	e.press(uAlice, dmOf(uAlice), "Acknowledge")
+	e.press(uBob, dmOf(uBob), "Acknowledge")
+	e.clock.Set(svcT0.Add(2 * time.Minute))
+	e.press(uBob, ch, "No") // restore waits for the approver role from 10:02
+	e.at(6 * time.Minute)
+	if _, ok := e.find(ch, "for approval by the approver role"); ok {
+		t.Fatal("the approval was paged before ack_timeout")
+	}
+	e.at(7 * time.Minute)
+	e.mustFind(ch, ":hourglass_flowing_sand: Step restore has waited 5m for approval by the approver role (Erin Lund, Frank Moe). Paging Erin Lund as approver.")
+	page := e.mustFind(dmOf(uErin), "You are paged as *approver*")
+	if !strings.Contains(page.Text, "Step restore has waited 5m for approval by the approver role") || !slices.Equal(btnLabels(page.Buttons), []string{"Acknowledge"}) {
+		t.Errorf("erin's page: %q %v", page.Text, btnLabels(page.Buttons))
+	}
+	e.at(12 * time.Minute)
+	e.mustFind(ch, ":arrow_right: Erin Lund did not acknowledge within 5m; paging Frank Moe as approver")
+	e.clock.Set(svcT0.Add(14 * time.Minute))
+	e.press(uFrank, dmOf(uFrank), "Approve") // from the approval DM, not the page
+	e.mustFind(ch, ":white_check_mark: Frank Moe acknowledged as approver after 7m, by pressing Approve on step restore")
+	for _, d := range []time.Duration{17, 22, 27} {
+		e.at(d * time.Minute)
+	}
+	for _, ev := range e.timeline(1) {
+		if ev.Kind == incident.KindEscalated && ev.At.After(svcT0.Add(14*time.Minute)) {
+			t.Errorf("escalated after the approval was decided: %s", ev.Text)
+		}
+	}
+	e.mustCommand(uZed, ch, "resolve")
+	pm, err := e.svc.Postmortem(e.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pm.Approvals) != 1 || pm.Approvals[0].WaitSeconds != 12*60 || pm.Approvals[0].Outcome != "approved" {
+		t.Errorf("approvals = %+v, want restore approved after 12m", pm.Approvals)
+	}
+	if !slices.Contains(pm.Findings, "approval of restore took 12m; make sure someone in the approver role is reachable, or pre-approve this step") {
+		t.Errorf("findings lack the approval's wait: %q", pm.Findings)
+	}
+
+	// Decided in time: nobody is paged.
+	e2 := newSQLiteEnv(t, svcPlan(t))
+	e2.declare("db-corruption", "", false)
+	ch2 := e2.channel(1)
+	e2.press(uZed, ch2, "No")
+	e2.clock.Set(svcT0.Add(4 * time.Minute))
+	e2.press(uErin, dmOf(uErin), "Approve")
+	e2.at(10 * time.Minute)
+	if _, ok := e2.find(ch2, "for approval by the approver role"); ok {
+		t.Error("an approval decided in time was paged")
+	}
+	if got := e2.pagesTo(uErin); len(got) != 0 {
+		t.Errorf("erin was paged: %s", dumpMsgs(got))
 	}
 }

@@ -78,6 +78,7 @@ func (o *op) requestApproval(st *playbooks.Step, sr *StepRun, run int, actor str
 	for _, c := range approvers {
 		o.urgentDM(c, o.approvalDMMessage(st, run, round), o.approvalDMRef(st.ID, run, round, c), "ask "+c+" to approve step "+st.ID)
 	}
+	o.scheduleApprovalPage(st, run, round)
 }
 
 // checkRun finds the StepRun a step button refers to and says why the
@@ -177,7 +178,10 @@ func (o *op) pressApproval(userID string, a action) string {
 	}
 	round := sr.ApprovalRound
 	approvers := o.plan.Roles[st.Approval]
-	o.workAck(userID, fmt.Sprintf("by pressing %s on step %s", map[bool]string{true: "Approve", false: "Deny"}[a.verb == actApprove], st.ID), "")
+	how := fmt.Sprintf("by pressing %s on step %s", map[bool]string{true: "Approve", false: "Deny"}[a.verb == actApprove], st.ID)
+	o.workAck(userID, how, "")
+	o.approvalAnswersPage(st, userID, how)
+	o.deleteTimer(o.approvalKey())
 	if a.verb == actApprove {
 		sr.Approval, sr.ApprovedBy, sr.ApprovedAt = ApprovalApproved, userID, o.now
 		o.event(KindApproved, userID, fmt.Sprintf("Step %s approved", st.ID), map[string]string{"step": st.ID, "role": st.Approval})

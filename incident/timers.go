@@ -104,7 +104,7 @@ func (s *Engine) fireOne(ctx context.Context, now time.Time) (t Timer, found boo
 // returns the op of the incident it changed, if any.
 func (s *Engine) handleTimer(tx Tx, t Timer) (*op, error) {
 	switch t.Kind {
-	case timerEscalate, timerRTO, timerProjection:
+	case timerEscalate, timerRTO, timerProjection, timerApproval:
 	case timerReview, timerReviewOverdue, timerDrill:
 		return s.handleSchedule(tx, t)
 	default:
@@ -132,6 +132,8 @@ func (s *Engine) handleTimer(tx Tx, t Timer) (*op, error) {
 		o.fireRTO()
 	case timerProjection:
 		o.checkProjection()
+	case timerApproval:
+		o.pageApproval(t.Data)
 	}
 	if err := o.save(); err != nil {
 		return nil, fmt.Errorf("timer %s: %w", t.Key, err)
