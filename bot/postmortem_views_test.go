@@ -105,7 +105,9 @@ func TestRecoveryPointDialog(t *testing.T) {
 	if body := string(views[0].Body); !strings.Contains(body, `"callback_id":"recovery_point"`) || !strings.Contains(body, "Data recovered to") {
 		t.Errorf("views.open = %s", body)
 	}
-	h.svc.command = func(context.Context, incident.CommandRequest) (incident.Reply, error) { return incident.Reply{Text: "ok"}, nil }
+	h.svc.command = func(context.Context, incident.CommandRequest) (incident.Reply, error) {
+		return incident.Reply{Text: "ok"}, nil
+	}
 	if status, body := h.interaction(dialogSubmission(RecoveryPointCallbackID, map[string]string{"recovery_point": ""})); status != 200 || !strings.Contains(body, `"recovery_point":"Say when`) {
 		t.Errorf("empty: %d %s", status, body)
 	}
