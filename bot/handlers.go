@@ -46,7 +46,9 @@ func (s *Server) Command(cmd slack.SlashCommand) any {
 	log := s.log.With("user", cmd.UserID, "channel", cmd.ChannelID)
 	start := time.Now()
 	reply, finished, err := within(s, "command", func(ctx context.Context) (incident.Reply, error) {
-		reply, err := s.svc.Command(ctx, req)
+		named := req
+		named.Text = s.nameMentions(ctx, req.Text)
+		reply, err := s.svc.Command(ctx, named)
 		if err == nil && reply.Declared != 0 {
 			reply.Text = s.declaredReply(ctx, reply, start.Add(s.cfg.AnswerWithin/2))
 		}
@@ -661,7 +663,7 @@ func (s *Server) channelArchived(eventID, channel, user string, archived bool) i
 // returns only the errors worth trying again for (the database failing);
 // a channel of no incident, or a message noted before, is no error.
 func (s *Server) note(ctx context.Context, channel, ts, author, text string) error {
-	text = strings.TrimSpace(Unescape(text))
+	text = s.nameMentions(ctx, strings.TrimSpace(Unescape(text)))
 	if text == "" {
 		return nil
 	}

@@ -100,6 +100,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	botUserID string
+	names     map[string]string // member id -> name, for mentions (mentions.go)
 }
 
 // NewServer returns a Server.
@@ -134,6 +135,7 @@ func NewServer(cfg Config) (*Server, error) {
 		bg:        bg,
 		cancel:    cancel,
 		botUserID: cfg.BotUserID,
+		names:     map[string]string{},
 	}
 	s.mux.Handle("POST /slack/commands", s.sslCheck(s.signed("commands", s.httpCommand)))
 	s.mux.Handle("POST /slack/interactions", s.signed("interactions", s.httpInteraction))

@@ -272,7 +272,9 @@ func TestCommandAnswered(t *testing.T) {
 		t.Errorf("answer (-got +want):\n%s", diff)
 	}
 	// The trigger_id comes along, so that the engine may ask for a dialog.
-	want := []incident.CommandRequest{{UserID: "U1", ChannelID: "C0GENERAL", Text: "declare db-corruption replica <x> & <@U2|two>", TriggerID: "trigger-" + h.fs.ResponseURL("cmd")}}
+	// The mention is labelled with the member's name as users.info says
+	// it (the fake's U2 is named "U2"), for the postmortem (mentions.go).
+	want := []incident.CommandRequest{{UserID: "U1", ChannelID: "C0GENERAL", Text: "declare db-corruption replica <x> & <@U2|U2>", TriggerID: "trigger-" + h.fs.ResponseURL("cmd")}}
 	if diff := cmp.Diff(h.svc.commands, want); diff != "" {
 		t.Errorf("requests (-got +want):\n%s", diff)
 	}

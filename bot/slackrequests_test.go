@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -65,5 +66,28 @@ func TestChannelArchiveEvents(t *testing.T) {
 	h.svc.mu.Unlock()
 	if want := "C024BE91L|U024BE7LH|true C024BE91L|U024BE7LH|false"; got != want {
 		t.Errorf("archived = %q, want %q", got, want)
+	}
+}
+
+// A member mentioned in a command is labelled with their name from
+// users.info (asked once), so that the postmortem reads @Ben Dahl; a
+// member Slack does not know keeps the mention as typed.
+func TestMentionsNamed(t *testing.T) {
+	h := newHarness(t)
+	h.fs.AddUser("U0BEN0001", "ben@example.com", "Ben Dahl", false)
+	for i := range 2 {
+		if status, _ := h.command(fmt.Sprintf("note ask <@U0BEN0001|ben> and <@U0BEN0001> and <@U0NOBODY1|x> %d", i)); status != http.StatusOK {
+			t.Fatalf("command: %d", status)
+		}
+	}
+	h.svc.mu.Lock()
+	defer h.svc.mu.Unlock()
+	for i, c := range h.svc.commands {
+		if want := fmt.Sprintf("note ask <@U0BEN0001|Ben Dahl> and <@U0BEN0001|Ben Dahl> and <@U0NOBODY1|x> %d", i); c.Text != want {
+			t.Errorf("text = %q, want %q", c.Text, want)
+		}
+	}
+	if n := len(h.fs.CallsTo("users.info")); n != 3 {
+		t.Errorf("%d users.info calls, want 3 (Ben once, the unknown member each time)", n)
 	}
 }

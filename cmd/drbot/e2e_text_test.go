@@ -128,11 +128,11 @@ func TestServeBigIncidentWithinSlackLimits(t *testing.T) {
 	mustMessage(t, fs, ch.ID, "step 3", withButton("Done", "Step 3/60 · step-03"))
 
 	// What people typed in Slack, as Slack sends it (should_escape).
-	note := "ask <@U0BOB0001|bob> in <#C0GENERAL|general>, see <https://status.example|status page> &amp; <!channel>"
+	note := "ask <@U0BOB0001|bob> in <#C0GENERAL|general>, see <https://status.example|status page> &amp; <!channel>, cc <@U0MALLORY|mal>"
 	if status, answer := srv.command(alice, ch.ID, "note "+note, fs.ResponseURL("note")); status != 200 || !strings.Contains(answer, "Noted") {
 		t.Fatalf("note: %d %q", status, answer)
 	}
-	mustMessage(t, fs, ch.ID, "the note", containing("ask <@U0BOB0001|bob> in <#C0GENERAL|general>, see <https://status.example|status page> &amp; &lt;!channel&gt;"))
+	mustMessage(t, fs, ch.ID, "the note", containing("ask <@U0BOB0001|bob> in <#C0GENERAL|general>, see <https://status.example|status page> &amp; &lt;!channel&gt;, cc <@U0MALLORY|mallory>"))
 	for _, cmd := range []string{"status", "list"} {
 		if status, answer := srv.command(alice, ch.ID, cmd, fs.ResponseURL(cmd)); status != 200 || utf8.RuneCountInString(answer) > slacklimit.ChatText {
 			t.Errorf("%s: %d, %d characters", cmd, status, utf8.RuneCountInString(answer))
@@ -153,7 +153,8 @@ func TestServeBigIncidentWithinSlackLimits(t *testing.T) {
 	// The Markdown postmortem shows what was typed, readable.
 	srv.stop()
 	r := runBinary(t, drbotBinary(t), "", "postmortem", "--db", filepath.Join(dir, "drbot.db"), "1")
-	for _, want := range []string{"ask @בוב דהן in #general, see [status page](https://status.example) & @channel", summary} {
+	// bob by the plan's name, mallory (in no role) by the name users.info gave.
+	for _, want := range []string{"ask @בוב דהן in #general, see [status page](https://status.example) & @channel, cc @mallory", summary} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("postmortem lacks %.80q:\n%.1500s", want, r.stdout)
 		}
