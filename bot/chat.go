@@ -54,7 +54,11 @@ type SlackChat struct {
 	botUserID string // drbot's own member id, once auth.test told it
 }
 
-var _ incident.Chat = (*SlackChat)(nil)
+var (
+	_ incident.Chat      = (*SlackChat)(nil)
+	_ incident.Directory = (*SlackChat)(nil)
+	_ incident.Webhooks  = (*SlackChat)(nil)
+)
 
 // NewSlackChat returns a SlackChat.
 func NewSlackChat(cfg ChatConfig) *SlackChat {

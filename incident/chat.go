@@ -4,9 +4,15 @@ import (
 	"context"
 )
 
-// Chat is a chat surface the outbox worker delivers through: Slack in
-// production (bot.SlackChat), the terminal in the console. Errors should be
-// *ChatError so that the worker knows whether to retry.
+// A chat surface is three small interfaces, so that a new one implements
+// what it has: Chat (conversations and messages), Directory (who a user
+// is) and Webhooks (the paging webhook's POST). Slack (bot.SlackChat) and
+// the console implement all three. Errors should be *ChatError so that the
+// outbox worker knows whether to retry.
+
+// Chat is the conversations and messages of a chat surface the outbox
+// worker delivers through: Slack in production (bot.SlackChat), the
+// terminal in the console.
 type Chat interface {
 	// CreateChannel creates a public channel; on name_taken it adds a
 	// suffix. It returns the channel's id and its final name.
@@ -19,12 +25,23 @@ type Chat interface {
 	Update(ctx context.Context, channelID, ts string, m Message) error
 	Pin(ctx context.Context, channelID, ts string) error
 	Ephemeral(ctx context.Context, channelID, userID string, m Message) error
+}
+
+// Directory is the chat's directory of users: a plan contact known by
+// email only is found by it, and the contact-list review checks that each
+// account still exists and is active.
+type Directory interface {
 	LookupUserByEmail(ctx context.Context, email string) (userID string, err error)
 	// LookupUser returns what the chat knows of a user (users.info), for
 	// the contact-list review: whether the account still exists and is
 	// active. A user that does not exist is a permanent *ChatError
 	// (user_not_found).
 	LookupUser(ctx context.Context, userID string) (UserInfo, error)
+}
+
+// Webhooks POSTs the paging webhook (the plan's paging.webhook: PagerDuty,
+// Opsgenie ...). The URL may hold a secret: errors must not quote it.
+type Webhooks interface {
 	Webhook(ctx context.Context, url string, body []byte) error
 }
 

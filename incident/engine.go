@@ -23,12 +23,18 @@ type Metrics interface {
 
 // Config is what an Engine is made from.
 type Config struct {
-	Plan    *playbooks.Plan
-	Store   Store
-	Chat    Chat             // needed by Tick and Run to deliver the outbox
-	Now     func() time.Time // default time.Now; always used in UTC
-	Logger  *slog.Logger     // default discards
-	Metrics Metrics          // optional
+	Plan  *playbooks.Plan
+	Store Store
+	Chat  Chat // needed by Tick and Run to deliver the outbox
+	// Directory and Webhooks default to Chat when it implements them.
+	// Without a Directory, contacts known by email only cannot be reached
+	// and the review cannot check accounts; without Webhooks, the paging
+	// webhook is not called. Either failure is recorded in the timeline.
+	Directory Directory
+	Webhooks  Webhooks
+	Now       func() time.Time // default time.Now; always used in UTC
+	Logger    *slog.Logger     // default discards
+	Metrics   Metrics          // optional
 	// PublicURL is the address people reach drbot's web pages at
 	// (DRBOT_PUBLIC_URL), without a trailing slash; "" when the pages are
 	// off. It turns on "/incident web" and the links to an incident's
@@ -91,6 +97,12 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
+	}
+	if d, ok := cfg.Chat.(Directory); ok && cfg.Directory == nil {
+		cfg.Directory = d
+	}
+	if w, ok := cfg.Chat.(Webhooks); ok && cfg.Webhooks == nil {
+		cfg.Webhooks = w
 	}
 	s := &Engine{
 		cfg:        cfg,

@@ -13,6 +13,15 @@ type emailLookup struct {
 	err  error
 }
 
+// directory is the chat's user directory, or a permanent error when the
+// engine has none.
+func (d *delivery) directory() (Directory, error) {
+	if d.s.cfg.Directory == nil {
+		return nil, &badMessage{reason: "no user directory to look people up in"}
+	}
+	return d.s.cfg.Directory, nil
+}
+
 // recipient returns the Slack member ID a DM goes to.
 func (d *delivery) recipient(ctx context.Context, o Outgoing, inc *Incident) (string, error) {
 	if o.Body.User != "" {
@@ -82,7 +91,12 @@ func (d *delivery) lookupEmail(ctx context.Context, contactID, email string) (st
 		l.user = cached
 		return cached, nil
 	}
-	user, err := d.s.cfg.Chat.LookupUserByEmail(ctx, email)
+	dir, err := d.directory()
+	if err != nil {
+		l.err = err
+		return "", err
+	}
+	user, err := dir.LookupUserByEmail(ctx, email)
 	if err != nil {
 		l.err = err
 		return "", err

@@ -250,10 +250,13 @@ func (d *delivery) sendEphemeral(ctx context.Context, o Outgoing, inc *Incident)
 // sendWebhook calls the paging webhook, whose URL is read from the plan
 // at send time so that it is never stored.
 func (d *delivery) sendWebhook(ctx context.Context, o Outgoing, inc *Incident) (sendResult, error) {
-	chat := d.s.cfg.Chat
+	hooks := d.s.cfg.Webhooks
+	if hooks == nil {
+		return sendResult{}, &badMessage{reason: "no webhook poster to call the paging webhook with"}
+	}
 	if o.Body.WebhookURL != "" {
 		// A row written before the URL was kept out of the database.
-		return sendResult{}, chat.Webhook(ctx, o.Body.WebhookURL, o.Body.WebhookBody)
+		return sendResult{}, hooks.Webhook(ctx, o.Body.WebhookURL, o.Body.WebhookBody)
 	}
 	if !o.Body.WebhookPlan || inc == nil {
 		return sendResult{}, &badMessage{reason: "webhook without a URL"}
@@ -266,7 +269,7 @@ func (d *delivery) sendWebhook(ctx context.Context, o Outgoing, inc *Incident) (
 	if err != nil {
 		return sendResult{}, err
 	}
-	return sendResult{}, chat.Webhook(ctx, target, body)
+	return sendResult{}, hooks.Webhook(ctx, target, body)
 }
 
 // sendPin pins a message posted earlier, found by its ref. The post that

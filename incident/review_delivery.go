@@ -28,7 +28,10 @@ var (
 // checkContacts asks the chat about every contact of p. An error is one
 // that may pass (rate limit, network): the whole review is tried again.
 func (d *delivery) checkContacts(ctx context.Context, p *playbooks.Plan) (map[string]contactCheck, error) {
-	chat := d.s.cfg.Chat
+	chat, err := d.directory()
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]contactCheck{}
 	for _, id := range p.ContactOrder {
 		c := p.Contacts[id]

@@ -14,7 +14,11 @@ import (
 // set, so both share one lock, one clock and one output.
 type chat Console
 
-var _ incident.Chat = (*chat)(nil)
+var (
+	_ incident.Chat      = (*chat)(nil)
+	_ incident.Directory = (*chat)(nil)
+	_ incident.Webhooks  = (*chat)(nil)
+)
 
 // Chat returns the console's chat surface, to pass as incident.Config.Chat.
 func (c *Console) Chat() incident.Chat { return (*chat)(c) }

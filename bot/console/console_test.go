@@ -229,7 +229,7 @@ func TestChatPrints(t *testing.T) {
 	if err := ch.Ephemeral(ctx, id, "U0ERIN001", incident.Message{Text: "just erin"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := ch.Webhook(ctx, "https://hooks.example.com/services/T0/B0/secret?x=1", []byte(`{"routing_key":"secret"}`)); err != nil {
+	if err := ch.(incident.Webhooks).Webhook(ctx, "https://hooks.example.com/services/T0/B0/secret?x=1", []byte(`{"routing_key":"secret"}`)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ch.Post(ctx, "dr-plan", incident.Message{Text: "review overdue"}); err != nil {
@@ -275,7 +275,7 @@ func TestLookupUserByEmail(t *testing.T) {
 		{"nobody@example.com", "", "users_not_found"},
 	}
 	for _, tt := range tests {
-		got, err := c.Chat().LookupUserByEmail(ctx, tt.email)
+		got, err := c.Chat().(incident.Directory).LookupUserByEmail(ctx, tt.email)
 		if got != tt.want {
 			t.Errorf("LookupUserByEmail(%q) = %q, want %q", tt.email, got, tt.want)
 		}

@@ -12,7 +12,7 @@ import (
 )
 
 // Method names recorded in Call.Method and accepted by FakeChat.FailNext:
-// the names of incident.Chat's methods.
+// the names of the methods of incident.Chat, Directory and Webhooks.
 const (
 	MethodCreateChannel     = "CreateChannel"
 	MethodInvite            = "Invite"
@@ -80,7 +80,11 @@ type FakeChat struct {
 	pins     map[string][]string
 }
 
-var _ incident.Chat = (*FakeChat)(nil)
+var (
+	_ incident.Chat      = (*FakeChat)(nil)
+	_ incident.Directory = (*FakeChat)(nil)
+	_ incident.Webhooks  = (*FakeChat)(nil)
+)
 
 // NewFakeChat returns an empty FakeChat.
 func NewFakeChat() *FakeChat {
