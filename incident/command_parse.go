@@ -34,7 +34,7 @@ const (
 	CmdReview    = "review"
 	CmdHelp      = "help"
 	CmdAck       = "ack"
-	// The postmortem's inputs (interface.md, "Additions").
+	// The postmortem's inputs (docs/commands.md, docs/postmortem.md).
 	CmdRecoveryPoint = "recovery-point"
 	CmdBegan         = "began"
 	CmdWeb           = "web"

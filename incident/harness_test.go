@@ -26,7 +26,7 @@ const (
 // is 12:00 CET.
 var svcT0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 
-// svcPlan is plan.md's example as a Go value, plus a second scenario
+// svcPlan is docs/plan.md's example as a Go value, plus a second scenario
 // without approval and without RTO alerts of its own.
 func svcPlan(t testing.TB) *playbooks.Plan {
 	t.Helper()

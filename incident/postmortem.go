@@ -3,7 +3,7 @@ package incident
 import "time"
 
 // Postmortem is the record kept of a resolved (or still open) incident. Its
-// JSON is a contract (interface.md): the first block of fields may not
+// JSON is a contract (docs/http.md, "Postmortems"): the first block of fields may not
 // change; the rest are additions.
 type Postmortem struct {
 	ID                   int64     `json:"id"`

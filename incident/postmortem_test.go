@@ -60,7 +60,7 @@ func pmAt(h, m, s int) time.Time {
 	return pmDay.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second)
 }
 
-// pmPlan is the example plan of plan.md, as Parse would return it.
+// pmPlan is the example plan of docs/plan.md, as Parse would return it.
 func pmPlan() *playbooks.Plan {
 	contacts := map[string]*playbooks.Contact{
 		"alice": {ID: "alice", Name: "Alice Berg", Slack: "U0ALICE01", Email: "alice@example.com"},
@@ -469,7 +469,7 @@ func TestPostmortemMarkdownNeutralisesText(t *testing.T) {
 	}
 }
 
-// TestPostmortemJSONContract checks the JSON against interface.md: every
+// TestPostmortemJSONContract checks the JSON against docs/http.md: every
 // key of the contract, with its JSON type, and no key beyond the
 // documented additions.
 func TestPostmortemJSONContract(t *testing.T) {
@@ -482,7 +482,7 @@ func TestPostmortemJSONContract(t *testing.T) {
 	if err := json.Unmarshal(js, &got); err != nil {
 		t.Fatal(err)
 	}
-	// The contract, as in interface.md, with the JSON type of each value.
+	// The contract, as in docs/http.md, with the JSON type of each value.
 	contract := map[string]string{
 		"id": "number", "scenario": "string", "title": "string", "summary": "string", "severity": "string",
 		"drill": "bool", "service": "string", "state": "string", "declared_at": "string", "resolved_at": "string",

@@ -13,8 +13,8 @@ import (
 
 // Schedules: the plan's review.schedule and drills[].schedule.
 //
-// A schedule is a timer row like every other deadline (DESIGN.md, "Time is
-// data"):
+// A schedule is a timer row like every other deadline (time is data,
+// docs/development.md):
 //
 //	schedule/review                    send the contact-list review
 //	schedule/review/overdue            remind again: the review is unconfirmed

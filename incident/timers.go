@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// Timers. Every deadline is a Timer row (DESIGN.md, "Time is data"):
+// Timers. Every deadline is a Timer row, so that time is data
+// (docs/development.md):
 //
 //	inc/N/escalate/ROLE  page the next contact of ROLE (Data: the role)
 //	inc/N/rto            the next RTO alert threshold (Data: its percent)

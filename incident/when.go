@@ -11,8 +11,8 @@ import (
 // one.
 const whenHelp = "`10:45` (today, in the plan's time zone), `2026-11-21 10:45`, `2026-11-21T10:45:00Z` (RFC 3339) or `15m ago`"
 
-// ParseWhen reads a point in time typed by a person (interface.md,
-// "Additions": WHEN of /incident recovery-point and /incident began):
+// ParseWhen reads a point in time typed by a person (WHEN of /incident
+// recovery-point and /incident began, docs/commands.md):
 //
 //   - "10:45" or "10:45:30": the latest such time of day in loc at or
 //     before now (typed at 00:10, "23:50" is yesterday's);

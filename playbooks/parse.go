@@ -20,7 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// The keys each object of the plan accepts, in the order plan.md lists
+// The keys each object of the plan accepts, in the order docs/plan.md lists
 // them. Schema describes the same keys; a test keeps the two in step.
 var (
 	planKeys     = []string{"version", "name", "timezone", "contacts", "roles", "paging", "services", "scenarios", "review", "drills", "alerts", "alert_channel"}

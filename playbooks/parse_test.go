@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestParseSpecExample parses the example of plan.md, field by field.
+// TestParseSpecExample parses the example of docs/plan.md, field by field.
 func TestParseSpecExample(t *testing.T) {
 	p, ds, err := Load("testdata/specexample.yaml")
 	if err != nil {
@@ -125,7 +125,7 @@ func TestExamplePlan(t *testing.T) {
 	if emailOnly == 0 {
 		t.Error("no contact has only an email")
 	}
-	// The console demo drives db-corruption: it must stay plan.md's example.
+	// The console demo drives db-corruption: it must stay docs/plan.md's example.
 	db := p.Scenarios["db-corruption"]
 	if got, want := stepIDs(db), []string{"assess", "repair", "restore", "verify"}; !cmp.Equal(got, want) {
 		t.Errorf("db-corruption steps = %v, want %v", got, want)

@@ -107,7 +107,7 @@ type Step struct {
 	Next     string // step id, "end", or "" for the following step
 	Approval string // role whose contact must approve before the step starts
 	// RecoveryPoint: pressing Done asks for the point in time the data
-	// was recovered to (plan.md, "Additions"), which the postmortem
+	// was recovered to (docs/postmortem.md), which the postmortem
 	// measures against the service's rpo.
 	RecoveryPoint bool
 }

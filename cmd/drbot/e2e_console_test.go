@@ -160,7 +160,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &pm); err != nil {
 			t.Fatalf("not JSON: %v\n%s", err, r.stdout)
 		}
-		// The fields of the contract in interface.md.
+		// The fields of the contract in docs/http.md.
 		for _, k := range []string{"id", "scenario", "title", "summary", "severity", "drill", "service", "state",
 			"declared_at", "resolved_at", "rto_seconds", "rto_met", "time_to_ack_seconds", "time_to_recover_seconds", "timeline"} {
 			if _, ok := pm[k]; !ok {
