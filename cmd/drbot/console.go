@@ -133,7 +133,7 @@ func loadPlanReporting(path string, stderr io.Writer) (*playbooks.Plan, error) {
 	}
 	if err := diags.Err(); err != nil {
 		n := len(diags.Errors())
-		return nil, fmt.Errorf("plan %s has %d error(s); \"drbot plan check %s\" explains them", path, n, path)
+		return nil, fmt.Errorf("plan %s has %s; \"drbot plan check %s\" explains them", path, plural(n, "error"), path)
 	}
 	return plan, nil
 }

@@ -52,7 +52,7 @@ func TestConsoleRefusesBadInvocations(t *testing.T) {
 				`testdata/bad-plan.yaml:14:12: undefined role "commandr"`,
 				`testdata/bad-plan.yaml:18:9: unknown key "estimte"`,
 				`testdata/bad-plan.yaml:6:3: warning: role "commander" has a single contact`,
-				`plan testdata/bad-plan.yaml has 2 error(s)`,
+				`plan testdata/bad-plan.yaml has 2 errors;`,
 			},
 		},
 		{

@@ -41,7 +41,7 @@ func reloadPlan(ctx context.Context, path string, svc planSetter, log *slog.Logg
 	if n := len(diags.Errors()); n > 0 {
 		log.Error("plan reload refused; keeping the plan in use", "file", path, "errors", n, "plan", short(old.Hash),
 			"hint", fmt.Sprintf("drbot plan check %s explains each error", path))
-		return fmt.Errorf("reload plan: %s has %d error(s)", path, n)
+		return fmt.Errorf("reload plan: %s has %s", path, plural(n, "error"))
 	}
 	if plan.Hash == old.Hash {
 		log.Info("plan reload: the file has not changed", "file", path, "plan", short(plan.Hash))
