@@ -325,4 +325,7 @@ func TestServeAlertEndpointsOff(t *testing.T) {
 	if n := len(readTimelines(t, filepath.Join(dir, "drbot.db"))); n != 0 {
 		t.Errorf("%d incidents", n)
 	}
+	if !strings.Contains(srv.logs.String(), "the plan has alerts: rules but DRBOT_ALERT_TOKEN is not set") {
+		t.Errorf("serve did not warn that the plan's alert rules cannot be reached without DRBOT_ALERT_TOKEN:\n%s", srv.logs)
+	}
 }

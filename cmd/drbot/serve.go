@@ -158,6 +158,7 @@ type server struct {
 	log *slog.Logger
 
 	hup     chan os.Signal // SIGHUP: reload the plan (reload.go)
+	rules   int            // the plan's alerts: rules at start
 	ln      net.Listener
 	store   *database
 	release func() // lets go of the database (closeHeld)
@@ -176,6 +177,7 @@ func (s *server) open(ctx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	s.rules = len(plan.Alerts)
 	// SIGHUP is caught from here on: its default action would end the
 	// process.
 	s.hup = make(chan os.Signal, 1)
@@ -269,7 +271,7 @@ func (s *server) newHTTP(botUserID string) error {
 	if s.cfg.secret == "" {
 		s.log.Warn("SLACK_SIGNING_SECRET is not set: the HTTP Slack endpoints refuse every request; Socket Mode only")
 	}
-	handler, err := withAlerts(s.bot, s.engine, s.metrics, s.log)
+	handler, err := withAlerts(s.bot, s.engine, s.metrics, s.log, s.rules)
 	if err == nil {
 		handler, err = withWeb(handler, s.cfg.public, s.cfg.plan, s.engine, s.store, s.log)
 	}

@@ -13,8 +13,9 @@ import (
 
 // withAlerts serves the alert endpoints (POST /alerts/alertmanager,
 // /alerts/grafana) beside next: with DRBOT_ALERT_TOKEN as their bearer
-// token, or, when it is unset, answering 404 with how to turn them on.
-func withAlerts(next http.Handler, engine alerts.Engine, metrics *bot.Metrics, log *slog.Logger) (http.Handler, error) {
+// token, or, when it is unset, answering 404 with how to turn them on
+// (and warning when the plan has rules, rules > 0, that nothing will reach).
+func withAlerts(next http.Handler, engine alerts.Engine, metrics *bot.Metrics, log *slog.Logger, rules int) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/", next)
 	token := strings.TrimSpace(os.Getenv("DRBOT_ALERT_TOKEN"))
@@ -31,5 +32,9 @@ func withAlerts(next http.Handler, engine alerts.Engine, metrics *bot.Metrics, l
 	}
 	// Say whether the token is set, never what it is.
 	log.Info("alert endpoints", "on", token != "", "routes", alerts.Routes)
+	if token == "" && rules > 0 {
+		log.Warn("the plan has alerts: rules but DRBOT_ALERT_TOKEN is not set, so the alert endpoints are off (404) and no alert becomes an incident: set it, and give the same token to Alertmanager or Grafana (docs/alerts.md)",
+			"rules", rules)
+	}
 	return mux, nil
 }
