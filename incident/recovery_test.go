@@ -41,6 +41,11 @@ func TestParseWhen(t *testing.T) {
 		if incident.ErrorCode(err) != incident.EINVALID || !strings.Contains(incident.ErrorMessage(err), "15m ago") {
 			t.Errorf("ParseWhen(%q): %v, want EINVALID showing the forms", bad, err)
 		}
+		// "10:45" is the latest 10:45 past (23:50 above is yesterday's),
+		// and the forms say so rather than "today".
+		if msg := incident.ErrorMessage(err); bad != "15 ago" && bad != "-5m ago" && (strings.Contains(msg, "today") || !strings.Contains(msg, "yesterday's when typed before 10:45")) {
+			t.Errorf("ParseWhen(%q): %q, want the forms to say a time of day later than now is yesterday's", bad, msg)
+		}
 	}
 }
 

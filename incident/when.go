@@ -9,7 +9,7 @@ import (
 
 // whenHelp says the forms ParseWhen takes, for the messages that refuse
 // one.
-const whenHelp = "`10:45` (today, in the plan's time zone), `2026-11-21 10:45`, `2026-11-21T10:45:00Z` (RFC 3339) or `15m ago`"
+const whenHelp = "`10:45` (in the plan's time zone, the latest one past: yesterday's when typed before 10:45), `2026-11-21 10:45`, `2026-11-21T10:45:00Z` (RFC 3339) or `15m ago`"
 
 // ParseWhen reads a point in time typed by a person (WHEN of /incident
 // recovery-point and /incident began, docs/commands.md):
