@@ -174,6 +174,8 @@ func (s *Server) Interaction(cb slack.InteractionCallback) any {
 			return s.submitRecoveryPoint(cb)
 		case ResolveCallbackID:
 			return s.submitResolve(cb)
+		case DenyCallbackID:
+			return s.submitDeny(cb)
 		}
 	}
 	s.log.Debug("ignored interaction", "type", cb.Type, "callback_id", cb.View.CallbackID)
@@ -205,8 +207,8 @@ func (s *Server) press(cb slack.InteractionCallback, action string) {
 
 // pressDialog is the dialog a press's reply asks the surface to open: the
 // recovery point (a recovery_point step's Done), what the contact list
-// needs (the review's Needs changes), or the resolution (an alert group's
-// Resolve).
+// needs (the review's Needs changes), the resolution (an alert group's
+// Resolve), or why an approval is denied (Deny).
 func pressDialog(reply incident.Reply, channel string) (slack.ModalViewRequest, string, bool) {
 	switch {
 	case reply.OpenRecoveryPointModal:
@@ -215,6 +217,10 @@ func pressDialog(reply incident.Reply, channel string) (slack.ModalViewRequest, 
 		return ReviewView(channel), "review", true
 	case reply.OpenResolveModal:
 		return ResolveView(channel), "resolve", true
+	case reply.OpenDenyModal && reply.DialogChannel != "":
+		// Deny may be pressed in a direct message: the command runs in
+		// the incident's channel.
+		return DenyView(reply.DialogChannel), "deny", true
 	}
 	return slack.ModalViewRequest{}, "", false
 }

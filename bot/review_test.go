@@ -76,10 +76,16 @@ func TestReviewDialogFailureSaysTheCommand(t *testing.T) {
 }
 
 func reviewSubmission(text string) map[string]any {
+	return viewSubmission("review_needs", "D0U1", "review_note", text)
+}
+
+// viewSubmission is the view_submission of a dialog with one text input,
+// block (and action) id block, typed text.
+func viewSubmission(callback, metadata, block, text string) map[string]any {
 	return map[string]any{
 		"type": "view_submission", "team": map[string]any{"id": "T1"}, "user": map[string]any{"id": "U1", "username": "one"},
-		"view": map[string]any{"id": "V1", "type": "modal", "callback_id": "review_needs", "private_metadata": "D0U1",
-			"state": map[string]any{"values": map[string]any{"review_note": map[string]any{"review_note": map[string]any{"type": "plain_text_input", "value": text}}}}},
+		"view": map[string]any{"id": "V1", "type": "modal", "callback_id": callback, "private_metadata": metadata,
+			"state": map[string]any{"values": map[string]any{block: map[string]any{block: map[string]any{"type": "plain_text_input", "value": text}}}}},
 	}
 }
 

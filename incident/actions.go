@@ -101,7 +101,7 @@ func (s *Engine) Press(ctx context.Context, req PressRequest) (Reply, error) {
 				reply = o.askRecoveryPoint(a.step)
 			}
 		case actApprove, actDeny:
-			reply.Text = o.pressApproval(req.UserID, a)
+			reply = o.pressApproval(req, a)
 		case actReapprove:
 			reply.Text = o.pressReapprove(req.UserID, a)
 		}

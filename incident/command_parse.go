@@ -34,6 +34,7 @@ const (
 	CmdReview    = "review"
 	CmdHelp      = "help"
 	CmdAck       = "ack"
+	CmdDeny      = "deny"
 	// The postmortem's inputs (docs/commands.md, docs/postmortem.md).
 	CmdRecoveryPoint = "recovery-point"
 	CmdBegan         = "began"
@@ -82,6 +83,12 @@ func ParseCommand(text string) (Command, error) {
 			return Command{}, Errorf(EINVALID, "/incident %s takes nothing after it (got %q).", name, escape(truncateRunes(rest, 40)))
 		}
 		return Command{Name: name}, nil
+	case CmdDeny:
+		// The reason is optional: "/incident deny" denies without one.
+		if err := checkLength("reason", rest); err != nil {
+			return Command{}, err
+		}
+		return Command{Name: name, Text: rest}, nil
 	case CmdNote:
 		if rest == "" {
 			return Command{}, Errorf(EINVALID, "Write the note after the command: /incident note TEXT")

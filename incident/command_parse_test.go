@@ -70,7 +70,7 @@ func TestParseCommand(t *testing.T) {
 
 var commandNames = map[string]bool{
 	"declare": true, "drill": true, "status": true, "note": true, "page": true, "resolve": true,
-	"list": true, "scenarios": true, "review": true, "help": true, "ack": true, "web": true,
+	"list": true, "scenarios": true, "review": true, "help": true, "ack": true, "deny": true, "web": true,
 	"recovery-point": true, "began": true, "impact": true, "cause": true, "action": true, "stats": true,
 }
 

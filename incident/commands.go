@@ -79,6 +79,8 @@ func (s *Engine) inChannel(ctx context.Context, cmd Command, req CommandRequest)
 			// Answered below, after what this change records.
 		case CmdAck:
 			reply, err = o.ackCommand(req.UserID)
+		case CmdDeny:
+			reply, err = o.denyCommand(req.UserID, cmd.Text)
 		case CmdNote:
 			reply, err = o.note(req.UserID, cmd.Text)
 		case CmdPage:

@@ -295,16 +295,27 @@ func (o *op) approvedLine(by string) string {
 	return fmt.Sprintf(":white_check_mark: Approved by %s at %s", mention(by), o.clock(o.now))
 }
 
-func (o *op) deniedLine(by string, at time.Time) string {
-	return fmt.Sprintf(":no_entry: Denied by %s at %s", mention(by), o.clock(at))
+// deniedLine says who denied sr's approval, when, and why when they said.
+func (o *op) deniedLine(sr *StepRun) string {
+	t := fmt.Sprintf(":no_entry: Denied by %s at %s", mention(sr.DeniedBy), o.clock(sr.DeniedAt))
+	if sr.DenyReason != "" {
+		t += ": " + escape(sr.DenyReason)
+	}
+	return t
 }
 
-func (o *op) deniedPost(st *playbooks.Step, by string) string {
-	return fmt.Sprintf(":no_entry: %s denied step %s: it does not start. When ready, press *Request approval again* on the approval message, or end the incident with /incident resolve.", mention(by), escape(st.ID))
+func (o *op) deniedPost(st *playbooks.Step, by, reason string) string {
+	why := ""
+	if reason != "" {
+		why = " Reason: " + escape(reason) + "."
+	}
+	return fmt.Sprintf(":no_entry: %s denied step %s: it does not start.%s When ready, press *Request approval again* on the approval message, or end the incident with /incident resolve.", mention(by), escape(st.ID), why)
 }
 
-func (o *op) onlyApprovers(role string) string {
-	return fmt.Sprintf("Only the %s role may approve this step: %s", escape(role), o.approverNames(role))
+// onlyApprovers answers a press of Approve or Deny (verb) by someone
+// outside the approving role.
+func (o *op) onlyApprovers(role, verb string) string {
+	return fmt.Sprintf("Only the %s role may %s this step: %s", escape(role), verb, o.approverNames(role))
 }
 
 // --- RTO
@@ -436,6 +447,7 @@ const usageText = "Usage: /incident COMMAND\n" +
 	"• `drill SCENARIO [summary]`: the same, as a drill\n" +
 	"• `status`: in an incident channel: RTO, projected finish, current step, pages\n" +
 	"• `ack`: in an incident channel: acknowledge every role you are paged for there\n" +
+	"• `deny [REASON]`: in an incident channel: deny the approval the current step waits for, saying why\n" +
 	"• `note TEXT`: in an incident channel: add TEXT to the timeline\n" +
 	"• `page ROLE|@user`: in an incident channel: page a role of the plan, or someone\n" +
 	"• `resolve [summary]`: in an incident channel: end the incident and post the postmortem summary\n" +

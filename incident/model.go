@@ -188,6 +188,8 @@ type StepRun struct {
 	// who approved).
 	DeniedBy string    `json:"denied_by,omitempty"`
 	DeniedAt time.Time `json:"denied_at"`
+	// DenyReason is why, as the denier typed it ("" when they did not say).
+	DenyReason string `json:"deny_reason,omitempty"`
 }
 
 // StepOutcome is how a step run ended.

@@ -112,6 +112,8 @@ type PMApproval struct {
 	RequestedAt string   `json:"requested_at"`
 	DecidedAt   string   `json:"decided_at"`
 	WaitSeconds int64    `json:"wait_seconds"`
+	// Reason is why a denial was made, as typed (omitted when none).
+	Reason string `json:"reason,omitempty"`
 }
 
 // PMAck is a role's time to acknowledge.

@@ -307,6 +307,7 @@ func (b *pmBuilder) approvals() {
 			}
 			a := &b.pm.Approvals[p.i]
 			a.Outcome, a.By, a.DecidedAt = outcome, e.Actor, pmTime(e.At)
+			a.Reason = e.Data["reason"]
 			if a.Role == "" {
 				a.Role = e.Data["role"]
 			}
@@ -454,6 +455,8 @@ func (b *pmBuilder) findings(ttr time.Duration) {
 	for _, a := range pm.Approvals {
 		wait := time.Duration(a.WaitSeconds) * time.Second
 		switch {
+		case a.Outcome == ApprovalDenied && a.Reason != "":
+			add("approval of %s was denied (%s); decide whether the playbook should change", a.Step, a.Reason)
 		case a.Outcome == ApprovalDenied:
 			add("approval of %s was denied; record why, and whether the playbook should change", a.Step)
 		case wait >= slowApproval && a.Outcome == ApprovalPending:

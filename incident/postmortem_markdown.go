@@ -223,7 +223,11 @@ func (w *mdWriter) approvals() {
 	}
 	w.WriteString("### Approvals\n\n| Step | Role | Outcome | By | Requested | Decided | Wait |\n|---|---|---|---|---|---|---|\n")
 	for _, a := range w.pm.Approvals {
-		w.row(a.Step, a.Role, string(a.Outcome), w.name(a.By), w.time(a.RequestedAt), w.time(a.DecidedAt), mdSeconds(a.WaitSeconds))
+		outcome := string(a.Outcome)
+		if a.Reason != "" {
+			outcome += ": " + a.Reason
+		}
+		w.row(a.Step, a.Role, outcome, w.name(a.By), w.time(a.RequestedAt), w.time(a.DecidedAt), mdSeconds(a.WaitSeconds))
 	}
 	w.WriteString("\n")
 }

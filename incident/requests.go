@@ -66,6 +66,15 @@ type Reply struct {
 	// is resolved yet. Submitting it runs recovery-point, impact, cause
 	// and resolve. Text says what to type where it cannot open.
 	OpenResolveModal bool
+	// OpenDenyModal asks the surface to open the deny dialog (Deny of an
+	// approval), which asks why; submitting it runs "/incident deny
+	// REASON" in DialogChannel. Nothing is denied yet. Text says what to
+	// type where it cannot open.
+	OpenDenyModal bool
+	// DialogChannel is the conversation a dialog's commands run in when
+	// it is not where the button was (the incident's channel, for a
+	// button in a direct message).
+	DialogChannel string
 	// Declared is the incident a declaration opened: a surface that can
 	// wait for its channel asks DeclaredReply for the answer naming the
 	// channel Slack gave.

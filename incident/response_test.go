@@ -548,3 +548,63 @@ func TestApprovalWaitIsPaged(t *testing.T) {
 		t.Errorf("erin was paged: %s", dumpMsgs(got))
 	}
 }
+
+// Deny can carry a reason: where dialogs open, Deny asks for it (the
+// dialog runs /incident deny REASON in the incident channel); the reason
+// is shown in the channel, the timeline and the postmortem. Someone
+// outside the approving role is told they may not deny.
+func TestDenyReason(t *testing.T) {
+	e := newSQLiteEnv(t, svcPlan(t))
+	e.declare("db-corruption", "", false)
+	ch := e.channel(1)
+	e.press(uZed, ch, "No") // restore waits for the approver role
+	e.clock.Set(svcT0.Add(3 * time.Minute))
+
+	// A surface with dialogs: Deny opens the dialog and denies nothing.
+	b := e.button(dmOf(uErin), "Deny")
+	r, err := e.svc.Press(e.ctx, incident.PressRequest{UserID: uErin, ChannelID: dmOf(uErin), Action: b.Action, TriggerID: "t1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OpenDenyModal || r.DialogChannel != ch || r.Text != "To deny step restore, type /incident deny REASON in <#"+ch+">." {
+		t.Errorf("reply = %+v, want the deny dialog for %s", r, ch)
+	}
+	if got := e.events(1, incident.KindDenied); len(got) != 0 {
+		t.Fatalf("denied before the dialog was submitted: %+v", got)
+	}
+
+	r = e.mustCommand(uBob, ch, "deny not our call")
+	if r.Text != "Only the approver role may deny this step: Erin Lund, Frank Moe" {
+		t.Errorf("bob's deny = %q", r.Text)
+	}
+	reason := "The newest snapshot is older than the RPO <!channel>"
+	r = e.mustCommand(uErin, ch, "deny "+reason)
+	if r.Text != "You denied step restore." {
+		t.Errorf("erin's deny = %q", r.Text)
+	}
+	d := e.events(1, incident.KindDenied)
+	if len(d) != 1 || d[0].Text != "Step restore denied: "+reason || d[0].Data["reason"] != reason || d[0].Actor != uErin {
+		t.Errorf("denied = %+v", d)
+	}
+	escaped := "The newest snapshot is older than the RPO &lt;!channel&gt;"
+	e.mustFind(ch, ":no_entry: <@U0ERIN001> denied step restore: it does not start. Reason: "+escaped+".")
+	e.mustFind(ch, ":no_entry: Denied by <@U0ERIN001> at 10:03 CET: "+escaped)
+	if _, err := e.command(uErin, ch, "deny again"); !strings.Contains(incident.ErrorMessage(err), "No approval is waiting in incident #1") {
+		t.Errorf("deny with nothing waiting: %v", err)
+	}
+
+	e.mustCommand(uZed, ch, "resolve")
+	pm, err := e.svc.Postmortem(e.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pm.Approvals) != 1 || pm.Approvals[0].Reason != reason || pm.Approvals[0].Outcome != incident.ApprovalDenied {
+		t.Errorf("approvals = %+v", pm.Approvals)
+	}
+	if !slices.Contains(pm.Findings, "approval of restore was denied ("+reason+"); decide whether the playbook should change") {
+		t.Errorf("findings = %q", pm.Findings)
+	}
+	if !strings.Contains(pm.Markdown(), "| denied: The newest snapshot is older than the RPO") {
+		t.Errorf("markdown lacks the reason:\n%s", pm.Markdown())
+	}
+}

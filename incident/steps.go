@@ -148,14 +148,33 @@ func (o *op) pressStep(userID string, a action) string {
 	return ""
 }
 
-// pressApproval is Approve or Deny pressed by userID.
-func (o *op) pressApproval(userID string, a action) string {
+// pressApproval is Approve or Deny pressed. Where dialogs open
+// (req.TriggerID), Deny asks why first: the surface opens the deny
+// dialog, which runs "/incident deny REASON" in the incident channel.
+func (o *op) pressApproval(req PressRequest, a action) Reply {
+	st, sr, why := o.checkApproval(req.UserID, a)
+	if why != "" {
+		return Reply{Text: why}
+	}
+	if a.verb == actDeny && req.TriggerID != "" {
+		return Reply{OpenDenyModal: true, DialogChannel: o.inc.ChannelID,
+			Text: fmt.Sprintf("To deny step %s, type /incident deny REASON in %s.", escape(st.ID), channelLink(o.inc))}
+	}
+	label := map[bool]string{true: "Approve", false: "Deny"}[a.verb == actApprove]
+	o.decide(req.UserID, st, sr, a, "by pressing "+label+" on step "+st.ID, "")
+	return Reply{}
+}
+
+// checkApproval finds the approval an Approve or Deny of userID answers,
+// or says why it cannot act (a press by someone outside the approving
+// role is recorded: unauthorized).
+func (o *op) checkApproval(userID string, a action) (*playbooks.Step, *StepRun, string) {
 	st, sr, why := o.checkRun(a)
 	if why != "" {
-		return why
+		return nil, nil, why
 	}
 	if st.Approval == "" {
-		return "This button is out of date; nothing was done."
+		return nil, nil, "This button is out of date; nothing was done."
 	}
 	verb := "approve"
 	if a.verb == actDeny {
@@ -164,21 +183,27 @@ func (o *op) pressApproval(userID string, a action) string {
 	if c := o.contactOf(userID); c == nil || !o.plan.HasRole(c.ID, st.Approval) {
 		o.event(KindUnauthorized, userID, fmt.Sprintf("%s pressed %s on step %s but is not in the %s role", o.memberPlain(userID), verb, st.ID, st.Approval),
 			map[string]string{"step": st.ID, "action": verb, "role": st.Approval})
-		return o.onlyApprovers(st.Approval)
+		return nil, nil, o.onlyApprovers(st.Approval, verb)
 	}
 	switch {
 	case sr.Approval == ApprovalApproved:
-		return fmt.Sprintf("Already approved by %s at %s.", mention(sr.ApprovedBy), o.clock(sr.ApprovedAt))
+		return nil, nil, fmt.Sprintf("Already approved by %s at %s.", mention(sr.ApprovedBy), o.clock(sr.ApprovedAt))
 	case a.x != sr.ApprovalRound:
-		return "This approval request was replaced by a newer one; use the newest approval message."
+		return nil, nil, "This approval request was replaced by a newer one; use the newest approval message."
 	case sr.Approval == ApprovalDenied:
-		return fmt.Sprintf("Already denied by %s at %s. Press *Request approval again* on the approval message to ask again.", mention(sr.DeniedBy), o.clock(sr.DeniedAt))
+		return nil, nil, fmt.Sprintf("Already denied by %s at %s. Press *Request approval again* on the approval message to ask again.", mention(sr.DeniedBy), o.clock(sr.DeniedAt))
 	case sr.Approval != ApprovalPending || a.run != len(o.inc.Steps)-1:
-		return o.notCurrentText()
+		return nil, nil, o.notCurrentText()
 	}
+	return st, sr, ""
+}
+
+// decide records userID's Approve or Deny (a.verb) of the approval of
+// st, how ("by pressing Approve on step restore"), with the reason of a
+// denial ("" for none).
+func (o *op) decide(userID string, st *playbooks.Step, sr *StepRun, a action, how, reason string) {
 	round := sr.ApprovalRound
 	approvers := o.plan.Roles[st.Approval]
-	how := fmt.Sprintf("by pressing %s on step %s", map[bool]string{true: "Approve", false: "Deny"}[a.verb == actApprove], st.ID)
 	o.workAck(userID, how, "")
 	o.approvalAnswersPage(st, userID, how)
 	o.deleteTimer(o.approvalKey())
@@ -192,11 +217,16 @@ func (o *op) pressApproval(userID string, a action) string {
 		}
 		o.startStep(st, sr, a.run)
 		o.checkProjection()
-		return ""
+		return
 	}
-	sr.Approval, sr.DeniedBy, sr.DeniedAt = ApprovalDenied, userID, o.now
-	o.event(KindDenied, userID, fmt.Sprintf("Step %s denied", st.ID), map[string]string{"step": st.ID, "role": st.Approval})
-	line := o.deniedLine(userID, o.now)
+	sr.Approval, sr.DeniedBy, sr.DeniedAt, sr.DenyReason = ApprovalDenied, userID, o.now, reason
+	text, data := fmt.Sprintf("Step %s denied", st.ID), map[string]string{"step": st.ID, "role": st.Approval}
+	if reason != "" {
+		text += ": " + reason
+		data["reason"] = reason
+	}
+	o.event(KindDenied, userID, text, data)
+	line := o.deniedLine(sr)
 	o.edit(o.lane(), o.approvalRef(st.ID, a.run, round), Message{
 		Text:    o.approvalText(st) + "\n" + line,
 		Buttons: []Button{{Label: "Request approval again", Action: stepAction(actReapprove, o.inc.ID, st.ID, a.run, round)}},
@@ -204,8 +234,27 @@ func (o *op) pressApproval(userID string, a action) string {
 	for _, c := range approvers {
 		o.edit(o.incDMLane(c), o.approvalDMRef(st.ID, a.run, round, c), Message{Text: o.approvalDMMessage(st, a.run, round).Text + "\n" + line}, "mark step "+st.ID+" denied for "+c)
 	}
-	o.post(Message{Text: o.deniedPost(st, userID)}, "", "say that step "+st.ID+" was denied")
-	return ""
+	o.post(Message{Text: o.deniedPost(st, userID, reason)}, "", "say that step "+st.ID+" was denied")
+}
+
+// denyCommand is "/incident deny [REASON]": userID denies the approval
+// the current step waits for, saying why.
+func (o *op) denyCommand(userID, reason string) (Reply, error) {
+	n := len(o.inc.Steps)
+	var sr *StepRun
+	if n > 0 {
+		sr = o.inc.Steps[n-1]
+	}
+	if sr == nil || sr.StepID != o.inc.Current || sr.Approval != ApprovalPending {
+		return Reply{}, Errorf(EINVALID, "No approval is waiting in incident #%d; /incident deny answers the approval the current step waits for.", o.inc.ID)
+	}
+	a := action{verb: actDeny, incident: o.inc.ID, run: n - 1, x: sr.ApprovalRound, step: sr.StepID}
+	st, sr, why := o.checkApproval(userID, a)
+	if why != "" {
+		return Reply{Text: why}, nil
+	}
+	o.decide(userID, st, sr, a, "by typing /incident deny", reason)
+	return Reply{Text: fmt.Sprintf("You denied step %s.", escape(st.ID))}, nil
 }
 
 // pressReapprove is "Request approval again" after a denial; anyone in the
@@ -226,7 +275,7 @@ func (o *op) pressReapprove(userID string, a action) string {
 	}
 	old := sr.ApprovalRound
 	o.edit(o.lane(), o.approvalRef(st.ID, a.run, old), Message{
-		Text: o.approvalText(st) + "\n" + o.deniedLine(sr.DeniedBy, sr.DeniedAt) +
+		Text: o.approvalText(st) + "\n" + o.deniedLine(sr) +
 			fmt.Sprintf(" · approval requested again by %s at %s", mention(userID), o.clock(o.now)),
 	}, "mark the approval of step "+st.ID+" requested again")
 	o.requestApproval(st, sr, a.run, userID)

@@ -98,7 +98,8 @@ func TestApprovalFlow(t *testing.T) {
 		t.Errorf("refusal = %q", r.Text)
 	}
 	r = e.press(uAlice, ch, "Deny")
-	if r.Text != "Only the approver role may approve this step: Erin Lund, Frank Moe" {
+	// Told they may not deny (what they pressed), not "approve".
+	if r.Text != "Only the approver role may deny this step: Erin Lund, Frank Moe" {
 		t.Errorf("refusal = %q", r.Text)
 	}
 	un := e.events(1, incident.KindUnauthorized)

@@ -1,0 +1,50 @@
+package bot
+
+import (
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/drbot-dev/drbot/incident"
+)
+
+// The deny dialog: Deny of an approval asks why before it denies. The
+// submission runs "/incident deny REASON" in the incident's channel
+// (private_metadata), as a person could type it, so that the rule stays
+// in the engine. The reason is optional: an empty one denies without.
+
+// Callback and block ids of the deny dialog.
+const (
+	DenyCallbackID  = "deny"
+	BlockDenyReason = "deny_reason"
+)
+
+// DenyView asks why the approval is denied. channelID, the incident's
+// channel, travels in private_metadata.
+func DenyView(channelID string) slack.ModalViewRequest {
+	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, "Why it must not start now", false, false), BlockDenyReason)
+	input.Multiline = true
+	input.MaxLength = maxSummary
+	hint := slack.NewTextBlockObject(slack.PlainTextType, "Shown in the channel, the timeline and the postmortem.", false, false)
+	block := slack.NewInputBlock(BlockDenyReason, slack.NewTextBlockObject(slack.PlainTextType, "Reason", false, false), hint, input)
+	block.Optional = true
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      DenyCallbackID,
+		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Deny", false, false),
+		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Deny", false, false),
+		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
+		PrivateMetadata: channelID,
+		Blocks:          slack.Blocks{BlockSet: []slack.Block{block}},
+	}
+}
+
+// submitDeny runs "/incident deny REASON" with what the dialog says; a
+// refusal keeps it open with the message under the field.
+func (s *Server) submitDeny(cb slack.InteractionCallback) any {
+	reason := strings.TrimSpace(stateValues(cb)[BlockDenyReason][BlockDenyReason].Value)
+	if errs := s.runSubmitted(cb, "denial", []submitted{{BlockDenyReason, strings.TrimSpace(incident.CmdDeny + " " + reason)}}); errs != nil {
+		return errs
+	}
+	return nil
+}
