@@ -353,8 +353,12 @@ func (d *delivery) recordSent(tx Tx, o Outgoing, inc *Incident, res sendResult, 
 	return tx.Sent(o.ID)
 }
 
+// update records what happened to o in its own transaction. It is not
+// cancelled with ctx: a message Slack accepted while the process was
+// told to stop is still marked sent (a small write), rather than sent
+// again by the next process.
 func (d *delivery) update(ctx context.Context, o Outgoing, fn func(Tx) error) error {
-	if err := d.s.cfg.Store.Update(ctx, fn); err != nil {
+	if err := d.s.cfg.Store.Update(context.WithoutCancel(ctx), fn); err != nil {
 		return fmt.Errorf("record delivery of outbox message %d (%s): %w", o.ID, o.Kind, err)
 	}
 	return nil

@@ -1,11 +1,13 @@
 package incident_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/incident/incidenttest"
 )
 
 // TestPagesBundledPerPerson: three incidents page bob at once (their pages
@@ -63,5 +65,35 @@ func TestPagesBundledPerPerson(t *testing.T) {
 	m = e.chat.DMs(uBob)[0]
 	if len(m.Buttons) != 0 || strings.Count(m.Text, "Acknowledged by") != 3 {
 		t.Errorf("after three presses, bundle = %q buttons %v; want three acknowledged, no buttons", m.Text, btnLabels(m.Buttons))
+	}
+}
+
+// TestSentRecordedWhenStopCatchesTheAnswer: the process is told to stop
+// (its context cancelled) while Slack is taking a page; Slack accepts it.
+// The page is still marked sent, so the next process does not send it
+// again (issue 16, point 6).
+func TestSentRecordedWhenStopCatchesTheAnswer(t *testing.T) {
+	e := newSQLiteEnv(t, svcPlan(t))
+	if _, err := e.svc.Declare(e.ctx, incident.DeclareRequest{Scenario: "checkout-down", UserID: uAlice, ChannelID: "CGENERAL"}); err != nil {
+		t.Fatalf("Declare: %v", err)
+	}
+	ctx, stop := context.WithCancel(e.ctx)
+	e.chat.OnCall(func(method string) {
+		if method == incidenttest.MethodDM {
+			stop() // SIGTERM while the page is on its way
+		}
+	})
+	_, _ = e.svc.Deliver(ctx)
+	e.chat.OnCall(nil)
+	if n := len(e.chat.DMs(uBob)); n != 1 {
+		t.Fatalf("bob got %d pages before the stop, want 1", n)
+	}
+	// The next process delivers what is left.
+	next := e.newService()
+	if _, err := next.Deliver(e.ctx); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	if n := len(e.chat.DMs(uBob)); n != 1 {
+		t.Errorf("bob got the page %d times: the stop lost its sent mark", n)
 	}
 }
