@@ -16,7 +16,7 @@ func (p *parser) decodeScenarios(f field) {
 	for _, e := range fs {
 		id := e.name()
 		if !scenarioPattern.MatchString(id) {
-			p.errorf(e.key, "scenario id %q: use lowercase letters, digits, \"-\" and \"_\", starting with a letter or digit: it becomes part of the incident's Slack channel name", id)
+			p.errorf(e.key, "scenario id %q: use the lowercase letters a-z (no accents or other scripts), digits, \"-\" and \"_\", starting with a letter or digit: it becomes part of the incident's Slack channel name (the title may be in any script)", id)
 		} else if len(id) > maxScenarioID {
 			p.errorf(e.key, "scenario id %q is %d characters long: keep it to %d so that the incident's Slack channel name fits", truncID(id), len(id), maxScenarioID)
 		}

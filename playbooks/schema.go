@@ -182,8 +182,8 @@ func schema() object {
 	root["title"] = "drbot recovery plan"
 	root["definitions"] = defs
 	explainPatterns(root, map[string]string{
-		idPattern.String():             "An id is letters, digits, -, _ or ., starting with a letter or digit (no spaces).",
-		scenarioPattern.String():       "A scenario id becomes a channel name: lowercase letters, digits, - and _, starting with a letter or digit.",
+		idPattern.String():             "An id is the letters a-z and A-Z, digits, -, _ or ., starting with a letter or digit (no spaces, accents or other scripts; names and titles may be in any script).",
+		scenarioPattern.String():       "A scenario id becomes a channel name: the lowercase letters a-z, digits, - and _, starting with a letter or digit (no accents or other scripts; the title may be in any script).",
 		slackPattern.String():          "A Slack member ID starts with U or W, such as U0ALICE01 (profile → ⋮ → Copy member ID). Or leave slack out and give email.",
 		durationPattern:                "Write a duration such as 90s, 10m, 1h30m or 14d.",
 		percentPattern:                 "Write a percentage such as 99.95% (or a fraction such as 0.9995).",

@@ -111,6 +111,10 @@ func TestFriendlierMessages(t *testing.T) {
 			"plan.yaml:15:7: YAML syntax: this key is at the column of the list's \"-\": indent it 2 more to belong to the item above, or begin a new item with \"- \""},
 		{"percent without %", "    page: [commander]", "    page: [commander]\n    rto_alerts: [50, 80]",
 			"plan.yaml:12:18: rto_alerts: 50 is not a fraction of the RTO: did you mean 50%?"},
+		{"an id in another script", "  alice: {name: Alice Berg, slack: U0ALICE01}", "  أليس: {name: Alice Berg, slack: U0ALICE01}",
+			`plan.yaml:3:3: contact id "أليس": use the letters a-z and A-Z (no accents or other scripts), digits, "-", "_" or ".", starting with a letter or digit (ids are typed in commands; names and titles may be in any script)`},
+		{"a scenario id with an accent", "  outage:", "  panne-réseau:",
+			`plan.yaml:8:3: scenario id "panne-réseau": use the lowercase letters a-z (no accents or other scripts), digits, "-" and "_", starting with a letter or digit: it becomes part of the incident's Slack channel name (the title may be in any script)`},
 		{"cron with seconds", "scenarios:", "review: {schedule: \"0 0 9 * * 1\", owners: [alice]}\nscenarios:",
 			`plan.yaml:7:20: schedule: bad schedule "0 0 9 * * 1": 6 fields, but drbot's schedules have 5 (minute hour day month weekday): drop the seconds field, as in "0 9 * * 1"`},
 	} {

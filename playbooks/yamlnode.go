@@ -287,7 +287,7 @@ func values(ns []*yaml.Node) []string {
 // checkID reports an id that cannot be typed in a command.
 func (p *parser) checkID(k *yaml.Node, kind string) {
 	if !idPattern.MatchString(k.Value) {
-		p.errorf(k, "%s id %q: use letters, digits, \"-\", \"_\" or \".\", starting with a letter or digit (ids are typed in commands)", kind, k.Value)
+		p.errorf(k, "%s id %q: use the letters a-z and A-Z (no accents or other scripts), digits, \"-\", \"_\" or \".\", starting with a letter or digit (ids are typed in commands; names and titles may be in any script)", kind, k.Value)
 	} else if n := len(k.Value); n > MaxID {
 		p.errorf(k, "%s id %q is %d characters long: keep it to %d (Slack buttons carry it, messages show it, people type it)", kind, truncID(k.Value), n, MaxID)
 	}
