@@ -65,19 +65,7 @@ func ParseCommand(text string) (Command, error) {
 		}
 		return Command{Name: name, Scenario: scenario, Text: summary}, nil
 	case CmdReview:
-		sub, text := splitWord(rest)
-		switch {
-		case rest == "":
-			return Command{Name: name}, nil
-		case strings.EqualFold(sub, ReviewNeeds) && text == "":
-			return Command{}, Errorf(EINVALID, "Say what needs to change: /incident review needs TEXT")
-		case strings.EqualFold(sub, ReviewNeeds):
-			if err := checkLength("note", text); err != nil {
-				return Command{}, err
-			}
-			return Command{Name: name, Target: ReviewNeeds, Text: text}, nil
-		}
-		return Command{}, Errorf(EINVALID, "/incident review takes nothing after it, or `needs TEXT` to say what needs to change in the contact list (got %q).", escape(truncateRunes(rest, 40)))
+		return parseReview(rest)
 	case CmdStatus, CmdList, CmdScenarios, CmdAck, CmdWeb:
 		if rest != "" {
 			return Command{}, Errorf(EINVALID, "/incident %s takes nothing after it (got %q).", name, escape(truncateRunes(rest, 40)))
@@ -98,14 +86,7 @@ func ParseCommand(text string) (Command, error) {
 		}
 		return Command{Name: name, Text: rest}, nil
 	case CmdPage:
-		target, extra := splitTarget(rest)
-		if target == "" {
-			return Command{}, Errorf(EINVALID, "Say whom to page: /incident page ROLE, or /incident page @user")
-		}
-		if extra != "" {
-			return Command{}, Errorf(EINVALID, "Page one role or person at a time: /incident page ROLE, or /incident page @user")
-		}
-		return Command{Name: name, Target: target}, nil
+		return parsePage(rest)
 	case CmdRecoveryPoint, CmdBegan:
 		if rest == "" {
 			return Command{}, Errorf(EINVALID, "Say when: /incident %s WHEN, WHEN being %s.", name, whenHelp)
@@ -125,17 +106,7 @@ func ParseCommand(text string) (Command, error) {
 		}
 		return Command{Name: name, Text: rest}, nil
 	case CmdAction:
-		owner, text := "", rest
-		if strings.HasPrefix(rest, "@") || strings.HasPrefix(rest, "<@") {
-			owner, text = splitTarget(rest)
-		}
-		if text == "" {
-			return Command{}, Errorf(EINVALID, "Say what is to be done: /incident action [@owner] TEXT")
-		}
-		if err := checkLength("action item", text); err != nil {
-			return Command{}, err
-		}
-		return Command{Name: name, Target: owner, Text: text}, nil
+		return parseActionItem(rest)
 	case CmdResolve:
 		if err := checkLength("summary", rest); err != nil {
 			return Command{}, err
@@ -143,6 +114,53 @@ func ParseCommand(text string) (Command, error) {
 		return Command{Name: name, Text: rest}, nil
 	}
 	return Command{}, Errorf(EINVALID, "Unknown command %q.\n%s", escape(truncateRunes(word, 40)), usageText)
+}
+
+// parseReview parses "/incident review [needs TEXT]".
+func parseReview(rest string) (Command, error) {
+	name := CmdReview
+	sub, text := splitWord(rest)
+	switch {
+	case rest == "":
+		return Command{Name: name}, nil
+	case strings.EqualFold(sub, ReviewNeeds) && text == "":
+		return Command{}, Errorf(EINVALID, "Say what needs to change: /incident review needs TEXT")
+	case strings.EqualFold(sub, ReviewNeeds):
+		if err := checkLength("note", text); err != nil {
+			return Command{}, err
+		}
+		return Command{Name: name, Target: ReviewNeeds, Text: text}, nil
+	}
+	return Command{}, Errorf(EINVALID, "/incident review takes nothing after it, or `needs TEXT` to say what needs to change in the contact list (got %q).", escape(truncateRunes(rest, 40)))
+}
+
+// parsePage parses "/incident page ROLE" and "/incident page @user".
+func parsePage(rest string) (Command, error) {
+	name := CmdPage
+	target, extra := splitTarget(rest)
+	if target == "" {
+		return Command{}, Errorf(EINVALID, "Say whom to page: /incident page ROLE, or /incident page @user")
+	}
+	if extra != "" {
+		return Command{}, Errorf(EINVALID, "Page one role or person at a time: /incident page ROLE, or /incident page @user")
+	}
+	return Command{Name: name, Target: target}, nil
+}
+
+// parseActionItem parses "/incident action [@owner] TEXT".
+func parseActionItem(rest string) (Command, error) {
+	name := CmdAction
+	owner, text := "", rest
+	if strings.HasPrefix(rest, "@") || strings.HasPrefix(rest, "<@") {
+		owner, text = splitTarget(rest)
+	}
+	if text == "" {
+		return Command{}, Errorf(EINVALID, "Say what is to be done: /incident action [@owner] TEXT")
+	}
+	if err := checkLength("action item", text); err != nil {
+		return Command{}, err
+	}
+	return Command{Name: name, Target: owner, Text: text}, nil
 }
 
 func checkLength(what, s string) error {

@@ -65,13 +65,30 @@ func idList(desc, of string) object {
 	return object{"type": "array", "description": desc, "uniqueItems": true, "items": ref(of)}
 }
 
+// Patterns of the schema's strings that Go's parser checks in its own way.
+const (
+	durationPattern = `^[+]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h|d))+$`
+	percentPattern  = `^ *[0-9]*\.?[0-9]+ *% *$`
+	schedulePattern = `^\s*(((CRON_)?TZ=\S+\s+)?(@\w+.*|\S+(\s+\S+){4}))\s*$`
+)
+
+// schema is the plan's JSON Schema: its definitions, the plan's top-level
+// properties, and the messages editors show for its patterns.
 func schema() object {
-	const (
-		durationPattern = `^[+]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h|d))+$`
-		percentPattern  = `^ *[0-9]*\.?[0-9]+ *% *$`
-		schedulePattern = `^\s*(((CRON_)?TZ=\S+\s+)?(@\w+.*|\S+(\s+\S+){4}))\s*$`
-	)
-	defs := object{
+	defs := schemaDefinitions()
+	alertRule, alertRules, alertChannel := alertSchema()
+	defs["alert"] = alertRule
+	props := planProperties()
+	props["alerts"] = alertRules
+	props["alert_channel"] = alertChannel
+	root := closed("A drbot disaster recovery plan.", planKeys, props, "version", "contacts", "roles", "scenarios")
+	return rootSchema(root, defs)
+}
+
+// schemaDefinitions are the schema's shared definitions: ids, durations,
+// contacts, services, steps, scenarios, drills.
+func schemaDefinitions() object {
+	return object{
 		"id": object{"type": "string", "pattern": idPattern.String(), "maxLength": MaxID,
 			"description": "An id: letters, digits, -, _ or ., starting with a letter or digit."},
 		"contactId":  object{"type": "string", "pattern": idPattern.String(), "maxLength": MaxID, "description": "The id of a contact under contacts."},
@@ -146,11 +163,12 @@ func schema() object {
 			"schedule": ref("schedule"),
 		}, "scenario", "schedule"),
 	}
+}
 
-	alertRule, alertRules, alertChannel := alertSchema()
-	defs["alert"] = alertRule
-
-	props := object{
+// planProperties are the schemas of the plan's top-level keys but alerts:
+// and alert_channel: (alertSchema).
+func planProperties() object {
+	return object{
 		"version":  object{"const": 1, "description": "The plan format's version: 1."},
 		"name":     str("The plan's name."),
 		"timezone": object{"type": "string", "description": "IANA time zone for reminders and times shown to people, e.g. Europe/Oslo; default UTC."},
@@ -172,11 +190,13 @@ func schema() object {
 			"overdue_after": with(ref("duration"), "description", "Unconfirmed this long after a reminder: remind again and tell the channel (default 14d)."),
 			"channel":       str("Optional channel for overdue notices, without # (or quoted: \"#dr-plan\")."),
 		}, "schedule", "owners"),
-		"drills":        object{"type": "array", "description": "Scheduled exercises of scenarios.", "items": ref("drill")},
-		"alerts":        alertRules,
-		"alert_channel": alertChannel,
+		"drills": object{"type": "array", "description": "Scheduled exercises of scenarios.", "items": ref("drill")},
 	}
-	root := closed("A drbot disaster recovery plan.", planKeys, props, "version", "contacts", "roles", "scenarios")
+}
+
+// rootSchema finishes the plan's schema: its identity, the definitions,
+// and the messages of its patterns.
+func rootSchema(root, defs object) object {
 	root["$schema"] = "http://json-schema.org/draft-07/schema#"
 	root["$id"] = SchemaID
 	root["title"] = "drbot recovery plan"
