@@ -79,24 +79,6 @@ func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt
 		}()
 	}
 	switch evt.Type {
-	case socketmode.EventTypeConnecting:
-		s.log.Info("socket mode: connecting")
-	case socketmode.EventTypeConnected:
-		s.log.Info("socket mode: connected")
-	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError:
-		s.log.Warn("socket mode: connection trouble", "err", fmt.Sprint(evt.Data))
-	case socketmode.EventTypeErrorBadMessage:
-		// Only the cause: the message itself carries Slack's legacy
-		// verification token.
-		if e, ok := evt.Data.(*socketmode.ErrorBadMessage); ok {
-			s.log.Warn("socket mode: message not understood", "err", e.Cause)
-		}
-	case socketmode.EventTypeErrorWriteFailed:
-		if e, ok := evt.Data.(*socketmode.ErrorWriteFailed); ok {
-			s.log.Warn("socket mode: could not send an acknowledgement", "err", e.Cause)
-		}
-	case socketmode.EventTypeInvalidAuth:
-		s.log.Error("socket mode: SLACK_APP_TOKEN refused (invalid_auth)")
 	case socketmode.EventTypeSlashCommand:
 		cmd, ok := evt.Data.(slack.SlashCommand)
 		if !ok || evt.Request == nil {
@@ -120,6 +102,33 @@ func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt
 		// Not acknowledged when it could not be recorded: Slack sends it
 		// again, as over HTTP with a 503.
 		answer("events", func() (any, bool) { return nil, s.Event(ev) == http.StatusOK })
+	default:
+		s.logSocketState(evt)
+	}
+}
+
+// logSocketState logs a Socket Mode event about the connection itself
+// (connecting, errors, a refused token) at its level.
+func (s *Server) logSocketState(evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnecting:
+		s.log.Info("socket mode: connecting")
+	case socketmode.EventTypeConnected:
+		s.log.Info("socket mode: connected")
+	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError:
+		s.log.Warn("socket mode: connection trouble", "err", fmt.Sprint(evt.Data))
+	case socketmode.EventTypeErrorBadMessage:
+		// Only the cause: the message itself carries Slack's legacy
+		// verification token.
+		if e, ok := evt.Data.(*socketmode.ErrorBadMessage); ok {
+			s.log.Warn("socket mode: message not understood", "err", e.Cause)
+		}
+	case socketmode.EventTypeErrorWriteFailed:
+		if e, ok := evt.Data.(*socketmode.ErrorWriteFailed); ok {
+			s.log.Warn("socket mode: could not send an acknowledgement", "err", e.Cause)
+		}
+	case socketmode.EventTypeInvalidAuth:
+		s.log.Error("socket mode: SLACK_APP_TOKEN refused (invalid_auth)")
 	case socketmode.EventTypeHello, socketmode.EventTypeDisconnect:
 		s.log.Debug("socket mode", "event", evt.Type)
 	default:
