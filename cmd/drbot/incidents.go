@@ -121,6 +121,11 @@ func (c *incidentsCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stdout, "No %s.\n", what)
 		return nil
 	}
+	return writeIncidentTable(c.stdout, list, now, loc)
+}
+
+// writeIncidentTable writes the incidents as a table, times in loc.
+func writeIncidentTable(w io.Writer, list []*incident.Incident, now time.Time, loc *time.Location) error {
 	var table bytes.Buffer
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tSCENARIO\tDECLARED\tELAPSED / RTO\tSTATUS\tDATA LOST / RPO\tDRILL")
@@ -144,7 +149,7 @@ func (c *incidentsCommand) Run(ctx context.Context, args []string) error {
 	// tabwriter pads every cell but the last; an empty DRILL cell would
 	// leave trailing blanks.
 	for line := range strings.Lines(table.String()) {
-		if _, err := fmt.Fprintln(c.stdout, strings.TrimRight(line, " \n")); err != nil {
+		if _, err := fmt.Fprintln(w, strings.TrimRight(line, " \n")); err != nil {
 			return err
 		}
 	}
