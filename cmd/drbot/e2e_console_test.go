@@ -101,8 +101,20 @@ func TestConsoleEndToEnd(t *testing.T) {
 			"[1] Acknowledge",
 			"did not acknowledge within 5m",
 			"[11:05] @carol: ",
-			"@alice pressed [Acknowledge]",
-			"@carol pressed [Acknowledge]",
+			// acknowledging in the channel (issue 9): /incident ack, and
+			// working the incident
+			"> /incident ack",
+			"Alice Berg acknowledged as commander after 0s, with /incident ack",
+			"#inc-1-db-corruption: :arrow_right: Bob Dahl did not acknowledge within 5m; paging Carol Nilsen as executor",
+			"Carol Nilsen acknowledged as executor after 5m, by pressing No on step assess",
+			"Acknowledged by @carol at 11:05 CET (by pressing No on step assess)",
+			// the commander paged about a role that ran out, stood down
+			// when it answered
+			"Nobody acknowledged the security role after 4 pages (Gina Solberg, Carol Nilsen). Paging the commander role.",
+			"No longer needed: Gina Solberg acknowledged as security at 11:27 CET.",
+			"Gina Solberg acknowledged as security after 22m, with /incident ack. No longer paging commander about it.",
+			"• commander: acknowledged by Alice Berg at 11:00 CET",
+			"Time to acknowledge: 5m (executor); slowest: security 22m",
 			// the decision and the approval
 			"@carol pressed [No]",
 			"@bob pressed [Approve]",
@@ -266,6 +278,34 @@ func TestConsoleEndToEnd(t *testing.T) {
 		}
 		if strings.Contains(r.stdout, "> /incident status") {
 			t.Error("the script went on after the failing line")
+		}
+	})
+
+	t.Run("the README's walkthrough", func(t *testing.T) {
+		readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rest, ok := strings.Cut(string(readme), "Then type, line by line:\n\n```\n")
+		lines, _, ok2 := strings.Cut(rest, "```")
+		if !ok || !ok2 {
+			t.Fatal("README.md has no console lines after 'Then type, line by line:'")
+		}
+		r := runBinary(t, bin, lines, "console", "--plan", "examples/plan.yaml", "--db", filepath.Join(dir, "readme.db"))
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		// What the README says happens: acknowledged in the channel, the
+		// escalation said as it happens, and working the incident
+		// acknowledging the page.
+		for _, want := range []string{
+			"Alice Berg acknowledged as commander after 0s, with /incident ack",
+			"Bob Dahl did not acknowledge within 5m; paging Carol Nilsen as executor",
+			"Carol Nilsen acknowledged as executor after 5m, by pressing No on step assess",
+		} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("the README's walkthrough lacks %q:\n%s", want, r.stdout)
+			}
 		}
 	})
 
