@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/drbot-dev/drbot/incident"
 	"gopkg.in/yaml.v3"
 )
 
@@ -297,6 +299,27 @@ func TestUsagesNameFilesThatExist(t *testing.T) {
 				t.Errorf("the usage %q names %s, which is not a file of the repository (want a path such as docs/http.md)",
 					strings.SplitN(usage, "\n", 2)[0], name)
 			}
+		}
+	}
+}
+
+// TestHTTPDocNamesDetectionFields: docs/http.md's detection{...} names
+// every key the postmortem JSON's detection may have.
+func TestHTTPDocNamesDetectionFields(t *testing.T) {
+	src, err := os.ReadFile("../../docs/http.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("`detection\\{([^`]*)\\}`").FindSubmatch(bytes.ReplaceAll(src, []byte("\n"), []byte(" ")))
+	if m == nil {
+		t.Fatal("docs/http.md has no `detection{...}`")
+	}
+	documented := regexp.MustCompile(`\w+`).FindAllString(string(m[1]), -1)
+	typ := reflect.TypeFor[incident.PMDetection]()
+	for i := range typ.NumField() {
+		key, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		if !slices.Contains(documented, key) {
+			t.Errorf("the postmortem JSON's detection has %q, which docs/http.md's detection{%s} does not name", key, m[1])
 		}
 	}
 }
