@@ -22,9 +22,11 @@ type syntaxCause struct {
 // its own line and column:
 //
 //   - a tab in the indentation;
-//   - a quote opened and not closed on its line;
+//   - a quote opened and not closed on its line, or closed before more
+//     text ('Don't panic');
 //   - ": " inside unquoted text;
-//   - unquoted text starting with a character YAML reserves (* & ! % @ `);
+//   - unquoted text starting with a character YAML reserves (* & ! % @ `)
+//     or with "- ";
 //   - a , or ? inside unquoted text within {…}.
 //
 // ok is false when none of them is found; the caller then reports yaml.v3's
@@ -57,6 +59,13 @@ func findSyntaxCause(src []byte, line int) (c syntaxCause, ok bool) {
 			if c, ok := check(lines[n-1], n); ok {
 				return c, true
 			}
+		}
+	}
+	// Text after a closing quote ('Don't panic') is reported at the start
+	// of the mapping it is in, a few lines early.
+	for i := limit; i < min(limit+10, len(lines)); i++ {
+		if c, ok := unclosedQuote(lines[i], i+1); ok {
+			return c, true
 		}
 	}
 	return syntaxCause{}, false
@@ -160,10 +169,24 @@ func unclosedQuote(text string, n int) (syntaxCause, bool) {
 		case v[i] == q && q == '\'' && i+1 < len(v) && v[i+1] == '\'':
 			i++ // '' is a quote inside single quotes
 		case v[i] == q:
-			return syntaxCause{}, false
+			return textAfterQuote(v, i, col, n)
 		}
 	}
 	return syntaxCause{n, col + 1, "this text opens a " + string(q) + " that is not closed on its line: close it at the end of the text (or remove it)"}, true
+}
+
+// textAfterQuote finds text after the quote that closes a quoted value at
+// v[end]: 'Don't panic' is 'Don' and then t panic'.
+func textAfterQuote(v string, end, col, n int) (syntaxCause, bool) {
+	rest := strings.TrimSpace(v[end+1:])
+	if rest == "" || rest[0] == '#' || rest[0] == ':' || rest[0] == ',' {
+		return syntaxCause{}, false
+	}
+	fix := "to write ' inside '…', double it (Don''t), or quote the text with \" instead"
+	if v[0] == '"' {
+		fix = `to write " inside "…", escape it as \", or quote the text with ' instead`
+	}
+	return syntaxCause{n, col + end + 1, "this " + string(v[0]) + " ends the quoted text " + v[:end+1] + ", and more text follows it: " + fix}, true
 }
 
 // reserved says what YAML reads into a value's first character.
@@ -180,6 +203,10 @@ func reservedStart(text string, n int) (syntaxCause, bool) {
 	v, col, ok := value(text)
 	if !ok || v == "" {
 		return syntaxCause{}, false
+	}
+	if strings.HasPrefix(v, "- ") {
+		return syntaxCause{n, col + 1, "unquoted text cannot start with \"- \" (YAML reads a list item): quote the text, as in \"" +
+			strings.ReplaceAll(v, `"`, `\"`) + "\""}, true
 	}
 	if what, bad := reserved[v[0]]; bad {
 		return syntaxCause{n, col + 1, "unquoted text cannot start with " + string(v[0]) + " (YAML reads " + what +

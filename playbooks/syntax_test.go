@@ -41,6 +41,12 @@ func TestSyntaxErrorsPointAtTheirCause(t *testing.T) {
 			"14:13: YAML syntax: unquoted text cannot start with * (YAML reads an alias (*name)): quote the text"},
 		{"backquote", "        do: Roll back the release.", "        do: `kubectl rollout undo`",
 			"16:13: YAML syntax: unquoted text cannot start with ` (YAML reads a reserved character)"},
+		{"apostrophe in single quotes", "        do: Check the dashboards.", "        do: 'Don't panic, check the dashboards.'",
+			"14:17: YAML syntax: this ' ends the quoted text 'Don', and more text follows it: to write ' inside '…', double it (Don''t)"},
+		{"double quote in double quotes", "        do: Roll back the release.", `        do: "Say "rollback" in #ops"`,
+			`16:18: YAML syntax: this " ends the quoted text "Say ", and more text follows it: to write " inside "…", escape it as \"`},
+		{"leading dash", "        do: Roll back the release.", "        do: - roll back the release",
+			`16:13: YAML syntax: unquoted text cannot start with "- " (YAML reads a list item): quote the text, as in "- roll back the release"`},
 		{"question mark in braces", "  bob: {name: Bob Dahl, slack: U0BOB0001}", "  bob: {name: Bob Dahl?, slack: U0BOB0001}",
 			"4:23: YAML syntax: inside {…} a ? or , ends the text early"},
 	} {
