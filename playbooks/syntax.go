@@ -27,7 +27,9 @@ type syntaxCause struct {
 //   - ": " inside unquoted text;
 //   - unquoted text starting with a character YAML reserves (* & ! % @ `)
 //     or with "- ";
-//   - a , or ? inside unquoted text within {…}.
+//   - a , or ? inside unquoted text within {…};
+//   - a key indented too far or too little, a list item's "-" left of
+//     the items above it.
 //
 // ok is false when none of them is found; the caller then reports yaml.v3's
 // own words.
@@ -60,6 +62,9 @@ func findSyntaxCause(src []byte, line int) (c syntaxCause, ok bool) {
 				return c, true
 			}
 		}
+	}
+	if c, ok := outdentedItem(lines, line); ok {
+		return c, true
 	}
 	// Text after a closing quote ('Don't panic') is reported at the start
 	// of the mapping it is in, a few lines early.
@@ -122,6 +127,40 @@ func underIndented(lines []string, line int) (syntaxCause, bool) {
 		}
 		if dash >= 0 && in < dash {
 			dash = -1
+		}
+	}
+	return syntaxCause{}, false
+}
+
+// outdentedItem finds, from line on, a list item whose "-" is left of the
+// items above it in the same list, at a column no list there uses:
+// yaml.v3 reports "did not find expected key" where the mapping holding
+// the list began.
+func outdentedItem(lines []string, line int) (syntaxCause, bool) {
+	var dashes []int // the "-" columns of the lists open at this point, outermost first
+	for i := max(line-1, 0); i < min(len(lines), line+200); i++ {
+		t := strings.TrimSpace(lines[i])
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		in := indentOf(lines[i])
+		if !listValue.MatchString(lines[i]) {
+			for len(dashes) > 0 && dashes[len(dashes)-1] >= in {
+				dashes = dashes[:len(dashes)-1]
+			}
+			continue
+		}
+		above := -1
+		for len(dashes) > 0 && dashes[len(dashes)-1] > in {
+			above = dashes[len(dashes)-1]
+			dashes = dashes[:len(dashes)-1]
+		}
+		if above >= 0 && (len(dashes) == 0 || dashes[len(dashes)-1] != in) {
+			return syntaxCause{i + 1, in + 1, fmt.Sprintf("this list item's \"-\" is %d left of the items above it: "+
+				"line it up with theirs (%d spaces)", above-in, above)}, true
+		}
+		if len(dashes) == 0 || dashes[len(dashes)-1] != in {
+			dashes = append(dashes, in)
 		}
 	}
 	return syntaxCause{}, false

@@ -47,6 +47,8 @@ func TestSyntaxErrorsPointAtTheirCause(t *testing.T) {
 			`16:18: YAML syntax: this " ends the quoted text "Say ", and more text follows it: to write " inside "…", escape it as \"`},
 		{"leading dash", "        do: Roll back the release.", "        do: - roll back the release",
 			`16:13: YAML syntax: unquoted text cannot start with "- " (YAML reads a list item): quote the text, as in "- roll back the release"`},
+		{"list item left of the others", "      - id: fix\n        do: Roll back the release.", "    - id: fix\n      do: Roll back the release.",
+			`15:5: YAML syntax: this list item's "-" is 2 left of the items above it: line it up with theirs (6 spaces)`},
 		{"question mark in braces", "  bob: {name: Bob Dahl, slack: U0BOB0001}", "  bob: {name: Bob Dahl?, slack: U0BOB0001}",
 			"4:23: YAML syntax: inside {…} a ? or , ends the text early"},
 	} {
