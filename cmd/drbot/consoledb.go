@@ -67,8 +67,8 @@ func refuseConsoleDB(ctx context.Context, db incident.Store, name string, force 
 	if err != nil || !used || n == 0 {
 		return "", err
 	}
-	msg := fmt.Sprintf("%s holds %d incident(s) made by drbot console, whose clock is not real time: serving it would "+
-		"page people and fire timers for play incidents", name, n)
+	msg := fmt.Sprintf("%s holds %s made by drbot console, whose clock is not real time: serving it would "+
+		"page people and fire timers for play incidents", name, plural(n, "incident"))
 	if force {
 		return msg + "; started anyway (--force)", nil
 	}

@@ -33,7 +33,7 @@ func TestRefuseConsoleDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := refuseConsoleDB(ctx, st, "drbot.db", false); err == nil || !strings.Contains(err.Error(), "1 incident(s) made by drbot console") {
+	if _, err := refuseConsoleDB(ctx, st, "drbot.db", false); err == nil || !strings.Contains(err.Error(), "1 incident made by drbot console") {
 		t.Fatalf("a console database with an incident: %v; want a refusal", err)
 	}
 	if w, err := refuseConsoleDB(ctx, st, "drbot.db", true); err != nil || !strings.Contains(w, "started anyway (--force)") {
