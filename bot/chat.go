@@ -102,6 +102,23 @@ var temporaryCodes = map[string]bool{
 	"team_added_to_org":   true,
 }
 
+// slackReasons are the Slack errors the engine acts on, as the reason it
+// understands (incident.ChatReason); Slack's names stay in bot.
+var slackReasons = map[string]incident.ChatReason{
+	"user_not_found":      incident.ReasonUserNotFound,
+	"users_not_found":     incident.ReasonUserNotFound,
+	"account_inactive":    incident.ReasonUserDeactivated,
+	"user_disabled":       incident.ReasonUserDeactivated,
+	"user_is_deactivated": incident.ReasonUserDeactivated,
+	"is_archived":         incident.ReasonChannelArchived,
+}
+
+// slackError is the ChatError of a Slack error code: permanent unless
+// worth retrying, with the reason the engine acts on.
+func slackError(method, code string) *incident.ChatError {
+	return &incident.ChatError{Method: method, Code: code, Permanent: !temporaryCodes[code], Reason: slackReasons[code]}
+}
+
 // ignoredInviteCodes are per-user outcomes of conversations.invite that
 // mean the user is (or needs not be) in the channel.
 var ignoredInviteCodes = map[string]bool{
@@ -131,7 +148,7 @@ func chatError(method string, err error) error {
 		temporary := sc.Code >= 500 || sc.Code == http.StatusTooManyRequests || sc.Code == http.StatusRequestTimeout
 		return &incident.ChatError{Method: method, Code: code, Permanent: !temporary}
 	case errors.As(err, &se):
-		return &incident.ChatError{Method: method, Code: se.Err, Permanent: !temporaryCodes[se.Err]}
+		return slackError(method, se.Err)
 	case errors.As(err, &re):
 		return &incident.ChatError{Method: method, Code: "invalid_blocks: " + re.msg, Permanent: true}
 	}
@@ -298,7 +315,7 @@ func (c *SlackChat) LookupUserByEmail(ctx context.Context, email string) (string
 		return "", fmt.Errorf("look up %s: %w", email, err)
 	}
 	if u.Deleted {
-		return "", fmt.Errorf("look up %s: %w", email, &incident.ChatError{Method: "users.lookupByEmail", Code: "account_inactive", Permanent: true})
+		return "", fmt.Errorf("look up %s: %w", email, slackError("users.lookupByEmail", "account_inactive"))
 	}
 	return u.ID, nil
 }

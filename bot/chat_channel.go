@@ -201,7 +201,8 @@ func (c *SlackChat) Invite(ctx context.Context, channelID string, userIDs []stri
 		var se slack.SlackErrorResponse
 		if errors.As(raw, &se) {
 			if u, code := firstInviteError(se); u != "" {
-				ce = &incident.ChatError{Method: ce.Method, Code: code, Permanent: true}
+				ce = slackError(ce.Method, code)
+				ce.Permanent = true
 				c.log.Warn("could not invite a user", "channel", channelID, "user", u, "error", code)
 			}
 		}

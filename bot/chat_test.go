@@ -227,9 +227,9 @@ func TestErrorMapping(t *testing.T) {
 		{"503", func() { fs.FailNext("chat.postMessage", 1, 503, 0) }, &incident.ChatError{Method: "chat.postMessage", Code: "http_503"}},
 		{"channel_not_found", func() { fs.FailNextWith("chat.postMessage", 1, "channel_not_found") }, &incident.ChatError{Method: "chat.postMessage", Code: "channel_not_found", Permanent: true}},
 		{"not_in_channel", func() { fs.FailNextWith("chat.postMessage", 1, "not_in_channel") }, &incident.ChatError{Method: "chat.postMessage", Code: "not_in_channel", Permanent: true}},
-		{"is_archived", func() { fs.FailNextWith("chat.postMessage", 1, "is_archived") }, &incident.ChatError{Method: "chat.postMessage", Code: "is_archived", Permanent: true}},
+		{"is_archived", func() { fs.FailNextWith("chat.postMessage", 1, "is_archived") }, &incident.ChatError{Method: "chat.postMessage", Code: "is_archived", Permanent: true, Reason: incident.ReasonChannelArchived}},
 		{"invalid_auth", func() { fs.FailNextWith("chat.postMessage", 1, "invalid_auth") }, &incident.ChatError{Method: "chat.postMessage", Code: "invalid_auth", Permanent: true}},
-		{"account_inactive", func() { fs.FailNextWith("chat.postMessage", 1, "account_inactive") }, &incident.ChatError{Method: "chat.postMessage", Code: "account_inactive", Permanent: true}},
+		{"account_inactive", func() { fs.FailNextWith("chat.postMessage", 1, "account_inactive") }, &incident.ChatError{Method: "chat.postMessage", Code: "account_inactive", Permanent: true, Reason: incident.ReasonUserDeactivated}},
 		{"internal_error", func() { fs.FailNextWith("chat.postMessage", 1, "internal_error") }, &incident.ChatError{Method: "chat.postMessage", Code: "internal_error"}},
 		{"ratelimited body", func() { fs.FailNextWith("chat.postMessage", 1, "ratelimited") }, &incident.ChatError{Method: "chat.postMessage", Code: "ratelimited"}},
 	}

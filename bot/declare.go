@@ -198,7 +198,7 @@ func (s *Server) submitDeclare(cb slack.InteractionCallback) any {
 	if err != nil {
 		s.logEngineError("declare", err, "user", req.UserID)
 		block := BlockScenario
-		if incident.ErrorCode(err) == incident.EINVALID && strings.Contains(strings.ToLower(incident.ErrorMessage(err)), "summary") {
+		if incident.ErrorField(err) == incident.FieldSummary {
 			block = BlockSummary
 		}
 		return viewErrors(block, incident.ErrorMessage(err))

@@ -70,7 +70,7 @@ func TestChannelArchivedOnPost(t *testing.T) {
 	e := newSQLiteEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)
-	e.chat.FailNext(incidenttest.MethodPost, 1, &incident.ChatError{Method: "chat.postMessage", Code: "is_archived", Permanent: true})
+	e.chat.FailNext(incidenttest.MethodPost, 1, &incident.ChatError{Method: "chat.postMessage", Code: "is_archived", Permanent: true, Reason: incident.ReasonChannelArchived})
 	e.mustCommand(uBob, ch, "note first")
 	e.tick()
 	evs := e.events(1, incident.KindChannelArchived)

@@ -27,7 +27,9 @@ func (s *Engine) Declare(ctx context.Context, req DeclareRequest) (*Incident, er
 	}
 	summary := strings.TrimSpace(cleanText(req.Summary))
 	if n := utf8.RuneCountInString(summary); n > MaxText {
-		return nil, Errorf(EINVALID, "The summary is %d characters long; the limit is %d. Say the rest with /incident note in the incident channel.", n, MaxText)
+		err := Errorf(EINVALID, "The summary is %d characters long; the limit is %d. Say the rest with /incident note in the incident channel.", n, MaxText)
+		err.Field = FieldSummary
+		return nil, err
 	}
 	var done *op
 	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
@@ -153,65 +155,13 @@ func findScenario(p *playbooks.Plan, id string) *playbooks.Scenario {
 // unknownScenario says what was wrong and what would be right.
 func unknownScenario(p *playbooks.Plan, id string) error {
 	if len(p.ScenarioOrder) == 0 {
-		return Errorf(ENOTFOUND, "Unknown scenario %q: the plan has no scenarios.", escape(id))
+		return &Error{Code: ENOTFOUND, Field: FieldScenario, Message: fmt.Sprintf("Unknown scenario %q: the plan has no scenarios.", escape(id))}
 	}
 	msg := fmt.Sprintf("Unknown scenario %q. Valid scenarios: %s.", escape(id), escape(scenarioIDs(p)))
 	if id == "" {
 		msg = fmt.Sprintf("Name a scenario. Valid scenarios: %s.", escape(scenarioIDs(p)))
-	} else if near := nearest(id, p.ScenarioOrder); near != "" {
+	} else if near := playbooks.Closest(id, p.ScenarioOrder); near != "" {
 		msg += fmt.Sprintf(" Did you mean %s?", escape(near))
 	}
-	return Errorf(ENOTFOUND, "%s", msg)
-}
-
-// nearest returns the candidate closest to s when it is close enough to be
-// a typo, else "": at most 2 edits away from the candidate or from its
-// beginning ("db-corupt" for "db-corruption").
-func nearest(s string, candidates []string) string {
-	const limit = 3
-	best, bestD := "", limit
-	ls := strings.ToLower(s)
-	n := utf8.RuneCountInString(ls)
-	for _, c := range candidates {
-		lc := strings.ToLower(c)
-		d := editDistance(ls, lc, limit)
-		if r := []rune(lc); n >= 4 && len(r) > n {
-			d = min(d, editDistance(ls, string(r[:n]), limit))
-		}
-		if d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance of a and b, or limit when it is
-// at least limit (cut short: typed text may be long).
-func editDistance(a, b string, limit int) int {
-	ra, rb := []rune(a), []rune(b)
-	if d := len(ra) - len(rb); d >= limit || -d >= limit {
-		return limit
-	}
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			rowMin = min(rowMin, cur[j])
-		}
-		if rowMin >= limit {
-			return limit
-		}
-		prev, cur = cur, prev
-	}
-	return min(prev[len(rb)], limit)
+	return &Error{Code: ENOTFOUND, Field: FieldScenario, Message: msg}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/drbot-dev/drbot/incident"
 	"github.com/drbot-dev/drbot/incident/incidenttest"
+	"github.com/drbot-dev/drbot/playbooks"
 )
 
 func TestDeclare(t *testing.T) {
@@ -134,15 +135,16 @@ func TestDeclareErrors(t *testing.T) {
 		name     string
 		req      incident.DeclareRequest
 		code     string
+		field    string // the input a dialog shows the error under
 		contains []string
 	}{
-		{"typo", incident.DeclareRequest{Scenario: "db-corupt"}, incident.ENOTFOUND,
+		{"typo", incident.DeclareRequest{Scenario: "db-corupt"}, incident.ENOTFOUND, incident.FieldScenario,
 			[]string{`Unknown scenario "db-corupt". Valid scenarios: db-corruption, checkout-down.`, "Did you mean db-corruption?"}},
-		{"unknown", incident.DeclareRequest{Scenario: "meteor"}, incident.ENOTFOUND,
+		{"unknown", incident.DeclareRequest{Scenario: "meteor"}, incident.ENOTFOUND, incident.FieldScenario,
 			[]string{`Unknown scenario "meteor". Valid scenarios: db-corruption, checkout-down.`}},
-		{"escaped", incident.DeclareRequest{Scenario: "<!here>"}, incident.ENOTFOUND,
+		{"escaped", incident.DeclareRequest{Scenario: "<!here>"}, incident.ENOTFOUND, incident.FieldScenario,
 			[]string{`Unknown scenario "&lt;!here&gt;"`}},
-		{"summary too long", incident.DeclareRequest{Scenario: "db-corruption", Summary: strings.Repeat("é", incident.MaxText+1)}, incident.EINVALID,
+		{"summary too long", incident.DeclareRequest{Scenario: "db-corruption", Summary: strings.Repeat("é", incident.MaxText+1)}, incident.EINVALID, incident.FieldSummary,
 			[]string{"The summary is 3001 characters long; the limit is 3000."}},
 	}
 	for _, tt := range tests {
@@ -150,6 +152,9 @@ func TestDeclareErrors(t *testing.T) {
 			_, err := e.svc.Declare(e.ctx, tt.req)
 			if got := incident.ErrorCode(err); got != tt.code {
 				t.Fatalf("code = %q (%v), want %q", got, err, tt.code)
+			}
+			if got := incident.ErrorField(err); got != tt.field {
+				t.Errorf("field = %q, want %q", got, tt.field)
 			}
 			for _, want := range tt.contains {
 				if !strings.Contains(incident.ErrorMessage(err), want) {
@@ -163,6 +168,31 @@ func TestDeclareErrors(t *testing.T) {
 	}
 	if n := len(e.store.Messages()); n != 0 {
 		t.Errorf("refused declarations enqueued %d messages", n)
+	}
+}
+
+// TestOneDidYouMean: /incident declare suggests for a misspelt scenario
+// what plan check suggests for the same misspelling in the plan, because
+// both ask playbooks.Closest.
+func TestOneDidYouMean(t *testing.T) {
+	t.Parallel()
+	e := newSvcEnv(t, svcPlan(t))
+	for _, typo := range []string{"db-corupt", "db_corruption", "db-c", "chekout-down", "checkout", "meteor"} {
+		want := playbooks.Closest(typo, e.plan.ScenarioOrder)
+		_, err := e.svc.Declare(e.ctx, incident.DeclareRequest{Scenario: typo})
+		msg := incident.ErrorMessage(err)
+		if want == "" {
+			if strings.Contains(msg, "Did you mean") {
+				t.Errorf("declare %q: %q suggests, plan check would not", typo, msg)
+			}
+			continue
+		}
+		if typo != want && !strings.Contains(msg, "Did you mean "+want+"?") {
+			t.Errorf("declare %q: %q, want it to suggest %s as plan check does", typo, msg, want)
+		}
+	}
+	if got := playbooks.Closest("db-c", []string{"db-corruption", "checkout-down"}); got != "db-corruption" {
+		t.Errorf(`Closest("db-c") = %q, want db-corruption`, got)
 	}
 }
 

@@ -16,10 +16,29 @@ const (
 )
 
 // Error is a domain error: a code and a message meant for the person who
-// caused it.
+// caused it, and which of their inputs it is about (Field), so that a
+// dialog can show it under that input.
 type Error struct {
 	Code    string
 	Message string
+	Field   string // FieldScenario, FieldSummary ...; "" when about no one input
+}
+
+// Inputs an Error can be about: the fields of DeclareRequest a dialog
+// asks for.
+const (
+	FieldScenario = "scenario"
+	FieldSummary  = "summary"
+)
+
+// ErrorField returns the Field of the first *Error in err's chain, "" for
+// any other error.
+func ErrorField(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -59,9 +78,34 @@ func ErrorMessage(err error) string {
 // uses it to decide between retrying and giving up.
 type ChatError struct {
 	Method     string // e.g. "chat.postMessage"
-	Code       string // Slack's error string, e.g. "user_not_found", "ratelimited"
+	Code       string // the chat's own error name, shown to people: Slack's "user_not_found", "ratelimited" ...
 	RetryAfter int64  // seconds, from Retry-After on a 429; 0 when absent
 	Permanent  bool   // retrying cannot help (user_not_found, channel_not_found, invalid_auth ...)
+	// Reason is what the error means to the engine, when it acts on it;
+	// the chat surface maps its own names to it (bot does for Slack's), so
+	// that no chat's error names are matched here.
+	Reason ChatReason
+}
+
+// ChatReason is a permanent chat error the engine acts on.
+type ChatReason string
+
+// Reasons of a ChatError.
+const (
+	ReasonOther           ChatReason = ""                 // nothing the engine acts on
+	ReasonUserNotFound    ChatReason = "user_not_found"   // no such account (by ID or email)
+	ReasonUserDeactivated ChatReason = "user_deactivated" // the account is deactivated
+	ReasonChannelArchived ChatReason = "channel_archived" // the channel is archived
+)
+
+// chatReason returns the reason of a permanent *ChatError in err's chain,
+// and whether there is one.
+func chatReason(err error) (code string, reason ChatReason, ok bool) {
+	var ce *ChatError
+	if errors.As(err, &ce) && ce.Permanent {
+		return ce.Code, ce.Reason, true
+	}
+	return "", ReasonOther, false
 }
 
 func (e *ChatError) Error() string {

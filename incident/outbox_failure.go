@@ -112,7 +112,7 @@ func (d *delivery) failed(ctx context.Context, o Outgoing, inc *Incident, err er
 		d.log.Warn("outbox message dropped", "id", o.ID, "kind", o.Kind, "incident", o.IncidentID, "reason", bm.reason)
 		return d.update(ctx, o, func(tx Tx) error { return tx.Drop(o.ID, msg) })
 	}
-	if permanent && code == "is_archived" && postsToIncidentChannel(o, inc) {
+	if _, reason, _ := chatReason(err); reason == ReasonChannelArchived && postsToIncidentChannel(o, inc) {
 		return d.failedArchived(ctx, o, err, at)
 	}
 	if permanent {

@@ -2,7 +2,6 @@ package incident
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -18,12 +17,6 @@ type contactCheck struct {
 	user    string // Slack member ID: given, or found by email
 	problem string // "" when nothing looks wrong
 }
-
-// checkCodes sorts Slack's answers about a user.
-var (
-	notFoundCodes    = map[string]bool{"user_not_found": true, "users_not_found": true}
-	deactivatedCodes = map[string]bool{"account_inactive": true, "user_disabled": true, "user_is_deactivated": true}
-)
 
 // checkContacts asks the chat about every contact of p. An error is one
 // that may pass (rate limit, network): the whole review is tried again.
@@ -93,26 +86,16 @@ type lookupWording struct {
 // review reports, worded by w. ok is false for an error worth retrying
 // (rate limit, network), which is no problem of the contact.
 func lookupProblem(err error, w lookupWording) (problem string, ok bool) {
-	code, ok := chatCode(err)
+	code, reason, ok := chatReason(err)
 	switch {
 	case !ok:
 		return "", false
-	case notFoundCodes[code]:
+	case reason == ReasonUserNotFound:
 		return w.notFound, true
-	case deactivatedCodes[code]:
+	case reason == ReasonUserDeactivated:
 		return w.deactivated, true
 	}
 	return fmt.Sprintf("%s (%s)", w.failed, escape(code)), true
-}
-
-// chatCode returns Slack's code of a permanent chat error; ok is false
-// for an error worth retrying.
-func chatCode(err error) (string, bool) {
-	var ce *ChatError
-	if errors.As(err, &ce) && ce.Permanent {
-		return ce.Code, true
-	}
-	return "", false
 }
 
 // unackedRole is a role nobody acknowledged in the last real incident

@@ -11,7 +11,7 @@ import (
 // suggestKey says which known key a misspelt one probably is, or lists
 // the keys.
 func suggestKey(got string, known []string) string {
-	if k := closest(got, known); k != "" {
+	if k := Closest(got, known); k != "" {
 		return fmt.Sprintf("; did you mean %q?", k)
 	}
 	return "; want one of " + strings.Join(known, ", ")
@@ -20,7 +20,7 @@ func suggestKey(got string, known []string) string {
 // suggestID says which defined id a misspelt reference probably is, or
 // lists the defined ones when there are few.
 func suggestID(got, kind string, defined []string) string {
-	if k := closest(got, defined); k != "" {
+	if k := Closest(got, defined); k != "" {
 		return fmt.Sprintf("; did you mean %q?", k)
 	}
 	switch {
@@ -32,17 +32,28 @@ func suggestID(got, kind string, defined []string) string {
 	return ""
 }
 
-// closest returns the candidate within a small edit distance of got, or "".
-func closest(got string, candidates []string) string {
+// Closest returns the candidate a person probably meant by got, or "": the
+// one equal to it but for case, else the nearest within a small edit
+// distance (swaps of neighbours count one), ignoring case; a got of four
+// characters or more is also compared with the start of each candidate,
+// so that "db-c" finds "db-corruption". It is the one "did you mean" of
+// drbot: plan check and /incident declare both use it.
+func Closest(got string, candidates []string) string {
 	best, bestD := "", 3
 	if len(got) <= 4 {
 		bestD = 2
 	}
+	lg := strings.ToLower(got)
 	for _, c := range candidates {
 		if strings.EqualFold(c, got) {
 			return c
 		}
-		if d := editDistance(got, c); d < bestD {
+		lc := strings.ToLower(c)
+		d := editDistance(lg, lc)
+		if len(lg) >= 4 && len(lc) > len(lg) {
+			d = min(d, editDistance(lg, lc[:len(lg)]))
+		}
+		if d < bestD {
 			best, bestD = c, d
 		}
 	}

@@ -87,7 +87,7 @@ func (ch *chat) DM(ctx context.Context, userID string, m incident.Message) (stri
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if userID == "" {
-		return "", "", &incident.ChatError{Method: "conversations.open", Code: "user_not_found", Permanent: true}
+		return "", "", &incident.ChatError{Method: "conversations.open", Code: "user_not_found", Permanent: true, Reason: incident.ReasonUserNotFound}
 	}
 	id := DMID(userID)
 	ts := c.nextTS()
@@ -159,7 +159,7 @@ func (ch *chat) LookupUserByEmail(ctx context.Context, email string) (string, er
 			}
 		}
 	}
-	return "", &incident.ChatError{Method: "users.lookupByEmail", Code: "users_not_found", Permanent: true}
+	return "", &incident.ChatError{Method: "users.lookupByEmail", Code: "users_not_found", Permanent: true, Reason: incident.ReasonUserNotFound}
 }
 
 // LookupUser answers for the contacts of the plan, all of them active (the
@@ -172,7 +172,7 @@ func (ch *chat) LookupUser(ctx context.Context, userID string) (incident.UserInf
 	if ct := contactByUser(c.plan, userID); ct != nil {
 		return incident.UserInfo{ID: userID, Name: ct.ID, RealName: ct.Name, Email: ct.Email}, nil
 	}
-	return incident.UserInfo{}, &incident.ChatError{Method: "users.info", Code: "user_not_found", Permanent: true}
+	return incident.UserInfo{}, &incident.ChatError{Method: "users.info", Code: "user_not_found", Permanent: true, Reason: incident.ReasonUserNotFound}
 }
 
 // Webhook shows the POST on one line; the console never sends it.

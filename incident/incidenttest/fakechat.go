@@ -379,7 +379,7 @@ func (f *FakeChat) LookupUserByEmail(ctx context.Context, email string) (string,
 	}
 	u, ok := f.Emails[email]
 	if !ok {
-		c.Err = &incident.ChatError{Method: "users.lookupByEmail", Code: "users_not_found", Permanent: true}
+		c.Err = &incident.ChatError{Method: "users.lookupByEmail", Code: "users_not_found", Permanent: true, Reason: incident.ReasonUserNotFound}
 		f.record(c)
 		return "", c.Err
 	}
@@ -402,7 +402,7 @@ func (f *FakeChat) LookupUser(ctx context.Context, userID string) (incident.User
 	}
 	u, ok := f.Users[userID]
 	if !ok {
-		c.Err = &incident.ChatError{Method: "users.info", Code: "user_not_found", Permanent: true}
+		c.Err = &incident.ChatError{Method: "users.info", Code: "user_not_found", Permanent: true, Reason: incident.ReasonUserNotFound}
 		f.record(c)
 		return incident.UserInfo{}, c.Err
 	}
