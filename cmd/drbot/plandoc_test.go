@@ -56,6 +56,8 @@ func TestPlanDocRefuses(t *testing.T) {
 		{"two files", []string{"doc", examplePlan, examplePlan}, 2, "one plan file at a time"},
 		{"missing file", []string{"doc", filepath.Join(t.TempDir(), "none.yaml")}, 2, "none.yaml"},
 		{"plan with errors", []string{"doc", "--out", out, "testdata/bad-plan.yaml"}, 1, "fix them first"},
+		{"no such directory", []string{"doc", "--out", filepath.Join(filepath.Dir(out), "nodir", "plan.html"), examplePlan}, 1,
+			"plan doc: write " + filepath.Join(filepath.Dir(out), "nodir", "plan.html") + ": the directory " + filepath.Join(filepath.Dir(out), "nodir") + " does not exist\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runPlan(t, tc.args...)
