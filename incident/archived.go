@@ -11,8 +11,8 @@ import (
 // channel_archive, or "is_archived", a post Slack refused), and
 // KindChannelUnarchived of one brought back (channel_unarchive).
 const (
-	KindChannelArchived   = "channel_archived"
-	KindChannelUnarchived = "channel_unarchived"
+	KindChannelArchived   EventKind = "channel_archived"
+	KindChannelUnarchived EventKind = "channel_unarchived"
 )
 
 // How drbot learnt that an incident channel was archived.
