@@ -89,11 +89,12 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	if err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&s.locks.schema); err != nil {
+	// current_schema() is NULL when no schema of the search_path exists.
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(current_schema(), '')`).Scan(&s.locks.schema); err != nil {
 		return err
 	}
 	if s.locks.schema == "" {
-		return errors.New("no schema to create drbot's tables in: the search_path names none that exists")
+		return errors.New("no schema to create drbot's tables in: the search_path names none that exists; create it first (CREATE SCHEMA name) or fix ?search_path= in the URL")
 	}
 	ms, err := storage.LoadMigrations(migrationFS, "migrations")
 	if err != nil {

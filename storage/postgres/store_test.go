@@ -129,6 +129,22 @@ func TestPasswordNeverShown(t *testing.T) {
 	}
 }
 
+// TestMissingSchema: a ?search_path= naming no schema that exists is said
+// as such (docs/postgresql.md: create the schema first), and creates nothing.
+func TestMissingSchema(t *testing.T) {
+	u, err := neturl.Parse(testenv.PostgresDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", "nosuch")
+	u.RawQuery = q.Encode()
+	_, err = Open(context.Background(), Config{URL: u.String()})
+	if err == nil || !strings.Contains(err.Error(), "the search_path names none that exists; create it first (CREATE SCHEMA name)") {
+		t.Errorf("got %v, want an error saying the search_path's schema does not exist", err)
+	}
+}
+
 func TestPingAfterClose(t *testing.T) {
 	s := openTest(t)
 	if err := s.Ping(context.Background()); err != nil {
