@@ -19,9 +19,9 @@ import (
 // those pages. The timer is inc/N/approval, its data "RUN|ROUND": a
 // request replaced by a newer round, or decided, is not paged.
 
-const timerApproval = "approval"
+const timerApproval TimerKind = "approval"
 
-func (o *op) approvalKey() string { return o.ref(timerApproval) }
+func (o *op) approvalKey() string { return o.ref(string(timerApproval)) }
 
 // scheduleApprovalPage sets the approval's timer when the step has
 // approvers to page.
