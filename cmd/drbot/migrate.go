@@ -44,6 +44,8 @@ func (c *migrateCommand) Run(ctx context.Context, args []string) error {
 	case *from == "" || *to == "":
 		flags.Usage()
 		return &exitError{code: 2, err: errors.New("migrate: want --from FILE.db and --to postgres://…")}
+	case postgres.IsURL(*from):
+		return &exitError{code: 2, err: fmt.Errorf("migrate: --from %s: want the SQLite database FILE to copy; between PostgreSQL databases, use pg_dump and pg_restore", postgres.Redact(*from))}
 	case !postgres.IsURL(*to):
 		return &exitError{code: 2, err: fmt.Errorf("migrate: --to %s: want a PostgreSQL URL, postgres://USER@HOST/DB", postgres.Redact(*to))}
 	}

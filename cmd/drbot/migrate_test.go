@@ -142,3 +142,15 @@ func dumpPostgres(t *testing.T, dbURL string) map[string][][]any {
 	}
 	return out
 }
+
+// TestMigrateFromPostgres: --from is an SQLite file; a PostgreSQL URL there
+// is refused, and its password is not shown.
+func TestMigrateFromPostgres(t *testing.T) {
+	var out, errb bytes.Buffer
+	cmd := &migrateCommand{stdout: &out, stderr: &errb}
+	code := exitCode(&errb, cmd.Run(context.Background(), []string{
+		"--from", "postgres://drbot:s3cret-pw@127.0.0.1:1/a", "--to", "postgres://drbot@127.0.0.1:1/b"}))
+	if code != 2 || strings.Contains(errb.String(), "s3cret-pw") || !strings.Contains(errb.String(), "want the SQLite database FILE to copy") {
+		t.Errorf("exit %d, stderr %q; want 2, saying --from is an SQLite file, without the password", code, errb.String())
+	}
+}
