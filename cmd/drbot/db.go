@@ -43,6 +43,9 @@ func (d *database) Close() error {
 // database without migrating it, for the commands that only read; a
 // missing SQLite file is then an error rather than a new empty database.
 func openDatabase(ctx context.Context, db string, log *slog.Logger, readOnly bool) (*database, error) {
+	if err := unknownURL(db); err != nil {
+		return nil, err
+	}
 	if postgres.IsURL(db) {
 		url, err := expandDatabaseURL(db, os.LookupEnv)
 		if err != nil {
@@ -64,6 +67,16 @@ func openDatabase(ctx context.Context, db string, log *slog.Logger, readOnly boo
 		return nil, err
 	}
 	return &database{Store: s, sqlite: s, name: s.Path()}, nil
+}
+
+// unknownURL refuses a database named by a URL that is not PostgreSQL's
+// (postgre://, postgress://, mysql://): read as an SQLite file path, it
+// would be shown in messages with the password it may hold.
+func unknownURL(db string) error {
+	if i := strings.Index(db, "://"); i > 0 && !postgres.IsURL(db) && !strings.HasPrefix(db, "file:") {
+		return fmt.Errorf("%s: not a database drbot can use: a PostgreSQL URL starts with postgres:// or postgresql://, and anything else is an SQLite file", postgres.Redact(db))
+	}
+	return nil
 }
 
 // consoleHint points at the console's database beside the missing db, if

@@ -211,6 +211,20 @@ func TestIncidentsErrors(t *testing.T) {
 	}
 }
 
+// TestMistypedURLHidesPassword: a --db that is a URL but not PostgreSQL's
+// (a typo in the scheme) is refused, without its password, rather than
+// read as an SQLite file whose name is then shown.
+func TestMistypedURLHidesPassword(t *testing.T) {
+	checkErrors(t, runIncidents, []errorCase{
+		{"postgre://", []string{"--db", "postgre://drbot:s3cret-pw@db.internal/drbot"}, 1,
+			"postgre://drbot:xxxxx@db.internal/drbot: not a database drbot can use: a PostgreSQL URL starts with postgres:// or postgresql://"},
+	})
+	_, stderr, _ := runIncidents(t, "--db", "postgre://drbot:s3cret-pw@db.internal/drbot")
+	if strings.Contains(stderr, "s3cret-pw") {
+		t.Errorf("the password is shown: %q", stderr)
+	}
+}
+
 // TestMissingDatabaseNamesTheConsoles: after the README's walkthrough the
 // play incident is in drbot-console.db; "drbot incidents" (on drbot.db)
 // says where it is.

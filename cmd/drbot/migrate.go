@@ -49,6 +49,9 @@ func (c *migrateCommand) Run(ctx context.Context, args []string) error {
 	case !postgres.IsURL(*to):
 		return &exitError{code: 2, err: fmt.Errorf("migrate: --to %s: want a PostgreSQL URL, postgres://USER@HOST/DB", postgres.Redact(*to))}
 	}
+	if err := unknownURL(*from); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("migrate: --from %w", err)}
+	}
 	if _, err := os.Stat(*from); err != nil {
 		return fmt.Errorf("migrate: --from: %w", err)
 	}
