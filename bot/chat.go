@@ -200,6 +200,21 @@ func (c *SlackChat) AuthTest(ctx context.Context) (userID string, err error) {
 	return userID, err
 }
 
+// rememberBotUserID keeps drbot's own member id, known from elsewhere
+// (serve's auth.test at start).
+func (c *SlackChat) rememberBotUserID(id string) {
+	c.mu.Lock()
+	c.botUserID = id
+	c.mu.Unlock()
+}
+
+// knownBotUserID is drbot's own member id if known, without asking Slack.
+func (c *SlackChat) knownBotUserID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.botUserID
+}
+
 // BotUserID returns drbot's own member id: the one a successful AuthTest
 // returned, or asks auth.test now.
 func (c *SlackChat) BotUserID(ctx context.Context) (string, error) {

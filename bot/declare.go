@@ -26,7 +26,7 @@ const (
 	// than a menu shows.
 	BlockScenarioHelp = "scenario_help"
 	drillValue        = "drill"
-	maxSummary        = 3000
+	maxSummary        = incident.MaxText // what the engine takes of typed text
 	maxOptions        = slacklimit.SelectOptions
 )
 
@@ -163,7 +163,7 @@ func (s *Server) submitDeclare(cb slack.InteractionCallback) any {
 		return viewErrors(BlockScenario, "Pick a scenario")
 	}
 	if utf8.RuneCountInString(summary) > maxSummary {
-		return viewErrors(BlockSummary, "Keep the summary under 3000 characters")
+		return viewErrors(BlockSummary, fmt.Sprintf("Keep the summary under %d characters", maxSummary))
 	}
 	req := incident.DeclareRequest{
 		Scenario:  scenario,

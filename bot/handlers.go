@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -318,7 +319,7 @@ func (s *Server) submitReviewNote(cb slack.InteractionCallback) any {
 		return viewErrors(BlockReviewNote, "Say what needs to change")
 	}
 	if utf8.RuneCountInString(text) > maxSummary {
-		return viewErrors(BlockReviewNote, "Keep it under 3000 characters")
+		return viewErrors(BlockReviewNote, fmt.Sprintf("Keep it under %d characters", maxSummary))
 	}
 	req := incident.CommandRequest{UserID: cb.User.ID, ChannelID: cb.View.PrivateMetadata, Text: incident.CmdReview + " " + incident.ReviewNeeds + " " + text}
 	reply, finished, err := within(s, "review note", func(ctx context.Context) (incident.Reply, error) {
@@ -498,29 +499,17 @@ func (s *Server) note(ctx context.Context, channel, ts, author, text string) err
 
 // botKnown reports whether drbot's own member id is known, so that isBot
 // calls no Slack.
-func (s *Server) botKnown() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.botUserID != ""
-}
+func (s *Server) botKnown() bool { return s.chat.knownBotUserID() != "" }
 
 // isBot reports whether user is drbot itself.
 func (s *Server) isBot(ctx context.Context, user string) bool {
 	if user == "" {
 		return false
 	}
-	s.mu.Lock()
-	id := s.botUserID
-	s.mu.Unlock()
-	if id == "" {
-		var err error
-		if id, err = s.chat.AuthTest(ctx); err != nil {
-			s.log.Warn("auth.test failed; cannot tell drbot's own pins", "err", err)
-			return false
-		}
-		s.mu.Lock()
-		s.botUserID = id
-		s.mu.Unlock()
+	id, err := s.chat.BotUserID(ctx)
+	if err != nil {
+		s.log.Warn("auth.test failed; cannot tell drbot's own pins", "err", err)
+		return false
 	}
 	return user == id
 }

@@ -53,7 +53,8 @@ type Config struct {
 	// endpoints answer 401 to everything (Socket Mode needs none).
 	SigningSecret string
 	// BotUserID is drbot's own member id, so that its own pins are not
-	// taken for notes; looked up with auth.test when empty.
+	// taken for notes; Chat keeps it (the one cache of it) and looks it
+	// up with auth.test when empty.
 	BotUserID string
 	Now       func() time.Time // default time.Now; used for the signature window
 	Logger    *slog.Logger     // default discards
@@ -98,9 +99,8 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu        sync.Mutex
-	botUserID string
-	names     map[string]string // member id -> name, for mentions (mentions.go)
+	mu    sync.Mutex
+	names map[string]string // member id -> name, for mentions (mentions.go)
 }
 
 // NewServer returns a Server.
@@ -125,17 +125,19 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		cfg:       cfg,
-		svc:       cfg.Engine,
-		chat:      cfg.Chat,
-		log:       cfg.Logger,
-		verifier:  Verifier{Secret: []byte(cfg.SigningSecret), Now: cfg.Now},
-		replays:   newReplayGuard(),
-		mux:       http.NewServeMux(),
-		bg:        bg,
-		cancel:    cancel,
-		botUserID: cfg.BotUserID,
-		names:     map[string]string{},
+		cfg:      cfg,
+		svc:      cfg.Engine,
+		chat:     cfg.Chat,
+		log:      cfg.Logger,
+		verifier: Verifier{Secret: []byte(cfg.SigningSecret), Now: cfg.Now},
+		replays:  newReplayGuard(),
+		mux:      http.NewServeMux(),
+		bg:       bg,
+		cancel:   cancel,
+		names:    map[string]string{},
+	}
+	if cfg.BotUserID != "" {
+		cfg.Chat.rememberBotUserID(cfg.BotUserID)
 	}
 	s.mux.Handle("POST /slack/commands", s.sslCheck(s.signed("commands", s.httpCommand)))
 	s.mux.Handle("POST /slack/interactions", s.signed("interactions", s.httpInteraction))

@@ -601,7 +601,7 @@ func TestEventNoteNotWrittenIsRetried(t *testing.T) {
 	h.fs.AddChannel("CINC1", "inc-1-db")
 	// As after a start that reached Slack: a pin is then noted before
 	// the answer (without its member id, drbot notes after it).
-	h.srv.botUserID = fakeslack.BotUserID
+	h.srv.chat.rememberBotUserID(fakeslack.BotUserID)
 	setErr := func(err error) {
 		h.svc.mu.Lock()
 		h.svc.noteErr = err

@@ -29,24 +29,22 @@ import (
 // commander contact.
 
 const (
-	timerEscalate   TimerKind = "escalate"
-	commanderRole             = "commander"
-	defaultRounds             = 2
-	defaultAckAfter           = 5 * time.Minute
+	timerEscalate TimerKind = "escalate"
+	commanderRole           = "commander"
 )
 
 func (o *op) ackTimeout() time.Duration {
 	if d := o.plan.Paging.AckTimeout; d > 0 {
 		return d
 	}
-	return defaultAckAfter
+	return playbooks.DefaultAckTimeout // a plan made in Go rather than parsed
 }
 
 func (o *op) rounds() int {
 	if r := o.plan.Paging.Rounds; r > 0 {
 		return r
 	}
-	return defaultRounds
+	return playbooks.DefaultRounds
 }
 
 func (o *op) rolePage(role string) *RolePage {
