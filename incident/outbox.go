@@ -76,7 +76,7 @@ func (s *Engine) Deliver(ctx context.Context) (int, error) {
 	d := &delivery{
 		s:       s,
 		start:   s.now(),
-		log:     s.deliveryLogger(),
+		log:     s.cfg.Logger,
 		lookups: map[string]*emailLookup{},
 	}
 	handled := map[int64]bool{}
@@ -187,13 +187,6 @@ func urgency(o Outgoing) int {
 	return 2
 }
 
-func (s *Engine) deliveryLogger() *slog.Logger {
-	if s.cfg.Logger != nil {
-		return s.cfg.Logger
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
 // deliveryPlan returns the plan whose contacts a message is addressed to:
 // the plan its incident was declared with, or the current one for
 // messages of no incident (review reminders).
@@ -259,7 +252,7 @@ func (d *delivery) deliver(ctx context.Context, o Outgoing) (ok bool, err error)
 
 // countPage counts a delivered page DM in the metrics.
 func (d *delivery) countPage(o Outgoing) {
-	if o.Kind == OutDM && strings.HasPrefix(o.Body.Purpose, "page") && d.s.cfg.Metrics != nil {
+	if o.Kind == OutDM && strings.HasPrefix(o.Body.Purpose, "page") {
 		d.s.cfg.Metrics.PageSent()
 	}
 }
