@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	// The zone database is built in, so a timezone: in the plan loads on a
 	// scratch container image that has no /usr/share/zoneinfo.
@@ -177,6 +178,11 @@ type field struct {
 func (f field) name() string { return f.key.Value }
 
 func (p *parser) report(n *yaml.Node, sev Severity, format string, args ...any) {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = shorten(s)
+		}
+	}
 	d := Diagnostic{File: p.file, Line: 1, Col: 1, Severity: sev, Message: fmt.Sprintf(format, args...)}
 	if n != nil && n.Line > 0 {
 		d.Line, d.Col = n.Line, n.Column
@@ -185,6 +191,17 @@ func (p *parser) report(n *yaml.Node, sev Severity, format string, args ...any) 
 	if sev == Error {
 		p.errs++
 	}
+}
+
+// shorten keeps a value quoted in a diagnostic to maxShown runes and "…":
+// a plan check that echoes a pasted page of text, or a 3 MB line, on one
+// line of its report helps nobody find it.
+func shorten(s string) string {
+	const maxShown = 200
+	if utf8.RuneCountInString(s) <= maxShown {
+		return s
+	}
+	return string([]rune(s)[:maxShown]) + "…"
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {

@@ -123,6 +123,8 @@ func TestFriendlierMessages(t *testing.T) {
 			`plan.yaml:3:3: contact id "أليس": use the letters a-z and A-Z (no accents or other scripts), digits, "-", "_" or ".", starting with a letter or digit (ids are typed in commands; names and titles may be in any script)`},
 		{"a scenario id with an accent", "  outage:", "  panne-réseau:",
 			`plan.yaml:8:3: scenario id "panne-réseau": use the lowercase letters a-z (no accents or other scripts), digits, "-" and "_", starting with a letter or digit: it becomes part of the incident's Slack channel name (the title may be in any script)`},
+		{"a page of text where a word goes", "    severity: sev2", "    severity: " + strings.Repeat("S", 5000),
+			`plan.yaml:10:15: severity: "` + strings.Repeat("S", 200) + `…" is not one of sev1, sev2, sev3, sev4`},
 		{"cron with seconds", "scenarios:", "review: {schedule: \"0 0 9 * * 1\", owners: [alice]}\nscenarios:",
 			`plan.yaml:7:20: schedule: bad schedule "0 0 9 * * 1": 6 fields, but drbot's schedules have 5 (minute hour day month weekday): drop the seconds field, as in "0 9 * * 1"`},
 	} {

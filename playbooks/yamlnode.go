@@ -46,7 +46,7 @@ func kindName(n *yaml.Node) string {
 		if n.ShortTag() == "!!null" {
 			return "nothing"
 		}
-		return fmt.Sprintf("%q", n.Value)
+		return fmt.Sprintf("%q", shorten(n.Value))
 	}
 	return "nothing"
 }
