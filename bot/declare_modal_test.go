@@ -35,6 +35,7 @@ func manyScenarios() []incident.ScenarioInfo {
 // interactions endpoint), and the dialog says so. Slack (the validating
 // fake) takes the dialog and each answer.
 func TestDeclareModalManyScenarios(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.svc.scenarios = manyScenarios
 	h.svc.command = func(context.Context, incident.CommandRequest) (incident.Reply, error) {

@@ -17,6 +17,7 @@ import (
 // "/incident deny REASON" in the incident's channel.
 
 func TestDenyDialogOpens(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.svc.press = func(context.Context, incident.PressRequest) (incident.Reply, error) {
 		return incident.Reply{OpenDenyModal: true, DialogChannel: "CINC9", Text: "To deny step restore, type /incident deny REASON in <#CINC9>."}, nil

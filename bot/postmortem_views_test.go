@@ -73,6 +73,7 @@ func TestResolveDialogSubmission(t *testing.T) {
 // TestResolveDialogCannotOpen: when views.open fails, the person is told
 // what to type instead.
 func TestResolveDialogCannotOpen(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.svc.command = func(context.Context, incident.CommandRequest) (incident.Reply, error) {
 		return incident.Reply{OpenResolveModal: true, Text: "Type /incident resolve TEXT."}, nil
@@ -93,6 +94,7 @@ func TestResolveDialogCannotOpen(t *testing.T) {
 // TestRecoveryPointDialog: Done of a recovery_point step opens the dialog
 // with the trigger of the press; its submission is the command.
 func TestRecoveryPointDialog(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.svc.press = func(context.Context, incident.PressRequest) (incident.Reply, error) {
 		return incident.Reply{OpenRecoveryPointModal: true, Text: "Type /incident recovery-point WHEN."}, nil

@@ -65,6 +65,7 @@ func TestReplayGuardBounded(t *testing.T) {
 // interaction acts once and the copy gets 401; an event is left to the
 // event_id deduplication.
 func TestReplayRefused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	body := commandForm("declare db-corruption replayed", h.fs.ResponseURL("cmd"))
 	header := Sign(testSecret, h.now, body)
@@ -107,6 +108,7 @@ func TestReplayRefused(t *testing.T) {
 // request replayed from one to the other; when the shared record fails,
 // a new request is let through (each server's own check still holds).
 func TestReplayRefusedAcrossInstances(t *testing.T) {
+	t.Parallel()
 	a, b := newHarness(t), newHarness(t)
 	var (
 		mu   sync.Mutex

@@ -24,6 +24,7 @@ func needsChanges(context.Context, incident.PressRequest) (incident.Reply, error
 }
 
 func TestReviewDialogOpens(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.svc.press = needsChanges
 	if status, body := h.interaction(pressPayload("review|changes|1", "U1", h.fs.ResponseURL("press"))); status != 200 || body != "" {
@@ -62,6 +63,7 @@ func TestReviewDialogOpens(t *testing.T) {
 }
 
 func TestReviewDialogFailureSaysTheCommand(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.svc.press = needsChanges
 	h.fs.FailNextWith("views.open", 1, "expired_trigger_id")

@@ -256,6 +256,7 @@ func (h *harness) event(payload any, extra http.Header) (int, string) {
 }
 
 func TestCommandAnswered(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.svc.command = func(_ context.Context, req incident.CommandRequest) (incident.Reply, error) {
 		return incident.Reply{Text: "Declared *inc-1*", Public: true}, nil
@@ -314,6 +315,7 @@ func TestCommandErrors(t *testing.T) {
 // one in the goroutine that calls the service; that one is recovered too
 // and answered as an internal error.
 func TestServicePanicOverHTTP(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.svc.command = func(context.Context, incident.CommandRequest) (incident.Reply, error) { panic("boom") }
 	status, body := h.command("status")
@@ -323,6 +325,7 @@ func TestServicePanicOverHTTP(t *testing.T) {
 }
 
 func TestCommandSlowAnswersLater(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	release := make(chan struct{})
 	h.svc.command = func(ctx context.Context, req incident.CommandRequest) (incident.Reply, error) {
@@ -355,6 +358,7 @@ func TestCommandSlowAnswersLater(t *testing.T) {
 }
 
 func TestDeclareModalOpens(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.svc.command = func(context.Context, incident.CommandRequest) (incident.Reply, error) {
 		return incident.Reply{OpenDeclareModal: true}, nil
@@ -389,6 +393,7 @@ func TestDeclareModalOpens(t *testing.T) {
 }
 
 func TestDeclareModalFailureSaidByResponseURL(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.svc.command = func(context.Context, incident.CommandRequest) (incident.Reply, error) {
 		return incident.Reply{OpenDeclareModal: true}, nil
@@ -476,6 +481,7 @@ func pressPayload(value, user, responseURL string) map[string]any {
 }
 
 func TestPress(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	release := make(chan struct{})
 	h.svc.press = func(_ context.Context, req incident.PressRequest) (incident.Reply, error) {
@@ -530,6 +536,7 @@ func pinEvent(id, pinner, author, text string) map[string]any {
 }
 
 func TestEvents(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.fs.AddChannel("CINC1", "inc-1-db")
 
@@ -597,6 +604,7 @@ func TestEvents(t *testing.T) {
 // (a reaction, noted after the answer). Marked as seen before the note was
 // written, the message would be lost to the timeline for good.
 func TestEventNoteNotWrittenIsRetried(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.fs.AddChannel("CINC1", "inc-1-db")
 	// As after a start that reached Slack: a pin is then noted before
@@ -639,6 +647,7 @@ func TestEventNoteNotWrittenIsRetried(t *testing.T) {
 }
 
 func TestRefusedRequests(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	form := commandForm("declare db-corruption", h.fs.ResponseURL("cmd"))
 	event, _ := json.Marshal(pinEvent("Ev1", "U2", "U1", "x"))
@@ -687,6 +696,7 @@ func TestRefusedRequests(t *testing.T) {
 }
 
 func TestBodyLimit(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	body := commandForm("note "+strings.Repeat("x", MaxBody), "r")
 	status, _ := h.post("/slack/commands", "application/x-www-form-urlencoded", body, time.Time{}, nil)
@@ -699,6 +709,7 @@ func TestBodyLimit(t *testing.T) {
 }
 
 func TestMethods(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	resp, err := http.Get(h.http.URL + "/slack/commands")
 	if err != nil {
@@ -711,6 +722,7 @@ func TestMethods(t *testing.T) {
 }
 
 func TestHealthz(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	get := func() (int, string) {
 		resp, err := http.Get(h.http.URL + "/healthz")
@@ -731,6 +743,7 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestMetricsEndpoint(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.command("help")
 	h.m.PageSent()
@@ -787,6 +800,7 @@ func (b *countingBody) Close() error { return nil }
 // before its body is read; a signed one that declares more than MaxBody
 // gets 413, also unread.
 func TestRefusedBeforeReadingBody(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	body := commandForm("declare db-corruption", "r")
 	big := commandForm("note "+strings.Repeat("x", MaxBody), "r")
@@ -829,6 +843,7 @@ func TestRefusedBeforeReadingBody(t *testing.T) {
 // drbot's member id is not known yet (auth.test failed at start): the
 // note, and telling drbot's own pins, come after the answer.
 func TestPinAnsweredWithoutWaitingForSlack(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.fs.AddChannel("CINC1", "inc-1-db")
 	h.srv.cfg.AnswerWithin = 5 * time.Second

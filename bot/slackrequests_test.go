@@ -12,6 +12,7 @@ import (
 // token (from Slack's slash command documentation); it wants 200 and an
 // empty body, signed or not, and nothing is done.
 func TestSSLCheck(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	body := []byte("ssl_check=1&token=gIkuvaNzQIHg97ATvDxqgjtO")
 	for _, c := range []struct {
@@ -52,6 +53,7 @@ func TestSSLCheck(t *testing.T) {
 // Slack's channel_archive and channel_unarchive events (payloads as in
 // the Events API reference) reach the engine before Slack is answered.
 func TestChannelArchiveEvents(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	for _, ev := range []map[string]any{
 		{"type": "channel_archive", "channel": "C024BE91L", "user": "U024BE7LH"},
@@ -73,6 +75,7 @@ func TestChannelArchiveEvents(t *testing.T) {
 // users.info (asked once), so that the postmortem reads @Ben Dahl; a
 // member Slack does not know keeps the mention as typed.
 func TestMentionsNamed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.fs.AddUser("U0BEN0001", "ben@example.com", "Ben Dahl", false)
 	for i := range 2 {

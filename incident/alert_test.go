@@ -66,6 +66,7 @@ func (e *svcEnv) alert(g incident.AlertGroup, want string) incident.AlertResult 
 }
 
 func TestAlertAutoDeclaresOneIncidentPerGroup(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, alertPlan(t))
 	two := []string{"db-1", "db-2"}
 	res := e.alert(amGroup("g1", "PaymentsDBDown", two), incident.AlertDeclared)
@@ -139,6 +140,7 @@ func TestAlertAutoDeclaresOneIncidentPerGroup(t *testing.T) {
 }
 
 func TestAlertAskDeclare(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, alertPlan(t))
 	g := amGroup("c1", "CheckoutErrors", []string{"web-1"})
 	g.Alerts[0].Annotations["summary"] = "<!channel> 5xx > 5% & rising"
@@ -193,6 +195,7 @@ func TestAlertAskDeclare(t *testing.T) {
 }
 
 func TestAlertAskDismissAndResolvedBeforeAnswer(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, alertPlan(t))
 	e.alert(amGroup("c1", "CheckoutErrors", []string{"web-1"}), incident.AlertAsked)
 	dismiss := e.button("ops-alerts", "Dismiss")
@@ -243,6 +246,7 @@ func TestAlertUnmatchedLoggedOncePerGroup(t *testing.T) {
 }
 
 func TestAlertRefusesBadNotification(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, alertPlan(t))
 	g := amGroup("g1", "PaymentsDBDown", []string{"db-1"})
 	g.Alerts[0].Fingerprint = ""
@@ -285,6 +289,7 @@ func TestAlertStateSurvivesRestartSQLite(t *testing.T) {
 // still fire unless listed as resolved, so neither a note nor "resolved"
 // comes from what was cut.
 func TestAlertTruncatedNotification(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, alertPlan(t))
 	three := []string{"db-1", "db-2", "db-3"}
 	e.alert(amGroup("g1", "PaymentsDBDown", three), incident.AlertDeclared)

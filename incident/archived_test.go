@@ -13,6 +13,7 @@ import (
 // channel_archive event) is said in the timeline and to the commander by
 // DM, and drbot posts nothing more there until it is unarchived.
 func TestChannelArchivedEvent(t *testing.T) {
+	t.Parallel()
 	e := newSQLiteEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)
@@ -67,6 +68,7 @@ func TestChannelArchivedEvent(t *testing.T) {
 // A post that Slack refuses with is_archived means the same: recorded,
 // the commander told, and nothing more posted there.
 func TestChannelArchivedOnPost(t *testing.T) {
+	t.Parallel()
 	e := newSQLiteEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)

@@ -11,6 +11,7 @@ import (
 // one Slack gave (#inc-1-db-corruption-2): the first page DMs, the posts,
 // and the conversation where the incident was declared is told.
 func TestChannelNameTaken(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	// A channel of that name exists (an archived one keeps its name).
 	if _, _, err := e.chat.CreateChannel(e.ctx, "inc-1-db-corruption"); err != nil {
@@ -44,6 +45,7 @@ func TestChannelNameTaken(t *testing.T) {
 
 // Without name_taken nothing more is said where it was declared.
 func TestChannelNameAsAsked(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	if got := e.chat.Posts("CGENERAL"); len(got) != 0 {

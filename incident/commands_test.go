@@ -16,6 +16,7 @@ import (
 )
 
 func TestCommandsAnywhere(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	tests := []struct {
 		name, text string
@@ -72,6 +73,7 @@ func TestCommandsAnywhere(t *testing.T) {
 }
 
 func TestCommandsOpenIncidents(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	r := e.mustCommand(uAlice, "CGENERAL", "declare db-corruption Checksum errors on the primary")
 	if !r.Public || r.Text != "<@U0ALICE01> declared incident #1 (sev1): Corrupted payments database. Channel: #inc-1-db-corruption" {
@@ -95,6 +97,7 @@ func TestCommandsOpenIncidents(t *testing.T) {
 }
 
 func TestStatus(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)
@@ -219,6 +222,7 @@ func TestStatusPagedAgain(t *testing.T) {
 }
 
 func TestNote(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)
@@ -259,6 +263,7 @@ func TestNote(t *testing.T) {
 }
 
 func TestResolve(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)
@@ -352,6 +357,7 @@ func TestResolve(t *testing.T) {
 // the current run's and those of earlier runs that ran out, of roles and
 // of people paged alone.
 func TestResolveClosesRanOutPages(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("checkout-down", "", false) // executor run 1: bob, alice, bob, alice
 	ch := e.channel(1)
@@ -450,6 +456,7 @@ func TestResolveClosesStep(t *testing.T) {
 
 // The webhook tells the paging service of the resolution of every role.
 func TestResolveWebhooks(t *testing.T) {
+	t.Parallel()
 	p := svcPlan(t)
 	p.Paging.Webhook = "https://hooks.example.com/page"
 	e := newSvcEnv(t, p)
@@ -473,6 +480,7 @@ func TestResolveWebhooks(t *testing.T) {
 // A second Engine on the same store (a restarted process) picks up the
 // timers: each fires once, whichever process ticks.
 func TestRestart(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	e.at(3 * time.Minute)
@@ -567,6 +575,7 @@ func mustParse(t *testing.T, src string) *playbooks.Plan {
 }
 
 func TestSeenEvent(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	for i, want := range []bool{false, true, true} {
 		seen, err := e.svc.SeenEvent(e.ctx, "Ev123")
@@ -603,6 +612,7 @@ func (failingAppend) Append(*incident.Event) error { return errors.New("disk I/O
 // TestAddNoteForEvent: the event is recorded with its note or not at all,
 // and an event recorded before notes nothing.
 func TestAddNoteForEvent(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)

@@ -14,6 +14,7 @@ import (
 )
 
 func TestDeclare(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	inc := e.declare("db-corruption", "Primary returns checksum errors <!channel> & more", false)
 
@@ -130,6 +131,7 @@ func TestDeclare(t *testing.T) {
 }
 
 func TestDeclareErrors(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	tests := []struct {
 		name     string
@@ -197,6 +199,7 @@ func TestOneDidYouMean(t *testing.T) {
 }
 
 func TestDeclareCaseInsensitiveScenario(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	inc := e.declare("DB-Corruption", "", false)
 	if inc.Scenario != "db-corruption" || inc.ChannelName != "inc-1-db-corruption" {
@@ -205,6 +208,7 @@ func TestDeclareCaseInsensitiveScenario(t *testing.T) {
 }
 
 func TestDrill(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	r := e.mustCommand(uAlice, "CGENERAL", "drill db-corruption quarterly exercise")
 	if want := "[DRILL] <@U0ALICE01> declared drill #1 (sev1): Corrupted payments database. Channel: #drill-1-db-corruption"; !r.Public || r.Text != want {
@@ -240,6 +244,7 @@ func TestDrill(t *testing.T) {
 }
 
 func TestChannelNames(t *testing.T) {
+	t.Parallel()
 	p := svcPlan(t)
 	long := strings.Repeat("x", 100)
 	for _, id := range []string{"Weird Name/ÆØ!", long} {
@@ -267,6 +272,7 @@ func TestChannelNames(t *testing.T) {
 // Slack refuses, a channel it cannot create) are marked like every other
 // message of the drill.
 func TestDrillDeliveryNoticesMarked(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.chat.Emails = map[string]string{"alice@example.com": uAlice} // frank's email matches nobody
 	e.chat.FailNext(incidenttest.MethodCreateChannel, 1, &incident.ChatError{Method: "conversations.create", Code: "restricted_action", Permanent: true})

@@ -22,6 +22,7 @@ import (
 // 10:00:04, when Slack answered, and listed after the note, in the
 // timeline, the postmortem JSON and the Markdown.
 func TestEventsCarryTheTimeTheyHappened(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	slow := map[string]bool{incidenttest.MethodCreateChannel: true, incidenttest.MethodInvite: true}
 	var (

@@ -16,6 +16,7 @@ import (
 // own incident, and the edit marks that page only: the others keep their
 // buttons.
 func TestPagesBundledPerPerson(t *testing.T) {
+	t.Parallel()
 	e := newSQLiteEnv(t, svcPlan(t))
 	for i := range 3 {
 		// Declared without delivering in between: the pages wait together.
@@ -73,6 +74,7 @@ func TestPagesBundledPerPerson(t *testing.T) {
 // The page is still marked sent, so the next process does not send it
 // again (issue 16, point 6).
 func TestSentRecordedWhenStopCatchesTheAnswer(t *testing.T) {
+	t.Parallel()
 	e := newSQLiteEnv(t, svcPlan(t))
 	if _, err := e.svc.Declare(e.ctx, incident.DeclareRequest{Scenario: "checkout-down", UserID: uAlice, ChannelID: "CGENERAL"}); err != nil {
 		t.Fatalf("Declare: %v", err)

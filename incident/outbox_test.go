@@ -707,6 +707,7 @@ func TestDeliverUrgentFirst(t *testing.T) {
 // 429 and Retry-After (conversations.setTopic is Tier 2); the summary and
 // the first step, in the channel's own lane, are posted all the same.
 func TestRateLimitedTopicHoldsNothing(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.chat.FailNext(incidenttest.MethodSetTopic, 1, &incident.ChatError{Method: "conversations.setTopic", Code: "ratelimited", RetryAfter: 40})
 	e.declare("db-corruption", "", false)

@@ -39,6 +39,7 @@ func roleContact(evs []incident.Event) []string {
 }
 
 func TestEscalation(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("checkout-down", "", false) // pages executor: bob, alice
 	ch := e.channel(1)
@@ -94,6 +95,7 @@ func TestEscalation(t *testing.T) {
 }
 
 func TestAcknowledge(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)
@@ -167,6 +169,7 @@ func TestAcknowledge(t *testing.T) {
 // kept it, since a late acknowledgement still counts); the pages of an
 // earlier run that was acknowledged keep saying who acknowledged them.
 func TestAcknowledgeUpdatesEarlierRuns(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("checkout-down", "", false) // run 1 of executor: page 1 to bob
 	ch := e.channel(1)
@@ -225,6 +228,7 @@ func TestAcknowledgeUpdatesEarlierRuns(t *testing.T) {
 }
 
 func TestAcknowledgeByEmailContact(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)
@@ -256,6 +260,7 @@ func TestAcknowledgeByEmailContact(t *testing.T) {
 }
 
 func TestPageCommand(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)
@@ -499,6 +504,7 @@ func TestPageRoleNameFormatting(t *testing.T) {
 }
 
 func TestPagingWebhookPagerDuty(t *testing.T) {
+	t.Parallel()
 	p := svcPlan(t)
 	p.Paging.Webhook = "https://events.pagerduty.com/v2/enqueue?routing_key=R0UT1NGKEY"
 	e := newSvcEnv(t, p)
@@ -648,6 +654,7 @@ func TestPagingWebhookKeyFromEnvironment(t *testing.T) {
 }
 
 func TestPagingWebhookPlain(t *testing.T) {
+	t.Parallel()
 	p := svcPlan(t)
 	p.Paging.Webhook = "https://hooks.example.com/page"
 	e := newSvcEnv(t, p)
@@ -707,6 +714,7 @@ func (e *svcEnv) timerDueOf(key string) (time.Time, bool) {
 // A page that can never arrive does not hold the role for its
 // ack_timeout: the next Tick pages the next contact.
 func TestUndeliveredPageEscalatesNow(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, brokenPlan(t, "bob"))
 	e.declare("checkout-down", "", false) // pages executor: frank (broken), bob
 
@@ -752,6 +760,7 @@ func TestUndeliveredPageEscalatesNow(t *testing.T) {
 // A role whose every contact is broken runs out within a few Ticks, and
 // the commander is paged; its rounds still count, so nothing loops.
 func TestUndeliveredPagesAllBroken(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, brokenPlan(t, "gus"))
 	e.declare("checkout-down", "", false) // pages executor: frank, gus (both broken)
 	ch := e.channel(1)

@@ -14,6 +14,7 @@ import (
 // the incident is open and after, and reads them back as the
 // postmortem's sections, with the resolve text as its resolution.
 func TestPostmortemInputs(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("checkout-down", "Checkout returns 502", false)
 	ch := e.channel(1)
@@ -93,6 +94,7 @@ func TestPostmortemInputs(t *testing.T) {
 
 // TestDetection: how an incident started, as the postmortem says it.
 func TestDetection(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("checkout-down", "", true)
 	inc, err := e.svc.Declare(e.ctx, incident.DeclareRequest{Scenario: "checkout-down",
@@ -119,6 +121,7 @@ func TestDetection(t *testing.T) {
 // opens asks for it and resolves nothing; with text, or with no dialog, it
 // resolves.
 func TestResolveDialog(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("checkout-down", "", false)
 	ch := e.channel(1)

@@ -53,6 +53,7 @@ func TestParseWhen(t *testing.T) {
 // and reads the data lost against the RPO back from status, the resolve
 // summary and the postmortem.
 func TestRecoveryPoint(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false) // 10:00 CET, RPO 15m
 	ch := e.channel(1)
@@ -126,6 +127,7 @@ func TestRecoveryPoint(t *testing.T) {
 // null, never 0, and a finding says it could not be checked; with no RPO,
 // rpo_seconds is null and nothing is said.
 func TestRecoveryPointUnknown(t *testing.T) {
+	t.Parallel()
 	p := svcPlan(t)
 	p.Services["payments-db"].BackupInterval = time.Hour
 	e := newSvcEnv(t, p)
@@ -154,6 +156,7 @@ func TestRecoveryPointUnknown(t *testing.T) {
 // (a dialog where there is one), and the backup interval shows in the
 // finding of a missed RPO.
 func TestRecoveryPointStep(t *testing.T) {
+	t.Parallel()
 	p := svcPlan(t)
 	p.Services["checkout"].RPO = 10 * time.Minute
 	p.Services["checkout"].BackupInterval = time.Hour

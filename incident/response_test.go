@@ -115,6 +115,7 @@ func methods(chat *incidenttest.FakeChat) []string {
 // A projected finish exactly at the deadline is right at it, and the
 // moment it slips is said to the second: never "0s past".
 func TestProjectionRightAtDeadline(t *testing.T) {
+	t.Parallel()
 	p := svcPlan(t)
 	p.Services["checkout"].RTO = 10 * time.Minute // restart 5m + check 5m
 	e := newSQLiteEnv(t, p)
@@ -143,6 +144,7 @@ func TestProjectionRightAtDeadline(t *testing.T) {
 // The steps still ahead count only the remaining time of the current
 // step: a restore 55 minutes into its hour has 5m left.
 func TestProjectionCountsRemainingOfCurrentStep(t *testing.T) {
+	t.Parallel()
 	e := newSQLiteEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)
@@ -162,6 +164,7 @@ func TestProjectionCountsRemainingOfCurrentStep(t *testing.T) {
 // is resolved are not sent, and the webhook hears no resolve for a page it
 // was never told of. A page the webhook was told of gets its resolve.
 func TestNothingPagesAfterResolve(t *testing.T) {
+	t.Parallel()
 	p := svcPlan(t)
 	p.Paging.Webhook = "https://hooks.example/drbot"
 	e := newSQLiteEnv(t, p)
@@ -288,6 +291,7 @@ func TestApprovalPressAcknowledges(t *testing.T) {
 
 // Someone paged for nothing who works the incident acknowledges nothing.
 func TestWorkingUnpagedAcknowledgesNothing(t *testing.T) {
+	t.Parallel()
 	e := newSQLiteEnv(t, svcPlan(t))
 	e.declare("checkout-down", "", false)
 	ch := e.channel(1)
@@ -307,6 +311,7 @@ func TestWorkingUnpagedAcknowledgesNothing(t *testing.T) {
 // incident of the channel, and says which; elsewhere it says where to
 // type it.
 func TestAckCommand(t *testing.T) {
+	t.Parallel()
 	e := newSQLiteEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)
@@ -490,6 +495,7 @@ func TestTimeToAcknowledge(t *testing.T) {
 // any approver's decision answers the page. The wait is in the
 // postmortem.
 func TestApprovalWaitIsPaged(t *testing.T) {
+	t.Parallel()
 	e := newSQLiteEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)
@@ -554,6 +560,7 @@ func TestApprovalWaitIsPaged(t *testing.T) {
 // is shown in the channel, the timeline and the postmortem. Someone
 // outside the approving role is told they may not deny.
 func TestDenyReason(t *testing.T) {
+	t.Parallel()
 	e := newSQLiteEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)

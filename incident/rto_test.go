@@ -23,6 +23,7 @@ func (e *svcEnv) newPosts(ch string, n int) []string {
 }
 
 func TestRTOAlertsAndProjection(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)
@@ -124,6 +125,7 @@ func TestRTOAlertsAndProjection(t *testing.T) {
 
 // A plan whose longest path is already past the RTO says so at once.
 func TestProjectionLateAtDeclare(t *testing.T) {
+	t.Parallel()
 	p := svcPlan(t)
 	p.Services["checkout"].RTO = 8 * time.Minute // steps: 5m + 5m
 	e := newSvcEnv(t, p)
@@ -162,6 +164,7 @@ func TestProjectionLateAtDeclare(t *testing.T) {
 
 // Several thresholds missed while drbot was down: one alert, the highest.
 func TestRTOAlertsCatchUp(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	e.at(100 * time.Minute) // past 50% and 75%
@@ -183,6 +186,7 @@ func TestRTOAlertsCatchUp(t *testing.T) {
 }
 
 func TestNoRTONoTimers(t *testing.T) {
+	t.Parallel()
 	p := svcPlan(t)
 	p.Services["object-store"] = &playbooks.Service{ID: "object-store"}
 	p.Scenarios["objects-lost"] = &playbooks.Scenario{
@@ -208,6 +212,7 @@ func TestNoRTONoTimers(t *testing.T) {
 // Back after downtime past the deadline: the breach is said, with its
 // projection, and no "projected past the RTO" goes before it.
 func TestRTOCatchUpPastDeadline(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	e.at(2*time.Hour + time.Minute)

@@ -12,6 +12,7 @@ import (
 // TestStats runs three incidents and a drill through the engine and reads
 // the figures back, each worked out by hand below.
 func TestStats(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	// #1 db-corruption (sev1, RTO 2h, RPO 15m), declared by alice at
 	// 10:00 CET: alice acknowledges her own commander page (not counted),

@@ -28,6 +28,7 @@ func (e *svcEnv) stepKinds(id int64) []string {
 }
 
 func TestDecisionYes(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)
@@ -65,6 +66,7 @@ func TestDecisionYes(t *testing.T) {
 }
 
 func TestApprovalFlow(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)
@@ -187,6 +189,7 @@ func TestApprovalFlow(t *testing.T) {
 }
 
 func TestApprovalDMButtonsGone(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("db-corruption", "", false)
 	ch := e.channel(1)
@@ -207,6 +210,7 @@ func TestApprovalDMButtonsGone(t *testing.T) {
 }
 
 func TestStalePresses(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("checkout-down", "", false)
 	ch := e.channel(1)
@@ -259,6 +263,7 @@ func TestStalePresses(t *testing.T) {
 
 // A press of one incident's button never acts on another.
 func TestPressOtherIncident(t *testing.T) {
+	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
 	e.declare("checkout-down", "", false)
 	e.declare("checkout-down", "", false)
