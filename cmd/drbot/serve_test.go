@@ -7,8 +7,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/drbot-dev/drbot/incident"
 )
 
 // TestManifest checks that slack-app-manifest.yaml asks Slack for what
@@ -28,6 +31,7 @@ func TestManifest(t *testing.T) {
 				URL          string `yaml:"url"`
 				ShouldEscape bool   `yaml:"should_escape"`
 				Description  string `yaml:"description"`
+				UsageHint    string `yaml:"usage_hint"`
 			} `yaml:"slash_commands"`
 		} `yaml:"features"`
 		OAuth struct {
@@ -65,6 +69,20 @@ func TestManifest(t *testing.T) {
 	cmd := m.Features.SlashCommands[0]
 	if cmd.Command != "/incident" || !cmd.ShouldEscape || path(cmd.URL) != "/slack/commands" || cmd.Description == "" {
 		t.Errorf("slash command = %+v, want /incident to /slack/commands with should_escape", cmd)
+	}
+	// Slack shows the hint as people type /incident: every command, within
+	// the manifest's 1000 characters.
+	hint := strings.Fields(strings.ReplaceAll(cmd.UsageHint, "|", " "))
+	for _, name := range []string{incident.CmdDeclare, incident.CmdDrill, incident.CmdStatus, incident.CmdAck, incident.CmdNote,
+		incident.CmdPage, incident.CmdDeny, incident.CmdRecoveryPoint, incident.CmdBegan, incident.CmdImpact, incident.CmdCause,
+		incident.CmdAction, incident.CmdResolve, incident.CmdList, incident.CmdStats, incident.CmdScenarios, incident.CmdReview,
+		incident.CmdWeb, incident.CmdHelp} {
+		if !slices.Contains(hint, name) {
+			t.Errorf("usage_hint %q lacks %s", cmd.UsageHint, name)
+		}
+	}
+	if n := utf8.RuneCountInString(cmd.UsageHint); n > 1000 {
+		t.Errorf("usage_hint is %d characters; Slack takes 1000", n)
 	}
 	// The options of the declare dialog's scenario search (more than
 	// 100 scenarios) come from the interactions endpoint too.
