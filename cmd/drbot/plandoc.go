@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/drbot-dev/drbot/plandoc"
@@ -24,7 +26,8 @@ drill schedules, and the findings of "drbot plan check".
 
 HTML (the default) is one self-contained file; print it from a browser
 ("Print", "Save as PDF"): every scenario starts on a new page. Markdown uses
-Mermaid for the charts. When --db names a readable database, the cover says
+Mermaid for the charts; an --out FILE named .md is Markdown unless --format
+says otherwise. When --db names a readable database, the cover says
 when the contact list was last confirmed and by whom.`
 
 // doc is "drbot plan doc".
@@ -38,6 +41,7 @@ func (c *planCommand) doc(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError(err)
 	}
+	*format = formatOfOut(fs, *format, *out)
 	switch {
 	case len(files) > 1:
 		fs.Usage()
@@ -94,6 +98,17 @@ func (c *planCommand) doc(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.stderr, "plan doc: wrote %s (%s)\n", *out, plural(len(plan.ScenarioOrder), "scenario"))
 	return nil
+}
+
+// formatOfOut is the format of the book: --format when given, else
+// markdown for an --out FILE named .md or .markdown, else format.
+func formatOfOut(fs *flag.FlagSet, format, out string) string {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "format" })
+	if ext := strings.ToLower(filepath.Ext(out)); !given && (ext == ".md" || ext == ".markdown") {
+		return "markdown"
+	}
+	return format
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same

@@ -44,6 +44,31 @@ func TestPlanDoc(t *testing.T) {
 	}
 }
 
+// TestPlanDocOutMarkdown: --out plan.md writes Markdown unless --format
+// says otherwise.
+func TestPlanDocOutMarkdown(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--out", filepath.Join(dir, "plan.md")}, "# "},
+		{[]string{"--out", filepath.Join(dir, "book.MD"), "--format", "html"}, "<!doctype html>"},
+		{[]string{"--out", filepath.Join(dir, "plan.html")}, "<!doctype html>"},
+	} {
+		if code, _, stderr := runPlan(t, append(append([]string{"doc"}, tc.args...), examplePlan)...); code != 0 {
+			t.Fatalf("%v: exit %d, %s", tc.args, code, stderr)
+		}
+		got, err := os.ReadFile(tc.args[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(string(got), tc.want) {
+			t.Errorf("%v wrote %.40q, want it to start with %q", tc.args, got, tc.want)
+		}
+	}
+}
+
 func TestPlanDocRefuses(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "plan.html")
 	for _, tc := range []struct {
