@@ -423,13 +423,21 @@ func (s *Engine) update(ctx context.Context, id int64, fn func(o *op) error) err
 
 // committed runs what waits for op's transaction to be committed.
 func (s *Engine) committed(o *op) {
-	if o == nil {
+	if o != nil {
+		s.apply(&o.effects)
+	}
+}
+
+// apply does what a committed transaction left to do: its afters, and
+// waking Run when it enqueued or scheduled anything. e may be nil.
+func (s *Engine) apply(e *effects) {
+	if e == nil {
 		return
 	}
-	for _, f := range o.afters {
+	for _, f := range e.afters {
 		f()
 	}
-	if o.changed {
+	if e.changed {
 		s.Wake()
 	}
 }

@@ -24,14 +24,21 @@ type op struct {
 	sc   *playbooks.Scenario
 
 	err error
+	effects
+}
+
+// effects is what a transaction leaves to do once it committed. An op
+// carries the effects of its incident; a change of no incident (a review
+// round, a schedule that fires) has effects alone.
+type effects struct {
 	// changed: a message was enqueued or a timer set; Run must look again.
 	changed bool
-	// afters run once the transaction committed (metrics): a rolled back
-	// change must not be counted.
+	// afters run once the transaction committed (logs, metrics): a rolled
+	// back change must not be counted.
 	afters []func()
 }
 
-func (o *op) after(f func()) { o.afters = append(o.afters, f) }
+func (e *effects) after(f func()) { e.afters = append(e.afters, f) }
 
 func (s *Engine) newOp(tx Tx, inc *Incident) (*op, error) {
 	p, err := s.planTx(tx, inc)

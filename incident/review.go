@@ -220,23 +220,23 @@ func (s *Engine) SendReview(ctx context.Context, userID string) error {
 	if p.Review == nil {
 		return noReview()
 	}
-	var done *op
+	var done *effects
 	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
-		done = &op{s: s}
+		done = &effects{}
 		_, err := s.sendReviewTx(tx, p, s.now(), userID, false, done)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("send the contact-list review: %w", err)
 	}
-	s.committed(done)
+	s.apply(done)
 	return nil
 }
 
 // sendReviewTx starts a new round: an OutReview (its delivery checks the
 // contacts and DMs the owners), the round recorded, and the overdue
 // reminder set overdue_after from now.
-func (s *Engine) sendReviewTx(tx Tx, p *playbooks.Plan, now time.Time, by string, overdue bool, done *op) (int, error) {
+func (s *Engine) sendReviewTx(tx Tx, p *playbooks.Plan, now time.Time, by string, overdue bool, done *effects) (int, error) {
 	var last reviewSent
 	if _, err := getJSON(tx, kvReviewSent, &last); err != nil {
 		return 0, err
@@ -286,7 +286,7 @@ func (s *Engine) sendReviewTx(tx Tx, p *playbooks.Plan, now time.Time, by string
 // reviewOverdue fires the overdue timer: unless the round it follows was
 // confirmed since, the owners are reminded (a new round) and
 // review.channel is told.
-func (s *Engine) reviewOverdue(tx Tx, t Timer, now time.Time, done *op) error {
+func (s *Engine) reviewOverdue(tx Tx, t Timer, now time.Time, done *effects) error {
 	p := s.Plan()
 	if p.Review == nil {
 		return nil
@@ -343,10 +343,10 @@ func (s *Engine) pressReview(ctx context.Context, req PressRequest, a reviewPres
 	}
 	var (
 		reply Reply
-		done  *op
+		done  *effects
 	)
 	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
-		done = &op{s: s}
+		done = &effects{}
 		now := s.now()
 		var last reviewSent
 		if _, err := getJSON(tx, kvReviewSent, &last); err != nil {
@@ -408,7 +408,7 @@ func (s *Engine) pressReview(ctx context.Context, req PressRequest, a reviewPres
 	if err != nil {
 		return Reply{}, fmt.Errorf("confirm the contact-list review: %w", err)
 	}
-	s.committed(done)
+	s.apply(done)
 	return reply, nil
 }
 
@@ -437,9 +437,9 @@ func (s *Engine) ReviewNeedsChanges(ctx context.Context, userID, text string) (R
 	if err := checkLength("note", text); err != nil {
 		return Reply{}, err
 	}
-	var done *op
+	var done *effects
 	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
-		done = &op{s: s}
+		done = &effects{}
 		now := s.now()
 		var last reviewSent
 		if _, err := getJSON(tx, kvReviewSent, &last); err != nil {
@@ -468,7 +468,7 @@ func (s *Engine) ReviewNeedsChanges(ctx context.Context, userID, text string) (R
 	if err != nil {
 		return Reply{}, fmt.Errorf("record what the contact list needs: %w", err)
 	}
-	s.committed(done)
+	s.apply(done)
 	if p.Review.Channel != "" {
 		return Reply{Text: fmt.Sprintf("Noted, and posted in #%s for whoever keeps the plan. Once it is fixed and drbot reloaded, press Confirm on the review.", escape(strings.TrimPrefix(p.Review.Channel, "#")))}, nil
 	}

@@ -201,11 +201,11 @@ func (s *Engine) syncSchedules(ctx context.Context, p *playbooks.Plan) error {
 }
 
 // handleSchedule fires a schedule timer (already deleted) in tx and sets
-// its next time. It returns an op of no incident (its afters and changed
-// only) or, for a drill, the op of the drill it declared.
-func (s *Engine) handleSchedule(tx Tx, t Timer) (*op, error) {
+// its next time. It returns what is left to do once committed, for a
+// drill with the effects of the drill it declared.
+func (s *Engine) handleSchedule(tx Tx, t Timer) (*effects, error) {
 	now := s.now()
-	done := &op{s: s, changed: true}
+	done := &effects{changed: true}
 	if t.Kind == timerReviewOverdue {
 		return done, s.reviewOverdue(tx, t, now, done)
 	}
@@ -248,7 +248,7 @@ func (s *Engine) handleSchedule(tx Tx, t Timer) (*op, error) {
 // in the log at warn, always, and in review.channel when the plan has
 // one, so that the people who expected the exercise know why it did not
 // come.
-func (s *Engine) scheduledDrill(tx Tx, p *playbooks.Plan, sp scheduleSpec, t Timer, next time.Time, done *op) (*op, error) {
+func (s *Engine) scheduledDrill(tx Tx, p *playbooks.Plan, sp scheduleSpec, t Timer, next time.Time, done *effects) (*effects, error) {
 	sc := p.Scenario(sp.Scenario)
 	if sc == nil {
 		done.after(func() {
@@ -300,11 +300,12 @@ func (s *Engine) scheduledDrill(tx Tx, p *playbooks.Plan, sp scheduleSpec, t Tim
 		return nil, fmt.Errorf("declare the scheduled drill of %s: %w", sc.ID, err)
 	}
 	o.changed = true
+	o.afters = append(done.afters, o.afters...)
 	o.after(func() {
 		s.cfg.Metrics.Declared(true)
 		s.cfg.Logger.Info("scheduled drill declared", "incident", o.inc.ID, "scenario", sc.ID, "channel", o.inc.ChannelName, "next", t.Due)
 	})
-	return o, nil
+	return &o.effects, nil
 }
 
 // skippedDrillText tells review.channel that a scheduled drill did not

@@ -81,7 +81,7 @@ func (s *Engine) fireTimers(ctx context.Context, now time.Time) error {
 // fireOne fires the earliest timer due at now. found reports whether there
 // was one; err with found is its handling failing (rolled back).
 func (s *Engine) fireOne(ctx context.Context, now time.Time) (t Timer, found bool, err error) {
-	var done *op
+	var done *effects
 	err = s.cfg.Store.Update(ctx, func(tx Tx) error {
 		done = nil
 		due, err := tx.DueTimers(now, 1)
@@ -96,14 +96,14 @@ func (s *Engine) fireOne(ctx context.Context, now time.Time) (t Timer, found boo
 		return err
 	})
 	if err == nil {
-		s.committed(done)
+		s.apply(done)
 	}
 	return t, found, err
 }
 
 // handleTimer does what a due timer (already deleted) stands for. It
-// returns the op of the incident it changed, if any.
-func (s *Engine) handleTimer(tx Tx, t Timer) (*op, error) {
+// returns what is left to do once committed, nil for nothing.
+func (s *Engine) handleTimer(tx Tx, t Timer) (*effects, error) {
 	switch t.Kind {
 	case timerEscalate, timerRTO, timerProjection, timerApproval:
 	case timerReview, timerReviewOverdue, timerDrill:
@@ -139,5 +139,5 @@ func (s *Engine) handleTimer(tx Tx, t Timer) (*op, error) {
 	if err := o.save(); err != nil {
 		return nil, fmt.Errorf("timer %s: %w", t.Key, err)
 	}
-	return o, nil
+	return &o.effects, nil
 }
