@@ -52,16 +52,12 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 	fs.Lookup("log-level").DefValue = cf.logLevel
 	script := fs.String("script", "", "run the lines of `FILE` instead of reading the terminal; stop at the first failing line")
 	startAt := fs.String("start", "", "start the console's clock at `TIME` (RFC 3339, e.g. 2026-11-21T10:00:00Z); default now, to the minute")
-	rest, err := parseInterleaved(fs, args)
-	if err != nil {
-		return usageError(err)
-	}
-	if len(rest) > 0 {
-		fs.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("console: unexpected argument %q", rest[0])}
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
 	}
 	var start time.Time
 	if *startAt != "" {
+		var err error
 		start, err = time.Parse(time.RFC3339, *startAt)
 		if err != nil {
 			return &exitError{code: 2, err: fmt.Errorf("console: --start %q: want RFC 3339, such as 2026-11-21T10:00:00Z", *startAt)}

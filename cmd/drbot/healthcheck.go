@@ -26,13 +26,8 @@ func (c *healthcheckCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("healthcheck", c.stderr, healthcheckUsage)
 	addr := fs.String("addr", env("DRBOT_ADDR", ":3000"), "`ADDR` drbot serve listens on (env DRBOT_ADDR)")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after `DURATION`")
-	rest, err := parseInterleaved(fs, args)
-	if err != nil {
-		return usageError(err)
-	}
-	if len(rest) > 0 {
-		fs.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("healthcheck: unexpected argument %q", rest[0])}
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
 	}
 	url, err := healthURL(*addr)
 	if err != nil {

@@ -63,14 +63,10 @@ func (c *incidentsCommand) Run(ctx context.Context, args []string) error {
 	drills := flags.Bool("drills", false, "include drills, marked as such")
 	state := flags.String("state", "", "only incidents in `STATE`: open or resolved")
 	format := flags.String("format", "text", "output format: text or json")
-	rest, err := parseInterleaved(flags, args)
-	if err != nil {
-		return usageError(err)
+	if err := parseNoArgs(flags, args); err != nil {
+		return err
 	}
 	switch {
-	case len(rest) > 0:
-		flags.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("incidents: unexpected argument %q", rest[0])}
 	case *state != "" && incident.State(*state) != incident.StateOpen && incident.State(*state) != incident.StateResolved:
 		flags.Usage()
 		return &exitError{code: 2, err: fmt.Errorf("incidents: --state %q: want open or resolved", *state)}

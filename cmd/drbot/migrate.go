@@ -33,14 +33,10 @@ func (c *migrateCommand) Run(ctx context.Context, args []string) error {
 	flags := newFlagSet("migrate", c.stderr, migrateUsage)
 	from := flags.String("from", "", "the SQLite database `FILE` to copy")
 	to := flags.String("to", "", "the empty PostgreSQL database to copy into (postgres://…)")
-	rest, err := parseInterleaved(flags, args)
-	if err != nil {
-		return usageError(err)
+	if err := parseNoArgs(flags, args); err != nil {
+		return err
 	}
 	switch {
-	case len(rest) > 0:
-		flags.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("migrate: unexpected argument %q", rest[0])}
 	case *from == "" || *to == "":
 		flags.Usage()
 		return &exitError{code: 2, err: errors.New("migrate: want --from FILE.db and --to postgres://…")}

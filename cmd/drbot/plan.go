@@ -115,6 +115,21 @@ func (c *planCommand) check(ctx context.Context, args []string) error {
 	return nil
 }
 
+// parseNoArgs parses fs's flags, which may come anywhere among args, and
+// refuses anything that is not a flag, as every command that takes no
+// argument does: "NAME: unexpected argument", with the usage, exit status 2.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageError(err)
+	}
+	if len(rest) > 0 {
+		fs.Usage()
+		return &exitError{code: 2, err: fmt.Errorf("%s: unexpected argument %q", fs.Name(), rest[0])}
+	}
+	return nil
+}
+
 // parseInterleaved parses flags that may come before or after the
 // positional arguments ("plan check plan.yaml --strict"), which the flag
 // package alone stops at. Everything after "--" is positional.

@@ -102,14 +102,10 @@ func (c *serveCommand) parse(args []string) (*serveConfig, error) {
 	cfg.register(fs)
 	fs.StringVar(&cfg.addr, "addr", env("DRBOT_ADDR", ":3000"), "listen on `ADDR` for Slack's requests, /healthz and /metrics (env DRBOT_ADDR)")
 	fs.BoolVar(&cfg.force, "force", false, "serve a database that drbot console has played incidents in")
-	rest, err := parseInterleaved(fs, args)
-	if err != nil {
-		return nil, usageError(err)
+	if err := parseNoArgs(fs, args); err != nil {
+		return nil, err
 	}
-	if len(rest) > 0 {
-		fs.Usage()
-		return nil, &exitError{code: 2, err: fmt.Errorf("serve: unexpected argument %q", rest[0])}
-	}
+	var err error
 	cfg.log, err = cfg.logger(c.stderr)
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}

@@ -34,14 +34,10 @@ func (c *statsCommand) Run(ctx context.Context, args []string) error {
 	cf.register(flags)
 	since := flags.String("since", "", "only incidents declared since `WHEN`: a duration (30d) or a date (2026-10-01)")
 	format := flags.String("format", "text", "output format: text or json")
-	rest, err := parseInterleaved(flags, args)
-	if err != nil {
-		return usageError(err)
+	if err := parseNoArgs(flags, args); err != nil {
+		return err
 	}
 	switch {
-	case len(rest) > 0:
-		flags.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("stats: unexpected argument %q", rest[0])}
 	case *format != "text" && *format != "json":
 		flags.Usage()
 		return &exitError{code: 2, err: fmt.Errorf("stats: --format %q: want text or json", *format)}

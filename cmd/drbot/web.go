@@ -41,13 +41,8 @@ func (c *webCommand) Run(ctx context.Context, args []string) error {
 	var cf common
 	cf.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen on `ADDR`, a loopback address")
-	rest, err := parseInterleaved(fs, args)
-	if err != nil {
-		return usageError(err)
-	}
-	if len(rest) > 0 {
-		fs.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("web: unexpected argument %q", rest[0])}
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
 	}
 	if err := loopbackOnly(*addr); err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("web: %w", err)}
