@@ -168,11 +168,7 @@ func (o *op) page(userID, target string) (Reply, error) {
 func (s *Engine) status(ctx context.Context, id int64) (Reply, error) {
 	var text string
 	err := s.cfg.Store.View(ctx, func(tx Tx) error {
-		inc, err := tx.Incident(id)
-		if err != nil {
-			return err
-		}
-		o, err := s.newOp(tx, inc)
+		o, err := s.opOf(tx, id)
 		if err != nil {
 			return err
 		}

@@ -398,11 +398,7 @@ func (s *Engine) update(ctx context.Context, id int64, fn func(o *op) error) err
 	var done *op
 	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
 		done = nil
-		inc, err := tx.Incident(id)
-		if err != nil {
-			return err
-		}
-		o, err := s.newOp(tx, inc)
+		o, err := s.opOf(tx, id)
 		if err != nil {
 			return err
 		}

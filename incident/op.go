@@ -52,6 +52,15 @@ func (s *Engine) newOp(tx Tx, inc *Incident) (*op, error) {
 	return &op{s: s, tx: tx, now: s.now(), inc: inc, plan: p, sc: sc}, nil
 }
 
+// opOf reads incident id in tx and makes its op.
+func (s *Engine) opOf(tx Tx, id int64) (*op, error) {
+	inc, err := tx.Incident(id)
+	if err != nil {
+		return nil, err
+	}
+	return s.newOp(tx, inc)
+}
+
 func (o *op) fail(err error) {
 	if o.err == nil && err != nil {
 		o.err = err
