@@ -117,6 +117,10 @@ func (o *op) dataLossText() string {
 		}
 		return fmt.Sprintf("Recovery point not recorded (RPO %s): /incident recovery-point WHEN", fmtDur(rpo))
 	}
+	if o.inc.RecoveryPoint.After(beganAt(o.inc)) {
+		return fmt.Sprintf("Data lost: none counted: the data was recovered to %s, after the failure began (%s); check that the restore did not bring the damage back, or correct the times (/incident recovery-point, /incident began)",
+			o.clock(o.inc.RecoveryPoint), o.clock(beganAt(o.inc)))
+	}
 	return fmt.Sprintf("Data lost: %s (%s → %s); %s", fmtDur(lost), o.clock(o.inc.RecoveryPoint), o.clock(beganAt(o.inc)), rpoVerdict(lost, rpo))
 }
 

@@ -43,9 +43,28 @@ func TestParseWhen(t *testing.T) {
 		}
 		// "10:45" is the latest 10:45 past (23:50 above is yesterday's),
 		// and the forms say so rather than "today".
-		if msg := incident.ErrorMessage(err); bad != "15 ago" && bad != "-5m ago" && (strings.Contains(msg, "today") || !strings.Contains(msg, "yesterday's when typed before 10:45")) {
+		if msg := incident.ErrorMessage(err); bad != "15 ago" && bad != "-5m ago" && (strings.Contains(msg, "today") || !strings.Contains(msg, "typed at 00:10, `23:50` is yesterday's")) {
 			t.Errorf("ParseWhen(%q): %q, want the forms to say a time of day later than now is yesterday's", bad, msg)
 		}
+	}
+}
+
+// TestParseWhenBareTimeAfterNow: a time of day alone that would be more
+// than 12 hours back (11:30 typed at 11:00: yesterday's 11:30) is almost
+// always a slip; it is refused, saying how to write yesterday.
+func TestParseWhenBareTimeAfterNow(t *testing.T) {
+	oslo, err := time.LoadLocation("Europe/Oslo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC) // 11:00 CET
+	_, err = incident.ParseWhen("11:30", now, oslo)
+	want := "11:30 would be yesterday (Fri 20 Nov 11:30 CET); it is 11:00 now. If you mean yesterday, write the date: `2026-11-20 11:30`."
+	if incident.ErrorCode(err) != incident.EINVALID || incident.ErrorMessage(err) != want {
+		t.Errorf("ParseWhen(11:30) at 11:00: %v\nwant %q", err, want)
+	}
+	if got, err := incident.ParseWhen("2026-11-20 11:30", now, oslo); err != nil || !got.Equal(time.Date(2026, 11, 20, 10, 30, 0, 0, time.UTC)) {
+		t.Errorf("the date it suggests: %v, %v", got, err)
 	}
 }
 
@@ -206,4 +225,36 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// TestRecoveryPointAfterBegan: data recovered to a point after the failure
+// began is not shown as a backwards range "0s (10:50 → 10:30)": it says
+// what that may mean, in the channel, the postmortem and its findings.
+func TestRecoveryPointAfterBegan(t *testing.T) {
+	t.Parallel()
+	e := newSvcEnv(t, svcPlan(t))
+	e.declare("db-corruption", "", false) // 10:00 CET
+	ch := e.channel(1)
+	e.at(30 * time.Minute)
+	if _, err := e.command(uAlice, ch, "began 09:40"); err != nil {
+		t.Fatal(err)
+	}
+	reply, err := e.command(uAlice, ch, "recovery-point 09:50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(reply.Text, "after the failure began (09:40 CET)") || strings.Contains(reply.Text, "→") {
+		t.Errorf("recovery-point reply: %q", reply.Text)
+	}
+	pm, err := e.svc.Postmortem(e.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := pm.Markdown()
+	if !strings.Contains(md, "none counted: recovered to 09:50 CET, after the failure began (09:40 CET)") {
+		t.Errorf("Markdown's Data lost row:\n%s", md)
+	}
+	if !strings.Contains(strings.Join(pm.Findings, "\n"), "recovered to a point after the failure began") {
+		t.Errorf("findings: %q", pm.Findings)
+	}
 }

@@ -9,13 +9,15 @@ import (
 
 // whenHelp says the forms ParseWhen takes, for the messages that refuse
 // one.
-const whenHelp = "`10:45` (in the plan's time zone, the latest one past: yesterday's when typed before 10:45), `2026-11-21 10:45`, `2026-11-21T10:45:00Z` (RFC 3339) or `15m ago`"
+const whenHelp = "`10:45` (in the plan's time zone, the latest one past, within 12 hours: typed at 00:10, `23:50` is yesterday's), `2026-11-21 10:45`, `2026-11-21T10:45:00Z` (RFC 3339) or `15m ago`"
 
 // ParseWhen reads a point in time typed by a person (WHEN of /incident
 // recovery-point and /incident began, docs/commands.md):
 //
 //   - "10:45" or "10:45:30": the latest such time of day in loc at or
-//     before now (typed at 00:10, "23:50" is yesterday's);
+//     before now (typed at 00:10, "23:50" is yesterday's), refused when
+//     that is more than 12 hours back ("11:30" typed at 11:00 is a slip
+//     far more often than yesterday; the date says yesterday);
 //   - "2026-11-21 10:45" (or with seconds): a date and time in loc;
 //   - RFC 3339, "2026-11-21T10:45:00Z" or with an offset;
 //   - "15m ago", "1h30m ago", "2d ago": a duration (playbooks'
@@ -23,6 +25,10 @@ const whenHelp = "`10:45` (in the plan's time zone, the latest one past: yesterd
 //
 // It returns the time in UTC, or an *Error (EINVALID) that shows the
 // forms. A nil loc is UTC.
+// bareTimeReach is how far back a time of day alone ("10:45") may reach:
+// the latest such time at or before now, within 12 hours.
+const bareTimeReach = 12 * time.Hour
+
 func ParseWhen(s string, now time.Time, loc *time.Location) (time.Time, error) {
 	if loc == nil {
 		loc = time.UTC
@@ -55,6 +61,12 @@ func ParseWhen(s string, now time.Time, loc *time.Location) (time.Time, error) {
 		t := time.Date(ln.Year(), ln.Month(), ln.Day(), clock.Hour(), clock.Minute(), clock.Second(), 0, loc)
 		if t.After(now) {
 			t = time.Date(ln.Year(), ln.Month(), ln.Day()-1, clock.Hour(), clock.Minute(), clock.Second(), 0, loc)
+		}
+		if now.Sub(t) > bareTimeReach {
+			// 11:30 typed at 11:00 is far more often a slip than
+			// yesterday: ask for the date rather than guess.
+			return time.Time{}, Errorf(EINVALID, "%s would be yesterday (%s %s); it is %s now. If you mean yesterday, write the date: `%s`.",
+				escape(s), t.In(loc).Format("Mon 2 Jan 15:04"), t.In(loc).Format("MST"), now.In(loc).Format("15:04"), t.In(loc).Format("2006-01-02 15:04"))
 		}
 		return t.UTC(), nil
 	}
