@@ -50,9 +50,32 @@ func (p *phase) unsentPages(tx incident.Tx, incs []*incident.Incident, timelines
 
 // analyze compares drbot's timeline with what the fake Slack received.
 func (p *phase) analyze(ctx context.Context, dbPath string, pr *PhaseReport) error {
+	incs, timelines, notSent, err := p.readTimelines(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.latencyLocked(pr)
+	firstPage := p.pagesLocked(pr, incs, timelines, notSent)
+	p.declareTimesLocked(pr, firstPage)
+	p.slackCallsLocked(pr)
+	if pr.Unresolved > 0 {
+		p.problemLocked("%d incidents were not resolved", pr.Unresolved)
+	}
+	if pr.Pages.Lost > 0 {
+		p.problemLocked("%d pages recorded in the timeline never reached Slack", pr.Pages.Lost)
+	}
+	pr.Problems = slices.Clone(p.problems)
+	return nil
+}
+
+// readTimelines reads every incident of the phase's database, its
+// timeline, and the pages that were never sent.
+func (p *phase) readTimelines(ctx context.Context, dbPath string) ([]*incident.Incident, map[int64][]incident.Event, map[pageKey]int, error) {
 	store, err := openRead(ctx, dbPath)
 	if err != nil {
-		return fmt.Errorf("open the database: %w", err)
+		return nil, nil, nil, fmt.Errorf("open the database: %w", err)
 	}
 	defer store.Close()
 	var (
@@ -74,13 +97,13 @@ func (p *phase) analyze(ctx context.Context, dbPath string, pr *PhaseReport) err
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("read the timelines: %w", err)
+		return nil, nil, nil, fmt.Errorf("read the timelines: %w", err)
 	}
+	return incs, timelines, notSent, nil
+}
 
-	p.mu.Lock()
-	defer p.mu.Unlock()
-
-	// Answer latency per request kind.
+// latencyLocked reports the answer latency per request kind.
+func (p *phase) latencyLocked(pr *PhaseReport) {
 	kinds := make([]string, 0, len(p.lat)+len(p.failed))
 	for k := range p.lat {
 		kinds = append(kinds, k)
@@ -95,10 +118,13 @@ func (p *phase) analyze(ctx context.Context, dbPath string, pr *PhaseReport) err
 		pr.Requests = append(pr.Requests, EndpointReport{Kind: k, Drbot: statsOf(p.lat[k]), Failed: p.failed[k]})
 	}
 	pr.LateAnswers = p.late
+}
 
-	// Pages: the timeline's against the fake Slack's, per incident, role
-	// and contact, in time order (the n-th page to a contact for a role is
-	// matched with the n-th direct message).
+// pagesLocked sets the timeline's pages against the fake Slack's, per
+// incident, role and contact, in time order (the n-th page to a contact
+// for a role is matched with the n-th direct message), and how late
+// escalations were. It returns each incident's first page seen.
+func (p *phase) pagesLocked(pr *PhaseReport, incs []*incident.Incident, timelines map[int64][]incident.Event, notSent map[pageKey]int) map[int64]time.Time {
 	delivered := map[pageKey][]time.Time{}
 	firstPage := map[int64]time.Time{}
 	for _, dm := range p.pages {
@@ -159,6 +185,12 @@ func (p *phase) analyze(ctx context.Context, dbPath string, pr *PhaseReport) err
 	pr.EscalationLateEngine = statsOf(engineLate)
 	pr.EscalationLateDM = statsOf(dmLate)
 
+	return firstPage
+}
+
+// declareTimesLocked reports how long from a declaration to its first
+// page and to its channel.
+func (p *phase) declareTimesLocked(pr *PhaseReport, firstPage map[int64]time.Time) {
 	var toPage, toChannel []time.Duration
 	for _, inc := range p.incs {
 		if !inc.declared {
@@ -178,6 +210,10 @@ func (p *phase) analyze(ctx context.Context, dbPath string, pr *PhaseReport) err
 	pr.DeclareToFirstPage = statsOf(toPage)
 	pr.DeclareToChannel = statsOf(toChannel)
 
+}
+
+// slackCallsLocked counts the calls the fake Slack answered, by outcome.
+func (p *phase) slackCallsLocked(pr *PhaseReport) {
 	for _, c := range p.fs.Calls() {
 		pr.Slack.Calls++
 		switch {
@@ -189,14 +225,6 @@ func (p *phase) analyze(ctx context.Context, dbPath string, pr *PhaseReport) err
 			pr.Slack.Errors++
 		}
 	}
-	if pr.Unresolved > 0 {
-		p.problemLocked("%d incidents were not resolved", pr.Unresolved)
-	}
-	if pr.Pages.Lost > 0 {
-		p.problemLocked("%d pages recorded in the timeline never reached Slack", pr.Pages.Lost)
-	}
-	pr.Problems = slices.Clone(p.problems)
-	return nil
 }
 
 func kindOrder(k string) int {

@@ -154,6 +154,40 @@ var (
 	channelRE  = regexp.MustCompile(`^(?:inc|drill)-(\d+)-`)
 )
 
+// phaseSlack is the fake Slack of one phase: the plan's users, the
+// configured latency and rate limits.
+func phaseSlack(cfg Config, plan loadPlan) *fakeslack.Server {
+	fs := fakeslack.New()
+	for i, u := range plan.Users {
+		fs.AddUser(u, fmt.Sprintf("load%04d@example.com", i+1), fmt.Sprintf("load%04d", i+1), false)
+	}
+	fs.SetLatency(cfg.Latency)
+	fs.SetRateLimits(cfg.RateLimits)
+	return fs
+}
+
+// newPhase is the state of one phase against a running drbot.
+func newPhase(name string, cfg Config, plan loadPlan, secret string, fs *fakeslack.Server, drbot *proc) *phase {
+	return &phase{
+		name: name, cfg: cfg, plan: plan, secret: secret, fs: fs, drbot: drbot,
+		cl:       newClient("http://"+drbot.addr, secret),
+		changed:  make(chan struct{}),
+		lat:      map[string][]time.Duration{},
+		failed:   map[string]int{},
+		byToken:  map[string]*loadInc{},
+		byID:     map[int64]*loadInc{},
+		channels: map[int64]channelSeen{},
+	}
+}
+
+// traffic sends the phase's traffic and describes it.
+func (p *phase) traffic(ctx context.Context) string {
+	if p.name == "storm" {
+		return p.storm(ctx)
+	}
+	return p.long(ctx)
+}
+
 func runPhase(ctx context.Context, cfg Config, name, bin, dir string) (*PhaseReport, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -173,13 +207,8 @@ func runPhase(ctx context.Context, cfg Config, name, bin, dir string) (*PhaseRep
 	}
 	defer drop()
 
-	fs := fakeslack.New()
+	fs := phaseSlack(cfg, plan)
 	defer fs.Close()
-	for i, u := range plan.Users {
-		fs.AddUser(u, fmt.Sprintf("load%04d@example.com", i+1), fmt.Sprintf("load%04d", i+1), false)
-	}
-	fs.SetLatency(cfg.Latency)
-	fs.SetRateLimits(cfg.RateLimits)
 
 	secret := fmt.Sprintf("drbot-load-signing-secret-%d", cfg.Seed)
 	progress(cfg, "%s: starting drbot", name)
@@ -193,28 +222,13 @@ func runPhase(ctx context.Context, cfg Config, name, bin, dir string) (*PhaseRep
 	}
 	defer drbot.killIfRunning()
 
-	p := &phase{
-		name: name, cfg: cfg, plan: plan, secret: secret, fs: fs, drbot: drbot,
-		cl:       newClient("http://"+drbot.addr, secret),
-		changed:  make(chan struct{}),
-		lat:      map[string][]time.Duration{},
-		failed:   map[string]int{},
-		byToken:  map[string]*loadInc{},
-		byID:     map[int64]*loadInc{},
-		channels: map[int64]channelSeen{},
-	}
+	p := newPhase(name, cfg, plan, secret, fs, drbot)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watched := make(chan struct{})
 	go func() { p.watch(watchCtx); close(watched) }()
 
 	p.start = time.Now()
-	var desc string
-	switch name {
-	case "storm":
-		desc = p.storm(ctx)
-	default:
-		desc = p.long(ctx)
-	}
+	desc := p.traffic(ctx)
 	if ctx.Err() != nil {
 		stopWatch()
 		return nil, ctx.Err()
