@@ -28,10 +28,10 @@ import (
 // they do not answer, the commander role is paged too, unless they are a
 // commander contact.
 
-const (
-	timerEscalate TimerKind = "escalate"
-	commanderRole           = "commander"
-)
+const timerEscalate TimerKind = "escalate"
+
+// commanderRole is the role paged when a person paged alone does not answer.
+const commanderRole = "commander"
 
 func (o *op) ackTimeout() time.Duration {
 	if d := o.plan.Paging.AckTimeout; d > 0 {
