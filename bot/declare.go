@@ -30,6 +30,24 @@ const (
 	maxOptions        = slacklimit.SelectOptions
 )
 
+// modalView is a dialog of drbot's: its callback id, title, submit and
+// close labels, the channel it was opened from (private_metadata, where
+// its answer goes) and its blocks.
+func modalView(callbackID, title, submit, closeLabel, channelID string, blocks []slack.Block) slack.ModalViewRequest {
+	label := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+	}
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      callbackID,
+		Title:           label(title),
+		Submit:          label(submit),
+		Close:           label(closeLabel),
+		PrivateMetadata: channelID,
+		Blocks:          slack.Blocks{BlockSet: blocks},
+	}
+}
+
 func (s *Server) openDeclareModal(ctx context.Context, cmd slack.SlashCommand, scenarios []incident.ScenarioInfo) {
 	view := DeclareView(scenarios, cmd.ChannelID)
 	if err := s.chat.OpenView(ctx, cmd.TriggerID, view); err != nil {
@@ -76,15 +94,7 @@ func DeclareView(scenarios []incident.ScenarioInfo, channelID string) slack.Moda
 	drill := slack.NewInputBlock(BlockDrill, slack.NewTextBlockObject(slack.PlainTextType, "Drill", false, false), nil, drillBox)
 	drill.Optional = true
 
-	return slack.ModalViewRequest{
-		Type:            slack.VTModal,
-		CallbackID:      DeclareCallbackID,
-		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Declare an incident", false, false),
-		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Declare", false, false),
-		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
-		PrivateMetadata: channelID,
-		Blocks:          slack.Blocks{BlockSet: append(blocks, scenario, summary, drill)},
-	}
+	return modalView(DeclareCallbackID, "Declare an incident", "Declare", "Cancel", channelID, append(blocks, scenario, summary, drill))
 }
 
 // scenarioOptions are the options of the scenario select: "title —

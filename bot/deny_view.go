@@ -28,15 +28,7 @@ func DenyView(channelID string) slack.ModalViewRequest {
 	hint := slack.NewTextBlockObject(slack.PlainTextType, "Shown in the channel, the timeline and the postmortem.", false, false)
 	block := slack.NewInputBlock(BlockDenyReason, slack.NewTextBlockObject(slack.PlainTextType, "Reason", false, false), hint, input)
 	block.Optional = true
-	return slack.ModalViewRequest{
-		Type:            slack.VTModal,
-		CallbackID:      DenyCallbackID,
-		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Deny", false, false),
-		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Deny", false, false),
-		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
-		PrivateMetadata: channelID,
-		Blocks:          slack.Blocks{BlockSet: []slack.Block{block}},
-	}
+	return modalView(DenyCallbackID, "Deny", "Deny", "Cancel", channelID, []slack.Block{block})
 }
 
 // submitDeny runs "/incident deny REASON" with what the dialog says; a

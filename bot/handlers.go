@@ -299,15 +299,7 @@ func ReviewView(channelID string) slack.ModalViewRequest {
 	input.Multiline = true
 	input.MaxLength = maxSummary
 	note := slack.NewInputBlock(BlockReviewNote, slack.NewTextBlockObject(slack.PlainTextType, "What needs to change?", false, false), nil, input)
-	return slack.ModalViewRequest{
-		Type:            slack.VTModal,
-		CallbackID:      ReviewCallbackID,
-		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Contact list", false, false),
-		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Send", false, false),
-		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
-		PrivateMetadata: channelID,
-		Blocks:          slack.Blocks{BlockSet: []slack.Block{note}},
-	}
+	return modalView(ReviewCallbackID, "Contact list", "Send", "Cancel", channelID, []slack.Block{note})
 }
 
 // submitReviewNote records what the review dialog says needs to change,

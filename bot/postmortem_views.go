@@ -31,15 +31,7 @@ func RecoveryPointView(channelID string) slack.ModalViewRequest {
 	input.MaxLength = 100
 	hint := slack.NewTextBlockObject(slack.PlainTextType, "The time of the newest data you have back (the backup's time, in the plan's time zone). The data lost is measured from it to when the failure began, against the RPO.", false, false)
 	block := slack.NewInputBlock(BlockRecoveryPoint, slack.NewTextBlockObject(slack.PlainTextType, "Data recovered to", false, false), hint, input)
-	return slack.ModalViewRequest{
-		Type:            slack.VTModal,
-		CallbackID:      RecoveryPointCallbackID,
-		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Recovery point", false, false),
-		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Record", false, false),
-		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Later", false, false),
-		PrivateMetadata: channelID,
-		Blocks:          slack.Blocks{BlockSet: []slack.Block{block}},
-	}
+	return modalView(RecoveryPointCallbackID, "Recovery point", "Record", "Later", channelID, []slack.Block{block})
 }
 
 // submitRecoveryPoint runs "/incident recovery-point WHEN" with what the
@@ -123,20 +115,12 @@ func ResolveView(channelID string) slack.ModalViewRequest {
 		b.Optional = optional
 		return b
 	}
-	return slack.ModalViewRequest{
-		Type:       slack.VTModal,
-		CallbackID: ResolveCallbackID,
-		Title:      slack.NewTextBlockObject(slack.PlainTextType, "Resolve the incident", false, false),
-		Submit:     slack.NewTextBlockObject(slack.PlainTextType, "Resolve", false, false),
-		Close:      slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			text(BlockResolution, "Resolution", "What ended the incident?", false, true),
-			text(BlockImpact, "Impact", "Who and what was affected, and how much?", true, true),
-			text(BlockCause, "Root cause and trigger", "What was wrong, and what set it off?", true, true),
-			text(BlockRecoveryPoint, "Recovery point", whenPlaceholder, true, false),
-		}},
-		PrivateMetadata: channelID,
-	}
+	return modalView(ResolveCallbackID, "Resolve the incident", "Resolve", "Cancel", channelID, []slack.Block{
+		text(BlockResolution, "Resolution", "What ended the incident?", false, true),
+		text(BlockImpact, "Impact", "Who and what was affected, and how much?", true, true),
+		text(BlockCause, "Root cause and trigger", "What was wrong, and what set it off?", true, true),
+		text(BlockRecoveryPoint, "Recovery point", whenPlaceholder, true, false),
+	})
 }
 
 // openResolveModal opens the resolve dialog; when it cannot, the person
