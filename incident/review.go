@@ -132,6 +132,14 @@ func getJSON(tx Tx, key string, v any) (bool, error) {
 	return true, nil
 }
 
+// latestRound reads the latest round of the contact-list review; its zero
+// value when none was sent.
+func latestRound(tx Tx) (reviewSent, error) {
+	var last reviewSent
+	_, err := getJSON(tx, kvReviewSent, &last)
+	return last, err
+}
+
 func putJSON(tx Tx, key string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -237,8 +245,8 @@ func (s *Engine) SendReview(ctx context.Context, userID string) error {
 // contacts and DMs the owners), the round recorded, and the overdue
 // reminder set overdue_after from now.
 func (s *Engine) sendReviewTx(tx Tx, p *playbooks.Plan, now time.Time, by string, overdue bool, done *effects) (int, error) {
-	var last reviewSent
-	if _, err := getJSON(tx, kvReviewSent, &last); err != nil {
+	last, err := latestRound(tx)
+	if err != nil {
 		return 0, err
 	}
 	var owners []string
@@ -299,8 +307,8 @@ func (s *Engine) reviewOverdue(tx Tx, t Timer, now time.Time, done *effects) err
 	if conf.Round >= round {
 		return nil // confirmed since; the press deleted the timer, but be sure
 	}
-	var last reviewSent
-	if _, err := getJSON(tx, kvReviewSent, &last); err != nil {
+	last, err := latestRound(tx)
+	if err != nil {
 		return err
 	}
 	if _, err := s.sendReviewTx(tx, p, now, "", true, done); err != nil {
@@ -348,8 +356,8 @@ func (s *Engine) pressReview(ctx context.Context, req PressRequest, a reviewPres
 	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
 		done = &effects{}
 		now := s.now()
-		var last reviewSent
-		if _, err := getJSON(tx, kvReviewSent, &last); err != nil {
+		last, err := latestRound(tx)
+		if err != nil {
 			return err
 		}
 		var conf ReviewConfirmation
@@ -441,8 +449,8 @@ func (s *Engine) ReviewNeedsChanges(ctx context.Context, userID, text string) (R
 	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
 		done = &effects{}
 		now := s.now()
-		var last reviewSent
-		if _, err := getJSON(tx, kvReviewSent, &last); err != nil {
+		last, err := latestRound(tx)
+		if err != nil {
 			return err
 		}
 		if err := addReviewEvent(tx, ReviewEvent{At: now, Kind: ReviewNeedsChanges, By: userID, Round: last.Round, Text: text}); err != nil {

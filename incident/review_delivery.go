@@ -186,8 +186,8 @@ func (d *delivery) sendReview(ctx context.Context, o Outgoing) (sendResult, erro
 	}
 	m := reviewMessage(p, rb, checks, unacked, conf, sentAt)
 	res.record = append(res.record, func(tx Tx) error {
-		var last reviewSent
-		if _, err := getJSON(tx, kvReviewSent, &last); err != nil {
+		last, err := latestRound(tx)
+		if err != nil {
 			return err
 		}
 		if last.Round != rb.Round {
