@@ -32,6 +32,9 @@ const (
 // unless the message says otherwise (incident.Message.More).
 const ShortenedNote = "…; the rest is in the postmortem"
 
+// A bundled message's Acknowledge buttons fit in one actions block.
+var _ [slacklimit.ActionsElements - incident.MaxBundle]struct{}
+
 // renderError is returned when a message cannot be shown in Slack, e.g. a
 // button's action that does not fit in its value: truncating it would
 // make the press mean something else. Retrying cannot help.

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/drbot-dev/drbot/bot/slacklimit"
 )
 
 // Pages bundled per person.
@@ -24,16 +22,13 @@ import (
 // no longer needed, closed on resolve) changes its part and leaves the
 // others' buttons (sendUpdate, bundledUpdate).
 
-// maxBundle is how many pages one bundled message lists. Each adds an
-// Acknowledge button (Slack takes slacklimit.ActionsElements in an actions
-// block, slacklimit.MessageBlocks blocks in a message) and a few hundred
-// characters of text (slacklimit.MessageBlockText, about 12,000 for the
-// whole message); ten stay well within all three. More pages go as
-// further bundles.
-const maxBundle = 10
-
-// A bundle's buttons fit in one actions block.
-var _ [slacklimit.ActionsElements - maxBundle]struct{}
+// MaxBundle is how many pages one bundled message lists. Each adds an
+// Acknowledge button (Slack takes 25 in an actions block, 50 blocks in a
+// message) and a few hundred characters of text (about 12,000 for the
+// whole message); ten stay well within all three, which bot checks
+// against its Slack limits when it compiles. More pages go as further
+// bundles.
+const MaxBundle = 10
 
 // bundlePart is one page of a bundled message: its ref, its incident and
 // what it shows now.
@@ -57,7 +52,7 @@ func isPage(o Outgoing) bool {
 }
 
 // bundles splits a phase's lane heads into units sent as one message each:
-// the pages to one person (contact or member) together, at most maxBundle
+// the pages to one person (contact or member) together, at most MaxBundle
 // to a unit, every other message alone. Order is kept: a unit stands where
 // its first message stood.
 func bundles(todo []Outgoing) [][]Outgoing {
@@ -72,7 +67,7 @@ func bundles(todo []Outgoing) [][]Outgoing {
 		if o.Body.Contact == "" {
 			who = "u/" + o.Body.User
 		}
-		if i, ok := open[who]; ok && len(units[i]) < maxBundle {
+		if i, ok := open[who]; ok && len(units[i]) < MaxBundle {
 			units[i] = append(units[i], o)
 			continue
 		}
