@@ -53,7 +53,9 @@
 //   - event: one line of an incident's timeline (Event, EventKind); the
 //     kinds are a contract (docs/http.md).
 //   - outbox message: one chat call waiting to be made (Outgoing,
-//     OutKind), in a lane: the messages of one lane go in order.
+//     OutKind), in a lane: the messages of one lane go in order. A
+//     delivery pass is one reading of the lanes' due heads by Deliver
+//     (never called a round).
 //   - timer: one deadline (Timer, TimerKind), unique by key.
 //   - drill: an incident declared to practise; everything it posts says
 //     [DRILL], and its postmortem scores the exercise.

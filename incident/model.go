@@ -304,7 +304,7 @@ type OutBody struct {
 	Hook     string `json:"hook,omitempty"`
 	HookRole string `json:"hook_role,omitempty"`
 	// Urgent: a person is waiting for this message (a page, an approval
-	// to give, an RTO alert, an escalation). A delivery round sends urgent
+	// to give, an RTO alert, an escalation). A delivery pass sends urgent
 	// lane heads before the others (outbox.go, urgency).
 	Urgent bool `json:"urgent,omitempty"`
 	// What the message was for, to say it when delivery fails for good:

@@ -26,7 +26,7 @@ const (
 	// limits are per method and workspace; a handful of concurrent calls
 	// keeps one slow lane from holding up the others without provoking 429s.
 	outboxLanes = 8
-	// outboxBatch is how many lane heads are read per round.
+	// outboxBatch is how many lane heads are read per pass.
 	outboxBatch = 256
 	// Backoff after an error that is neither permanent nor rate limited
 	// (5xx, network): 1s, 2s, 4s ... capped. No jitter, so tests (and
@@ -115,7 +115,7 @@ func (s *Engine) Deliver(ctx context.Context) (int, error) {
 	return sent, errors.Join(errs...)
 }
 
-// phases splits a round's lane heads into what is sent one after the
+// phases splits a pass's lane heads into what is sent one after the
 // other, each phase concurrently: the channels to create first (the pages
 // sent with them name the channel, and must name the one Slack gave:
 // channelname.go), then what a person is waiting for, then the rest, most
@@ -161,7 +161,7 @@ func (d *delivery) deliverAll(ctx context.Context, todo [][]Outgoing) (sent int,
 	return sent, errs
 }
 
-// urgency orders the lane heads of a delivery round, most urgent first:
+// urgency orders the lane heads of a delivery pass, most urgent first:
 //
 //	0  the incident channel itself, which every post and page names
 //	1  what a person is waiting for: pages, approvals to give, RTO alerts,
@@ -205,9 +205,9 @@ func (s *Engine) deliveryPlan(ctx context.Context, inc *Incident) (*playbooks.Pl
 // lanes so that two messages to one person look them up once.
 //
 // What a send leaves in the timeline (channel_created, delivery_failed)
-// is stamped with the time Slack answered, not start: a round of calls
+// is stamped with the time Slack answered, not start: a pass of calls
 // that each take seconds would otherwise date its last failure at the
-// round's start, before things that happened while it ran.
+// pass's start, before things that happened while it ran.
 type delivery struct {
 	s     *Engine
 	start time.Time

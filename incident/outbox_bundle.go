@@ -14,7 +14,7 @@ import (
 // so one person paged by many incidents at once would get the last page a
 // minute late if each went on its own. Each incident's DMs to a person have
 // a lane of their own (op.incDMLane), so the pages waiting for one person
-// are lane heads of one delivery round together; they go out as ONE
+// are lane heads of one delivery pass together; they go out as ONE
 // message listing them all, each with its own Acknowledge button (GoAlert
 // bundles the same way). Each page is recorded sent under its own ref,
 // pointing at that one message, and the message's parts are kept in the

@@ -11,7 +11,7 @@ import (
 )
 
 // TestPagesBundledPerPerson: three incidents page bob at once (their pages
-// are due in one delivery round); he gets ONE direct message listing the
+// are due in one delivery pass); he gets ONE direct message listing the
 // three, with an Acknowledge button each. Pressing each acknowledges its
 // own incident, and the edit marks that page only: the others keep their
 // buttons.

@@ -670,9 +670,9 @@ func TestDeliverClockStandingStillNotPaced(t *testing.T) {
 	e.deliver(t, 1)
 }
 
-// TestDeliverUrgentFirst: in a round with many lane heads, the page and the
+// TestDeliverUrgentFirst: in a pass with many lane heads, the page and the
 // RTO alert (Body.Urgent) are sent before the topics queued ahead of them:
-// they are the round's first two calls.
+// they are the pass's first two calls.
 func TestDeliverUrgentFirst(t *testing.T) {
 	e := newOutboxEnv(t)
 	e.incident(t, "C0001")

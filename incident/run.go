@@ -11,7 +11,7 @@ const (
 	// console on the same database) is seen within it.
 	maxSleep = 30 * time.Second
 	// minSleep keeps Run from spinning when something stays due after a
-	// round (a lane waiting on a message the worker left for later).
+	// pass (a lane waiting on a message the worker left for later).
 	minSleep = 50 * time.Millisecond
 )
 
