@@ -26,7 +26,6 @@ func (p Projection) Late() bool { return !p.Done && p.Finish.After(p.Deadline) }
 // Project computes inc's projection at now with scenario sc of its plan.
 // It reads nothing and changes nothing; the web view shows it.
 func Project(inc *Incident, sc *playbooks.Scenario, now time.Time) Projection {
-	o := &op{inc: inc, sc: sc, now: now}
-	p := o.project()
-	return Projection{Deadline: p.deadline, Finish: p.finish, Path: p.path, Done: p.done, Thresholds: o.thresholds()}
+	p := projectAt(inc, sc, now)
+	return Projection{Deadline: p.deadline, Finish: p.finish, Path: p.path, Done: p.done, Thresholds: rtoThresholds(sc)}
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/drbot-dev/drbot/playbooks"
 )
 
 // RTO rules.
@@ -41,8 +43,12 @@ const (
 var defaultRTOAlerts = []float64{0.5, 0.75, 0.9}
 
 // thresholds returns the alert thresholds in percent, ascending, 100 last.
-func (o *op) thresholds() []int {
-	fr := o.sc.RTOAlerts
+func (o *op) thresholds() []int { return rtoThresholds(o.sc) }
+
+// rtoThresholds are the percentages of the RTO at which sc alerts, in
+// order, 100 (the breach) last.
+func rtoThresholds(sc *playbooks.Scenario) []int {
+	fr := sc.RTOAlerts
 	if fr == nil {
 		fr = defaultRTOAlerts
 	}
@@ -109,30 +115,33 @@ func (p projection) atDeadline() bool {
 	return d > -onTime && d < onTime
 }
 
-func (o *op) project() projection {
-	p := projection{deadline: o.inc.DeclaredAt.Add(o.inc.RTO), finish: o.now}
-	cur := o.inc.Current
-	st := o.sc.Step(cur)
-	if cur == "" || st == nil || o.inc.State != StateOpen {
+func (o *op) project() projection { return projectAt(o.inc, o.sc, o.now) }
+
+// projectAt is the projection of inc, walked with scenario sc, at now.
+func projectAt(inc *Incident, sc *playbooks.Scenario, now time.Time) projection {
+	p := projection{deadline: inc.DeclaredAt.Add(inc.RTO), finish: now}
+	cur := inc.Current
+	st := sc.Step(cur)
+	if cur == "" || st == nil || inc.State != StateOpen {
 		p.done = true
 		return p
 	}
-	rem, path := o.sc.Remaining(cur)
+	rem, path := sc.Remaining(cur)
 	p.path = path
 	rest := rem - st.Estimate // after the current step
 	var sr *StepRun
-	if n := len(o.inc.Steps); n > 0 && o.inc.Steps[n-1].StepID == cur {
-		sr = o.inc.Steps[n-1]
+	if n := len(inc.Steps); n > 0 && inc.Steps[n-1].StepID == cur {
+		sr = inc.Steps[n-1]
 	}
 	if sr == nil || sr.StartedAt.IsZero() {
 		// Not started (waiting for approval): the whole estimate is ahead,
 		// and slides with the clock.
-		p.finish = o.now.Add(rem)
+		p.finish = now.Add(rem)
 		p.lateAt = p.deadline.Add(-rem).Add(onTime)
 	} else {
 		p.started = true
-		p.left = max(st.Estimate-o.now.Sub(sr.StartedAt), 0)
-		p.finish = o.now.Add(p.left + rest)
+		p.left = max(st.Estimate-now.Sub(sr.StartedAt), 0)
+		p.finish = now.Add(p.left + rest)
 		// Finish = max(start+estimate, t) + rest: constant until the
 		// estimate runs out, then sliding.
 		if sr.StartedAt.Add(st.Estimate+rest).Sub(p.deadline) < onTime {
