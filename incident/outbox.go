@@ -79,27 +79,35 @@ func (s *Engine) Deliver(ctx context.Context) (int, error) {
 		log:     s.cfg.Logger,
 		lookups: map[string]*emailLookup{},
 	}
-	handled := map[int64]bool{}
+	handled := map[int64]int{} // message -> its attempts when handled
 	sent := 0
 	var errs []error
 	for ctx.Err() == nil {
+		// Each round reads what is due by now, not by the call's start:
+		// in a storm one call runs for seconds, and the pages paced to a
+		// person's next second must go then, together (outbox_bundle.go),
+		// not wait for the call to end.
 		var due []Outgoing
+		now := d.start
+		if t := s.now(); t.After(now) {
+			now = t
+		}
 		err := s.cfg.Store.View(ctx, func(tx Tx) error {
 			var err error
-			due, err = tx.DueOutgoing(d.start, outboxBatch)
+			due, err = tx.DueOutgoing(now, outboxBatch)
 			return err
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("read due outbox messages: %w", err))
 			break
 		}
-		// A message already handled in this call is still due only when
-		// the store failed to record what happened to it; leave it to the
-		// next call rather than spin.
+		// A message already handled in this call is due again with the
+		// same attempts only when the store failed to record what
+		// happened to it; leave it to the next call rather than spin.
 		var todo []Outgoing
 		for _, o := range due {
-			if !handled[o.ID] {
-				handled[o.ID] = true
+			if n, ok := handled[o.ID]; !ok || n != o.Attempts {
+				handled[o.ID] = o.Attempts
 				todo = append(todo, o)
 			}
 		}

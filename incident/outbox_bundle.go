@@ -24,11 +24,14 @@ import (
 
 // MaxBundle is how many pages one bundled message lists. Each adds an
 // Acknowledge button (Slack takes 25 in an actions block, 50 blocks in a
-// message) and a few hundred characters of text (about 12,000 for the
-// whole message); ten stay well within all three, which bot checks
-// against its Slack limits when it compiles. More pages go as further
-// bundles.
-const MaxBundle = 10
+// message) and about 200 characters of text (about 12,000 for the whole
+// message; a longer one keeps its buttons and has its text shortened),
+// which bot checks against its Slack limits when it compiles. A person's
+// DM takes about a post a second: with an on-call team paged by 50
+// incidents in 5 s (10 a second), 20 a message keeps up even when a post
+// is refused once (429) and the next waits two seconds. More pages go as
+// further bundles.
+const MaxBundle = 20
 
 // bundlePart is one page of a bundled message: its ref, its incident and
 // what it shows now.
