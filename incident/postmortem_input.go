@@ -54,6 +54,13 @@ func dataLoss(inc *Incident) (lost time.Duration, known bool) {
 	return max(beganAt(inc).Sub(inc.RecoveryPoint), 0), true
 }
 
+// recoveredAfterBegan reports whether the data was recovered to a point
+// after the failure began: no loss is counted, and every place that says
+// the data lost says so instead of a backwards range (10:50 → 10:30).
+func recoveredAfterBegan(inc *Incident) bool {
+	return !inc.RecoveryPoint.IsZero() && inc.RecoveryPoint.After(beganAt(inc))
+}
+
 // DataLoss is the data the incident lost, in time: from its recovery
 // point to when the failure began (began_at), never below zero. ok is
 // false until a recovery point is recorded.
@@ -117,7 +124,7 @@ func (o *op) dataLossText() string {
 		}
 		return fmt.Sprintf("Recovery point not recorded (RPO %s): /incident recovery-point WHEN", fmtDur(rpo))
 	}
-	if o.inc.RecoveryPoint.After(beganAt(o.inc)) {
+	if recoveredAfterBegan(o.inc) {
 		return fmt.Sprintf("Data lost: none counted: the data was recovered to %s, after the failure began (%s); check that the restore did not bring the damage back, or correct the times (/incident recovery-point, /incident began)",
 			o.clock(o.inc.RecoveryPoint), o.clock(beganAt(o.inc)))
 	}
@@ -149,6 +156,10 @@ func (o *op) rpoField() string {
 			return "none set"
 		}
 		return fmt.Sprintf("%s, not checked: no recovery point recorded (/incident recovery-point WHEN)", fmtDur(rpo))
+	}
+	if recoveredAfterBegan(o.inc) {
+		return fmt.Sprintf("none counted: recovered to %s, after the failure began (%s); check the restore did not bring the damage back",
+			o.clock(o.inc.RecoveryPoint), o.clock(beganAt(o.inc)))
 	}
 	what := fmt.Sprintf("%s of data lost (%s → %s)", fmtDur(lost), o.clock(o.inc.RecoveryPoint), o.clock(beganAt(o.inc)))
 	switch {

@@ -51,7 +51,7 @@ func (b *pmBuilder) rpoFindings() []string {
 		return []string{fmt.Sprintf("the RPO could not be checked: no recovery point was recorded against the %s RPO of %s; record it with /incident recovery-point WHEN, and mark the restoring step recovery_point: true so that Done asks for it", pmDur(rpo), pmOr(inc.Service, "service"))}
 	case !known:
 		return nil
-	case inc.RecoveryPoint.After(beganAt(inc)):
+	case recoveredAfterBegan(inc):
 		return []string{"the data was recovered to a point after the failure began: check that the restore did not bring the damage back, or correct the recovery point or when the failure began"}
 	case lost <= rpo:
 		return []string{fmt.Sprintf("RPO met: data lost %s against an RPO of %s", pmDur(lost), pmDur(rpo))}

@@ -1,6 +1,7 @@
 package incident_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -256,5 +257,17 @@ func TestRecoveryPointAfterBegan(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(pm.Findings, "\n"), "recovered to a point after the failure began") {
 		t.Errorf("findings: %q", pm.Findings)
+	}
+	// The resolve summary's RPO field says it too.
+	if _, err := e.command(uAlice, ch, "resolve restored"); err != nil {
+		t.Fatal(err)
+	}
+	e.tick()
+	var summary string
+	for _, m := range e.chat.Posts(ch) {
+		summary += fmt.Sprint(m) + "\n"
+	}
+	if !strings.Contains(summary, "none counted: recovered to 09:50 CET, after the failure began (09:40 CET)") || strings.Contains(summary, "09:50 CET → 09:40 CET") {
+		t.Errorf("resolve summary, want the RPO field to say the data was recovered after the failure began:\n%s", summary)
 	}
 }
