@@ -304,8 +304,11 @@ func (w *mdWriter) cell(s string) string { return mdCell(Readable(s, w.memberNam
 func (w *mdWriter) memberName(id string) string { return w.pm.Names[id] }
 
 // mdText keeps text on one line, so that a newline typed in Slack cannot
-// start a heading or end a list item.
-var mdText = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace
+// start a heading or end a list item, and backslash-escapes "<" (a
+// CommonMark escape), so that "<timeout>" or "<b>" typed in a note shows
+// as typed instead of becoming HTML, which a renderer would pass through
+// or, like goldmark and GitHub, drop from the page.
+var mdText = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "<", `\<`).Replace
 
 // mdCell is mdText for a table cell: a pipe would end the cell.
-var mdCell = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "|", `\|`).Replace
+var mdCell = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "<", `\<`, "|", `\|`).Replace

@@ -158,8 +158,10 @@ func (s *Server) recovery(pm *incident.Postmortem) string {
 	return out
 }
 
-// md renders the postmortem's Markdown. Raw HTML in it (text people
-// typed) is left out, not passed through: goldmark's default.
+// md renders the postmortem's Markdown. Text people typed arrives with
+// its "<" escaped (incident's Markdown writer), so it shows as typed;
+// raw HTML, were any left, would be omitted, never passed through
+// (goldmark's default).
 var md = goldmark.New(goldmark.WithExtensions(extension.Table, extension.Strikethrough))
 
 func markdownHTML(src string) (template.HTML, error) {

@@ -43,6 +43,9 @@ func TestPages(t *testing.T) {
 		{"/incidents/2", 200, []string{`<rect class="actual"`, `class="mark deadline"`, `class="mark now"`, "next: verify", "Again"}},
 		{"/incidents/1", 200, []string{"took 1h10m against an estimate of 1h", "Restored the 08:45 snapshot", `href="/incidents/1/postmortem.md"`,
 			"Checksum errors &lt;script&gt;", "<h1>Postmortem of incident 1",
+			// A note's "<timeout>" is text as typed, not HTML that the
+			// Markdown renderer would drop.
+			"Restored the 08:45 snapshot with --until &lt;timeout&gt; &amp; &lt;b&gt;no&lt;/b&gt; HTML",
 			// 09:50 in Oslo is 08:50 UTC, 10 minutes before the declaration.
 			"<dt>Recovery point</dt><dd>2026-11-21 09:50 CET; data lost 10m against an RPO of 15m (met)</dd>"}},
 		{"/incidents/3", 404, []string{"There is no incident 3."}},
@@ -59,6 +62,9 @@ func TestPages(t *testing.T) {
 			if !strings.Contains(body, want) {
 				t.Errorf("GET %s lacks %q", tc.path, want)
 			}
+		}
+		if strings.Contains(body, "raw HTML omitted") {
+			t.Errorf("GET %s dropped text people typed as raw HTML", tc.path)
 		}
 		if strings.Contains(body, "<script>alert") {
 			t.Errorf("GET %s has the summary's markup unescaped", tc.path)
