@@ -347,7 +347,7 @@ func (o *op) breachText(p projection, roles []string) string {
 	t := fmt.Sprintf(":rotating_light: RTO breached: %s elapsed, the deadline %s has passed. %s",
 		fmtDur(o.now.Sub(o.inc.DeclaredAt)), o.clock(p.deadline), o.projectionText(p))
 	if len(roles) > 0 {
-		t += " Paging " + escape(strings.Join(roles, ", ")) + "."
+		t += " Paging " + escape(andList(roles)) + "."
 	}
 	return t
 }

@@ -63,7 +63,7 @@ func aboutText(rp *RolePage, who, esc func(string) string) string {
 			names = append(names, esc(r))
 		}
 	}
-	return strings.Join(names, ", ")
+	return andList(names)
 }
 
 // escalatedText tells the channel that rp's page went on from one
@@ -162,7 +162,7 @@ func (o *op) ackedText(rp *RolePage, by string, after time.Duration, how string,
 		t += ", " + escape(how)
 	}
 	if len(stood) > 0 {
-		t += fmt.Sprintf(". No longer paging %s about it.", escape(strings.Join(stood, ", ")))
+		t += fmt.Sprintf(". No longer paging %s about it.", escape(andList(stood)))
 	}
 	return t
 }

@@ -218,7 +218,7 @@ func (s *Engine) review(ctx context.Context, cmd Command, userID string) (Reply,
 			names = append(names, escape(c.Name))
 		}
 	}
-	return Reply{Text: "Sent the contact-list review to " + strings.Join(names, ", ") + "."}, nil
+	return Reply{Text: "Sent the contact-list review to " + andList(names) + "."}, nil
 }
 
 // SendReview sends the contact-list review reminder to the plan's review

@@ -85,7 +85,7 @@ func findings(t *testing.T, m incident.Message) []string {
 func TestReviewMessage(t *testing.T) {
 	e := newReviewEnv(t, reviewPlan(t))
 	got := e.mustCommand(uBob, "CGENERAL", "review")
-	if want := "Sent the contact-list review to Alice Berg, Erin Lund."; got.Text != want || got.Public {
+	if want := "Sent the contact-list review to Alice Berg and Erin Lund."; got.Text != want || got.Public {
 		t.Errorf("reply %+v, want private %q", got, want)
 	}
 	m := e.reviewDM(uAlice)

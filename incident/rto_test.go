@@ -61,7 +61,7 @@ func TestRTOAlertsAndProjection(t *testing.T) {
 			":hourglass_flowing_sand: RTO 90%: 1h48m elapsed, 12m left (deadline 12:00 CET). The current step is past its estimate and none follows: projected finish now.",
 		}},
 		{at: 2 * time.Hour, want: []string{
-			":rotating_light: RTO breached: 2h elapsed, the deadline 12:00 CET has passed. The current step is past its estimate and none follows: projected finish now. Paging approver, commander.",
+			":rotating_light: RTO breached: 2h elapsed, the deadline 12:00 CET has passed. The current step is past its estimate and none follows: projected finish now. Paging approver and commander.",
 		}},
 		{at: 3 * time.Hour},
 	}

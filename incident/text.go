@@ -235,3 +235,12 @@ func listText(head string, lines []string, more string) string {
 	}
 	return b.String()
 }
+
+// andList joins items as prose: "a", "a and b", "a, b and c" (no serial
+// comma). Items are joined as they are; escape them first if needed.
+func andList(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}

@@ -89,3 +89,19 @@ func TestScenariosTextManyLongTitles(t *testing.T) {
 		t.Errorf("escaped twice")
 	}
 }
+
+func TestAndList(t *testing.T) {
+	for _, tc := range []struct {
+		in   []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"commander"}, "commander"},
+		{[]string{"commander", "executor"}, "commander and executor"},
+		{[]string{"dba", "commander", "executor"}, "dba, commander and executor"},
+	} {
+		if got := andList(tc.in); got != tc.want {
+			t.Errorf("andList(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
