@@ -8,13 +8,14 @@ import (
 
 // Button actions. A button carries everything needed to tell a current
 // press from a stale one: the incident, and for steps the run index (the
-// position of the StepRun in Incident.Steps) and the approval round. The
+// position of the StepRun in Incident.Steps) and the approval request. The
 // free-form part (role or step id) comes last so that it may hold any
 // character.
 //
 //	ack|N|ROLE
 //	VERB|N|RUN|X|STEP    VERB one of done, skip, answer (X the answer's
-//	                     index), approve, deny, reapprove (X the round)
+//	                     index), approve, deny, reapprove (X the number of
+//	                     the approval request)
 //	review|VERB|ROUND    the contact-list review's buttons (review.go)
 const (
 	actAck       = "ack"
@@ -32,7 +33,7 @@ type action struct {
 	role     string // ack
 	step     string
 	run      int
-	x        int // answer index or approval round
+	x        int // answer index or approval request number
 }
 
 func ackAction(id int64, role string) string {

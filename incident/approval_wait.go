@@ -16,8 +16,8 @@ import (
 // paged (pageRole), so the request goes down the role's list one contact
 // every ack_timeout, for the plan's rounds, and then to the commander, as
 // any page does. A decision (Approve or Deny, by any approver) answers
-// those pages. The timer is inc/N/approval, its data "RUN|ROUND": a
-// request replaced by a newer round, or decided, is not paged.
+// those pages. The timer is inc/N/approval, its data "RUN|REQUEST" (REQUEST the number of the
+// approval request): a request replaced by a newer one, or decided, is not paged.
 
 const timerApproval TimerKind = "approval"
 
@@ -25,25 +25,25 @@ func (o *op) approvalKey() string { return o.ref(string(timerApproval)) }
 
 // scheduleApprovalPage sets the approval's timer when the step has
 // approvers to page.
-func (o *op) scheduleApprovalPage(st *playbooks.Step, run, round int) {
+func (o *op) scheduleApprovalPage(st *playbooks.Step, run, request int) {
 	if len(o.plan.Roles[st.Approval]) == 0 {
 		return
 	}
-	o.setTimer(o.approvalKey(), timerApproval, o.now.Add(o.ackTimeout()), strconv.Itoa(run)+"|"+strconv.Itoa(round))
+	o.setTimer(o.approvalKey(), timerApproval, o.now.Add(o.ackTimeout()), strconv.Itoa(run)+"|"+strconv.Itoa(request))
 }
 
 // pageApproval is the approval timer falling due: the approval of run,
-// round data ("RUN|ROUND") still waits.
+// request data ("RUN|REQUEST") still waits.
 func (o *op) pageApproval(data string) {
 	r, x, _ := strings.Cut(data, "|")
 	run, err1 := strconv.Atoi(r)
-	round, err2 := strconv.Atoi(x)
+	request, err2 := strconv.Atoi(x)
 	if err1 != nil || err2 != nil || run != len(o.inc.Steps)-1 || run < 0 {
 		return
 	}
 	sr := o.inc.Steps[run]
 	st := o.sc.Step(sr.StepID)
-	if st == nil || st.Approval == "" || sr.Approval != "pending" || sr.ApprovalRound != round {
+	if st == nil || st.Approval == "" || sr.Approval != "pending" || sr.ApprovalRequest != request {
 		return
 	}
 	waited := o.now.Sub(sr.ApprovalRequestedAt)

@@ -39,7 +39,7 @@ func BenchmarkDeclareSQLite(b *testing.B) {
 }
 
 // The lifecycle on the real store: what the engine keeps in an incident
-// (pages, runs, approval rounds) survives SQLite, and a second Engine on
+// (pages, runs, approval requests) survives SQLite, and a second Engine on
 // the same file (a restart) carries on where the first stopped.
 func TestLifecycleSQLite(t *testing.T) {
 	ctx := context.Background()
@@ -124,7 +124,7 @@ func TestLifecycleSQLite(t *testing.T) {
 		t.Errorf("timeline:\n got %s\nwant %s", got, want)
 	}
 	sr := inc.Steps[1]
-	if sr.ApprovalRound != 2 || sr.ApprovedBy != uFrank || sr.DeniedBy != uErin || !sr.StartedAt.Equal(svcT0.Add(5*time.Minute)) {
+	if sr.ApprovalRequest != 2 || sr.ApprovedBy != uFrank || sr.DeniedBy != uErin || !sr.StartedAt.Equal(svcT0.Add(5*time.Minute)) {
 		t.Errorf("restore run after SQLite: %+v", sr)
 	}
 	ex := inc.Roles[1]

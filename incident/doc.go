@@ -43,9 +43,9 @@
 //     outcome (StepOutcome) and its approval (Approval); a button names
 //     its step run by index in Incident.Steps. Engine.Run is unrelated:
 //     it is the loop that ticks.
-//   - approval round: one request for a step's approval; asking again
-//     after a denial opens the next (StepRun.ApprovalRound), and a button
-//     of an earlier round is refused as stale.
+//   - approval request: one asking for a step's approval; asking again
+//     after a denial makes the next (StepRun.ApprovalRequest numbers
+//     them), and a button of an earlier request is refused as stale.
 //   - review round: one sending of the contact-list review to its owners
 //     (ReviewBody.Round); an overdue reminder is a new round.
 //   - alert round: one problem of an alert group, from its first firing

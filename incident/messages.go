@@ -270,10 +270,10 @@ func (o *op) approverNames(role string) string {
 	return strings.Join(names, ", ")
 }
 
-func (o *op) approvalButtons(st *playbooks.Step, run, round int) []Button {
+func (o *op) approvalButtons(st *playbooks.Step, run, request int) []Button {
 	return []Button{
-		{Label: "Approve", Action: stepAction(actApprove, o.inc.ID, st.ID, run, round), Style: "primary"},
-		{Label: "Deny", Action: stepAction(actDeny, o.inc.ID, st.ID, run, round), Style: "danger"},
+		{Label: "Approve", Action: stepAction(actApprove, o.inc.ID, st.ID, run, request), Style: "primary"},
+		{Label: "Deny", Action: stepAction(actDeny, o.inc.ID, st.ID, run, request), Style: "danger"},
 	}
 }
 
@@ -281,14 +281,14 @@ func (o *op) approvalText(st *playbooks.Step) string {
 	return o.stepHead(st) + fmt.Sprintf("\n:lock: This step needs approval from the %s role before it starts: %s", escape(st.Approval), o.approverNames(st.Approval))
 }
 
-func (o *op) approvalMessage(st *playbooks.Step, run, round int) Message {
-	return Message{Text: o.approvalText(st), Buttons: o.approvalButtons(st, run, round)}
+func (o *op) approvalMessage(st *playbooks.Step, run, request int) Message {
+	return Message{Text: o.approvalText(st), Buttons: o.approvalButtons(st, run, request)}
 }
 
-func (o *op) approvalDMMessage(st *playbooks.Step, run, round int) Message {
+func (o *op) approvalDMMessage(st *playbooks.Step, run, request int) Message {
 	t := fmt.Sprintf(":lock: Your approval is needed in %s (#%s), as %s:\n%s",
 		incidentName(o.inc), o.inc.ChannelName, escape(st.Approval), o.stepHead(st))
-	return Message{Text: t, Buttons: o.approvalButtons(st, run, round)}
+	return Message{Text: t, Buttons: o.approvalButtons(st, run, request)}
 }
 
 func (o *op) approvedLine(by string) string {

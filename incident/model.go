@@ -180,10 +180,11 @@ type StepRun struct {
 	ApprovalRequestedAt time.Time   `json:"approval_requested_at"`
 	ApprovedBy          string      `json:"approved_by"`
 	ApprovedAt          time.Time   `json:"approved_at"`
-	// ApprovalRound counts the approval requests of this step (1 for the
-	// first, +1 for each "Request approval again"), so that a button of an
-	// earlier round is recognised as stale.
-	ApprovalRound int `json:"approval_round,omitempty"`
+	// ApprovalRequest is the number of the step's latest approval request
+	// (1 for the first, +1 for each "Request approval again"); the approval
+	// buttons carry it, so that a button of an earlier request is refused
+	// as stale. (Stored as approval_round, its earlier name.)
+	ApprovalRequest int `json:"approval_round,omitempty"`
 	// DeniedBy and DeniedAt: the latest denial (ApprovedBy is only ever
 	// who approved).
 	DeniedBy string    `json:"denied_by,omitempty"`

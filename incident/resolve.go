@@ -76,12 +76,12 @@ func (o *op) closeApproval() {
 	if st == nil || st.Approval == "" || (sr.Approval != ApprovalPending && sr.Approval != ApprovalDenied) {
 		return
 	}
-	run, round := n-1, sr.ApprovalRound
+	run, request := n-1, sr.ApprovalRequest
 	line := fmt.Sprintf("Incident resolved at %s; no approval needed any more.", o.clock(o.now))
-	o.edit(o.lane(), o.approvalRef(st.ID, run, round), Message{Text: o.approvalText(st) + "\n" + line}, "close the approval of step "+st.ID)
+	o.edit(o.lane(), o.approvalRef(st.ID, run, request), Message{Text: o.approvalText(st) + "\n" + line}, "close the approval of step "+st.ID)
 	if sr.Approval == ApprovalPending {
 		for _, c := range o.plan.Roles[st.Approval] {
-			o.edit(o.incDMLane(c), o.approvalDMRef(st.ID, run, round, c), Message{Text: o.approvalDMMessage(st, run, round).Text + "\n" + line}, "close the approval of step "+st.ID+" for "+c)
+			o.edit(o.incDMLane(c), o.approvalDMRef(st.ID, run, request, c), Message{Text: o.approvalDMMessage(st, run, request).Text + "\n" + line}, "close the approval of step "+st.ID+" for "+c)
 		}
 	}
 }

@@ -20,17 +20,17 @@ import (
 // in the channel, and the message then offers Request approval again.
 //
 // Every button names its incident, the run index of its step (its position
-// in Incident.Steps) and, for approvals, the round; a press that does not
+// in Incident.Steps) and, for approvals, the request; a press that does not
 // match the current state changes nothing and is told why.
 
 func (o *op) stepRef(id string, run int) string { return o.ref("step", id, strconv.Itoa(run)) }
 
-func (o *op) approvalRef(id string, run, round int) string {
-	return o.ref("approval", id, strconv.Itoa(run), strconv.Itoa(round))
+func (o *op) approvalRef(id string, run, request int) string {
+	return o.ref("approval", id, strconv.Itoa(run), strconv.Itoa(request))
 }
 
-func (o *op) approvalDMRef(id string, run, round int, contact string) string {
-	return o.approvalRef(id, run, round) + "/" + contact
+func (o *op) approvalDMRef(id string, run, request int, contact string) string {
+	return o.approvalRef(id, run, request) + "/" + contact
 }
 
 // enterStep makes id the current step: posts it, or asks for its approval,
@@ -63,22 +63,22 @@ func (o *op) startStep(st *playbooks.Step, sr *StepRun, run int) {
 	o.post(o.stepMessage(st, run), o.stepRef(st.ID, run), "post step "+st.ID)
 }
 
-// requestApproval opens a new approval round of the step. actor is who
+// requestApproval opens a new approval request of the step. actor is who
 // asked again after a denial, "" when drbot asks on reaching the step.
 func (o *op) requestApproval(st *playbooks.Step, sr *StepRun, run int, actor string) {
 	sr.Approval = ApprovalPending
-	sr.ApprovalRound++
+	sr.ApprovalRequest++
 	sr.ApprovalRequestedAt = o.now
-	round := sr.ApprovalRound
+	request := sr.ApprovalRequest
 	o.event(KindApprovalRequested, actor, fmt.Sprintf("Step %s waits for approval by the %s role", st.ID, st.Approval),
-		map[string]string{"step": st.ID, "role": st.Approval, "round": strconv.Itoa(round)})
-	o.urgentPost(o.approvalMessage(st, run, round), o.approvalRef(st.ID, run, round), "ask for approval of step "+st.ID)
+		map[string]string{"step": st.ID, "role": st.Approval, "round": strconv.Itoa(request)})
+	o.urgentPost(o.approvalMessage(st, run, request), o.approvalRef(st.ID, run, request), "ask for approval of step "+st.ID)
 	approvers := o.plan.Roles[st.Approval]
 	o.invite(approvers, nil)
 	for _, c := range approvers {
-		o.urgentDM(c, o.approvalDMMessage(st, run, round), o.approvalDMRef(st.ID, run, round, c), "ask "+c+" to approve step "+st.ID)
+		o.urgentDM(c, o.approvalDMMessage(st, run, request), o.approvalDMRef(st.ID, run, request, c), "ask "+c+" to approve step "+st.ID)
 	}
-	o.scheduleApprovalPage(st, run, round)
+	o.scheduleApprovalPage(st, run, request)
 }
 
 // checkRun finds the StepRun a step button refers to and says why the
@@ -188,7 +188,7 @@ func (o *op) checkApproval(userID string, a action) (*playbooks.Step, *StepRun, 
 	switch {
 	case sr.Approval == ApprovalApproved:
 		return nil, nil, fmt.Sprintf("Already approved by %s at %s.", mention(sr.ApprovedBy), o.clock(sr.ApprovedAt))
-	case a.x != sr.ApprovalRound:
+	case a.x != sr.ApprovalRequest:
 		return nil, nil, "This approval request was replaced by a newer one; use the newest approval message."
 	case sr.Approval == ApprovalDenied:
 		return nil, nil, fmt.Sprintf("Already denied by %s at %s. Press *Request approval again* on the approval message to ask again.", mention(sr.DeniedBy), o.clock(sr.DeniedAt))
@@ -202,7 +202,7 @@ func (o *op) checkApproval(userID string, a action) (*playbooks.Step, *StepRun, 
 // st, how ("by pressing Approve on step restore"), with the reason of a
 // denial ("" for none).
 func (o *op) decide(userID string, st *playbooks.Step, sr *StepRun, a action, how, reason string) {
-	round := sr.ApprovalRound
+	request := sr.ApprovalRequest
 	approvers := o.plan.Roles[st.Approval]
 	o.workAck(userID, how, "")
 	o.approvalAnswersPage(st, userID, how)
@@ -211,9 +211,9 @@ func (o *op) decide(userID string, st *playbooks.Step, sr *StepRun, a action, ho
 		sr.Approval, sr.ApprovedBy, sr.ApprovedAt = ApprovalApproved, userID, o.now
 		o.event(KindApproved, userID, fmt.Sprintf("Step %s approved", st.ID), map[string]string{"step": st.ID, "role": st.Approval})
 		line := o.approvedLine(userID)
-		o.edit(o.lane(), o.approvalRef(st.ID, a.run, round), Message{Text: o.approvalText(st) + "\n" + line}, "mark step "+st.ID+" approved")
+		o.edit(o.lane(), o.approvalRef(st.ID, a.run, request), Message{Text: o.approvalText(st) + "\n" + line}, "mark step "+st.ID+" approved")
 		for _, c := range approvers {
-			o.edit(o.incDMLane(c), o.approvalDMRef(st.ID, a.run, round, c), Message{Text: o.approvalDMMessage(st, a.run, round).Text + "\n" + line}, "mark step "+st.ID+" approved for "+c)
+			o.edit(o.incDMLane(c), o.approvalDMRef(st.ID, a.run, request, c), Message{Text: o.approvalDMMessage(st, a.run, request).Text + "\n" + line}, "mark step "+st.ID+" approved for "+c)
 		}
 		o.startStep(st, sr, a.run)
 		o.checkProjection()
@@ -227,12 +227,12 @@ func (o *op) decide(userID string, st *playbooks.Step, sr *StepRun, a action, ho
 	}
 	o.event(KindDenied, userID, text, data)
 	line := o.deniedLine(sr)
-	o.edit(o.lane(), o.approvalRef(st.ID, a.run, round), Message{
+	o.edit(o.lane(), o.approvalRef(st.ID, a.run, request), Message{
 		Text:    o.approvalText(st) + "\n" + line,
-		Buttons: []Button{{Label: "Request approval again", Action: stepAction(actReapprove, o.inc.ID, st.ID, a.run, round)}},
+		Buttons: []Button{{Label: "Request approval again", Action: stepAction(actReapprove, o.inc.ID, st.ID, a.run, request)}},
 	}, "mark step "+st.ID+" denied")
 	for _, c := range approvers {
-		o.edit(o.incDMLane(c), o.approvalDMRef(st.ID, a.run, round, c), Message{Text: o.approvalDMMessage(st, a.run, round).Text + "\n" + line}, "mark step "+st.ID+" denied for "+c)
+		o.edit(o.incDMLane(c), o.approvalDMRef(st.ID, a.run, request, c), Message{Text: o.approvalDMMessage(st, a.run, request).Text + "\n" + line}, "mark step "+st.ID+" denied for "+c)
 	}
 	o.post(Message{Text: o.deniedPost(st, userID, reason)}, "", "say that step "+st.ID+" was denied")
 }
@@ -248,7 +248,7 @@ func (o *op) denyCommand(userID, reason string) (Reply, error) {
 	if sr == nil || sr.StepID != o.inc.Current || sr.Approval != ApprovalPending {
 		return Reply{}, Errorf(EINVALID, "No approval is waiting in incident #%d; /incident deny answers the approval the current step waits for.", o.inc.ID)
 	}
-	a := action{verb: actDeny, incident: o.inc.ID, run: n - 1, x: sr.ApprovalRound, step: sr.StepID}
+	a := action{verb: actDeny, incident: o.inc.ID, run: n - 1, x: sr.ApprovalRequest, step: sr.StepID}
 	st, sr, why := o.checkApproval(userID, a)
 	if why != "" {
 		return Reply{Text: why}, nil
@@ -264,7 +264,7 @@ func (o *op) pressReapprove(userID string, a action) string {
 	if why != "" {
 		return why
 	}
-	if st.Approval == "" || sr.Approval != ApprovalDenied || a.x != sr.ApprovalRound || a.run != len(o.inc.Steps)-1 {
+	if st.Approval == "" || sr.Approval != ApprovalDenied || a.x != sr.ApprovalRequest || a.run != len(o.inc.Steps)-1 {
 		switch sr.Approval {
 		case ApprovalApproved:
 			return fmt.Sprintf("Already approved by %s at %s.", mention(sr.ApprovedBy), o.clock(sr.ApprovedAt))
@@ -273,7 +273,7 @@ func (o *op) pressReapprove(userID string, a action) string {
 		}
 		return "This button is out of date; nothing was done."
 	}
-	old := sr.ApprovalRound
+	old := sr.ApprovalRequest
 	o.edit(o.lane(), o.approvalRef(st.ID, a.run, old), Message{
 		Text: o.approvalText(st) + "\n" + o.deniedLine(sr) +
 			fmt.Sprintf(" · approval requested again by %s at %s", mention(userID), o.clock(o.now)),

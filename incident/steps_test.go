@@ -183,7 +183,7 @@ func TestApprovalFlow(t *testing.T) {
 		t.Errorf("restore after approval: %q %v", last.Text, btnLabels(last.Buttons))
 	}
 	sr := e.incident(1).Steps[1]
-	if sr.Approval != "approved" || sr.ApprovedBy != uFrank || sr.ApprovalRound != 2 || !sr.StartedAt.Equal(svcT0.Add(15*time.Minute)) {
+	if sr.Approval != "approved" || sr.ApprovedBy != uFrank || sr.ApprovalRequest != 2 || !sr.StartedAt.Equal(svcT0.Add(15*time.Minute)) {
 		t.Errorf("restore run = %+v", sr)
 	}
 }

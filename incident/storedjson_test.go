@@ -65,7 +65,7 @@ func TestStoredJSONUnchanged(t *testing.T) {
 	if rp.RunStart != 3 || !rp.RunAt.Equal(time.Date(2026, 3, 2, 10, 15, 0, 0, time.UTC)) || rp.Prev == nil || !rp.Prev.Acked {
 		t.Errorf("role page = %+v", rp)
 	}
-	if sr.ApprovalRound != 2 {
+	if sr.ApprovalRequest != 2 {
 		t.Errorf("step = %+v", sr)
 	}
 	var as alertState
