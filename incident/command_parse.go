@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/drbot-dev/drbot/playbooks"
 )
 
 // Command is "/incident ..." parsed.
@@ -55,6 +57,10 @@ func ParseCommand(text string) (Command, error) {
 	}
 	word, rest := splitWord(text)
 	name := strings.ToLower(word)
+	if name == "acknowledge" {
+		// The field's word for it, typed as often as the short one.
+		name = CmdAck
+	}
 	switch name {
 	case CmdHelp, "-h", "--help", "?", "usage":
 		return Command{Name: CmdHelp}, nil
@@ -113,7 +119,23 @@ func ParseCommand(text string) (Command, error) {
 		}
 		return Command{Name: name, Text: rest}, nil
 	}
-	return Command{}, Errorf(EINVALID, "Unknown command %q.\n%s", escape(truncateRunes(word, 40)), usageText)
+	return Command{}, unknownCommand(word)
+}
+
+// commandNames are the names "did you mean" chooses from.
+var commandNames = []string{CmdDeclare, CmdDrill, CmdStatus, CmdNote, CmdPage, CmdResolve, CmdList,
+	CmdScenarios, CmdReview, CmdHelp, CmdAck, CmdDeny, CmdRecoveryPoint, CmdBegan, CmdWeb, CmdImpact,
+	CmdCause, CmdAction, CmdStats}
+
+// unknownCommand says that word is no command: with the one it is close
+// to (playbooks.Closest, the same rule plan check uses), or else with the
+// whole usage.
+func unknownCommand(word string) error {
+	shown := escape(truncateRunes(word, 40))
+	if near := playbooks.Closest(word, commandNames); near != "" {
+		return Errorf(EINVALID, "Unknown command %q. Did you mean `/incident %s`? (`/incident help` lists every command.)", shown, near)
+	}
+	return Errorf(EINVALID, "Unknown command %q.\n%s", shown, usageText)
 }
 
 // parseReview parses "/incident review [needs TEXT]".
