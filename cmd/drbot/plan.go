@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -15,12 +16,13 @@ import (
 	"github.com/drbot-dev/drbot/playbooks"
 )
 
-const planUsage = `drbot plan check [--strict] [--format text|json] [FILE]   validate a plan (FILE defaults to --plan)
+const planUsage = `drbot plan check [--strict] [--format text|json] [FILE]   validate a plan (FILE defaults to --plan; - reads stdin)
        drbot plan doc [--format html|markdown] [--out FILE] [FILE]  the plan as a printable book
        drbot plan schema                                        print the plan's JSON Schema`
 
 // planCommand is "drbot plan": check a plan file, or print its schema.
 type planCommand struct {
+	stdin          io.Reader // for "plan check -"; nil means os.Stdin
 	stdout, stderr io.Writer
 }
 
@@ -57,6 +59,32 @@ func (c *planCommand) schema(args []string) error {
 	return err
 }
 
+// load reads the plan at file, or from stdin when file is "-" (an editor
+// or a pre-commit hook piping the buffer); its diagnostics then say
+// "stdin:LINE:COL".
+func (c *planCommand) load(file string, o playbooks.Options) (*playbooks.Plan, playbooks.Diagnostics, error) {
+	if file != "-" {
+		return playbooks.LoadWith(file, o)
+	}
+	in := c.stdin
+	if in == nil {
+		in = os.Stdin
+	}
+	data, err := io.ReadAll(io.LimitReader(in, maxPlanBytes+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read plan from stdin: %w", err)
+	}
+	if len(data) > maxPlanBytes {
+		return nil, nil, fmt.Errorf("read plan from stdin: more than %d MiB; a plan is a few hundred KiB at most", maxPlanBytes>>20)
+	}
+	p, ds := playbooks.ParseWith("stdin", data, o)
+	return p, ds, nil
+}
+
+// maxPlanBytes bounds a plan read from stdin (a file is read whole, as
+// its size is known).
+const maxPlanBytes = 16 << 20
+
 func (c *planCommand) check(ctx context.Context, args []string) error {
 	fs := newFlagSet("plan check", c.stderr, "drbot plan check [--strict] [--format text|json] [FILE]")
 	var cfg common
@@ -82,7 +110,10 @@ func (c *planCommand) check(ctx context.Context, args []string) error {
 	// CI that checks the plan need not hold the secrets it refers to:
 	// an unset ${NAME} in paging.webhook is a warning here (an error with
 	// --strict), while serve refuses to start without it.
-	plan, diags, err := playbooks.LoadWith(file, playbooks.Options{UnsetIsWarning: true})
+	plan, diags, err := c.load(file, playbooks.Options{UnsetIsWarning: true})
+	if file == "-" {
+		file = "stdin"
+	}
 	if err != nil {
 		// Pointing drbot at a file that is not there is a usage mistake,
 		// not a verdict on a plan.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -318,5 +320,33 @@ func TestPlanCheckAlertRules(t *testing.T) {
 `
 	if !strings.Contains(stdout, want) {
 		t.Errorf("stdout lacks the alert rules:\n%s\nwant:\n%s", stdout, want)
+	}
+}
+
+// TestPlanCheckStdin checks "drbot plan check -" with the real binary: the
+// plan comes on stdin (an editor or a hook piping its buffer) and the
+// diagnostics say "stdin:LINE:COL".
+func TestPlanCheckStdin(t *testing.T) {
+	t.Parallel()
+	bin := drbotBinary(t)
+	run := func(src string, args ...string) (int, string, string) {
+		cmd := exec.Command(bin, append([]string{"plan", "check"}, args...)...)
+		cmd.Stdin = strings.NewReader(src)
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
+	}
+	code, stdout, stderr := run(smallPlan, "-")
+	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "stdin:11:3: warning:") || !strings.HasSuffix(stdout, "stdin: 0 errors, 1 warning\n") {
+		t.Errorf("valid plan on stdin: exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
+	}
+	code, stdout, _ = run(strings.Replace(smallPlan, "estimate: 30m", "estimte: 30m", 1), "--format", "json", "-")
+	if code != 1 || !strings.Contains(stdout, `"file": "stdin"`) || !strings.Contains(stdout, `did you mean \"estimate\"?`) {
+		t.Errorf("bad plan on stdin: exit %d, stdout:\n%s", code, stdout)
 	}
 }
