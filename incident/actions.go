@@ -7,13 +7,13 @@ import (
 )
 
 // Button actions. A button carries everything needed to tell a current
-// press from a stale one: the incident, and for steps the run index (the
-// position of the StepRun in Incident.Steps) and the approval request. The
+// press from a stale one: the incident, and for steps the index of the
+// step record (the position of the StepRecord in Incident.Steps) and the approval request. The
 // free-form part (role or step id) comes last so that it may hold any
 // character.
 //
 //	ack|N|ROLE
-//	VERB|N|RUN|X|STEP    VERB one of done, skip, answer (X the answer's
+//	VERB|N|INDEX|X|STEP  VERB one of done, skip, answer (X the answer's
 //	                     index), approve, deny, reapprove (X the number of
 //	                     the approval request)
 //	review|VERB|ROUND    the contact-list review's buttons (review.go)
@@ -32,7 +32,7 @@ type action struct {
 	incident int64
 	role     string // ack
 	step     string
-	run      int
+	index    int
 	x        int // answer index or approval request number
 }
 
@@ -40,8 +40,8 @@ func ackAction(id int64, role string) string {
 	return actAck + "|" + strconv.FormatInt(id, 10) + "|" + role
 }
 
-func stepAction(verb string, id int64, step string, run, x int) string {
-	return verb + "|" + strconv.FormatInt(id, 10) + "|" + strconv.Itoa(run) + "|" + strconv.Itoa(x) + "|" + step
+func stepAction(verb string, id int64, step string, index, x int) string {
+	return verb + "|" + strconv.FormatInt(id, 10) + "|" + strconv.Itoa(index) + "|" + strconv.Itoa(x) + "|" + step
 }
 
 func parseAction(s string) (action, bool) {
@@ -63,12 +63,12 @@ func parseAction(s string) (action, bool) {
 			return action{}, false
 		}
 		id, err1 := strconv.ParseInt(parts[0], 10, 64)
-		run, err2 := strconv.Atoi(parts[1])
+		index, err2 := strconv.Atoi(parts[1])
 		x, err3 := strconv.Atoi(parts[2])
-		if err1 != nil || err2 != nil || err3 != nil || id <= 0 || run < 0 || x < 0 {
+		if err1 != nil || err2 != nil || err3 != nil || id <= 0 || index < 0 || x < 0 {
 			return action{}, false
 		}
-		return action{verb: verb, incident: id, run: run, x: x, step: parts[3]}, true
+		return action{verb: verb, incident: id, index: index, x: x, step: parts[3]}, true
 	}
 	return action{}, false
 }

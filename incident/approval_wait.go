@@ -16,8 +16,9 @@ import (
 // paged (pageRole), so the request goes down the role's list one contact
 // every ack_timeout, for the plan's rounds, and then to the commander, as
 // any page does. A decision (Approve or Deny, by any approver) answers
-// those pages. The timer is inc/N/approval, its data "RUN|REQUEST" (REQUEST the number of the
-// approval request): a request replaced by a newer one, or decided, is not paged.
+// those pages. The timer is inc/N/approval, its data "INDEX|REQUEST" (the
+// index of the step record, the number of the approval request): a request
+// replaced by a newer one, or decided, is not paged.
 
 const timerApproval TimerKind = "approval"
 
@@ -25,28 +26,28 @@ func (o *op) approvalKey() string { return o.ref(string(timerApproval)) }
 
 // scheduleApprovalPage sets the approval's timer when the step has
 // approvers to page.
-func (o *op) scheduleApprovalPage(st *playbooks.Step, run, request int) {
+func (o *op) scheduleApprovalPage(st *playbooks.Step, index, request int) {
 	if len(o.plan.Roles[st.Approval]) == 0 {
 		return
 	}
-	o.setTimer(o.approvalKey(), timerApproval, o.now.Add(o.ackTimeout()), strconv.Itoa(run)+"|"+strconv.Itoa(request))
+	o.setTimer(o.approvalKey(), timerApproval, o.now.Add(o.ackTimeout()), strconv.Itoa(index)+"|"+strconv.Itoa(request))
 }
 
-// pageApproval is the approval timer falling due: the approval of run,
-// request data ("RUN|REQUEST") still waits.
+// pageApproval is the approval timer falling due: the approval of step
+// record index, request request (data "INDEX|REQUEST"), still waits.
 func (o *op) pageApproval(data string) {
 	r, x, _ := strings.Cut(data, "|")
-	run, err1 := strconv.Atoi(r)
+	index, err1 := strconv.Atoi(r)
 	request, err2 := strconv.Atoi(x)
-	if err1 != nil || err2 != nil || run != len(o.inc.Steps)-1 || run < 0 {
+	if err1 != nil || err2 != nil || index != len(o.inc.Steps)-1 || index < 0 {
 		return
 	}
-	sr := o.inc.Steps[run]
-	st := o.sc.Step(sr.StepID)
-	if st == nil || st.Approval == "" || sr.Approval != "pending" || sr.ApprovalRequest != request {
+	rec := o.inc.Steps[index]
+	st := o.sc.Step(rec.StepID)
+	if st == nil || st.Approval == "" || rec.Approval != "pending" || rec.ApprovalRequest != request {
 		return
 	}
-	waited := o.now.Sub(sr.ApprovalRequestedAt)
+	waited := o.now.Sub(rec.ApprovalRequestedAt)
 	reason := emphasize("_", fmt.Sprintf("Step %s has waited %s for approval by the %s role: Approve or Deny it on the approval message in #%s or in your direct messages.",
 		escape(st.ID), fmtDur(waited), escape(st.Approval), o.inc.ChannelName))
 	rp, started := o.pageRole(st.Approval, o.plan.Roles[st.Approval], "", reason)

@@ -123,9 +123,9 @@ func TestLifecycleSQLite(t *testing.T) {
 	if got := strings.Join(kinds, " "); got != want {
 		t.Errorf("timeline:\n got %s\nwant %s", got, want)
 	}
-	sr := inc.Steps[1]
-	if sr.ApprovalRequest != 2 || sr.ApprovedBy != uFrank || sr.DeniedBy != uErin || !sr.StartedAt.Equal(svcT0.Add(5*time.Minute)) {
-		t.Errorf("restore run after SQLite: %+v", sr)
+	rec := inc.Steps[1]
+	if rec.ApprovalRequest != 2 || rec.ApprovedBy != uFrank || rec.DeniedBy != uErin || !rec.StartedAt.Equal(svcT0.Add(5*time.Minute)) {
+		t.Errorf("restore run after SQLite: %+v", rec)
 	}
 	ex := inc.Roles[1]
 	if ex.Role != "executor" || !ex.Acked || ex.AckedBy != "alice" || ex.Sent != 2 || !ex.RunAt.Equal(svcT0) {

@@ -243,19 +243,19 @@ func (o *op) currentStepText() string {
 	if o.inc.Current == "" || st == nil {
 		return "All steps done. When service is restored: /incident resolve"
 	}
-	var sr *StepRun
+	var rec *StepRecord
 	if n := len(o.inc.Steps); n > 0 {
-		sr = o.inc.Steps[n-1]
+		rec = o.inc.Steps[n-1]
 	}
 	head := "Current step: " + o.stepHead(st)
 	switch {
-	case sr == nil:
-	case sr.Approval == ApprovalPending:
-		head += fmt.Sprintf("\nWaiting since %s for approval by the %s role (%s).", o.clock(sr.ApprovalRequestedAt), escape(st.Approval), o.approverNames(st.Approval))
-	case sr.Approval == ApprovalDenied:
-		head += fmt.Sprintf("\nDenied by %s at %s; approval can be requested again on the approval message.", mention(sr.DeniedBy), o.clock(sr.DeniedAt))
-	case !sr.StartedAt.IsZero():
-		run := o.now.Sub(sr.StartedAt)
+	case rec == nil:
+	case rec.Approval == ApprovalPending:
+		head += fmt.Sprintf("\nWaiting since %s for approval by the %s role (%s).", o.clock(rec.ApprovalRequestedAt), escape(st.Approval), o.approverNames(st.Approval))
+	case rec.Approval == ApprovalDenied:
+		head += fmt.Sprintf("\nDenied by %s at %s; approval can be requested again on the approval message.", mention(rec.DeniedBy), o.clock(rec.DeniedAt))
+	case !rec.StartedAt.IsZero():
+		run := o.now.Sub(rec.StartedAt)
 		head += fmt.Sprintf("\nRunning for %s", fmtDur(run))
 		if st.Estimate > 0 && run > st.Estimate {
 			head += fmt.Sprintf(", %s over its estimate", fmtDur(run-st.Estimate))

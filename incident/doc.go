@@ -39,12 +39,12 @@
 //   - paging run: the pages of a role from the top of its list: paging a
 //     role again (/incident page, an RTO breach) starts a new run
 //     (RolePage.RunStart, RunAt). A run has up to rounds rounds.
-//   - step run: one step of the runbook as it was walked (StepRun), its
-//     outcome (StepOutcome) and its approval (Approval); a button names
-//     its step run by index in Incident.Steps. Engine.Run is unrelated:
-//     it is the loop that ticks.
+//   - step record: one step of the runbook as it was walked
+//     (StepRecord), its outcome (StepOutcome) and its approval
+//     (Approval); a button names its step record by index in
+//     Incident.Steps. A run is only Engine.Run, the loop that ticks.
 //   - approval request: one asking for a step's approval; asking again
-//     after a denial makes the next (StepRun.ApprovalRequest numbers
+//     after a denial makes the next (StepRecord.ApprovalRequest numbers
 //     them), and a button of an earlier request is refused as stale.
 //   - review round: one sending of the contact-list review to its owners
 //     (ReviewBody.Round); an overdue reminder is a new round.

@@ -201,17 +201,17 @@ func (o *op) stepHead(st *playbooks.Step) string {
 	return t
 }
 
-func (o *op) stepMessage(st *playbooks.Step, run int) Message {
+func (o *op) stepMessage(st *playbooks.Step, index int) Message {
 	m := Message{Text: o.stepHead(st)}
 	if len(st.Answers) > 0 {
 		for i, a := range st.Answers {
-			m.Buttons = append(m.Buttons, Button{Label: a.Label, Action: stepAction(actAnswer, o.inc.ID, st.ID, run, i)})
+			m.Buttons = append(m.Buttons, Button{Label: a.Label, Action: stepAction(actAnswer, o.inc.ID, st.ID, index, i)})
 		}
 		return m
 	}
 	m.Buttons = []Button{
-		{Label: "Done", Action: stepAction(actDone, o.inc.ID, st.ID, run, 0), Style: "primary"},
-		{Label: "Skip", Action: stepAction(actSkip, o.inc.ID, st.ID, run, 0)},
+		{Label: "Done", Action: stepAction(actDone, o.inc.ID, st.ID, index, 0), Style: "primary"},
+		{Label: "Skip", Action: stepAction(actSkip, o.inc.ID, st.ID, index, 0)},
 	}
 	if st.RecoveryPoint {
 		m.Context = "Done asks for the recovery point: the point in time the data was recovered to."
@@ -220,18 +220,18 @@ func (o *op) stepMessage(st *playbooks.Step, run int) Message {
 }
 
 // stepOutcome says who ended a step, how and when.
-func (o *op) stepOutcome(sr *StepRun, next string) string {
+func (o *op) stepOutcome(rec *StepRecord, next string) string {
 	took := ""
-	if !sr.StartedAt.IsZero() {
-		took = " (took " + fmtDur(sr.EndedAt.Sub(sr.StartedAt)) + ")"
+	if !rec.StartedAt.IsZero() {
+		took = " (took " + fmtDur(rec.EndedAt.Sub(rec.StartedAt)) + ")"
 	}
-	switch sr.Outcome {
+	switch rec.Outcome {
 	case StepDone:
-		return fmt.Sprintf(":white_check_mark: Done by %s at %s%s", mention(sr.By), o.clock(sr.EndedAt), took)
+		return fmt.Sprintf(":white_check_mark: Done by %s at %s%s", mention(rec.By), o.clock(rec.EndedAt), took)
 	case StepSkipped:
-		return fmt.Sprintf(":fast_forward: Skipped by %s at %s%s", mention(sr.By), o.clock(sr.EndedAt), took)
+		return fmt.Sprintf(":fast_forward: Skipped by %s at %s%s", mention(rec.By), o.clock(rec.EndedAt), took)
 	case StepAnswered:
-		return fmt.Sprintf(":point_right: %s answered *%s* at %s%s → %s", mention(sr.By), escape(sr.Answer), o.clock(sr.EndedAt), took, escape(nextName(next)))
+		return fmt.Sprintf(":point_right: %s answered *%s* at %s%s → %s", mention(rec.By), escape(rec.Answer), o.clock(rec.EndedAt), took, escape(nextName(next)))
 	}
 	return ""
 }
@@ -243,18 +243,18 @@ func nextName(id string) string {
 	return id
 }
 
-func (o *op) stepEndedMessage(st *playbooks.Step, sr *StepRun, next string) Message {
-	return Message{Text: o.stepHead(st) + "\n" + o.stepOutcome(sr, next)}
+func (o *op) stepEndedMessage(st *playbooks.Step, rec *StepRecord, next string) Message {
+	return Message{Text: o.stepHead(st) + "\n" + o.stepOutcome(rec, next)}
 }
 
-func (o *op) stepAlreadyText(sr *StepRun) string {
-	switch sr.Outcome {
+func (o *op) stepAlreadyText(rec *StepRecord) string {
+	switch rec.Outcome {
 	case StepDone:
-		return fmt.Sprintf("This step was already marked done by %s at %s.", mention(sr.By), o.clock(sr.EndedAt))
+		return fmt.Sprintf("This step was already marked done by %s at %s.", mention(rec.By), o.clock(rec.EndedAt))
 	case StepSkipped:
-		return fmt.Sprintf("This step was already skipped by %s at %s.", mention(sr.By), o.clock(sr.EndedAt))
+		return fmt.Sprintf("This step was already skipped by %s at %s.", mention(rec.By), o.clock(rec.EndedAt))
 	default:
-		return fmt.Sprintf("This question was already answered *%s* by %s at %s.", escape(sr.Answer), mention(sr.By), o.clock(sr.EndedAt))
+		return fmt.Sprintf("This question was already answered *%s* by %s at %s.", escape(rec.Answer), mention(rec.By), o.clock(rec.EndedAt))
 	}
 }
 
@@ -270,10 +270,10 @@ func (o *op) approverNames(role string) string {
 	return strings.Join(names, ", ")
 }
 
-func (o *op) approvalButtons(st *playbooks.Step, run, request int) []Button {
+func (o *op) approvalButtons(st *playbooks.Step, index, request int) []Button {
 	return []Button{
-		{Label: "Approve", Action: stepAction(actApprove, o.inc.ID, st.ID, run, request), Style: "primary"},
-		{Label: "Deny", Action: stepAction(actDeny, o.inc.ID, st.ID, run, request), Style: "danger"},
+		{Label: "Approve", Action: stepAction(actApprove, o.inc.ID, st.ID, index, request), Style: "primary"},
+		{Label: "Deny", Action: stepAction(actDeny, o.inc.ID, st.ID, index, request), Style: "danger"},
 	}
 }
 
@@ -281,25 +281,25 @@ func (o *op) approvalText(st *playbooks.Step) string {
 	return o.stepHead(st) + fmt.Sprintf("\n:lock: This step needs approval from the %s role before it starts: %s", escape(st.Approval), o.approverNames(st.Approval))
 }
 
-func (o *op) approvalMessage(st *playbooks.Step, run, request int) Message {
-	return Message{Text: o.approvalText(st), Buttons: o.approvalButtons(st, run, request)}
+func (o *op) approvalMessage(st *playbooks.Step, index, request int) Message {
+	return Message{Text: o.approvalText(st), Buttons: o.approvalButtons(st, index, request)}
 }
 
-func (o *op) approvalDMMessage(st *playbooks.Step, run, request int) Message {
+func (o *op) approvalDMMessage(st *playbooks.Step, index, request int) Message {
 	t := fmt.Sprintf(":lock: Your approval is needed in %s (#%s), as %s:\n%s",
 		incidentName(o.inc), o.inc.ChannelName, escape(st.Approval), o.stepHead(st))
-	return Message{Text: t, Buttons: o.approvalButtons(st, run, request)}
+	return Message{Text: t, Buttons: o.approvalButtons(st, index, request)}
 }
 
 func (o *op) approvedLine(by string) string {
 	return fmt.Sprintf(":white_check_mark: Approved by %s at %s", mention(by), o.clock(o.now))
 }
 
-// deniedLine says who denied sr's approval, when, and why when they said.
-func (o *op) deniedLine(sr *StepRun) string {
-	t := fmt.Sprintf(":no_entry: Denied by %s at %s", mention(sr.DeniedBy), o.clock(sr.DeniedAt))
-	if sr.DenyReason != "" {
-		t += ": " + escape(sr.DenyReason)
+// deniedLine says who denied rec's approval, when, and why when they said.
+func (o *op) deniedLine(rec *StepRecord) string {
+	t := fmt.Sprintf(":no_entry: Denied by %s at %s", mention(rec.DeniedBy), o.clock(rec.DeniedAt))
+	if rec.DenyReason != "" {
+		t += ": " + escape(rec.DenyReason)
 	}
 	return t
 }

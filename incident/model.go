@@ -98,10 +98,10 @@ type Incident struct {
 	Detection Detection `json:"detection"`
 
 	// Engine state, owned by Engine.
-	Roles   []*RolePage `json:"roles"`
-	Steps   []*StepRun  `json:"steps"`
-	Current string      `json:"current"` // current step id; "" once the playbook has ended
-	Alerts  []int       `json:"alerts"`  // RTO thresholds (percent) already alerted; 100 = breach
+	Roles   []*RolePage   `json:"roles"`
+	Steps   []*StepRecord `json:"steps"`
+	Current string        `json:"current"` // current step id; "" once the playbook has ended
+	Alerts  []int         `json:"alerts"`  // RTO thresholds (percent) already alerted; 100 = breach
 	// ProjectedLate is set once the channel was told the projection passes the RTO.
 	ProjectedLate bool `json:"projected_late"`
 	// ChannelArchived is set while the incident channel is archived
@@ -168,8 +168,11 @@ func (rp *RolePage) answered() bool {
 	return rp.Acked || (len(rp.About) > 0 && rp.Prev != nil && rp.Prev.Acked)
 }
 
-// StepRun is one step as it was walked.
-type StepRun struct {
+// StepRecord is one step of the runbook as it was walked: when it started
+// and ended, its outcome and its approval. Incident.Steps holds one for
+// each step entered, in order (a step entered again gets a new one), and
+// a step's buttons name its record by that index.
+type StepRecord struct {
 	StepID              string      `json:"step_id"`
 	StartedAt           time.Time   `json:"started_at"`
 	EndedAt             time.Time   `json:"ended_at"`
@@ -193,15 +196,15 @@ type StepRun struct {
 	DenyReason string `json:"deny_reason,omitempty"`
 }
 
-// StepOutcome is how a step run ended.
+// StepOutcome is how a step record ended.
 type StepOutcome string
 
-// Outcomes of a step run.
+// Outcomes of a step record.
 const (
 	StepRunning  StepOutcome = ""         // not ended yet
 	StepDone     StepOutcome = "done"     // someone pressed Done
 	StepSkipped  StepOutcome = "skipped"  // someone pressed Skip
-	StepAnswered StepOutcome = "answered" // someone answered the step's question (StepRun.Answer)
+	StepAnswered StepOutcome = "answered" // someone answered the step's question (StepRecord.Answer)
 )
 
 // Approval is where a step's approval stands.

@@ -80,7 +80,7 @@ type PMEvent struct {
 	Data  map[string]string `json:"data"`
 }
 
-// PMStepRunning is the outcome a postmortem gives a step run not ended
+// PMStepRunning is the outcome a postmortem gives a step record not ended
 // yet (StepRunning in the incident).
 const PMStepRunning StepOutcome = "running"
 

@@ -133,7 +133,7 @@ func realIncident() (*incident.Incident, []incident.Event) {
 			{Role: "executor", Contacts: []string{"bob", "alice"}, Sent: 2, Acked: true, AckedBy: "alice", AckedAt: pmAt(10, 6, 10), PagedAt: pmAt(10, 0, 0)},
 			{Role: "approver", Contacts: []string{"erin", "frank"}, Sent: 2, PagedAt: pmAt(12, 0, 0)},
 		},
-		Steps: []*incident.StepRun{
+		Steps: []*incident.StepRecord{
 			{StepID: "assess", StartedAt: pmAt(10, 0, 0), EndedAt: pmAt(10, 9, 0), Outcome: "answered", Answer: "No", By: "U0ALICE01"},
 			{StepID: "restore", StartedAt: pmAt(10, 9, 0), EndedAt: pmAt(12, 1, 0), Outcome: "done", By: "U0ALICE01",
 				Approval: "approved", ApprovalRequestedAt: pmAt(10, 9, 0), ApprovedBy: "U0ERIN001", ApprovedAt: pmAt(10, 21, 0)},
@@ -192,7 +192,7 @@ func drillIncident() (*incident.Incident, []incident.Event) {
 			{Role: "commander", Contacts: []string{"alice", "bob"}, Sent: 1, Acked: true, AckedBy: "alice", AckedAt: pmAt(14, 0, 45), PagedAt: pmAt(14, 0, 0)},
 			{Role: "executor", Contacts: []string{"bob", "alice"}, Sent: 1, Acked: true, AckedBy: "bob", AckedAt: pmAt(14, 2, 0), PagedAt: pmAt(14, 0, 0)},
 		},
-		Steps: []*incident.StepRun{
+		Steps: []*incident.StepRecord{
 			{StepID: "assess", StartedAt: pmAt(14, 0, 0), EndedAt: pmAt(14, 8, 0), Outcome: "answered", Answer: "Yes", By: "U0BOB0001"},
 			{StepID: "repair", StartedAt: pmAt(14, 8, 0), EndedAt: pmAt(14, 50, 0), Outcome: "done", By: "U0BOB0001"},
 			{StepID: "verify", StartedAt: pmAt(14, 50, 0), EndedAt: pmAt(14, 58, 0), Outcome: "done", By: "U0BOB0001"},
@@ -316,7 +316,7 @@ func TestPostmortemOpen(t *testing.T) {
 	base := &incident.Incident{
 		ID: 3, Scenario: "db-corruption", State: incident.StateOpen, DeclaredAt: pmAt(10, 0, 0), RTO: 2 * time.Hour,
 		Roles: []*incident.RolePage{{Role: "commander", Contacts: []string{"alice"}, Sent: 1, PagedAt: pmAt(10, 0, 0)}},
-		Steps: []*incident.StepRun{{StepID: "restore", StartedAt: pmAt(10, 0, 0), Approval: "pending", ApprovalRequestedAt: pmAt(10, 0, 0)}},
+		Steps: []*incident.StepRecord{{StepID: "restore", StartedAt: pmAt(10, 0, 0), Approval: "pending", ApprovalRequestedAt: pmAt(10, 0, 0)}},
 	}
 	events := []incident.Event{
 		pmEv(pmAt(10, 0, 0), incident.KindDeclared, "U0ALICE01", "declared"),
@@ -369,7 +369,7 @@ func TestPostmortemOpen(t *testing.T) {
 // and every list is an empty JSON array, never null.
 func TestPostmortemEdgeCases(t *testing.T) {
 	inc := &incident.Incident{ID: 1, Scenario: "gone", State: incident.StateResolved, DeclaredAt: pmAt(9, 0, 0), ResolvedAt: pmAt(9, 30, 0),
-		Steps: []*incident.StepRun{{StepID: "x", StartedAt: pmAt(9, 0, 0), EndedAt: pmAt(9, 10, 0), Outcome: "done"}}}
+		Steps: []*incident.StepRecord{{StepID: "x", StartedAt: pmAt(9, 0, 0), EndedAt: pmAt(9, 10, 0), Outcome: "done"}}}
 	pm := incident.BuildPostmortem(inc, nil, nil, pmAt(10, 0, 0))
 	if !pm.RTOMet || pm.RTOMarginSeconds != 0 || pm.TimeToRecoverSeconds != 1800 {
 		t.Errorf("no RTO: met %v margin %d ttr %d, want true 0 1800", pm.RTOMet, pm.RTOMarginSeconds, pm.TimeToRecoverSeconds)

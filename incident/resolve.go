@@ -71,17 +71,17 @@ func (o *op) closeApproval() {
 	if n == 0 {
 		return
 	}
-	sr := o.inc.Steps[n-1]
-	st := o.sc.Step(sr.StepID)
-	if st == nil || st.Approval == "" || (sr.Approval != ApprovalPending && sr.Approval != ApprovalDenied) {
+	rec := o.inc.Steps[n-1]
+	st := o.sc.Step(rec.StepID)
+	if st == nil || st.Approval == "" || (rec.Approval != ApprovalPending && rec.Approval != ApprovalDenied) {
 		return
 	}
-	run, request := n-1, sr.ApprovalRequest
+	index, request := n-1, rec.ApprovalRequest
 	line := fmt.Sprintf("Incident resolved at %s; no approval needed any more.", o.clock(o.now))
-	o.edit(o.lane(), o.approvalRef(st.ID, run, request), Message{Text: o.approvalText(st) + "\n" + line}, "close the approval of step "+st.ID)
-	if sr.Approval == ApprovalPending {
+	o.edit(o.lane(), o.approvalRef(st.ID, index, request), Message{Text: o.approvalText(st) + "\n" + line}, "close the approval of step "+st.ID)
+	if rec.Approval == ApprovalPending {
 		for _, c := range o.plan.Roles[st.Approval] {
-			o.edit(o.incDMLane(c), o.approvalDMRef(st.ID, run, request, c), Message{Text: o.approvalDMMessage(st, run, request).Text + "\n" + line}, "close the approval of step "+st.ID+" for "+c)
+			o.edit(o.incDMLane(c), o.approvalDMRef(st.ID, index, request, c), Message{Text: o.approvalDMMessage(st, index, request).Text + "\n" + line}, "close the approval of step "+st.ID+" for "+c)
 		}
 	}
 }
@@ -93,9 +93,9 @@ func (o *op) closeStep() {
 	if n == 0 || o.inc.Current == "" {
 		return
 	}
-	sr := o.inc.Steps[n-1]
-	st := o.sc.Step(sr.StepID)
-	if st == nil || sr.StepID != o.inc.Current || sr.Outcome != "" || sr.StartedAt.IsZero() {
+	rec := o.inc.Steps[n-1]
+	st := o.sc.Step(rec.StepID)
+	if st == nil || rec.StepID != o.inc.Current || rec.Outcome != "" || rec.StartedAt.IsZero() {
 		return
 	}
 	line := fmt.Sprintf("Incident resolved at %s; this step was not finished.", o.clock(o.now))

@@ -129,22 +129,22 @@ func projectAt(inc *Incident, sc *playbooks.Scenario, now time.Time) projection 
 	rem, path := sc.Remaining(cur)
 	p.path = path
 	rest := rem - st.Estimate // after the current step
-	var sr *StepRun
+	var rec *StepRecord
 	if n := len(inc.Steps); n > 0 && inc.Steps[n-1].StepID == cur {
-		sr = inc.Steps[n-1]
+		rec = inc.Steps[n-1]
 	}
-	if sr == nil || sr.StartedAt.IsZero() {
+	if rec == nil || rec.StartedAt.IsZero() {
 		// Not started (waiting for approval): the whole estimate is ahead,
 		// and slides with the clock.
 		p.finish = now.Add(rem)
 		p.lateAt = p.deadline.Add(-rem).Add(onTime)
 	} else {
 		p.started = true
-		p.left = max(st.Estimate-now.Sub(sr.StartedAt), 0)
+		p.left = max(st.Estimate-now.Sub(rec.StartedAt), 0)
 		p.finish = now.Add(p.left + rest)
 		// Finish = max(start+estimate, t) + rest: constant until the
 		// estimate runs out, then sliding.
-		if sr.StartedAt.Add(st.Estimate+rest).Sub(p.deadline) < onTime {
+		if rec.StartedAt.Add(st.Estimate+rest).Sub(p.deadline) < onTime {
 			p.lateAt = p.deadline.Add(-rest).Add(onTime)
 		}
 	}

@@ -182,9 +182,9 @@ func TestApprovalFlow(t *testing.T) {
 	if !strings.HasPrefix(last.Text, "Step 3/4 · restore") || !slices.Equal(btnLabels(last.Buttons), []string{"Done", "Skip"}) {
 		t.Errorf("restore after approval: %q %v", last.Text, btnLabels(last.Buttons))
 	}
-	sr := e.incident(1).Steps[1]
-	if sr.Approval != "approved" || sr.ApprovedBy != uFrank || sr.ApprovalRequest != 2 || !sr.StartedAt.Equal(svcT0.Add(15*time.Minute)) {
-		t.Errorf("restore run = %+v", sr)
+	rec := e.incident(1).Steps[1]
+	if rec.Approval != "approved" || rec.ApprovedBy != uFrank || rec.ApprovalRequest != 2 || !rec.StartedAt.Equal(svcT0.Add(15*time.Minute)) {
+		t.Errorf("restore run = %+v", rec)
 	}
 }
 

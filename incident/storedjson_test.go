@@ -61,12 +61,12 @@ func TestStoredJSONUnchanged(t *testing.T) {
 	// The fields the renames touched, by their new names.
 	var inc Incident
 	readStored(t, "incident.json", &inc)
-	rp, sr := inc.Roles[0], inc.Steps[0]
+	rp, rec := inc.Roles[0], inc.Steps[0]
 	if rp.RunStart != 3 || !rp.RunAt.Equal(time.Date(2026, 3, 2, 10, 15, 0, 0, time.UTC)) || rp.Prev == nil || !rp.Prev.Acked {
 		t.Errorf("role page = %+v", rp)
 	}
-	if sr.ApprovalRequest != 2 {
-		t.Errorf("step = %+v", sr)
+	if rec.ApprovalRequest != 2 {
+		t.Errorf("step = %+v", rec)
 	}
 	var as alertState
 	readStored(t, "alert-state.json", &as)

@@ -84,9 +84,9 @@ func segments(inc *incident.Incident, sc *playbooks.Scenario, now time.Time) (se
 		}
 		return 0
 	}
-	for i, sr := range inc.Steps {
-		sg := seg{label: fmt.Sprintf("%d. %s", i+1, sr.StepID), est: estimate(sr.StepID), start: sr.StartedAt, stop: sr.EndedAt, estFrom: sr.StartedAt}
-		if !sr.StartedAt.IsZero() && sr.EndedAt.IsZero() {
+	for i, rec := range inc.Steps {
+		sg := seg{label: fmt.Sprintf("%d. %s", i+1, rec.StepID), est: estimate(rec.StepID), start: rec.StartedAt, stop: rec.EndedAt, estFrom: rec.StartedAt}
+		if !rec.StartedAt.IsZero() && rec.EndedAt.IsZero() {
 			sg.stop, sg.running = end, true
 		}
 		if sg.estFrom.IsZero() {

@@ -168,7 +168,7 @@ func FullIncident() *incident.Incident {
 			Role: "executor", Contacts: []string{"bob", "carol"}, Sent: 2, Acked: true,
 			AckedBy: "carol", AckedAt: st0.Add(95 * time.Second), PagedAt: st0.Add(time.Second),
 		}},
-		Steps: []*incident.StepRun{{
+		Steps: []*incident.StepRecord{{
 			StepID: "freeze", StartedAt: st0, EndedAt: st0.Add(10 * time.Minute), Outcome: "done", By: "U0BOB",
 			Approval: "approved", ApprovalRequestedAt: st0.Add(time.Minute), ApprovedBy: "U0CAROL", ApprovedAt: st0.Add(2 * time.Minute),
 		}},
