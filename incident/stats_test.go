@@ -129,6 +129,17 @@ func TestParseSince(t *testing.T) {
 	if _, err := incident.ParseSince("lately", now, oslo); incident.ErrorCode(err) != incident.EINVALID {
 		t.Errorf("lately: %v", err)
 	}
+	// A year typo: every figure would be over no incident.
+	for _, in := range []string{"2027-10-01", "2026-12-01T00:00:00Z"} {
+		_, err := incident.ParseSince(in, now, oslo)
+		if incident.ErrorCode(err) != incident.EINVALID || !strings.Contains(incident.ErrorMessage(err), "is after now (2026-11-30 13:00 CET)") {
+			t.Errorf("ParseSince(%q): %v, want EINVALID saying it is after now", in, err)
+		}
+	}
+	// Today's date is midnight, in the past: allowed.
+	if _, err := incident.ParseSince("2026-11-30", now, oslo); err != nil {
+		t.Errorf("today: %v", err)
+	}
 }
 
 // BenchmarkStats computes the figures of 10,000 incidents (a tenth of

@@ -14,7 +14,7 @@ import (
 // ParseSince reads the --since of drbot stats (and /incident stats
 // SINCE): a duration before now ("30d", "12h"), a date in loc
 // ("2026-10-01", from its midnight), or RFC 3339. "" is zero: all
-// incidents.
+// incidents. A time after now is refused (EINVALID), as is anything else.
 func ParseSince(s string, now time.Time, loc *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -26,10 +26,15 @@ func ParseSince(s string, now time.Time, loc *time.Location) (time.Time, error) 
 	if d, err := playbooks.ParseDuration(s); err == nil && d > 0 {
 		return now.Add(-d).UTC(), nil
 	}
-	if t, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
-		return t.UTC(), nil
+	t, err := time.ParseInLocation("2006-01-02", s, loc)
+	if err != nil {
+		t, err = time.Parse(time.RFC3339, s)
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
+	if err == nil {
+		if t.After(now) {
+			// Every figure would be over no incident at all: surely a typo.
+			return time.Time{}, Errorf(EINVALID, "since %q is after now (%s): give a date in the past, or a duration such as 30d.", escape(truncateRunes(s, 40)), now.In(loc).Format("2006-01-02 15:04 MST"))
+		}
 		return t.UTC(), nil
 	}
 	return time.Time{}, Errorf(EINVALID, "since %q: want a duration such as 30d or 12h, a date such as 2026-10-01, or an RFC 3339 time.", escape(truncateRunes(s, 40)))
