@@ -57,7 +57,7 @@ func (o *op) pageApproval(data string) {
 		if started {
 			text += fmt.Sprintf(" Paging %s as %s.", o.who(rp.current()), escape(st.Approval))
 		} else {
-			text += fmt.Sprintf(" %s is being paged already (page %d, to %s).", escape(st.Approval), rp.Sent-rp.RunStart, o.who(rp.current()))
+			text += fmt.Sprintf(" %s is being paged already (page %d, to %s).", escape(st.Approval), rp.Sent-rp.CalloutStart, o.who(rp.current()))
 		}
 	}
 	o.post(Message{Text: text}, "", "say that step "+st.ID+" still waits for approval")
@@ -68,7 +68,7 @@ func (o *op) pageApproval(data string) {
 // answers the page, not only the paged one's.
 func (o *op) approvalAnswersPage(st *playbooks.Step, userID, how string) {
 	rp := o.rolePage(st.Approval)
-	if rp == nil || !rp.running() {
+	if rp == nil || !rp.paging() {
 		return
 	}
 	if by, ok := o.mayAck(rp, userID); ok {

@@ -39,7 +39,7 @@ func BenchmarkDeclareSQLite(b *testing.B) {
 }
 
 // The lifecycle on the real store: what the engine keeps in an incident
-// (pages, runs, approval requests) survives SQLite, and a second Engine on
+// (pages, callouts, approval requests) survives SQLite, and a second Engine on
 // the same file (a restart) carries on where the first stopped.
 func TestLifecycleSQLite(t *testing.T) {
 	ctx := context.Background()
@@ -125,10 +125,10 @@ func TestLifecycleSQLite(t *testing.T) {
 	}
 	rec := inc.Steps[1]
 	if rec.ApprovalRequest != 2 || rec.ApprovedBy != uFrank || rec.DeniedBy != uErin || !rec.StartedAt.Equal(svcT0.Add(5*time.Minute)) {
-		t.Errorf("restore run after SQLite: %+v", rec)
+		t.Errorf("restore step record after SQLite: %+v", rec)
 	}
 	ex := inc.Roles[1]
-	if ex.Role != "executor" || !ex.Acked || ex.AckedBy != "alice" || ex.Sent != 2 || !ex.RunAt.Equal(svcT0) {
+	if ex.Role != "executor" || !ex.Acked || ex.AckedBy != "alice" || ex.Sent != 2 || !ex.CalloutAt.Equal(svcT0) {
 		t.Errorf("executor after SQLite: %+v", ex)
 	}
 	if inc.ChannelID != ch || inc.State != incident.StateResolved || len(inc.Invited) == 0 {

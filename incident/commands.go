@@ -158,7 +158,7 @@ func (o *op) page(userID, target string) (Reply, error) {
 	rp, started := o.pageRole(role, contacts, userID, fmt.Sprintf("_Paged by %s._", mention(userID)))
 	if !started {
 		return Reply{Text: fmt.Sprintf("%s is being paged already (page %d, to %s); it escalates on its own until someone acknowledges.",
-			escape(role), rp.Sent-rp.RunStart, o.who(rp.current()))}, nil
+			escape(role), rp.Sent-rp.CalloutStart, o.who(rp.current()))}, nil
 	}
 	o.post(Message{Text: o.pagedPostText(userID, rp, rp.current())}, "", "say who was paged")
 	return Reply{Text: fmt.Sprintf("Paged %s: %s.", escape(role), o.who(rp.current()))}, nil
@@ -255,10 +255,10 @@ func (o *op) currentStepText() string {
 	case rec.Approval == ApprovalDenied:
 		head += fmt.Sprintf("\nDenied by %s at %s; approval can be requested again on the approval message.", mention(rec.DeniedBy), o.clock(rec.DeniedAt))
 	case !rec.StartedAt.IsZero():
-		run := o.now.Sub(rec.StartedAt)
-		head += fmt.Sprintf("\nRunning for %s", fmtDur(run))
-		if st.Estimate > 0 && run > st.Estimate {
-			head += fmt.Sprintf(", %s over its estimate", fmtDur(run-st.Estimate))
+		elapsed := o.now.Sub(rec.StartedAt)
+		head += fmt.Sprintf("\nRunning for %s", fmtDur(elapsed))
+		if st.Estimate > 0 && elapsed > st.Estimate {
+			head += fmt.Sprintf(", %s over its estimate", fmtDur(elapsed-st.Estimate))
 		}
 		head += "."
 	}
@@ -272,12 +272,12 @@ func (o *op) roleStatus(rp *RolePage, events []Event) string {
 	case rp.Acked:
 		return fmt.Sprintf("%s: acknowledged by %s at %s", role, o.who(rp.AckedBy), o.clock(rp.AckedAt))
 	case rp.StoodDown:
-		return fmt.Sprintf("%s: paged about %s (%d pages), no longer needed once it was acknowledged", role, o.aboutText(rp, o.who, escape), rp.Sent-rp.RunStart)
+		return fmt.Sprintf("%s: paged about %s (%d pages), no longer needed once it was acknowledged", role, o.aboutText(rp, o.who, escape), rp.Sent-rp.CalloutStart)
 	case rp.Exhausted && len(rp.About) > 0:
-		state = fmt.Sprintf("no answer to %d pages about %s", rp.Sent-rp.RunStart, o.aboutText(rp, o.who, escape))
+		state = fmt.Sprintf("no answer to %d pages about %s", rp.Sent-rp.CalloutStart, o.aboutText(rp, o.who, escape))
 	case rp.Exhausted:
-		state = fmt.Sprintf("nobody acknowledged after %d pages", rp.Sent-rp.RunStart)
-	case rp.Sent > rp.RunStart:
+		state = fmt.Sprintf("nobody acknowledged after %d pages", rp.Sent-rp.CalloutStart)
+	case rp.Sent > rp.CalloutStart:
 		// Resolve stops the paging: "yet" would say it goes on.
 		pending := "not acknowledged yet"
 		if o.inc.State == StateResolved {
@@ -287,7 +287,7 @@ func (o *op) roleStatus(rp *RolePage, events []Event) string {
 		if len(rp.About) > 0 {
 			about = " about " + o.aboutText(rp, o.who, escape)
 		}
-		state = fmt.Sprintf("%s paged (page %d)%s, %s", o.who(rp.current()), rp.Sent-rp.RunStart, about, pending)
+		state = fmt.Sprintf("%s paged (page %d)%s, %s", o.who(rp.current()), rp.Sent-rp.CalloutStart, about, pending)
 	default:
 		return role + ": not paged"
 	}
@@ -298,12 +298,12 @@ func (o *op) roleStatus(rp *RolePage, events []Event) string {
 }
 
 // pagedAgain says, for a role paged again after it acknowledged, who
-// acknowledged it and when, and when and why the current run of pages
-// began: "acknowledged by Alice Berg at 10:02; paged again at 12:00 (RTO
-// breached)". A new run clears the acknowledgement in the RolePage; the
+// acknowledged it and when, and when and why the current callout began:
+// "acknowledged by Alice Berg at 10:02; paged again at 12:00 (RTO
+// breached)". A new callout clears the acknowledgement in the RolePage; the
 // timeline keeps it. "" when the role never acknowledged.
 func (o *op) pagedAgain(rp *RolePage, events []Event) string {
-	if rp.RunStart == 0 {
+	if rp.CalloutStart == 0 {
 		return ""
 	}
 	ack, start := -1, -1
@@ -315,8 +315,8 @@ func (o *op) pagedAgain(rp *RolePage, events []Event) string {
 		case KindAcknowledged:
 			ack = i
 		case KindPaged:
-			// Every run begins with one paged event (escalations are
-			// escalated events): the last one began the current run.
+			// Every callout begins with one paged event (escalations are
+			// escalated events): the last one began the current callout.
 			start = i
 		}
 	}
@@ -330,7 +330,7 @@ func (o *op) pagedAgain(rp *RolePage, events []Event) string {
 	return t
 }
 
-// pagedWhy says why the run of pages begun by events[start] began: who
+// pagedWhy says why the callout begun by events[start] began: who
 // asked for it, or what drbot recorded just before in the same change.
 func (o *op) pagedWhy(events []Event, start int) string {
 	e := events[start]

@@ -151,7 +151,7 @@ func TestStatus(t *testing.T) {
 }
 
 // A role paged again after it acknowledged: status says both the
-// acknowledgement and the new run of pages.
+// acknowledgement and the new callout.
 func TestStatusPagedAgain(t *testing.T) {
 	tests := []struct {
 		name string
@@ -190,7 +190,7 @@ func TestStatusPagedAgain(t *testing.T) {
 			want: "• commander: acknowledged by Alice Berg at 10:02 CET; paged again at 10:40 CET (<@U0ZED0001> did not acknowledge): Alice Berg paged (page 1) about <@U0ZED0001>, not acknowledged yet",
 		},
 		{
-			name: "nobody acknowledges the second run",
+			name: "nobody acknowledges the second callout",
 			run: func(e *svcEnv, ch string) {
 				e.clock.Set(svcT0.Add(30 * time.Minute))
 				e.mustCommand(uBob, ch, "page commander")
@@ -354,18 +354,18 @@ func TestResolve(t *testing.T) {
 }
 
 // Resolve closes every page of the incident still showing Acknowledge:
-// the current run's and those of earlier runs that ran out, of roles and
+// the current callout's and those of earlier callouts that ran out, of roles and
 // of people paged alone.
 func TestResolveClosesRanOutPages(t *testing.T) {
 	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
-	e.declare("checkout-down", "", false) // executor run 1: bob, alice, bob, alice
+	e.declare("checkout-down", "", false) // executor callout 1: bob, alice, bob, alice
 	ch := e.channel(1)
 	for _, m := range []time.Duration{5, 10, 15, 20} {
 		e.at(m * time.Minute)
 	}
 	e.clock.Set(svcT0.Add(21 * time.Minute))
-	e.mustCommand(uZed, ch, "page @erin") // @erin run 1: two pages
+	e.mustCommand(uZed, ch, "page @erin") // @erin callout 1: two pages
 	e.at(26 * time.Minute)
 	e.at(31 * time.Minute)
 	var ranOut []string
@@ -373,11 +373,11 @@ func TestResolveClosesRanOutPages(t *testing.T) {
 		ranOut = append(ranOut, ev.Data["role"])
 	}
 	if diff := cmp.Diff([]string{"executor", "@erin"}, ranOut); diff != "" {
-		t.Fatalf("runs that ran out (-want +got):\n%s", diff)
+		t.Fatalf("callouts that ran out (-want +got):\n%s", diff)
 	}
 	e.clock.Set(svcT0.Add(32 * time.Minute))
-	e.mustCommand(uZed, ch, "page executor") // run 2: page 5 to bob
-	e.mustCommand(uZed, ch, "page @erin")    // run 2: page 3 to erin
+	e.mustCommand(uZed, ch, "page executor") // callout 2: page 5 to bob
+	e.mustCommand(uZed, ch, "page @erin")    // callout 2: page 3 to erin
 	e.clock.Set(svcT0.Add(33 * time.Minute))
 	// Zed, paged for nothing: a paged contact would acknowledge by it.
 	e.mustCommand(uZed, ch, "resolve")

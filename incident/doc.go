@@ -33,12 +33,14 @@
 //     engine).
 //   - role: a list of contacts in escalation order. To page a role is to
 //     send its current contact a direct message with Acknowledge.
-//   - paging round: one pass over a role's contacts; the plan's
-//     paging.rounds says how many before the channel is told nobody
-//     answered (RolePage.Sent counts the pages).
-//   - paging run: the pages of a role from the top of its list: paging a
-//     role again (/incident page, an RTO breach) starts a new run
-//     (RolePage.RunStart, RunAt). A run has up to rounds rounds.
+//   - callout: the pages of a role from the top of its list, one contact
+//     every ack_timeout, until someone acknowledges or it runs out;
+//     paging a role again (/incident page, an RTO breach) starts a new
+//     callout (RolePage.CalloutStart, CalloutAt). A callout about other
+//     roles (RolePage.About) pages the commander when they run out.
+//   - paging round: one pass of a callout over a role's contacts; the
+//     plan's paging.rounds says how many before the channel is told
+//     nobody answered (RolePage.Sent counts the pages).
 //   - step record: one step of the runbook as it was walked
 //     (StepRecord), its outcome (StepOutcome) and its approval
 //     (Approval); a button names its step record by index in
@@ -63,7 +65,7 @@
 // # Where each rule is
 //
 //	declare an incident, name its channel   declare.go Declare, op.declare; channelname.go
-//	page a role, escalate to the next       paging.go pageRun, escalate
+//	page a role, escalate to the next       paging.go pageRole, pageCallout, escalate
 //	acknowledge, stand down                 respond.go acknowledge, ackRole, standDown
 //	walk the steps, answer a decision       steps.go enterStep, pressStep
 //	approve or deny a step                  steps.go requestApproval, decide; approval_wait.go

@@ -110,8 +110,8 @@ func newSvcEnv(t *testing.T, p *playbooks.Plan) *svcEnv {
 }
 
 // newSQLiteEnv is newSvcEnv on a real SQLite file under t.TempDir():
-// for the rules whose outcome depends on what the store keeps (runs of
-// pages, the outbox between a resolve and a retry). e.store is unused.
+// for the rules whose outcome depends on what the store keeps (callouts,
+// the outbox between a resolve and a retry). e.store is unused.
 func newSQLiteEnv(t *testing.T, p *playbooks.Plan) *svcEnv {
 	t.Helper()
 	e := newEnvOn(t, p, openSQLite(t))

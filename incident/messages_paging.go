@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// The texts of paging: pages, escalations, acknowledgements, runs that
+// The texts of paging: pages, escalations, acknowledgements, callouts that
 // ran out (messages.go holds the others).
 
 func (o *op) pageText(role, reason string) string {
@@ -95,7 +95,7 @@ func undeliveredReason(from, code string) string {
 	return fmt.Sprintf("_%s could not be paged (%s)._", from, code)
 }
 
-// unansweredLine says that nobody acknowledged rp's run of pages: "Nobody
+// unansweredLine says that nobody acknowledged rp's callout: "Nobody
 // acknowledged the executor role after 4 pages (Bob Dahl, Alice Berg)",
 // or for a person paged alone "Bob Dahl did not acknowledge after 2
 // pages" (their pseudo role "@bob" is no role).

@@ -124,11 +124,13 @@ type RolePage struct {
 	Exhausted bool      `json:"exhausted"`
 	// A role can be paged again (/incident page, an RTO breach, nobody
 	// answering another role) after it acknowledged or ran out of pages:
-	// that starts a new run from the top of Contacts. RunStart is Sent when
-	// the current run began and RunAt its first page, so that page K
-	// (1-based, K > RunStart) went to Contacts[(K-RunStart-1)%len].
-	RunStart int       `json:"run_start,omitempty"`
-	RunAt    time.Time `json:"run_at"`
+	// that starts a new callout from the top of Contacts. CalloutStart is
+	// Sent when the current callout began and CalloutAt its first page, so
+	// that page K (1-based, K > CalloutStart) went to
+	// Contacts[(K-CalloutStart-1)%len]. (Stored as run_start and run_at,
+	// their earlier names.)
+	CalloutStart int       `json:"run_start,omitempty"`
+	CalloutAt    time.Time `json:"run_at"`
 	// Undelivered is the number of the latest page of the role that Slack
 	// refused for good, and UndeliveredCode why (user_not_found ...): the
 	// escalation it brings forward says the contact could not be paged,
@@ -136,34 +138,36 @@ type RolePage struct {
 	Undelivered     int    `json:"undelivered,omitempty"`
 	UndeliveredCode string `json:"undelivered_code,omitempty"`
 	// About names the roles whose running out (unanswered) started the
-	// current run: a page of the commander about another role. The run
-	// stops when they are all acknowledged, and Prev, the role's state
-	// before the run, comes back: a commander who had acknowledged is
-	// still the one who acknowledged. Empty for a run of the role's own.
-	About []string `json:"about,omitempty"`
-	Prev  *RoleRun `json:"prev,omitempty"`
-	// StoodDown: the current run was about other roles (About), which
+	// current callout: a page of the commander about another role. The
+	// callout stops when they are all acknowledged, and Prev, the role's
+	// state before the callout, comes back: a commander who had
+	// acknowledged is still the one who acknowledged. Empty for a callout
+	// of the role's own.
+	About []string      `json:"about,omitempty"`
+	Prev  *CalloutState `json:"prev,omitempty"`
+	// StoodDown: the current callout was about other roles (About), which
 	// were acknowledged before this role was; it stopped without needing
 	// an answer, and the role had not been paged before it.
 	StoodDown bool `json:"stood_down,omitempty"`
 }
 
-// RoleRun is how a role's run of pages stood when a run about another
+// CalloutState is how a role's callout stood when a callout about another
 // role began (RolePage.About).
-type RoleRun struct {
+type CalloutState struct {
 	Acked     bool      `json:"acked"`
 	AckedBy   string    `json:"acked_by"`
 	AckedAt   time.Time `json:"acked_at"`
 	Exhausted bool      `json:"exhausted"`
 }
 
-// running reports whether rp's current run is still paging.
-func (rp *RolePage) running() bool {
-	return !rp.Acked && !rp.Exhausted && !rp.StoodDown && rp.Sent > rp.RunStart
+// paging reports whether rp's current callout is still paging.
+func (rp *RolePage) paging() bool {
+	return !rp.Acked && !rp.Exhausted && !rp.StoodDown && rp.Sent > rp.CalloutStart
 }
 
-// answered reports whether rp's role acknowledged: in its current run,
-// or, while it is paged about another role, before that run began.
+// answered reports whether rp's role acknowledged: in its current
+// callout, or, while it is paged about another role, before that callout
+// began.
 func (rp *RolePage) answered() bool {
 	return rp.Acked || (len(rp.About) > 0 && rp.Prev != nil && rp.Prev.Acked)
 }

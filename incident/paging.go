@@ -14,14 +14,15 @@ import (
 
 // Paging rules.
 //
-// A role is paged in runs. A run pages the role's contacts in list order,
-// one every ack_timeout, for `rounds` passes over the list; then the
-// channel is told nobody answered (unanswered) and, unless the role is the
-// commander's, the commander role is paged (unansweredPagesCommander).
-// An acknowledgement by any contact of the role ends the run. Paging a
-// role again (/incident page, an RTO breach, another role going
-// unanswered) while a run is going on changes nothing; once the role
-// acknowledged or ran out, it starts a new run from the top of the list.
+// A role is paged in callouts. A callout pages the role's contacts in
+// list order, one every ack_timeout, for `rounds` paging rounds (passes
+// over the list); then the channel is told nobody answered (unanswered)
+// and, unless the role is the commander's, the commander role is paged
+// (unansweredPagesCommander). An acknowledgement by any contact of the
+// role ends the callout. Paging a role again (/incident page, an RTO
+// breach, another role going unanswered) while a callout is going on
+// changes nothing; once the role acknowledged or ran out, it starts a new
+// callout from the top of the list.
 //
 // "/incident page @someone" pages one person the same way, as the pseudo
 // role "@contact" (a plan contact) or "@U123" (any Slack member); when
@@ -59,24 +60,25 @@ func (o *op) rolePage(role string) *RolePage {
 func (o *op) escalateKey(role string) string { return o.ref("escalate", role) }
 
 // pageRole pages role (its contacts in escalation order) and reports
-// whether a new run started; false when the role is being paged already.
+// whether a new callout started; false when the role is being paged
+// already.
 // actor is who asked ("" for drbot); reason is a line for the page.
 func (o *op) pageRole(role string, contacts []string, actor, reason string) (*RolePage, bool) {
-	return o.pageRun(role, contacts, actor, reason, nil)
+	return o.pageCallout(role, contacts, actor, reason, nil)
 }
 
-// pageRun is pageRole for a run about other roles (RolePage.About), or of
-// the role's own when about is empty.
-func (o *op) pageRun(role string, contacts []string, actor, reason string, about []string) (*RolePage, bool) {
+// pageCallout is pageRole for a callout about other roles
+// (RolePage.About), or of the role's own when about is empty.
+func (o *op) pageCallout(role string, contacts []string, actor, reason string, about []string) (*RolePage, bool) {
 	if len(contacts) == 0 {
 		o.s.cfg.Logger.Warn("role has no contacts to page", "incident", o.inc.ID, "role", role)
 		return nil, false
 	}
 	rp := o.rolePage(role)
-	if rp != nil && rp.running() {
+	if rp != nil && rp.paging() {
 		if len(about) == 0 && len(rp.About) > 0 {
 			// Paged in its own right while paged about another role: the
-			// run is the role's own now, and goes on when that role answers.
+			// callout is the role's own now, and goes on when that role answers.
 			rp.About, rp.Prev = nil, nil
 		}
 		return rp, false
@@ -87,12 +89,12 @@ func (o *op) pageRun(role string, contacts []string, actor, reason string, about
 	}
 	rp.Prev = nil
 	if len(about) > 0 && rp.Sent > 0 {
-		rp.Prev = &RoleRun{Acked: rp.Acked, AckedBy: rp.AckedBy, AckedAt: rp.AckedAt, Exhausted: rp.Exhausted}
+		rp.Prev = &CalloutState{Acked: rp.Acked, AckedBy: rp.AckedBy, AckedAt: rp.AckedAt, Exhausted: rp.Exhausted}
 	}
 	rp.About, rp.StoodDown = about, false
 	rp.Contacts = slices.Clone(contacts)
-	rp.RunStart = rp.Sent
-	rp.RunAt = o.now
+	rp.CalloutStart = rp.Sent
+	rp.CalloutAt = o.now
 	rp.Acked, rp.AckedBy, rp.AckedAt, rp.Exhausted = false, "", time.Time{}, false
 
 	var cs, us []string
@@ -128,27 +130,28 @@ func (o *op) sendPage(rp *RolePage, who, reason string) {
 	// delivered (its Purpose begins with "page").
 }
 
-// runPages calls f for each page of the current run, with its number and
-// the contact it went to.
-func (rp *RolePage) runPages(f func(k int, who string)) {
+// calloutPages calls f for each page of the current callout, with its
+// number and the contact it went to.
+func (rp *RolePage) calloutPages(f func(k int, who string)) {
 	n := len(rp.Contacts)
 	if n == 0 {
 		return
 	}
-	for k := rp.RunStart + 1; k <= rp.Sent; k++ {
-		f(k, rp.Contacts[(k-rp.RunStart-1)%n])
+	for k := rp.CalloutStart + 1; k <= rp.Sent; k++ {
+		f(k, rp.Contacts[(k-rp.CalloutStart-1)%n])
 	}
 }
 
-// ranOutPages calls f for each page of rp's earlier runs that ran out
+// ranOutPages calls f for each page of rp's earlier callouts that ran out
 // (unanswered), with its number and the contact it went to. Those pages
-// still show Acknowledge: a late press counts while no new run began, so
-// running out leaves them. The pages of an earlier run that was
+// still show Acknowledge: a late press counts while no new callout began,
+// so running out leaves them. The pages of an earlier callout that was
 // acknowledged were marked so then, and keep saying who it was. RolePage
-// keeps only the current run; the earlier ones are in the timeline, where
-// each page sent is one paged (the first of a run) or escalated event.
+// keeps only the current callout; the earlier ones are in the timeline,
+// where each page sent is one paged (the first of a callout) or escalated
+// event.
 func (o *op) ranOutPages(rp *RolePage, f func(k int, who string)) {
-	if rp.RunStart == 0 || o.err != nil {
+	if rp.CalloutStart == 0 || o.err != nil {
 		return
 	}
 	events, err := o.tx.Timeline(o.inc.ID)
@@ -160,13 +163,13 @@ func (o *op) ranOutPages(rp *RolePage, f func(k int, who string)) {
 		k   int
 		who string
 	}
-	var run, out []page
+	var callout, out []page
 	k := 0
 	for _, e := range events {
 		if e.Kind == KindAcknowledged && slices.Contains(strings.Split(e.Data["stood_down"], ","), rp.Role) {
-			// A run about another role, stood down when it answered: its
-			// pages were marked then.
-			run = nil
+			// A callout about another role, stood down when it answered:
+			// its pages were marked then.
+			callout = nil
 			continue
 		}
 		if e.Data["role"] != rp.Role {
@@ -174,15 +177,16 @@ func (o *op) ranOutPages(rp *RolePage, f func(k int, who string)) {
 		}
 		switch e.Kind {
 		case KindPaged, KindEscalated:
-			// Pages past RunStart are the current run's (runPages).
-			if k++; k <= rp.RunStart {
-				run = append(run, page{k, e.Data["contact"]})
+			// Pages past CalloutStart are the current callout's
+			// (calloutPages).
+			if k++; k <= rp.CalloutStart {
+				callout = append(callout, page{k, e.Data["contact"]})
 			}
 		case KindAcknowledged:
-			run = nil
+			callout = nil
 		case KindUnanswered:
-			out = append(out, run...)
-			run = nil
+			out = append(out, callout...)
+			callout = nil
 		}
 	}
 	for _, p := range out {
@@ -192,26 +196,26 @@ func (o *op) ranOutPages(rp *RolePage, f func(k int, who string)) {
 	}
 }
 
-// current returns the contact the newest page of the run went to.
+// current returns the contact the newest page of the callout went to.
 func (rp *RolePage) current() string {
 	n := len(rp.Contacts)
-	if n == 0 || rp.Sent <= rp.RunStart {
+	if n == 0 || rp.Sent <= rp.CalloutStart {
 		return ""
 	}
-	return rp.Contacts[(rp.Sent-rp.RunStart-1)%n]
+	return rp.Contacts[(rp.Sent-rp.CalloutStart-1)%n]
 }
 
 // escalate is the escalation timer of role falling due.
 func (o *op) escalate(role string) {
 	rp := o.rolePage(role)
-	if rp == nil || !rp.running() || len(rp.Contacts) == 0 {
+	if rp == nil || !rp.paging() || len(rp.Contacts) == 0 {
 		return
 	}
 	n := len(rp.Contacts)
-	inRun := rp.Sent - rp.RunStart
+	inCallout := rp.Sent - rp.CalloutStart
 	from := rp.current()
-	if inRun < o.rounds()*n {
-		next := rp.Contacts[inRun%n]
+	if inCallout < o.rounds()*n {
+		next := rp.Contacts[inCallout%n]
 		data := map[string]string{"role": role, "contact": next, "from": from}
 		reason := escalationReason(o.who(from), o.ackTimeout())
 		text := fmt.Sprintf("%s did not acknowledge within %s; paged %s as %s",
@@ -236,23 +240,23 @@ func (o *op) escalate(role string) {
 		return
 	}
 	rp.Exhausted = true
-	data := map[string]string{"role": role, "pages": strconv.Itoa(inRun)}
+	data := map[string]string{"role": role, "pages": strconv.Itoa(inCallout)}
 	if len(rp.About) > 0 {
 		data["about"] = strings.Join(rp.About, ",")
 	}
-	o.event(KindUnanswered, "", o.unansweredPlain(rp, inRun), data)
+	o.event(KindUnanswered, "", o.unansweredPlain(rp, inCallout), data)
 	paged := false
 	if o.unansweredPagesCommander(rp) {
-		paged = o.pageAbout(rp, o.unansweredReason(rp, inRun))
+		paged = o.pageAbout(rp, o.unansweredReason(rp, inCallout))
 	}
-	o.urgentPost(Message{Text: o.unansweredText(rp, inRun, paged)}, "", "say that nobody acknowledged "+role)
+	o.urgentPost(Message{Text: o.unansweredText(rp, inCallout, paged)}, "", "say that nobody acknowledged "+role)
 }
 
 // unansweredPagesCommander reports whether rp running out pages the
 // commander role: for any role but the commander's, and for a person
 // paged alone (/incident page @someone) unless they are a commander
 // contact themselves. As for roles, a commander role that acknowledged
-// earlier in the incident is paged again (a new run): nobody answering
+// earlier in the incident is paged again (a new callout): nobody answering
 // is new news the commander may not have seen.
 func (o *op) unansweredPagesCommander(rp *RolePage) bool {
 	commanders := o.plan.Roles[commanderRole]
@@ -339,7 +343,7 @@ func (s *Engine) pageUndelivered(tx Tx, out Outgoing, code string) (string, erro
 		return "", nil
 	}
 	rp := o.rolePage(role)
-	if rp == nil || !rp.running() || k != rp.Sent || k <= rp.RunStart {
+	if rp == nil || !rp.paging() || k != rp.Sent || k <= rp.CalloutStart {
 		// Acknowledged, run out, or escalated past this page already.
 		return "", nil
 	}

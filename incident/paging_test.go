@@ -165,19 +165,19 @@ func TestAcknowledge(t *testing.T) {
 }
 
 // An acknowledgement takes the Acknowledge button off every page of the
-// role in the incident, also those of an earlier run that ran out (they
+// role in the incident, also those of an earlier callout that ran out (they
 // kept it, since a late acknowledgement still counts); the pages of an
-// earlier run that was acknowledged keep saying who acknowledged them.
-func TestAcknowledgeUpdatesEarlierRuns(t *testing.T) {
+// earlier callout that was acknowledged keep saying who acknowledged them.
+func TestAcknowledgeUpdatesEarlierCallouts(t *testing.T) {
 	t.Parallel()
 	e := newSvcEnv(t, svcPlan(t))
-	e.declare("checkout-down", "", false) // run 1 of executor: page 1 to bob
+	e.declare("checkout-down", "", false) // callout 1 of executor: page 1 to bob
 	ch := e.channel(1)
 	e.clock.Set(svcT0.Add(time.Minute))
 	e.pressAction(uAlice, dmOf(uAlice), "ack|1|executor")
 
 	e.clock.Set(svcT0.Add(2 * time.Minute))
-	e.mustCommand(uErin, ch, "page executor") // run 2: pages 2-5, nobody answers
+	e.mustCommand(uErin, ch, "page executor") // callout 2: pages 2-5, nobody answers
 	for _, m := range []time.Duration{7, 12, 17, 22} {
 		e.at(m * time.Minute)
 	}
@@ -185,9 +185,9 @@ func TestAcknowledgeUpdatesEarlierRuns(t *testing.T) {
 		t.Fatalf("unanswered = %+v", un)
 	}
 	e.clock.Set(svcT0.Add(23 * time.Minute))
-	e.mustCommand(uErin, ch, "page executor") // run 3: page 6 to bob
-	if rp := e.incident(1).Roles[0]; rp.Role != "executor" || rp.Sent != 6 || rp.RunStart != 5 {
-		t.Fatalf("executor = %+v, want 6 pages, run 3 from page 6", rp)
+	e.mustCommand(uErin, ch, "page executor") // callout 3: page 6 to bob
+	if rp := e.incident(1).Roles[0]; rp.Role != "executor" || rp.Sent != 6 || rp.CalloutStart != 5 {
+		t.Fatalf("executor = %+v, want 6 pages, callout 3 from page 6", rp)
 	}
 	e.clock.Set(svcT0.Add(24 * time.Minute))
 	e.press(uBob, dmOf(uBob), "Acknowledge")
@@ -209,17 +209,17 @@ func TestAcknowledgeUpdatesEarlierRuns(t *testing.T) {
 	byAlice := "Acknowledged by <@U0ALICE01> at 10:01 CET"
 	byBob := "Acknowledged by <@U0BOB0001> at 10:24 CET"
 	want := []page{
-		{to: uBob, ack: byAlice}, // page 1: run 1
-		{to: uBob, ack: byBob},   // pages 2 and 4: run 2, ran out
+		{to: uBob, ack: byAlice}, // page 1: callout 1
+		{to: uBob, ack: byBob},   // pages 2 and 4: callout 2, ran out
 		{to: uBob, ack: byBob},
-		{to: uBob, ack: byBob},   // page 6: run 3
-		{to: uAlice, ack: byBob}, // pages 3 and 5: run 2
+		{to: uBob, ack: byBob},   // page 6: callout 3
+		{to: uAlice, ack: byBob}, // pages 3 and 5: callout 2
 		{to: uAlice, ack: byBob},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(page{})); diff != "" {
 		t.Errorf("executor pages after bob acknowledged (-want +got):\n%s", diff)
 	}
-	// The commander role, paged about executor when run 2 ran out, is no
+	// The commander role, paged about executor when callout 2 ran out, is no
 	// longer needed: its page loses its button and says why.
 	if b, ok := e.chat.FindButton(dmOf(uAlice), "Acknowledge"); ok {
 		t.Errorf("alice's commander page kept its button (%+v)", b)
@@ -316,12 +316,12 @@ func TestPageCommand(t *testing.T) {
 	if len(e.timeline(1)) != before {
 		t.Error("paging a role being paged changed the timeline")
 	}
-	// Once acknowledged, paging it again starts a new run from the top.
+	// Once acknowledged, paging it again starts a new callout from the top.
 	e.press(uBob, dmOf(uBob), "Acknowledge")
 	e.mustCommand(uErin, ch, "page executor")
 	rp := e.incident(1).Roles[1]
-	if rp.Role != "executor" || rp.Acked || rp.Sent != 2 || rp.RunStart != 1 {
-		t.Errorf("executor after a new run: %+v", rp)
+	if rp.Role != "executor" || rp.Acked || rp.Sent != 2 || rp.CalloutStart != 1 {
+		t.Errorf("executor after a new callout: %+v", rp)
 	}
 	if got := e.pagesTo(uBob); len(got) != 2 || len(got[1].Buttons) != 1 {
 		t.Errorf("bob's pages: %s", dumpMsgs(got))

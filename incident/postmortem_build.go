@@ -136,7 +136,7 @@ type roleAck struct {
 
 // roleAcks reads, per role of the incident, its first page and its first
 // acknowledgement. The timeline is preferred: a role paged again after it
-// acknowledged starts a new run in its state, while the timeline keeps the
+// acknowledged starts a new callout in its state, while the timeline keeps the
 // first answer.
 func (b *pmBuilder) roleAcks() []roleAck {
 	out := make([]roleAck, len(b.inc.Roles))

@@ -27,7 +27,7 @@ func (o *op) resolve(userID, summary string) (Reply, error) {
 	for _, rp := range inc.Roles {
 		if !rp.Acked {
 			// Every page of the role still showing Acknowledge: the
-			// current run's, and those of earlier runs that ran out,
+			// current callout's, and those of earlier callouts that ran out,
 			// which keep the button while the incident is open (a late
 			// press still counts). An acknowledgement already marked
 			// them all (acknowledge).
@@ -39,7 +39,7 @@ func (o *op) resolve(userID, summary string) (Reply, error) {
 				}
 			}
 			o.ranOutPages(rp, closePage)
-			rp.runPages(closePage)
+			rp.calloutPages(closePage)
 		}
 		o.webhook(hookResolve, rp, rp.AckedBy)
 	}

@@ -11,7 +11,7 @@ import (
 // Acknowledgement rules: what counts as a response.
 //
 // A role is acknowledged by one of its contacts pressing Acknowledge on a
-// page of the role, and by a contact paged in the role's current run who
+// page of the role, and by a contact paged in the role's current callout who
 // answers any other way: typing /incident ack in the incident channel,
 // or working the incident (pressing Done, Skip, an answer, Approve or
 // Deny; typing /incident note, status, page or resolve in its channel).
@@ -37,14 +37,14 @@ func (o *op) mayAck(rp *RolePage, userID string) (string, bool) {
 }
 
 // pagedIn returns as whom Slack member userID was paged in rp's current
-// run; ok is false when no page of the run went to them.
+// callout; ok is false when no page of the callout went to them.
 func (o *op) pagedIn(rp *RolePage, userID string) (by string, ok bool) {
 	by, ok = o.mayAck(rp, userID)
 	if !ok {
 		return "", false
 	}
 	ok = false
-	rp.runPages(func(_ int, who string) { ok = ok || who == by })
+	rp.calloutPages(func(_ int, who string) { ok = ok || who == by })
 	return by, ok
 }
 
@@ -75,7 +75,7 @@ func (o *op) acknowledge(userID, role string) string {
 }
 
 // workAck acknowledges, for Slack member userID who is working the
-// incident, every role they were paged for in its current run and that
+// incident, every role they were paged for in its current callout and that
 // is not acknowledged yet. how says how ("by pressing Done on step
 // restore"). It returns the roles acknowledged, in the incident's order.
 // Role skip is left as it is: someone paging their own role asks for
@@ -108,7 +108,7 @@ func (o *op) ackCommand(userID string) (Reply, error) {
 // how ("" for the Acknowledge button), and does what follows from it.
 func (o *op) ackRole(rp *RolePage, userID, by, how string) {
 	role := rp.Role
-	after := max(o.now.Sub(rp.RunAt), 0)
+	after := max(o.now.Sub(rp.CalloutAt), 0)
 	rp.Acked, rp.AckedBy, rp.AckedAt = true, by, o.now
 	rp.About, rp.Prev, rp.StoodDown = nil, nil, false
 	stood := o.aboutAnswered(role)
@@ -131,7 +131,7 @@ func (o *op) ackRole(rp *RolePage, userID, by, how string) {
 		o.edit(o.incDMLane(who), o.pageRef(role, k), o.pageAckedMessage(rp, userID, how), "mark the page of "+who+" acknowledged")
 	}
 	o.ranOutPages(rp, mark)
-	rp.runPages(mark)
+	rp.calloutPages(mark)
 	for _, sd := range stood {
 		o.standDown(sd, rp)
 	}
@@ -142,16 +142,16 @@ func (o *op) ackRole(rp *RolePage, userID, by, how string) {
 
 // pageAbout pages the commander role about rp, which ran out. A commander
 // already paged about another role is paged about this one too; one
-// paged in a run of its own goes on as it is. It reports whether a new
-// run started.
+// paged in a callout of its own goes on as it is. It reports whether a
+// new callout started.
 func (o *op) pageAbout(rp *RolePage, reason string) bool {
-	if cur := o.rolePage(commanderRole); cur != nil && cur.running() {
+	if cur := o.rolePage(commanderRole); cur != nil && cur.paging() {
 		if len(cur.About) > 0 && !slices.Contains(cur.About, rp.Role) {
 			cur.About = append(cur.About, rp.Role)
 		}
 		return false
 	}
-	_, started := o.pageRun(commanderRole, o.plan.Roles[commanderRole], "", reason, []string{rp.Role})
+	_, started := o.pageCallout(commanderRole, o.plan.Roles[commanderRole], "", reason, []string{rp.Role})
 	return started
 }
 
@@ -176,15 +176,15 @@ func (o *op) aboutAnswered(role string) []*RolePage {
 	return out
 }
 
-// standDown stops rp's run of pages about other roles now that they
-// answered (because is the last of them): its escalation stops, its pages
-// say they are no longer needed, and the role's state before the run
-// comes back, so that a commander who had acknowledged is still the one
-// who acknowledged. A role never paged before the run is StoodDown.
+// standDown stops rp's callout about other roles now that they answered
+// (because is the last of them): its escalation stops, its pages say they
+// are no longer needed, and the role's state before the callout comes
+// back, so that a commander who had acknowledged is still the one who
+// acknowledged. A role never paged before the callout is StoodDown.
 func (o *op) standDown(rp, because *RolePage) {
 	o.deleteTimer(o.escalateKey(rp.Role))
 	msg := o.pageStoodDownMessage(rp, because)
-	rp.runPages(func(k int, who string) {
+	rp.calloutPages(func(k int, who string) {
 		o.edit(o.incDMLane(who), o.pageRef(rp.Role, k), msg, "tell "+who+" the page is no longer needed")
 	})
 	if prev := rp.Prev; prev != nil {

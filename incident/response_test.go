@@ -297,7 +297,7 @@ func TestWorkingUnpagedAcknowledgesNothing(t *testing.T) {
 	ch := e.channel(1)
 	e.press(uErin, ch, "Done")
 	e.mustCommand(uErin, ch, "note looking")
-	// Alice is an executor contact, but no page of the run went to her yet.
+	// Alice is an executor contact, but no page of the callout went to her yet.
 	e.mustCommand(uAlice, ch, "status")
 	if got := e.events(1, incident.KindAcknowledged); len(got) != 0 {
 		t.Errorf("acknowledged = %+v", got)
@@ -373,11 +373,11 @@ func TestCommanderPagedAboutAnotherRole(t *testing.T) {
 			if late {
 				e.at(30 * time.Minute)
 				e.at(35 * time.Minute)
-				e.at(40 * time.Minute) // the commander's run about executor runs out
+				e.at(40 * time.Minute) // the commander's callout about executor runs out
 				e.mustFind(ch, ":warning: No commander acknowledged the pages about executor after 4 pages (Alice Berg, Bob Dahl).")
 			} else {
 				e.clock.Set(svcT0.Add(27 * time.Minute))
-				e.pressAction(uBob, dmOf(uBob), "ack|1|executor") // late, on a page of the run that ran out
+				e.pressAction(uBob, dmOf(uBob), "ack|1|executor") // late, on a page of the callout that ran out
 				e.mustFind(ch, ":white_check_mark: Bob Dahl acknowledged as executor after 27m. No longer paging commander about it.")
 				e.mustFind(dmOf(uBob), "No longer needed: Bob Dahl acknowledged as executor at 10:27 CET.")
 				e.at(45 * time.Minute)

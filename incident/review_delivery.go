@@ -126,14 +126,14 @@ func unackedRoles(tx Tx, p *playbooks.Plan) ([]unackedRole, error) {
 			if judged[rp.Role] || rp.Sent == 0 || p.Roles[rp.Role] == nil {
 				continue
 			}
-			if rp.running() && inc.State == StateOpen {
+			if rp.paging() && inc.State == StateOpen {
 				continue
 			}
 			judged[rp.Role] = true
 			// A commander paged about another role that had answered
 			// before, or that was no longer needed, did not fail to.
 			if !rp.answered() && !rp.StoodDown {
-				out = append(out, unackedRole{role: rp.Role, inc: inc, pages: rp.Sent - rp.RunStart})
+				out = append(out, unackedRole{role: rp.Role, inc: inc, pages: rp.Sent - rp.CalloutStart})
 			}
 		}
 	}

@@ -184,7 +184,7 @@ func TestApprovalFlow(t *testing.T) {
 	}
 	rec := e.incident(1).Steps[1]
 	if rec.Approval != "approved" || rec.ApprovedBy != uFrank || rec.ApprovalRequest != 2 || !rec.StartedAt.Equal(svcT0.Add(15*time.Minute)) {
-		t.Errorf("restore run = %+v", rec)
+		t.Errorf("restore step record = %+v", rec)
 	}
 }
 
@@ -225,7 +225,7 @@ func TestStalePresses(t *testing.T) {
 	}{
 		{"done twice", done.Action, "This step was already marked done by <@U0BOB0001> at 10:03 CET."},
 		{"wrong step id", "done|1|1|0|restart", "This button is out of date; nothing was done."},
-		{"run out of range", "skip|1|9|0|check", "This button is out of date; nothing was done."},
+		{"step record index out of range", "skip|1|9|0|check", "This button is out of date; nothing was done."},
 		{"answer of a step without answers", "answer|1|1|0|check", "This button is out of date; nothing was done."},
 	}
 	for _, tt := range tests {
