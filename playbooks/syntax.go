@@ -29,7 +29,8 @@ type syntaxCause struct {
 //     or with "- ";
 //   - a , or ? inside unquoted text within {…};
 //   - a key indented too far or too little, a list item's "-" left of
-//     the items above it.
+//     the items above it, a key that lines up with no block above it
+//     (syntax_indent.go).
 //
 // ok is false when none of them is found; the caller then reports yaml.v3's
 // own words.
@@ -64,6 +65,9 @@ func findSyntaxCause(src []byte, line int) (c syntaxCause, ok bool) {
 		}
 	}
 	if c, ok := outdentedItem(lines, line); ok {
+		return c, true
+	}
+	if c, ok := misaligned(lines, line); ok {
 		return c, true
 	}
 	// Text after a closing quote ('Don't panic') is reported at the start

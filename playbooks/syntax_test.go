@@ -1,6 +1,8 @@
 package playbooks
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -117,6 +119,12 @@ func TestFriendlierMessages(t *testing.T) {
 			"plan.yaml:16:10: YAML syntax: this key is indented 1 more than id: above it, which already has its value: line it up with id: (8 spaces)"},
 		{"indented too little", "        do: Check the dashboards.", "        do: Check the dashboards.\n      estimate: 5m",
 			"plan.yaml:15:7: YAML syntax: this key is at the column of the list's \"-\": indent it 2 more to belong to the item above, or begin a new item with \"- \""},
+		{"a key one space short of its siblings", "    severity: sev2", "   severity: sev2",
+			"plan.yaml:10:4: YAML syntax: this key is indented 1 short of title: above it, and lines up with no key there: line it up with title: (4 spaces)"},
+		{"a key one space further than the keys below it", "    title: Outage", "     title: Outage",
+			"plan.yaml:9:6: YAML syntax: this key is indented 1 more than the keys below it: line it up with them (4 spaces)"},
+		{"a step key between the list's - and the item's keys", "        do: Check the dashboards.", "        do: Check the dashboards.\n       estimate: 5m",
+			"plan.yaml:15:8: YAML syntax: this key is indented 1 short of do: above it, and lines up with no key there: line it up with do: (8 spaces)"},
 		{"percent without %", "    page: [commander]", "    page: [commander]\n    rto_alerts: [50, 80]",
 			"plan.yaml:12:18: rto_alerts: 50 is not a fraction of the RTO: did you mean 50%?"},
 		{"an id in another script", "  alice: {name: Alice Berg, slack: U0ALICE01}", "  أليس: {name: Alice Berg, slack: U0ALICE01}",
@@ -157,5 +165,47 @@ func TestSchemaExplainsPatterns(t *testing.T) {
 	}
 	if strings.Count(s, `"pattern":`) != strings.Count(s, `"patternErrorMessage":`) {
 		t.Errorf("%d patterns but %d patternErrorMessage: every pattern needs its words", strings.Count(s, `"pattern":`), strings.Count(s, `"patternErrorMessage":`))
+	}
+}
+
+// TestMisalignedQuietOnValidPlans: the indentation check finds nothing in
+// plans YAML reads, with lists at their key's column, block text, flow
+// mappings over lines and plain text over lines.
+func TestMisalignedQuietOnValidPlans(t *testing.T) {
+	files, _ := filepath.Glob("testdata/good/*.yaml")
+	files = append(files, "../examples/plan.yaml", "testdata/specexample.yaml")
+	srcs := map[string]string{"inline": `scenarios:
+  outage:
+    title: Outage
+    steps:
+    - id: check
+      do: |
+        Check:
+           the dashboards
+      # a comment at any column
+          # another
+      ask: {question: Is it
+        down?, x: y}
+    - id: fix
+      do: Roll back
+        the release.
+  other:
+    title: Other
+`}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs[f] = string(b)
+	}
+	for name, src := range srcs {
+		lines := strings.Split(src, "\n")
+		for line := 1; line <= len(lines); line++ {
+			if c, ok := misaligned(lines, line); ok {
+				t.Errorf("%s from line %d: %d:%d: %s", name, line, c.line, c.col, c.msg)
+				break
+			}
+		}
 	}
 }
