@@ -16,7 +16,7 @@ import (
 //	VERB|N|INDEX|X|STEP  VERB one of done, skip, answer (X the answer's
 //	                     index), approve, deny, reapprove (X the number of
 //	                     the approval request)
-//	review|VERB|ROUND    the contact-list review's buttons (review.go)
+//	review|VERB|NOTICE   the contact-list review's buttons (review.go)
 const (
 	actAck       = "ack"
 	actDone      = "done"

@@ -48,8 +48,9 @@
 //   - approval request: one asking for a step's approval; asking again
 //     after a denial makes the next (StepRecord.ApprovalRequest numbers
 //     them), and a button of an earlier request is refused as stale.
-//   - review round: one sending of the contact-list review to its owners
-//     (ReviewBody.Round); an overdue reminder is a new round.
+//   - review notice: one sending of the contact-list review to its
+//     owners, the first or an overdue reminder, numbered (ReviewBody.Notice);
+//     a button of an earlier notice is recognised.
 //   - alert round: one problem of an alert group, from its first firing
 //     notification to its resolution (AlertGroup, alert.go).
 //   - event: one line of an incident's timeline (Event, EventKind); the

@@ -318,17 +318,18 @@ type OutBody struct {
 	// What the message was for, to say it when delivery fails for good:
 	// "page frank", "post the summary".
 	Purpose string `json:"purpose,omitempty"`
-	// Review is the round of the contact-list review an OutReview sends.
+	// Review is the notice of the contact-list review an OutReview sends.
 	Review *ReviewBody `json:"review,omitempty"`
 }
 
-// ReviewBody is what an OutReview needs: which round of the contact-list
-// review it is (its buttons carry it), who gets it, and why it is sent.
+// ReviewBody is what an OutReview needs: which notice of the contact-list
+// review it is (its buttons carry the number; stored as round, its earlier
+// name), who gets it, and why it is sent.
 type ReviewBody struct {
-	Round   int      `json:"round"`
+	Notice  int      `json:"round"`
 	Owners  []string `json:"owners"`            // contact ids
 	By      string   `json:"by,omitempty"`      // Slack member ID of who asked for it; "" on schedule
-	Overdue bool     `json:"overdue,omitempty"` // a reminder of an unconfirmed earlier round
+	Overdue bool     `json:"overdue,omitempty"` // a reminder of an unconfirmed earlier notice
 }
 
 // Message is what drbot posts, independent of Slack: the chat surface

@@ -15,19 +15,20 @@ import (
 // The contact-list review. On review.schedule (or "/incident review"),
 // each owner gets a direct message with the contacts, the roles and what
 // looks wrong, and Confirm / Needs changes buttons. Each sending is a
-// round, numbered; the buttons carry it, so a press on an older round's
-// message is recognised. Unconfirmed overdue_after after a round, the
-// owners are reminded (a new round) and review.channel is told.
+// review notice, numbered: the first one, and each overdue reminder. The
+// buttons carry the notice's number, so a press on an older notice's
+// message is recognised. Unconfirmed overdue_after after a notice, the
+// owners are reminded (a new notice) and review.channel is told.
 //
 // Checking the contacts asks the chat (users.info, users.lookupByEmail),
-// which must not happen inside a transaction: the round is an OutReview in
+// which must not happen inside a transaction: the notice is an OutReview in
 // the outbox, whose delivery checks, then enqueues the DMs
 // (review_delivery.go); the DM is written in review_message.go.
 //
 // State, in the store's key/value table:
 //
-//	review/last_sent       reviewSent: the latest round
-//	review/last_confirmed  ReviewConfirmation: who confirmed, when, which round
+//	review/last_sent       reviewNotice: the latest notice
+//	review/last_confirmed  ReviewConfirmation: who confirmed, when, which notice
 //	review/history         []ReviewEvent, newest last, the latest maxReviewHistory
 
 const (
@@ -69,21 +70,23 @@ type ReviewConfirmation struct {
 	By      string    `json:"by"`      // Slack member ID
 	Contact string    `json:"contact"` // the plan's contact id of By, "" when not a contact
 	At      time.Time `json:"at"`
-	Round   int       `json:"round"`
+	Notice  int       `json:"round"`
 }
 
 // ReviewEvent is one line of the review's history.
 type ReviewEvent struct {
-	At    time.Time       `json:"at"`
-	Kind  ReviewEventKind `json:"kind"`
-	By    string          `json:"by,omitempty"`
-	Round int             `json:"round,omitempty"`
-	Text  string          `json:"text,omitempty"`
+	At     time.Time       `json:"at"`
+	Kind   ReviewEventKind `json:"kind"`
+	By     string          `json:"by,omitempty"`
+	Notice int             `json:"round,omitempty"`
+	Text   string          `json:"text,omitempty"`
 }
 
-// reviewSent is the latest round.
-type reviewSent struct {
-	Round   int       `json:"round"`
+// reviewNotice is the latest notice of the review. (Its Notice and those
+// of ReviewConfirmation and ReviewEvent are stored as round, the notice's
+// earlier name.)
+type reviewNotice struct {
+	Notice  int       `json:"round"`
 	At      time.Time `json:"at"`
 	By      string    `json:"by,omitempty"`
 	Owners  []string  `json:"owners"`
@@ -132,10 +135,10 @@ func getJSON(tx Tx, key string, v any) (bool, error) {
 	return true, nil
 }
 
-// latestRound reads the latest round of the contact-list review; its zero
+// latestNotice reads the latest notice of the contact-list review; its zero
 // value when none was sent.
-func latestRound(tx Tx) (reviewSent, error) {
-	var last reviewSent
+func latestNotice(tx Tx) (reviewNotice, error) {
+	var last reviewNotice
 	_, err := getJSON(tx, kvReviewSent, &last)
 	return last, err
 }
@@ -160,17 +163,17 @@ func addReviewEvent(tx Tx, e ReviewEvent) error {
 	return putJSON(tx, kvReviewHistory, h)
 }
 
-func reviewRef(round int, owner string) string {
-	return "review/" + strconv.Itoa(round) + "/" + owner
+func reviewRef(notice int, owner string) string {
+	return "review/" + strconv.Itoa(notice) + "/" + owner
 }
 
-func reviewAction(verb string, round int) string {
-	return actReview + "|" + verb + "|" + strconv.Itoa(round)
+func reviewAction(verb string, notice int) string {
+	return actReview + "|" + verb + "|" + strconv.Itoa(notice)
 }
 
 type reviewPress struct {
-	verb  string
-	round int
+	verb   string
+	notice int
 }
 
 func parseReviewAction(s string) (reviewPress, bool) {
@@ -179,11 +182,11 @@ func parseReviewAction(s string) (reviewPress, bool) {
 		return reviewPress{}, false
 	}
 	verb, n, _ := strings.Cut(rest, "|")
-	round, err := strconv.Atoi(n)
-	if err != nil || round <= 0 || verb != reviewConfirm && verb != reviewNeedsPress {
+	notice, err := strconv.Atoi(n)
+	if err != nil || notice <= 0 || verb != reviewConfirm && verb != reviewNeedsPress {
 		return reviewPress{}, false
 	}
-	return reviewPress{verb: verb, round: round}, true
+	return reviewPress{verb: verb, notice: notice}, true
 }
 
 // stamp is a date and time in the plan's time zone: "2026-11-20 09:14 CET".
@@ -241,11 +244,11 @@ func (s *Engine) SendReview(ctx context.Context, userID string) error {
 	return nil
 }
 
-// sendReviewTx starts a new round: an OutReview (its delivery checks the
-// contacts and DMs the owners), the round recorded, and the overdue
+// sendReviewTx sends a new notice: an OutReview (its delivery checks the
+// contacts and DMs the owners), the notice recorded, and the overdue
 // reminder set overdue_after from now.
 func (s *Engine) sendReviewTx(tx Tx, p *playbooks.Plan, now time.Time, by string, overdue bool, done *effects) (int, error) {
-	last, err := latestRound(tx)
+	last, err := latestNotice(tx)
 	if err != nil {
 		return 0, err
 	}
@@ -258,56 +261,56 @@ func (s *Engine) sendReviewTx(tx Tx, p *playbooks.Plan, now time.Time, by string
 	if len(owners) == 0 {
 		return 0, Errorf(EINVALID, "The plan's review has no owners to send it to: list contacts under review: owners.")
 	}
-	round := last.Round + 1
+	notice := last.Notice + 1
 	out := &Outgoing{Lane: reviewLane, Kind: OutReview, Body: OutBody{
-		Review:  &ReviewBody{Round: round, Owners: owners, By: by, Overdue: overdue},
+		Review:  &ReviewBody{Notice: notice, Owners: owners, By: by, Overdue: overdue},
 		Purpose: "check the contacts for the contact-list review",
 	}}
 	if err := tx.Enqueue(out); err != nil {
 		return 0, fmt.Errorf("enqueue the review: %w", err)
 	}
-	if err := putJSON(tx, kvReviewSent, reviewSent{Round: round, At: now, By: by, Owners: owners, Overdue: overdue}); err != nil {
+	if err := putJSON(tx, kvReviewSent, reviewNotice{Notice: notice, At: now, By: by, Owners: owners, Overdue: overdue}); err != nil {
 		return 0, err
 	}
 	kind := ReviewSent
 	if overdue {
 		kind = ReviewOverdue
 	}
-	if err := addReviewEvent(tx, ReviewEvent{At: now, Kind: kind, By: by, Round: round}); err != nil {
+	if err := addReviewEvent(tx, ReviewEvent{At: now, Kind: kind, By: by, Notice: notice}); err != nil {
 		return 0, err
 	}
-	// Every round, the overdue reminder among them, is followed up: the
+	// Every notice, the overdue reminder among them, is followed up: the
 	// owners are reminded every overdue_after until someone confirms.
 	if p.Review.OverdueAfter > 0 {
-		t := Timer{Key: overdueTimerKey, Kind: timerReviewOverdue, Due: now.Add(p.Review.OverdueAfter), Data: strconv.Itoa(round)}
+		t := Timer{Key: overdueTimerKey, Kind: timerReviewOverdue, Due: now.Add(p.Review.OverdueAfter), Data: strconv.Itoa(notice)}
 		if err := tx.SetTimer(t); err != nil {
 			return 0, fmt.Errorf("set timer %s: %w", t.Key, err)
 		}
 	}
 	done.changed = true
 	done.after(func() {
-		s.cfg.Logger.Info("contact-list review sent", "round", round, "owners", owners, "by", by, "overdue", overdue)
+		s.cfg.Logger.Info("contact-list review sent", "round", notice, "owners", owners, "by", by, "overdue", overdue)
 	})
-	return round, nil
+	return notice, nil
 }
 
-// reviewOverdue fires the overdue timer: unless the round it follows was
-// confirmed since, the owners are reminded (a new round) and
+// reviewOverdue fires the overdue timer: unless the notice it follows was
+// confirmed since, the owners are reminded (a new notice) and
 // review.channel is told.
 func (s *Engine) reviewOverdue(tx Tx, t Timer, now time.Time, done *effects) error {
 	p := s.Plan()
 	if p.Review == nil {
 		return nil
 	}
-	round, _ := strconv.Atoi(t.Data)
+	notice, _ := strconv.Atoi(t.Data)
 	var conf ReviewConfirmation
 	if _, err := getJSON(tx, kvReviewConfirmed, &conf); err != nil {
 		return err
 	}
-	if conf.Round >= round {
+	if conf.Notice >= notice {
 		return nil // confirmed since; the press deleted the timer, but be sure
 	}
-	last, err := latestRound(tx)
+	last, err := latestNotice(tx)
 	if err != nil {
 		return err
 	}
@@ -356,7 +359,7 @@ func (s *Engine) pressReview(ctx context.Context, req PressRequest, a reviewPres
 	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
 		done = &effects{}
 		now := s.now()
-		last, err := latestRound(tx)
+		last, err := latestNotice(tx)
 		if err != nil {
 			return err
 		}
@@ -365,25 +368,25 @@ func (s *Engine) pressReview(ctx context.Context, req PressRequest, a reviewPres
 			return err
 		}
 		switch {
-		case a.round < last.Round:
+		case a.notice < last.Notice:
 			reply.Text = fmt.Sprintf("A newer contact-list review was sent on %s; confirm on that one, so that you confirm the list as it is now. Nothing was recorded.", stamp(last.At, p))
 			return nil
-		case a.round > last.Round:
+		case a.notice > last.Notice:
 			// Only a store that lost its state gets here.
 			reply.Text = "drbot has no record of this contact-list review; type /incident review for a new one. Nothing was recorded."
 			return nil
-		case conf.Round == a.round:
+		case conf.Notice == a.notice:
 			reply.Text = fmt.Sprintf("Already confirmed by %s at %s; nothing more to do.", mention(conf.By), stamp(conf.At, p))
 			return nil
 		}
-		conf = ReviewConfirmation{By: req.UserID, At: now, Round: a.round}
+		conf = ReviewConfirmation{By: req.UserID, At: now, Notice: a.notice}
 		if c := contactOf(tx, p, req.UserID); c != nil {
 			conf.Contact = c.ID
 		}
 		if err := putJSON(tx, kvReviewConfirmed, conf); err != nil {
 			return err
 		}
-		if err := addReviewEvent(tx, ReviewEvent{At: now, Kind: ReviewConfirmed, By: req.UserID, Round: a.round}); err != nil {
+		if err := addReviewEvent(tx, ReviewEvent{At: now, Kind: ReviewConfirmed, By: req.UserID, Notice: a.notice}); err != nil {
 			return err
 		}
 		if err := tx.DeleteTimer(overdueTimerKey); err != nil {
@@ -397,7 +400,7 @@ func (s *Engine) pressReview(ctx context.Context, req PressRequest, a reviewPres
 		m.Context = fmt.Sprintf(":white_check_mark: Confirmed by %s at %s.", mention(req.UserID), stamp(now, p))
 		for _, owner := range last.Owners {
 			out := &Outgoing{Lane: dmLane(owner), Kind: OutUpdate, Body: OutBody{
-				Message: &m, UpdateRef: reviewRef(a.round, owner), Purpose: "mark the contact-list review confirmed",
+				Message: &m, UpdateRef: reviewRef(a.notice, owner), Purpose: "mark the contact-list review confirmed",
 			}}
 			if err := tx.Enqueue(out); err != nil {
 				return fmt.Errorf("enqueue the review update: %w", err)
@@ -405,7 +408,7 @@ func (s *Engine) pressReview(ctx context.Context, req PressRequest, a reviewPres
 		}
 		done.changed = true
 		done.after(func() {
-			s.cfg.Logger.Info("contact list confirmed", "by", req.UserID, "contact", conf.Contact, "round", a.round)
+			s.cfg.Logger.Info("contact list confirmed", "by", req.UserID, "contact", conf.Contact, "round", a.notice)
 		})
 		reply.Text = fmt.Sprintf("Thank you: the contact list is confirmed, by you at %s.", stamp(now, p))
 		if next, ok := reviewNext(p, now); ok {
@@ -449,11 +452,11 @@ func (s *Engine) ReviewNeedsChanges(ctx context.Context, userID, text string) (R
 	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
 		done = &effects{}
 		now := s.now()
-		last, err := latestRound(tx)
+		last, err := latestNotice(tx)
 		if err != nil {
 			return err
 		}
-		if err := addReviewEvent(tx, ReviewEvent{At: now, Kind: ReviewNeedsChanges, By: userID, Round: last.Round, Text: text}); err != nil {
+		if err := addReviewEvent(tx, ReviewEvent{At: now, Kind: ReviewNeedsChanges, By: userID, Notice: last.Notice, Text: text}); err != nil {
 			return err
 		}
 		if p.Review.Channel != "" {
@@ -469,7 +472,7 @@ func (s *Engine) ReviewNeedsChanges(ctx context.Context, userID, text string) (R
 			done.changed = true
 		}
 		done.after(func() {
-			s.cfg.Logger.Info("contact list needs changes", "by", userID, "round", last.Round, "note", text)
+			s.cfg.Logger.Info("contact list needs changes", "by", userID, "round", last.Notice, "note", text)
 		})
 		return nil
 	})

@@ -8,7 +8,7 @@ import (
 	"github.com/drbot-dev/drbot/playbooks"
 )
 
-// Delivering a contact-list review round (an OutReview): the contacts are
+// Delivering a contact-list review notice (an OutReview): the contacts are
 // checked with the chat, outside any transaction, then the owners' DMs are
 // enqueued. The DM itself is written in review_message.go.
 
@@ -150,7 +150,7 @@ func unackedRoles(tx Tx, p *playbooks.Plan) ([]unackedRole, error) {
 func (d *delivery) sendReview(ctx context.Context, o Outgoing) (sendResult, error) {
 	var res sendResult
 	rb := o.Body.Review
-	if rb == nil || rb.Round <= 0 {
+	if rb == nil || rb.Notice <= 0 {
 		return res, &badMessage{reason: "review without a round"}
 	}
 	p := d.s.Plan()
@@ -159,7 +159,7 @@ func (d *delivery) sendReview(ctx context.Context, o Outgoing) (sendResult, erro
 	}
 	var (
 		conf    ReviewConfirmation
-		last    reviewSent
+		last    reviewNotice
 		unacked []unackedRole
 	)
 	err := d.s.cfg.Store.View(ctx, func(tx Tx) error {
@@ -181,19 +181,19 @@ func (d *delivery) sendReview(ctx context.Context, o Outgoing) (sendResult, erro
 		return res, err
 	}
 	sentAt := d.s.now()
-	if last.Round == rb.Round {
+	if last.Notice == rb.Notice {
 		sentAt = last.At
 	}
 	m := reviewMessage(p, rb, checks, unacked, conf, sentAt)
 	res.record = append(res.record, func(tx Tx) error {
-		last, err := latestRound(tx)
+		last, err := latestNotice(tx)
 		if err != nil {
 			return err
 		}
-		if last.Round != rb.Round {
-			// A newer round is on its way: this one's buttons would be
+		if last.Notice != rb.Notice {
+			// A newer notice is on its way: this one's buttons would be
 			// stale before anyone saw them.
-			d.log.Info("contact-list review superseded before it was sent", "round", rb.Round, "newest", last.Round)
+			d.log.Info("contact-list review superseded before it was sent", "round", rb.Notice, "newest", last.Notice)
 			return nil
 		}
 		last.Message = &m
@@ -206,7 +206,7 @@ func (d *delivery) sendReview(ctx context.Context, o Outgoing) (sendResult, erro
 				continue
 			}
 			out := &Outgoing{Lane: dmLane(owner), Kind: OutDM, Body: OutBody{
-				Contact: owner, Message: &m, Ref: reviewRef(rb.Round, owner),
+				Contact: owner, Message: &m, Ref: reviewRef(rb.Notice, owner),
 				Purpose: "send the contact-list review to " + owner,
 			}}
 			if err := tx.Enqueue(out); err != nil {

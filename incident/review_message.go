@@ -69,7 +69,7 @@ const (
 // confirmedReview is the review DM m once someone confirmed it: the
 // contacts, roles and findings as they were sent, without the reminder,
 // the request to press a button, or the buttons. It works on the message
-// stored when the round was delivered, by an earlier drbot too.
+// stored when the notice was delivered, by an earlier drbot too.
 func confirmedReview(m Message) Message {
 	m.Text = strings.Replace(strings.TrimPrefix(m.Text, reviewReminderLine), reviewAskLine, "", 1)
 	m.Buttons = nil
@@ -102,8 +102,8 @@ func reviewMessage(p *playbooks.Plan, rb *ReviewBody, checks map[string]contactC
 		Text:    b.String(),
 		Context: reviewContext(p, rb, conf, sentAt),
 		Buttons: []Button{
-			{Label: "Confirm", Action: reviewAction(reviewConfirm, rb.Round), Style: "primary"},
-			{Label: "Needs changes", Action: reviewAction(reviewNeedsPress, rb.Round)},
+			{Label: "Confirm", Action: reviewAction(reviewConfirm, rb.Notice), Style: "primary"},
+			{Label: "Needs changes", Action: reviewAction(reviewNeedsPress, rb.Notice)},
 		},
 		More: "…; the rest is in the plan file",
 	}

@@ -324,7 +324,7 @@ func TestReviewConfirm(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("LastConfirmed: %v, %v", ok, err)
 	}
-	want := incident.ReviewConfirmation{By: uErin, Contact: "erin", At: svcT0.Add(2 * time.Hour), Round: 1}
+	want := incident.ReviewConfirmation{By: uErin, Contact: "erin", At: svcT0.Add(2 * time.Hour), Notice: 1}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("confirmation (-want +got):\n%s", diff)
 	}
@@ -411,7 +411,7 @@ func TestReviewOverdue(t *testing.T) {
 		t.Errorf("#dr-plan (-want +got):\n%s", diff)
 	}
 
-	// The first round's button is stale now.
+	// The first notice's button is stale now.
 	reply := e.pressAction(uAlice, dmOf(uAlice), first.Action)
 	if !strings.Contains(reply.Text, "A newer contact-list review was sent on 2026-11-24 10:00 CET") {
 		t.Errorf("stale Confirm: %q", reply.Text)
@@ -461,7 +461,7 @@ func TestReviewNeedsChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := h[len(h)-1]
-	wantEv := incident.ReviewEvent{At: svcT0, Kind: "needs_changes", By: uAlice, Round: 1, Text: "frank left <!channel>;\nerin is the only approver"}
+	wantEv := incident.ReviewEvent{At: svcT0, Kind: "needs_changes", By: uAlice, Notice: 1, Text: "frank left <!channel>;\nerin is the only approver"}
 	if diff := cmp.Diff(wantEv, last); diff != "" {
 		t.Errorf("history (-want +got):\n%s", diff)
 	}

@@ -24,7 +24,7 @@ func TestStoredJSONUnchanged(t *testing.T) {
 	}{
 		{"incident.json", new(Incident)},
 		{"alert-state.json", new(alertState)},
-		{"review-sent.json", new(reviewSent)},
+		{"review-sent.json", new(reviewNotice)},
 		{"review-confirmation.json", new(ReviewConfirmation)},
 		{"review-event.json", new(ReviewEvent)},
 		{"review-body.json", new(ReviewBody)},
@@ -73,7 +73,7 @@ func TestStoredJSONUnchanged(t *testing.T) {
 	if as.Round != 3 {
 		t.Errorf("alert state = %+v", as)
 	}
-	var rs reviewSent
+	var rs reviewNotice
 	readStored(t, "review-sent.json", &rs)
 	var rc ReviewConfirmation
 	readStored(t, "review-confirmation.json", &rc)
@@ -81,8 +81,8 @@ func TestStoredJSONUnchanged(t *testing.T) {
 	readStored(t, "review-event.json", &re)
 	var rb ReviewBody
 	readStored(t, "review-body.json", &rb)
-	if rs.Round != 4 || rc.Round != 4 || re.Round != 4 || rb.Round != 4 {
-		t.Errorf("review: sent %d, confirmation %d, event %d, body %d; want 4", rs.Round, rc.Round, re.Round, rb.Round)
+	if rs.Notice != 4 || rc.Notice != 4 || re.Notice != 4 || rb.Notice != 4 {
+		t.Errorf("review: sent %d, confirmation %d, event %d, body %d; want 4", rs.Notice, rc.Notice, re.Notice, rb.Notice)
 	}
 }
 

@@ -165,7 +165,7 @@ func testOutboxRoundTrip(t *testing.T, o StoreOpener) {
 				Buttons: []incident.Button{{Label: "Acknowledge", Action: "ack:3:executor", Style: "primary"}},
 			},
 			WebhookBody: []byte{0, 1, 2, 0xff},
-			Review:      &incident.ReviewBody{Round: 2, Owners: []string{"alice"}, Overdue: true},
+			Review:      &incident.ReviewBody{Notice: 2, Owners: []string{"alice"}, Overdue: true},
 		},
 	}
 	enqueue(t, s, want)
