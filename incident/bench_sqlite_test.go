@@ -128,7 +128,7 @@ func TestLifecycleSQLite(t *testing.T) {
 		t.Errorf("restore step record after SQLite: %+v", rec)
 	}
 	ex := inc.Roles[1]
-	if ex.Role != "executor" || !ex.Acked || ex.AckedBy != "alice" || ex.Sent != 2 || !ex.CalloutAt.Equal(svcT0) {
+	if ex.Role != "executor" || !ex.Acked || ex.AckedBy != "alice" || ex.Sent != 2 || !ex.WaitingSince.Equal(svcT0) {
 		t.Errorf("executor after SQLite: %+v", ex)
 	}
 	if inc.ChannelID != ch || inc.State != incident.StateResolved || len(inc.Invited) == 0 {

@@ -36,7 +36,7 @@
 //   - callout: the pages of a role from the top of its list, one contact
 //     every ack_timeout, until someone acknowledges or it runs out;
 //     paging a role again (/incident page, an RTO breach) starts a new
-//     callout (RolePage.CalloutStart, CalloutAt). A callout about other
+//     callout (RolePage.CalloutStart, WaitingSince). A callout about other
 //     roles (RolePage.About) pages the commander when they run out.
 //   - paging round: one pass of a callout over a role's contacts; the
 //     plan's paging.rounds says how many before the channel is told

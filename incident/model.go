@@ -125,12 +125,15 @@ type RolePage struct {
 	// A role can be paged again (/incident page, an RTO breach, nobody
 	// answering another role) after it acknowledged or ran out of pages:
 	// that starts a new callout from the top of Contacts. CalloutStart is
-	// Sent when the current callout began and CalloutAt its first page, so
-	// that page K (1-based, K > CalloutStart) went to
-	// Contacts[(K-CalloutStart-1)%len]. (Stored as run_start and run_at,
-	// their earlier names.)
+	// Sent when the current callout began, so that page K (1-based, K >
+	// CalloutStart) went to Contacts[(K-CalloutStart-1)%len].
+	// WaitingSince is when the role began waiting for an answer: the first
+	// page of the current callout, or of the earlier callout it follows
+	// when nobody answered that one, so that an acknowledgement's "after"
+	// runs from there, as the postmortem's time to acknowledge does.
+	// (Stored as run_start and run_at, their earlier names.)
 	CalloutStart int       `json:"run_start,omitempty"`
-	CalloutAt    time.Time `json:"run_at"`
+	WaitingSince time.Time `json:"run_at"`
 	// Undelivered is the number of the latest page of the role that Slack
 	// refused for good, and UndeliveredCode why (user_not_found ...): the
 	// escalation it brings forward says the contact could not be paged,

@@ -87,6 +87,9 @@ func (o *op) pageCallout(role string, contacts []string, actor, reason string, a
 		rp = &RolePage{Role: role, PagedAt: o.now}
 		o.inc.Roles = append(o.inc.Roles, rp)
 	}
+	// Nobody answered the callout before this one (and it was not stood
+	// down): the role has been waiting since that one's first page.
+	waiting := rp.Sent > 0 && !rp.Acked && !rp.StoodDown && !rp.WaitingSince.IsZero()
 	rp.Prev = nil
 	if len(about) > 0 && rp.Sent > 0 {
 		rp.Prev = &CalloutState{Acked: rp.Acked, AckedBy: rp.AckedBy, AckedAt: rp.AckedAt, Exhausted: rp.Exhausted}
@@ -94,7 +97,9 @@ func (o *op) pageCallout(role string, contacts []string, actor, reason string, a
 	rp.About, rp.StoodDown = about, false
 	rp.Contacts = slices.Clone(contacts)
 	rp.CalloutStart = rp.Sent
-	rp.CalloutAt = o.now
+	if !waiting {
+		rp.WaitingSince = o.now
+	}
 	rp.Acked, rp.AckedBy, rp.AckedAt, rp.Exhausted = false, "", time.Time{}, false
 
 	var cs, us []string

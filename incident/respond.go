@@ -108,7 +108,7 @@ func (o *op) ackCommand(userID string) (Reply, error) {
 // how ("" for the Acknowledge button), and does what follows from it.
 func (o *op) ackRole(rp *RolePage, userID, by, how string) {
 	role := rp.Role
-	after := max(o.now.Sub(rp.CalloutAt), 0)
+	after := max(o.now.Sub(rp.WaitingSince), 0)
 	rp.Acked, rp.AckedBy, rp.AckedAt = true, by, o.now
 	rp.About, rp.Prev, rp.StoodDown = nil, nil, false
 	stood := o.aboutAnswered(role)

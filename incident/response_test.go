@@ -615,3 +615,40 @@ func TestDenyReason(t *testing.T) {
 		t.Errorf("markdown lacks the reason:\n%s", pm.Markdown())
 	}
 }
+
+// TestAckAfterUnansweredCallout: a role nobody answered, paged again, and
+// then acknowledged has waited since its first unanswered page: the
+// channel says so, as the postmortem does, and not the seconds since the
+// latest page (newcomer report: "after 0s" in the channel, 19m in the
+// postmortem).
+func TestAckAfterUnansweredCallout(t *testing.T) {
+	t.Parallel()
+	e := newSQLiteEnv(t, svcPlan(t))
+	e.declare("db-corruption", "", false)
+	ch := e.channel(1)
+	e.press(uAlice, dmOf(uAlice), "Acknowledge")
+	e.press(uBob, dmOf(uBob), "Acknowledge")
+	e.clock.Set(svcT0.Add(time.Minute))
+	e.mustCommand(uZed, ch, "page security") // erin, alone: pages at 1m and 6m
+	e.at(6 * time.Minute)
+	e.at(11 * time.Minute) // nobody answered: security ran out
+	e.mustFind(ch, "Nobody acknowledged the security role")
+	e.clock.Set(svcT0.Add(20 * time.Minute))
+	e.mustCommand(uZed, ch, "page security") // a new callout
+	e.clock.Set(svcT0.Add(20*time.Minute + 30*time.Second))
+	e.press(uErin, dmOf(uErin), "Acknowledge")
+	e.mustFind(ch, "acknowledged as security after 19m30s")
+	// Acknowledged again after a later callout: from that callout's page.
+	e.clock.Set(svcT0.Add(40 * time.Minute))
+	e.mustCommand(uZed, ch, "page security")
+	e.clock.Set(svcT0.Add(42 * time.Minute))
+	e.press(uErin, dmOf(uErin), "Acknowledge")
+	e.mustFind(ch, "acknowledged as security after 2m")
+	pm, err := e.svc.Postmortem(e.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pm.AckText(); !strings.Contains(got, "slowest: security 19m30s") {
+		t.Errorf("time to acknowledge = %q, want the slowest security 19m30s as in the channel", got)
+	}
+}

@@ -62,7 +62,7 @@ func TestStoredJSONUnchanged(t *testing.T) {
 	var inc Incident
 	readStored(t, "incident.json", &inc)
 	rp, rec := inc.Roles[0], inc.Steps[0]
-	if rp.CalloutStart != 3 || !rp.CalloutAt.Equal(time.Date(2026, 3, 2, 10, 15, 0, 0, time.UTC)) || rp.Prev == nil || !rp.Prev.Acked {
+	if rp.CalloutStart != 3 || !rp.WaitingSince.Equal(time.Date(2026, 3, 2, 10, 15, 0, 0, time.UTC)) || rp.Prev == nil || !rp.Prev.Acked {
 		t.Errorf("role page = %+v", rp)
 	}
 	if rec.ApprovalRequest != 2 {
