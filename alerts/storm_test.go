@@ -20,9 +20,9 @@ import (
 )
 
 // stormBody is notification i of a storm from groups groups: group
-// i%groups, its alerts changing every third round. Even groups carry
-// grafana_folder, so the plan's first rule asks about them; odd ones are
-// declared at once.
+// i%groups, its alerts changing every third pass over the groups. Even
+// groups carry grafana_folder, so the plan's first rule asks about them;
+// odd ones are declared at once.
 func stormBody(t testing.TB, i, groups int) []byte {
 	t.Helper()
 	var m map[string]any
@@ -115,8 +115,8 @@ func TestStormOneIncidentOrAskPerGroup(t *testing.T) {
 }
 
 // BenchmarkStorm answers notifications of 50 groups in turn, over HTTP, on
-// a SQLite file: after the first round every one is a repeat or a change
-// of an open group. ns/op is one answer; max-ms the slowest.
+// a SQLite file: after the first pass over the groups every one is a
+// repeat or a change of an open group. ns/op is one answer; max-ms the slowest.
 func BenchmarkStorm(b *testing.B) {
 	e := newEnv(b)
 	const groups = 50

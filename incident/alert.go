@@ -20,6 +20,10 @@ import (
 // once (auto) or asks in alert_channel (ask) with Declare and Dismiss
 // buttons. Nothing here resolves an incident: when the whole group
 // resolves, the channel is told and the commander gets a Resolve button.
+// One problem of a group, from its first firing notification to its
+// resolution, is an alert episode: once the group resolved (or its
+// incident did), its next firing starts a new episode, asked about or
+// declared afresh (alertState.Episode numbers them).
 //
 // State, in the store's key/value table, written in the transaction that
 // handles the notification or the press:
@@ -83,15 +87,18 @@ const (
 	phaseAsked     = "asked"     // the ask is waiting for Declare or Dismiss
 	phaseDismissed = "dismissed" // someone pressed Dismiss; quiet until the group resolves
 	phaseDeclared  = "declared"  // an incident was declared from the group
-	phaseClosed    = "closed"    // the group resolved (or its incident did): the next firing is a new problem
+	phaseClosed    = "closed"    // the group resolved (or its incident did): the next firing is a new episode
 )
 
 // alertState is what drbot remembers of a group between notifications.
 type alertState struct {
-	Source   string `json:"source"`
-	Key      string `json:"key"`
-	Phase    string `json:"phase"`
-	Round    int    `json:"round"` // +1 for each new problem of the group; the ask's buttons carry it
+	Source string `json:"source"`
+	Key    string `json:"key"`
+	Phase  string `json:"phase"`
+	// Episode numbers the group's alert episodes: +1 for each new problem
+	// of the group; the ask's buttons carry it. (Stored as round, its
+	// earlier name.)
+	Episode  int    `json:"round"`
 	Scenario string `json:"scenario"`
 	Declare  string `json:"declare"`
 	// Name is the alertname of the alert that matched; Labels, Summary
@@ -105,7 +112,7 @@ type alertState struct {
 	Incident int64         `json:"incident,omitempty"`
 	By       string        `json:"by,omitempty"` // who declared or dismissed
 	At       time.Time     `json:"at"`           // when the phase began
-	Since    time.Time     `json:"since"`        // the round's first notification
+	Since    time.Time     `json:"since"`        // the episode's first notification
 	// Cleared: every alert resolved while the incident was open (told,
 	// with the Resolve button); a later firing is noted in that incident.
 	Cleared bool `json:"cleared,omitempty"`
@@ -159,7 +166,7 @@ func (s *Engine) Alert(ctx context.Context, g AlertGroup) (AlertResult, error) {
 	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
 		at = &alertTx{s: s, tx: tx, p: p, now: s.now(), g: g, hash: alertGroupHash(g.Source, g.Key)}
 		var err error
-		res, err = at.run()
+		res, err = at.handle()
 		return err
 	})
 	if err != nil {
@@ -212,14 +219,15 @@ func (a *alertTx) save(st alertState) error {
 	return putJSON(a.tx, alertStateKey(a.hash), st)
 }
 
-func (a *alertTx) run() (AlertResult, error) {
+// handle applies the notification to the group's state.
+func (a *alertTx) handle() (AlertResult, error) {
 	st, ok, err := a.state()
 	if err != nil {
 		return AlertResult{}, err
 	}
 	firing := a.firing()
 	if !ok || st.Phase == phaseClosed {
-		return a.newProblem(st, firing)
+		return a.newEpisode(st, firing)
 	}
 	firing = a.untruncated(st.Firing, firing)
 	res := AlertResult{Incident: st.Incident, Scenario: st.Scenario, Outcome: AlertUnchanged}
@@ -235,7 +243,7 @@ func (a *alertTx) run() (AlertResult, error) {
 	case phaseDeclared:
 		res.Outcome, err = a.whileDeclared(&st, firing)
 		if err == nil && st.Phase == phaseClosed && len(firing) > 0 {
-			return a.newProblem(st, firing)
+			return a.newEpisode(st, firing)
 		}
 	}
 	if err != nil {
@@ -320,9 +328,9 @@ func orText(s, def string) string {
 	return s
 }
 
-// newProblem handles a group drbot has nothing open for: a firing group
-// that a rule matches is declared or asked about.
-func (a *alertTx) newProblem(prev alertState, firing []firingAlert) (AlertResult, error) {
+// newEpisode starts the next episode of a group drbot has nothing open
+// for: a firing group that a rule matches is declared or asked about.
+func (a *alertTx) newEpisode(prev alertState, firing []firingAlert) (AlertResult, error) {
 	if len(firing) == 0 {
 		return AlertResult{Outcome: AlertUnchanged}, nil
 	}
@@ -340,7 +348,7 @@ func (a *alertTx) newProblem(prev alertState, firing []firingAlert) (AlertResult
 	}
 	al := alerts[i]
 	st := alertState{
-		Source: a.g.Source, Key: a.g.Key, Round: prev.Round + 1, Scenario: rule.Scenario, Declare: rule.Declare,
+		Source: a.g.Source, Key: a.g.Key, Episode: prev.Episode + 1, Scenario: rule.Scenario, Declare: rule.Declare,
 		Name: orText(al.Labels["alertname"], "alert"), Labels: al.Labels, Summary: alertSummary(al),
 		Links: a.links(al), Firing: firing, At: a.now, Since: a.now,
 	}

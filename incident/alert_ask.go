@@ -10,11 +10,12 @@ import (
 
 // The ask: a group of a declare: ask rule is posted in the plan's
 // alert_channel with Declare and Dismiss buttons; nothing pages until a
-// person presses Declare. The buttons carry the group's hash and round, so
-// a press on the ask of an earlier problem of the same group is stale.
+// person presses Declare. The buttons carry the group's hash and the
+// number of its alert episode, so a press on the ask of an earlier episode
+// of the same group is stale.
 //
-//	alert|declare|ROUND|HASH
-//	alert|dismiss|ROUND|HASH
+//	alert|declare|EPISODE|HASH
+//	alert|dismiss|EPISODE|HASH
 //	alert|resolve|0|INCIDENT  the Resolve button once the whole group resolved
 
 const (
@@ -25,13 +26,13 @@ const (
 )
 
 type alertPress struct {
-	verb  string
-	round int
-	id    string // group hash, or incident id for resolve
+	verb    string
+	episode int
+	id      string // group hash, or incident id for resolve
 }
 
-func alertAction(verb, id string, round int) string {
-	return actAlert + "|" + verb + "|" + strconv.Itoa(round) + "|" + id
+func alertAction(verb, id string, episode int) string {
+	return actAlert + "|" + verb + "|" + strconv.Itoa(episode) + "|" + id
 }
 
 func parseAlertAction(s string) (alertPress, bool) {
@@ -39,21 +40,21 @@ func parseAlertAction(s string) (alertPress, bool) {
 	if len(parts) != 4 || parts[0] != actAlert || parts[3] == "" {
 		return alertPress{}, false
 	}
-	round, err := strconv.Atoi(parts[2])
-	if err != nil || round < 0 {
+	episode, err := strconv.Atoi(parts[2])
+	if err != nil || episode < 0 {
 		return alertPress{}, false
 	}
 	switch parts[1] {
 	case alertDeclare, alertDismiss, alertResolve:
-		return alertPress{verb: parts[1], round: round, id: parts[3]}, true
+		return alertPress{verb: parts[1], episode: episode, id: parts[3]}, true
 	}
 	return alertPress{}, false
 }
 
 func alertLane(hash string) string { return "alert/" + hash }
 
-func askRef(hash string, round int) string {
-	return "alert/" + hash + "/" + strconv.Itoa(round) + "/ask"
+func askRef(hash string, episode int) string {
+	return "alert/" + hash + "/" + strconv.Itoa(episode) + "/ask"
 }
 
 func (a *alertTx) enqueue(kind OutKind, body OutBody) error {
@@ -69,7 +70,7 @@ func (a *alertTx) enqueue(kind OutKind, body OutBody) error {
 func (a *alertTx) ask(st alertState) error {
 	m := a.askMessage(st, "", a.askButtons(st))
 	return a.enqueue(OutPost, OutBody{
-		Channel: a.p.AlertChannel, Message: &m, Ref: askRef(a.hash, st.Round),
+		Channel: a.p.AlertChannel, Message: &m, Ref: askRef(a.hash, st.Episode),
 		Purpose: "ask in " + a.p.AlertChannel + " whether alert " + st.Name + " is an incident",
 	})
 }
@@ -77,13 +78,13 @@ func (a *alertTx) ask(st alertState) error {
 // editAsk replaces the ask with its current state, line added under it.
 func (a *alertTx) editAsk(st alertState, line string, buttons []Button) error {
 	m := a.askMessage(st, line, buttons)
-	return a.enqueue(OutUpdate, OutBody{Message: &m, UpdateRef: askRef(a.hash, st.Round), Purpose: "update the ask about alert " + st.Name})
+	return a.enqueue(OutUpdate, OutBody{Message: &m, UpdateRef: askRef(a.hash, st.Episode), Purpose: "update the ask about alert " + st.Name})
 }
 
 func (a *alertTx) askButtons(st alertState) []Button {
 	return []Button{
-		{Label: "Declare " + st.Scenario, Action: alertAction(alertDeclare, a.hash, st.Round), Style: "primary"},
-		{Label: "Dismiss", Action: alertAction(alertDismiss, a.hash, st.Round)},
+		{Label: "Declare " + st.Scenario, Action: alertAction(alertDeclare, a.hash, st.Episode), Style: "primary"},
+		{Label: "Dismiss", Action: alertAction(alertDismiss, a.hash, st.Episode)},
 	}
 }
 
@@ -148,7 +149,7 @@ func (a *alertTx) dismissedLine(st alertState) string {
 }
 
 // pressAlert handles Declare, Dismiss and Resolve. A press on an ask that
-// was answered, or that belongs to an earlier problem of the group, says
+// was answered, or that belongs to an earlier episode of the group, says
 // what happened instead and changes nothing.
 func (s *Engine) pressAlert(ctx context.Context, req PressRequest, ap alertPress) (Reply, error) {
 	if ap.verb == alertResolve {
@@ -164,8 +165,8 @@ func (s *Engine) pressAlert(ctx context.Context, req PressRequest, ap alertPress
 		if err != nil {
 			return err
 		}
-		if !ok || st.Round != ap.round || st.Phase != phaseAsked {
-			reply.Text = at.staleAskText(st, ok, ap.round)
+		if !ok || st.Episode != ap.episode || st.Phase != phaseAsked {
+			reply.Text = at.staleAskText(st, ok, ap.episode)
 			return nil
 		}
 		at.g = AlertGroup{Source: st.Source, Key: st.Key}
@@ -198,11 +199,11 @@ func (s *Engine) pressAlert(ctx context.Context, req PressRequest, ap alertPress
 }
 
 // staleAskText says why a press on an ask does nothing.
-func (a *alertTx) staleAskText(st alertState, ok bool, round int) string {
+func (a *alertTx) staleAskText(st alertState, ok bool, episode int) string {
 	switch {
-	case !ok || st.Round < round:
+	case !ok || st.Episode < episode:
 		return "drbot has no record of this alert; nothing was done."
-	case st.Round > round:
+	case st.Episode > episode:
 		return "This alert group has fired again since; answer the newer message about it. Nothing was done."
 	case st.Phase == phaseDeclared:
 		return fmt.Sprintf("Already declared by %s: incident #%d. Nothing more was done.", mention(st.By), st.Incident)

@@ -42,7 +42,7 @@ func (a *alertTx) whileDeclared(st *alertState, firing []firingAlert) (string, e
 	if inc.State != StateOpen {
 		// Resolved by a person while the group still fired: quiet until
 		// the group resolves, so that a repeat is not a second incident.
-		// Once it has resolved, its next firing is a new problem (run).
+		// Once it has resolved, its next firing is a new episode.
 		if len(firing) == 0 || st.Cleared {
 			st.Phase, st.At, st.Firing = phaseClosed, a.now, nil
 			return AlertResolved, nil

@@ -203,7 +203,7 @@ func TestAlertAskDismissAndResolvedBeforeAnswer(t *testing.T) {
 	e.mustFind("ops-alerts", "Dismissed by <@"+uErin+">")
 	e.alert(amGroup("c1", "CheckoutErrors", []string{"web-1", "web-2"}), incident.AlertUnchanged)
 	e.alert(amGroup("c1", "CheckoutErrors", []string{"web-1"}, "web-1"), incident.AlertResolved)
-	// Fires again after resolving: asked again, as a new round.
+	// Fires again after resolving: asked again, as a new episode.
 	e.alert(amGroup("c1", "CheckoutErrors", []string{"web-1"}), incident.AlertAsked)
 	if r := e.pressAction(uErin, "ops-alerts", dismiss.Action); !strings.Contains(r.Text, "fired again since") {
 		t.Errorf("press on the old ask = %q", r.Text)

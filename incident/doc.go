@@ -51,8 +51,9 @@
 //   - review notice: one sending of the contact-list review to its
 //     owners, the first or an overdue reminder, numbered (ReviewBody.Notice);
 //     a button of an earlier notice is recognised.
-//   - alert round: one problem of an alert group, from its first firing
-//     notification to its resolution (AlertGroup, alert.go).
+//   - alert episode: one problem of an alert group, from its first
+//     firing notification to its resolution (AlertGroup, alert.go); the
+//     group's next firing after that is a new episode.
 //   - event: one line of an incident's timeline (Event, EventKind); the
 //     kinds are a contract (docs/http.md).
 //   - outbox message: one chat call waiting to be made (Outgoing,

@@ -70,7 +70,7 @@ func TestStoredJSONUnchanged(t *testing.T) {
 	}
 	var as alertState
 	readStored(t, "alert-state.json", &as)
-	if as.Round != 3 {
+	if as.Episode != 3 {
 		t.Errorf("alert state = %+v", as)
 	}
 	var rs reviewNotice

@@ -58,7 +58,7 @@ alert_channel: %s
 }
 
 // alertBody is the i-th notification: group i%groups, with one firing
-// instance for three rounds of the groups, then two for three rounds, and
+// instance for three passes over the groups, then two for three passes, and
 // so on: most notifications repeat the last, some change it.
 func alertBody(i, groups int) []byte {
 	g := i % groups
