@@ -61,16 +61,16 @@ func Render(m incident.Message) ([]slack.Block, string, error) {
 		if note == "" {
 			note = ShortenedNote
 		}
-		// A few rounds: the pieces of the shorter text may drop fewer
+		// A few tries: the pieces of the shorter text may drop fewer
 		// line breaks and spaces at their cuts than the longer one did.
-		for round := 0; round < 3 && over > 0; round++ {
+		for try := 0; try < 3 && over > 0; try++ {
 			m.Text = shorten(m.Text, max(slacklimit.Len(m.Text)-over, 0), note)
 			blocks = assemble(m, buttons)
 			over = weight(blocks) - slacklimit.MessageBlockText
 		}
 		// Then the fields, each as much as the others, until it fits
-		// (the "…" of each cut weighs too: a few rounds).
-		for round := 0; round < 4 && len(m.Fields) > 0; round++ {
+		// (the "…" of each cut weighs too: a few tries).
+		for try := 0; try < 4 && len(m.Fields) > 0; try++ {
 			over := weight(blocks) - slacklimit.MessageBlockText
 			if over <= 0 {
 				break

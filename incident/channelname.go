@@ -12,7 +12,7 @@ import (
 // a suffix (inc-1-api-down-2). Messages written before the channel
 // existed name the channel asked for; each is sent naming the channel
 // Slack gave (namedChannel). Channels are created before the other
-// messages of a round of delivery go (Deliver), so that the first pages,
+// messages of a delivery pass go (Deliver), so that the first pages,
 // sent at once, already know it. The conversation where the incident was
 // declared, whose reply named the channel asked for, is told the real
 // name (channelRenamed).

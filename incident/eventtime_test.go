@@ -14,7 +14,7 @@ import (
 )
 
 // Every event carries the time it happened, not the time the delivery
-// round that caused it began. Slack answers the channel's creation and the
+// pass that caused it began. Slack answers the channel's creation and the
 // invite after 2 s (on the engine's clock: no sleeping); every other call,
 // in lanes that run alongside, answers at once, so that every time below
 // is exact. The invite fails for good; while it is in flight,

@@ -29,7 +29,7 @@ type op struct {
 
 // effects is what a transaction leaves to do once it committed. An op
 // carries the effects of its incident; a change of no incident (a review
-// round, a schedule that fires) has effects alone.
+// notice, a schedule that fires) has effects alone.
 type effects struct {
 	// changed: a message was enqueued or a timer set; Run must look again.
 	changed bool

@@ -83,7 +83,7 @@ func (s *Engine) Deliver(ctx context.Context) (int, error) {
 	sent := 0
 	var errs []error
 	for ctx.Err() == nil {
-		// Each round reads what is due by now, not by the call's start:
+		// Each pass reads what is due by now, not by the call's start:
 		// in a storm one call runs for seconds, and the pages paced to a
 		// person's next second must go then, together (outbox_bundle.go),
 		// not wait for the call to end.

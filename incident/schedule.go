@@ -29,7 +29,7 @@ import (
 // tick is acted on once even when two Ticks race.
 //
 // The next time is Next(now), not Next(previous due): a review or a drill
-// whose time passed while drbot was down runs once at start, not once per
+// whose time passed while drbot was down fires once at start, not once per
 // missed tick.
 const (
 	timerReview        TimerKind = "review"
@@ -71,7 +71,7 @@ func parseScheduleSpec(data string) (scheduleSpec, error) {
 
 // next is the first time after now the schedule fires, read in its time
 // zone ("0 9 * * 1" is 09:00 in the plan's timezone), in UTC, by the
-// daylight-saving rule of nextRun. It is zero when the spec never fires
+// daylight-saving rule of nextFire. It is zero when the spec never fires
 // (February 30th).
 func (sp scheduleSpec) next(now time.Time) (time.Time, error) {
 	sched, err := playbooks.ParseSchedule(sp.Spec)
@@ -84,7 +84,7 @@ func (sp scheduleSpec) next(now time.Time) (time.Time, error) {
 			return time.Time{}, fmt.Errorf("schedule %q: time zone: %w", sp.Spec, err)
 		}
 	}
-	return nextRun(sched, now, loc), nil
+	return nextFire(sched, now, loc), nil
 }
 
 // planZone names the plan's time zone for schedules.

@@ -6,7 +6,7 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// nextRun is the first instant after now at which sched fires, with a
+// nextFire is the first instant after now at which sched fires, with a
 // cron spec's fields read as wall-clock times in loc (or in the spec's
 // own CRON_TZ=). The rule around daylight saving (the same as Vixie cron
 // and cronie):
@@ -20,7 +20,7 @@ import (
 //
 // robfig/cron's SpecSchedule.Next walks the wall clock by adding hours to
 // an instant, so it never matches an hour that is skipped (the review of
-// 02:30 does not run that night, a Sunday 02:30 drill not that week) and
+// 02:30 does not fire that night, a Sunday 02:30 drill not that week) and
 // matches an hour that repeats twice, an hour apart. Here Next runs on a
 // clock with no daylight saving (the wall time written as UTC), and the
 // wall time it returns is turned into an instant by the rule above.
@@ -28,7 +28,7 @@ import (
 // @every DURATION is elapsed time, not wall time: it fires DURATION after
 // now whatever the clocks do. The result is in UTC; it is zero when the
 // spec never fires (February 30th).
-func nextRun(sched cron.Schedule, now time.Time, loc *time.Location) time.Time {
+func nextFire(sched cron.Schedule, now time.Time, loc *time.Location) time.Time {
 	spec, ok := sched.(*cron.SpecSchedule)
 	if !ok {
 		t := sched.Next(now)

@@ -28,7 +28,7 @@ type entity struct {
 	has   bool   // a label was given
 }
 
-// scanText calls lit for each run of text that is no markup and ent for
+// scanText calls lit for each stretch of text that is no markup and ent for
 // each entity, in order.
 func scanText(s string, lit func(string), ent func(entity)) {
 	for {
