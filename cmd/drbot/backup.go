@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/drbot-dev/drbot/incident"
@@ -23,20 +21,17 @@ aside, copy DEST to the database path, start drbot.`
 
 // backupCommand is "drbot backup".
 type backupCommand struct {
-	stdout, stderr io.Writer
+	stdio
 }
 
 func (c *backupCommand) Run(ctx context.Context, args []string) error {
-	flags := newFlagSet("backup", c.stderr, backupUsage)
-	var cf common
-	cf.register(flags)
+	flags, cf := newCommonFlagSet("backup", c.stderr, backupUsage)
 	rest, err := parseInterleaved(flags, args)
 	if err != nil {
 		return usageError(err)
 	}
 	if len(rest) != 1 {
-		flags.Usage()
-		return &exitError{code: 2, err: errors.New("backup: want one DEST, the file to write")}
+		return misuse(flags, "want one DEST, the file to write")
 	}
 	dest := rest[0]
 	// Read-only: a backup never changes what it copies, not even by

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -41,6 +42,52 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.logLevel)
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+}
+
+// stdio is where a command reads and writes: the process's standard
+// streams, or buffers in tests. Every command embeds it.
+type stdio struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// newCommonFlagSet is newFlagSet with the flags of common registered.
+func newCommonFlagSet(name string, stderr io.Writer, usage string) (*flag.FlagSet, *common) {
+	fs := newFlagSet(name, stderr, usage)
+	cf := new(common)
+	cf.register(fs)
+	return fs, cf
+}
+
+// misuse shows the usage of fs and returns the exit status 2 error of a
+// command used wrongly: "NAME: " and the message.
+func misuse(fs *flag.FlagSet, format string, args ...any) error {
+	fs.Usage()
+	return &exitError{code: 2, err: fmt.Errorf("%s: %s", fs.Name(), fmt.Sprintf(format, args...))}
+}
+
+// choiceFlag is a flag whose value is one of a few words, checked after
+// parsing so that the message names them all.
+type choiceFlag struct {
+	name    string
+	value   string
+	choices []string
+}
+
+// formatFlag registers --format, one of formats, the first the default.
+func formatFlag(fs *flag.FlagSet, formats ...string) *choiceFlag {
+	c := &choiceFlag{name: "format", choices: formats}
+	fs.StringVar(&c.value, c.name, formats[0], "output format: "+strings.Join(formats, " or "))
+	return c
+}
+
+// check is misuse unless the value is one of the choices:
+// `--format "x": want text or json`.
+func (c *choiceFlag) check(fs *flag.FlagSet) error {
+	if slices.Contains(c.choices, c.value) {
+		return nil
+	}
+	return misuse(fs, "--%s %q: want %s", c.name, c.value, strings.Join(c.choices, " or "))
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.

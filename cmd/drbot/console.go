@@ -35,14 +35,11 @@ refuses a database the console has played in (unless --force).`
 
 // consoleCommand is "drbot console".
 type consoleCommand struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
+	stdio
 }
 
 func (c *consoleCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("console", c.stderr, consoleUsage)
-	var cf common
-	cf.register(fs)
+	fs, cf := newCommonFlagSet("console", c.stderr, consoleUsage)
 	cf.db = env("DRBOT_CONSOLE_DB", defaultConsoleDB)
 	fs.Lookup("db").DefValue = cf.db
 	fs.Lookup("db").Usage = "SQLite database `FILE` (or postgres:// URL) of the console's own incidents (env DRBOT_CONSOLE_DB)"

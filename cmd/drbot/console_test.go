@@ -12,7 +12,7 @@ import (
 func runConsole(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	cmd := &consoleCommand{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb}
+	cmd := &consoleCommand{stdio: stdio{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb}}
 	code = exitCode(&errb, cmd.Run(context.Background(), args))
 	return out.String(), errb.String(), code
 }

@@ -63,23 +63,29 @@ func TestPostgresCommands(t *testing.T) {
 		return out.String(), errb.String(), code
 	}
 	o, e, c := run(func(stdout, stderr io.Writer) command {
-		return &consoleCommand{stdin: strings.NewReader("/incident declare db-corruption checksum errors\nquit\n"), stdout: stdout, stderr: stderr}
+		return &consoleCommand{stdio: stdio{stdin: strings.NewReader("/incident declare db-corruption checksum errors\nquit\n"), stdout: stdout, stderr: stderr}}
 	}, "--plan", "testdata/oslo-plan.yaml", "--db", db, "--log-level", "debug")
 	if c != 0 || !strings.Contains(o, "inc-1-db-corruption") {
 		t.Fatalf("console: exit %d\n%s\n%s", c, o, e)
 	}
-	o, e, c = run(func(stdout, stderr io.Writer) command { return &incidentsCommand{stdout: stdout, stderr: stderr} },
+	o, e, c = run(func(stdout, stderr io.Writer) command {
+		return &incidentsCommand{stdio: stdio{stdout: stdout, stderr: stderr}}
+	},
 		"--db", db, "--plan", "testdata/oslo-plan.yaml")
 	if c != 0 || !strings.Contains(o, "db-corruption") {
 		t.Errorf("incidents: exit %d\n%s\n%s", c, o, e)
 	}
-	o, e, c = run(func(stdout, stderr io.Writer) command { return &postmortemCommand{stdout: stdout, stderr: stderr} },
+	o, e, c = run(func(stdout, stderr io.Writer) command {
+		return &postmortemCommand{stdio: stdio{stdout: stdout, stderr: stderr}}
+	},
 		"--db", db, "--format", "json", "1")
 	if c != 0 || !strings.Contains(o, `"scenario": "db-corruption"`) {
 		t.Errorf("postmortem: exit %d\n%s\n%s", c, o, e)
 	}
 	dest := filepath.Join(t.TempDir(), "copy.db")
-	_, e, c = run(func(stdout, stderr io.Writer) command { return &backupCommand{stdout: stdout, stderr: stderr} }, "--db", db, dest)
+	_, e, c = run(func(stdout, stderr io.Writer) command {
+		return &backupCommand{stdio: stdio{stdout: stdout, stderr: stderr}}
+	}, "--db", db, dest)
 	if c != 1 || !strings.Contains(e, "pg_dump") {
 		t.Errorf("backup of PostgreSQL: exit %d, want 1 and pg_dump named\n%s", c, e)
 	}

@@ -19,7 +19,7 @@ DRBOT_ADDR, else :3000; a host left out means this machine.`
 
 // healthcheckCommand is "drbot healthcheck".
 type healthcheckCommand struct {
-	stdout, stderr io.Writer
+	stdio
 }
 
 func (c *healthcheckCommand) Run(ctx context.Context, args []string) error {

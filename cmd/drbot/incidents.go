@@ -26,8 +26,8 @@ was declared with, else UTC.`
 
 // incidentsCommand is "drbot incidents".
 type incidentsCommand struct {
-	stdout, stderr io.Writer
-	now            func() time.Time // default time.Now; tests fix it
+	stdio
+	now func() time.Time // default time.Now; tests fix it
 }
 
 // incidentRow is one incident in "drbot incidents --format json".
@@ -57,22 +57,19 @@ type incidentRow struct {
 }
 
 func (c *incidentsCommand) Run(ctx context.Context, args []string) error {
-	flags := newFlagSet("incidents", c.stderr, incidentsUsage)
-	var cf common
-	cf.register(flags)
+	flags, cf := newCommonFlagSet("incidents", c.stderr, incidentsUsage)
 	drills := flags.Bool("drills", false, "include drills, marked as such")
 	state := flags.String("state", "", "only incidents in `STATE`: open or resolved")
-	format := flags.String("format", "text", "output format: text or json")
+	format := formatFlag(flags, "text", "json")
 	if err := parseNoArgs(flags, args); err != nil {
 		return err
 	}
 	switch {
 	case *state != "" && incident.State(*state) != incident.StateOpen && incident.State(*state) != incident.StateResolved:
-		flags.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("incidents: --state %q: want open or resolved", *state)}
-	case *format != "text" && *format != "json":
-		flags.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("incidents: --format %q: want text or json", *format)}
+		return misuse(flags, "--state %q: want open or resolved", *state)
+	}
+	if err := format.check(flags); err != nil {
+		return err
 	}
 	store, err := cf.openReadOnly(ctx, c.stderr, "incidents")
 	if err != nil {
@@ -99,7 +96,7 @@ func (c *incidentsCommand) Run(ctx context.Context, args []string) error {
 	if c.now != nil {
 		now = c.now()
 	}
-	if *format == "json" {
+	if format.value == "json" {
 		rows := make([]incidentRow, 0, len(list))
 		for _, inc := range list {
 			rows = append(rows, newIncidentRow(inc, now))

@@ -80,7 +80,7 @@ func testIncidents() []*incident.Incident {
 func runIncidents(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	cmd := &incidentsCommand{stdout: &out, stderr: &errb, now: func() time.Time { return listNow }}
+	cmd := &incidentsCommand{stdio: stdio{stdout: &out, stderr: &errb}, now: func() time.Time { return listNow }}
 	code = exitCode(&errb, cmd.Run(context.Background(), args))
 	return out.String(), errb.String(), code
 }

@@ -58,44 +58,41 @@ func main() {
 	os.Exit(code)
 }
 
+// commands makes each subcommand by its name, with where it reads and
+// writes.
+var commands = map[string]func(stdio) command{
+	"serve":       func(s stdio) command { return &serveCommand{stdio: s} },
+	"console":     func(s stdio) command { return &consoleCommand{stdio: s} },
+	"plan":        func(s stdio) command { return &planCommand{stdio: s} },
+	"incidents":   func(s stdio) command { return &incidentsCommand{stdio: s} },
+	"postmortem":  func(s stdio) command { return &postmortemCommand{stdio: s} },
+	"stats":       func(s stdio) command { return &statsCommand{stdio: s} },
+	"backup":      func(s stdio) command { return &backupCommand{stdio: s} },
+	"migrate":     func(s stdio) command { return &migrateCommand{stdio: s} },
+	"healthcheck": func(s stdio) command { return &healthcheckCommand{stdio: s} },
+	"web":         func(s stdio) command { return &webCommand{stdio: s} },
+}
+
 // Main runs drbot with args and returns the exit status.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	var cmd command
 	switch args[0] {
-	case "serve":
-		cmd = &serveCommand{stdout: stdout, stderr: stderr}
-	case "console":
-		cmd = &consoleCommand{stdin: os.Stdin, stdout: stdout, stderr: stderr}
-	case "plan":
-		cmd = &planCommand{stdout: stdout, stderr: stderr}
-	case "incidents":
-		cmd = &incidentsCommand{stdout: stdout, stderr: stderr}
-	case "postmortem":
-		cmd = &postmortemCommand{stdout: stdout, stderr: stderr}
-	case "stats":
-		cmd = &statsCommand{stdout: stdout, stderr: stderr}
-	case "backup":
-		cmd = &backupCommand{stdout: stdout, stderr: stderr}
-	case "migrate":
-		cmd = &migrateCommand{stdout: stdout, stderr: stderr}
-	case "healthcheck":
-		cmd = &healthcheckCommand{stdout: stdout, stderr: stderr}
-	case "web":
-		cmd = &webCommand{stdout: stdout, stderr: stderr}
 	case "version", "--version", "-version":
 		fmt.Fprint(stdout, buildVersion())
 		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
-	default:
+	}
+	newCommand, ok := commands[args[0]]
+	if !ok {
 		fmt.Fprintf(stderr, "drbot: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
+	cmd := newCommand(stdio{stdin: os.Stdin, stdout: stdout, stderr: stderr})
 	return exitCode(stderr, cmd.Run(ctx, args[1:]))
 }
 

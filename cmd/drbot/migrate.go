@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -26,7 +24,7 @@ PGPASSWORD or ~/.pgpass; it is never printed.`
 
 // migrateCommand is "drbot migrate".
 type migrateCommand struct {
-	stdout, stderr io.Writer
+	stdio
 }
 
 func (c *migrateCommand) Run(ctx context.Context, args []string) error {
@@ -38,8 +36,7 @@ func (c *migrateCommand) Run(ctx context.Context, args []string) error {
 	}
 	switch {
 	case *from == "" || *to == "":
-		flags.Usage()
-		return &exitError{code: 2, err: errors.New("migrate: want --from FILE.db and --to postgres://…")}
+		return misuse(flags, "want --from FILE.db and --to postgres://…")
 	case postgres.IsURL(*from):
 		return &exitError{code: 2, err: fmt.Errorf("migrate: --from %s: want the SQLite database FILE to copy; between PostgreSQL databases, use pg_dump and pg_restore", postgres.Redact(*from))}
 	case !postgres.IsURL(*to):

@@ -38,7 +38,7 @@ func TestMigrate(t *testing.T) {
 
 	run := func(args ...string) (string, string, int) {
 		var out, errb bytes.Buffer
-		cmd := &migrateCommand{stdout: &out, stderr: &errb}
+		cmd := &migrateCommand{stdio: stdio{stdout: &out, stderr: &errb}}
 		code := exitCode(&errb, cmd.Run(ctx, args))
 		return out.String(), errb.String(), code
 	}
@@ -147,7 +147,7 @@ func dumpPostgres(t *testing.T, dbURL string) map[string][][]any {
 // is refused, and its password is not shown.
 func TestMigrateFromPostgres(t *testing.T) {
 	var out, errb bytes.Buffer
-	cmd := &migrateCommand{stdout: &out, stderr: &errb}
+	cmd := &migrateCommand{stdio: stdio{stdout: &out, stderr: &errb}}
 	code := exitCode(&errb, cmd.Run(context.Background(), []string{
 		"--from", "postgres://drbot:s3cret-pw@127.0.0.1:1/a", "--to", "postgres://drbot@127.0.0.1:1/b"}))
 	if code != 2 || strings.Contains(errb.String(), "s3cret-pw") || !strings.Contains(errb.String(), "want the SQLite database FILE to copy") {

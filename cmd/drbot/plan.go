@@ -22,8 +22,7 @@ const planUsage = `drbot plan check [--strict] [--format text|json] [FILE]   val
 
 // planCommand is "drbot plan": check a plan file, or print its schema.
 type planCommand struct {
-	stdin          io.Reader // for "plan check -"; nil means os.Stdin
-	stdout, stderr io.Writer
+	stdio
 }
 
 func (c *planCommand) Run(ctx context.Context, args []string) error {
@@ -52,8 +51,7 @@ func (c *planCommand) schema(args []string) error {
 		return usageError(err)
 	}
 	if fs.NArg() > 0 {
-		fs.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("plan schema: unexpected argument %q", fs.Arg(0))}
+		return misuse(fs, "unexpected argument %q", fs.Arg(0))
 	}
 	_, err := c.stdout.Write(playbooks.Schema())
 	return err
@@ -86,26 +84,15 @@ func (c *planCommand) load(file string, o playbooks.Options) (*playbooks.Plan, p
 const maxPlanBytes = 16 << 20
 
 func (c *planCommand) check(ctx context.Context, args []string) error {
-	fs := newFlagSet("plan check", c.stderr, "drbot plan check [--strict] [--format text|json] [FILE]")
-	var cfg common
-	cfg.register(fs)
+	fs, cfg := newCommonFlagSet("plan check", c.stderr, "drbot plan check [--strict] [--format text|json] [FILE]")
 	strict := fs.Bool("strict", false, "treat warnings as errors (exit status 1)")
-	format := fs.String("format", "text", "output format: text or json")
-	files, err := parseInterleaved(fs, args)
+	format := formatFlag(fs, "text", "json")
+	file, err := planArg(fs, cfg, args)
 	if err != nil {
-		return usageError(err)
+		return err
 	}
-	if len(files) > 1 {
-		fs.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("plan check: one plan file at a time, got %d", len(files))}
-	}
-	if *format != "text" && *format != "json" {
-		fs.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("plan check: --format %q: want text or json", *format)}
-	}
-	file := cfg.plan
-	if len(files) == 1 {
-		file = files[0]
+	if err := format.check(fs); err != nil {
+		return err
 	}
 	// CI that checks the plan need not hold the secrets it refers to:
 	// an unset ${NAME} in paging.webhook is a warning here (an error with
@@ -132,7 +119,7 @@ func (c *planCommand) check(ctx context.Context, args []string) error {
 	if cerr != nil {
 		fmt.Fprintf(c.stderr, "plan check: when the contacts were last confirmed: %v\n", cerr)
 	}
-	if *format == "json" {
+	if format.value == "json" {
 		err = writeCheckJSON(c.stdout, file, diags, report, !failed, contacts)
 	} else {
 		err = writeCheckText(c.stdout, file, diags, report, contacts)
@@ -155,10 +142,25 @@ func parseNoArgs(fs *flag.FlagSet, args []string) error {
 		return usageError(err)
 	}
 	if len(rest) > 0 {
-		fs.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("%s: unexpected argument %q", fs.Name(), rest[0])}
+		return misuse(fs, "unexpected argument %q", rest[0])
 	}
 	return nil
+}
+
+// planArg parses args as flags and at most one plan FILE, which is --plan
+// when not given.
+func planArg(fs *flag.FlagSet, cfg *common, args []string) (string, error) {
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
+		return "", usageError(err)
+	}
+	switch len(files) {
+	case 0:
+		return cfg.plan, nil
+	case 1:
+		return files[0], nil
+	}
+	return "", misuse(fs, "one plan file at a time, got %d", len(files))
 }
 
 // parseInterleaved parses flags that may come before or after the

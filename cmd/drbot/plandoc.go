@@ -32,27 +32,16 @@ when the contact list was last confirmed and by whom.`
 
 // doc is "drbot plan doc".
 func (c *planCommand) doc(ctx context.Context, args []string) error {
-	fs := newFlagSet("plan doc", c.stderr, planDocUsage)
-	var cfg common
-	cfg.register(fs)
-	format := fs.String("format", "html", "output format: html or markdown")
+	fs, cfg := newCommonFlagSet("plan doc", c.stderr, planDocUsage)
+	format := formatFlag(fs, "html", "markdown")
 	out := fs.String("out", "", "write to `FILE` instead of standard output")
-	files, err := parseInterleaved(fs, args)
+	file, err := planArg(fs, cfg, args)
 	if err != nil {
-		return usageError(err)
+		return err
 	}
-	*format = formatOfOut(fs, *format, *out)
-	switch {
-	case len(files) > 1:
-		fs.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("plan doc: one plan file at a time, got %d", len(files))}
-	case *format != "html" && *format != "markdown":
-		fs.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("plan doc: --format %q: want html or markdown", *format)}
-	}
-	file := cfg.plan
-	if len(files) == 1 {
-		file = files[0]
+	format.value = formatOfOut(fs, format.value, *out)
+	if err := format.check(fs); err != nil {
+		return err
 	}
 	// Like plan check, the book needs no secrets: an unset ${NAME} of
 	// paging.webhook is a warning, and the webhook is shown by host only.
@@ -81,7 +70,7 @@ func (c *planCommand) doc(ctx context.Context, args []string) error {
 		return fmt.Errorf("plan doc: %w", err)
 	}
 	var buf bytes.Buffer
-	if *format == "markdown" {
+	if format.value == "markdown" {
 		err = book.WriteMarkdown(&buf)
 	} else {
 		err = book.WriteHTML(&buf)

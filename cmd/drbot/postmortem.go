@@ -21,31 +21,26 @@ missing.`
 
 // postmortemCommand is "drbot postmortem".
 type postmortemCommand struct {
-	stdout, stderr io.Writer
-	now            func() time.Time // default time.Now; tests fix it
+	stdio
+	now func() time.Time // default time.Now; tests fix it
 }
 
 func (c *postmortemCommand) Run(ctx context.Context, args []string) error {
-	flags := newFlagSet("postmortem", c.stderr, postmortemUsage)
-	var cf common
-	cf.register(flags)
-	format := flags.String("format", "markdown", "output format: markdown or json")
+	flags, cf := newCommonFlagSet("postmortem", c.stderr, postmortemUsage)
+	format := formatFlag(flags, "markdown", "json")
 	rest, err := parseInterleaved(flags, args)
 	if err != nil {
 		return usageError(err)
 	}
-	switch {
-	case len(rest) != 1:
-		flags.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("postmortem: want one incident ID, got %d arguments", len(rest))}
-	case *format != "markdown" && *format != "json":
-		flags.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("postmortem: --format %q: want markdown or json", *format)}
+	if len(rest) != 1 {
+		return misuse(flags, "want one incident ID, got %d arguments", len(rest))
+	}
+	if err := format.check(flags); err != nil {
+		return err
 	}
 	id, err := strconv.ParseInt(rest[0], 10, 64)
 	if err != nil || id < 1 {
-		flags.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("postmortem: incident ID %q: want a number such as 3", rest[0])}
+		return misuse(flags, "incident ID %q: want a number such as 3", rest[0])
 	}
 	store, err := cf.openReadOnly(ctx, c.stderr, "postmortem")
 	if err != nil {
@@ -94,7 +89,7 @@ func (c *postmortemCommand) Run(ctx context.Context, args []string) error {
 	// because this command only reads, and an Engine would record its plan
 	// in the database on start.
 	pm := incident.BuildPostmortem(inc, events, plan, now.UTC())
-	if *format == "json" {
+	if format.value == "json" {
 		return writeJSON(c.stdout, pm)
 	}
 	_, err = io.WriteString(c.stdout, pm.Markdown())

@@ -56,7 +56,7 @@ func runPostmortem(t *testing.T, args ...string) (stdout, stderr string, code in
 func runPostmortemAt(t *testing.T, now time.Time, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	cmd := &postmortemCommand{stdout: &out, stderr: &errb, now: func() time.Time { return now }}
+	cmd := &postmortemCommand{stdio: stdio{stdout: &out, stderr: &errb}, now: func() time.Time { return now }}
 	code = exitCode(&errb, cmd.Run(context.Background(), args))
 	return out.String(), errb.String(), code
 }

@@ -62,7 +62,7 @@ func (e helpError) Error() string { return string(e) }
 // (run), and closes what open opened (close), like Litestream's
 // ReplicateCommand.
 type serveCommand struct {
-	stdout, stderr io.Writer
+	stdio
 }
 
 // shutdownGrace is how long in-flight requests and the work started

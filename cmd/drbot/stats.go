@@ -24,23 +24,19 @@ reads the database.`
 
 // statsCommand is "drbot stats".
 type statsCommand struct {
-	stdout, stderr io.Writer
-	now            func() time.Time // default time.Now; tests fix it
+	stdio
+	now func() time.Time // default time.Now; tests fix it
 }
 
 func (c *statsCommand) Run(ctx context.Context, args []string) error {
-	flags := newFlagSet("stats", c.stderr, statsUsage)
-	var cf common
-	cf.register(flags)
+	flags, cf := newCommonFlagSet("stats", c.stderr, statsUsage)
 	since := flags.String("since", "", "only incidents declared since `WHEN`: a duration (30d) or a date (2026-10-01)")
-	format := flags.String("format", "text", "output format: text or json")
+	format := formatFlag(flags, "text", "json")
 	if err := parseNoArgs(flags, args); err != nil {
 		return err
 	}
-	switch {
-	case *format != "text" && *format != "json":
-		flags.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("stats: --format %q: want text or json", *format)}
+	if err := format.check(flags); err != nil {
+		return err
 	}
 	now := time.Now()
 	if c.now != nil {
@@ -63,11 +59,10 @@ func (c *statsCommand) Run(ctx context.Context, args []string) error {
 	loc := (&incidentsCommand{}).location(ctx, store, cf.plan, list)
 	from, err := incident.ParseSince(*since, now, loc)
 	if err != nil {
-		flags.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("stats: --%s", incident.ErrorMessage(err))}
+		return misuse(flags, "--%s", incident.ErrorMessage(err))
 	}
 	st := incident.ComputeStats(in, from, now.UTC())
-	if *format == "json" {
+	if format.value == "json" {
 		return writeJSON(c.stdout, st)
 	}
 	_, err = io.WriteString(c.stdout, st.Text(loc))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -33,13 +32,11 @@ incident in the database stands in.`
 
 // webCommand is "drbot web".
 type webCommand struct {
-	stdout, stderr io.Writer
+	stdio
 }
 
 func (c *webCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("web", c.stderr, webUsage)
-	var cf common
-	cf.register(fs)
+	fs, cf := newCommonFlagSet("web", c.stderr, webUsage)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen on `ADDR`, a loopback address")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
