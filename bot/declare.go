@@ -33,6 +33,33 @@ const (
 // modalView is a dialog of drbot's: its callback id, title, submit and
 // close labels, the channel it was opened from (private_metadata, where
 // its answer goes) and its blocks.
+// textField is a text input of a dialog: one line of up to 100
+// characters, or several of up to maxSummary.
+type textField struct {
+	block, label, placeholder string
+	hint                      string // under the field; none when empty
+	optional, multiline       bool
+}
+
+func (f textField) input() *slack.InputBlock {
+	plain := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+	}
+	input := slack.NewPlainTextInputBlockElement(plain(f.placeholder), f.block)
+	input.Multiline = f.multiline
+	input.MaxLength = 100
+	if f.multiline {
+		input.MaxLength = maxSummary
+	}
+	var hint *slack.TextBlockObject
+	if f.hint != "" {
+		hint = plain(f.hint)
+	}
+	b := slack.NewInputBlock(f.block, plain(f.label), hint, input)
+	b.Optional = f.optional
+	return b
+}
+
 func modalView(callbackID, title, submit, closeLabel, channelID string, blocks []slack.Block) slack.ModalViewRequest {
 	label := func(s string) *slack.TextBlockObject {
 		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
@@ -82,11 +109,7 @@ func DeclareView(scenarios []incident.ScenarioInfo, channelID string) slack.Moda
 	}
 	scenario := slack.NewInputBlock(BlockScenario, slack.NewTextBlockObject(slack.PlainTextType, "Scenario", false, false), nil, sel)
 
-	summaryInput := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, "What is happening?", false, false), BlockSummary)
-	summaryInput.Multiline = true
-	summaryInput.MaxLength = maxSummary
-	summary := slack.NewInputBlock(BlockSummary, slack.NewTextBlockObject(slack.PlainTextType, "Summary", false, false), nil, summaryInput)
-	summary.Optional = true
+	summary := textField{block: BlockSummary, label: "Summary", placeholder: "What is happening?", optional: true, multiline: true}.input()
 
 	drillBox := slack.NewCheckboxGroupsBlockElement(BlockDrill, slack.NewOptionBlockObject(drillValue,
 		slack.NewTextBlockObject(slack.PlainTextType, "Drill", false, false),
@@ -201,17 +224,10 @@ func (s *Server) submitDeclare(cb slack.InteractionCallback) any {
 			s.log.Error("could not report a failed declaration", "user", req.UserID, "err", serr)
 		}
 	})
-	if !finished {
-		s.log.Warn("declare slower than the answer deadline; closing the dialog", "within", s.cfg.AnswerWithin)
-		return nil
+	block := BlockScenario
+	if incident.ErrorField(err) == incident.FieldSummary {
+		block = BlockSummary
 	}
-	if err != nil {
-		s.logEngineError("declare", err, "user", req.UserID)
-		block := BlockScenario
-		if incident.ErrorField(err) == incident.FieldSummary {
-			block = BlockSummary
-		}
-		return viewErrors(block, incident.ErrorMessage(err))
-	}
-	return nil
+	resp, _ := s.dialogAnswered("declare", req.UserID, finished, err, block)
+	return resp
 }

@@ -22,12 +22,8 @@ const (
 // DenyView asks why the approval is denied. channelID, the incident's
 // channel, travels in private_metadata.
 func DenyView(channelID string) slack.ModalViewRequest {
-	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, "Why it must not start now", false, false), BlockDenyReason)
-	input.Multiline = true
-	input.MaxLength = maxSummary
-	hint := slack.NewTextBlockObject(slack.PlainTextType, "Shown in the channel, the timeline and the postmortem.", false, false)
-	block := slack.NewInputBlock(BlockDenyReason, slack.NewTextBlockObject(slack.PlainTextType, "Reason", false, false), hint, input)
-	block.Optional = true
+	block := textField{block: BlockDenyReason, label: "Reason", placeholder: "Why it must not start now",
+		hint: "Shown in the channel, the timeline and the postmortem.", optional: true, multiline: true}.input()
 	return modalView(DenyCallbackID, "Deny", "Deny", "Cancel", channelID, []slack.Block{block})
 }
 
@@ -35,8 +31,5 @@ func DenyView(channelID string) slack.ModalViewRequest {
 // refusal keeps it open with the message under the field.
 func (s *Server) submitDeny(cb slack.InteractionCallback) any {
 	reason := strings.TrimSpace(stateValues(cb)[BlockDenyReason][BlockDenyReason].Value)
-	if errs := s.runSubmitted(cb, "denial", []submitted{{BlockDenyReason, strings.TrimSpace(incident.CmdDeny + " " + reason)}}); errs != nil {
-		return errs
-	}
-	return nil
+	return s.runSubmitted(cb, "denial", []submitted{{BlockDenyReason, strings.TrimSpace(incident.CmdDeny + " " + reason)}})
 }

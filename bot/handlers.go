@@ -295,10 +295,8 @@ const (
 // ReviewView is the dialog that asks what needs to change in the contact
 // list. channelID (where the button was) travels in private_metadata.
 func ReviewView(channelID string) slack.ModalViewRequest {
-	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, "Who left, who joined, which number changed…", false, false), BlockReviewNote)
-	input.Multiline = true
-	input.MaxLength = maxSummary
-	note := slack.NewInputBlock(BlockReviewNote, slack.NewTextBlockObject(slack.PlainTextType, "What needs to change?", false, false), nil, input)
+	note := textField{block: BlockReviewNote, label: "What needs to change?",
+		placeholder: "Who left, who joined, which number changed…", multiline: true}.input()
 	return modalView(ReviewCallbackID, "Contact list", "Send", "Cancel", channelID, []slack.Block{note})
 }
 
@@ -330,13 +328,8 @@ func (s *Server) submitReviewNote(cb slack.InteractionCallback) any {
 			s.log.Error("could not answer a review note", "user", req.UserID, "err", derr)
 		}
 	})
-	if !finished {
-		s.log.Warn("review note slower than the answer deadline; closing the dialog", "within", s.cfg.AnswerWithin)
-		return nil
-	}
-	if err != nil {
-		s.logEngineError("review note", err, "user", req.UserID)
-		return viewErrors(BlockReviewNote, incident.ErrorMessage(err))
+	if resp, ok := s.dialogAnswered("review note", req.UserID, finished, err, BlockReviewNote); !ok {
+		return resp
 	}
 	done := slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, truncate(reply.Text, maxSectionText), false, false), nil, nil)
 	return slack.NewUpdateViewSubmissionResponse(&slack.ModalViewRequest{

@@ -27,10 +27,8 @@ const whenPlaceholder = "10:45, 2026-11-21 10:45, or 15m ago"
 // RecoveryPointView asks for the point in time the data was recovered to.
 // channelID, the incident's channel, travels in private_metadata.
 func RecoveryPointView(channelID string) slack.ModalViewRequest {
-	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, whenPlaceholder, false, false), BlockRecoveryPoint)
-	input.MaxLength = 100
-	hint := slack.NewTextBlockObject(slack.PlainTextType, "The time of the newest data you have back (the backup's time, in the plan's time zone). The data lost is measured from it to when the failure began, against the RPO.", false, false)
-	block := slack.NewInputBlock(BlockRecoveryPoint, slack.NewTextBlockObject(slack.PlainTextType, "Data recovered to", false, false), hint, input)
+	block := textField{block: BlockRecoveryPoint, label: "Data recovered to", placeholder: whenPlaceholder,
+		hint: "The time of the newest data you have back (the backup's time, in the plan's time zone). The data lost is measured from it to when the failure began, against the RPO."}.input()
 	return modalView(RecoveryPointCallbackID, "Recovery point", "Record", "Later", channelID, []slack.Block{block})
 }
 
@@ -42,10 +40,7 @@ func (s *Server) submitRecoveryPoint(cb slack.InteractionCallback) any {
 	if when == "" {
 		return viewErrors(BlockRecoveryPoint, "Say when: "+whenPlaceholder)
 	}
-	if errs := s.runSubmitted(cb, "recovery point", []submitted{{BlockRecoveryPoint, incident.CmdRecoveryPoint + " " + when}}); errs != nil {
-		return errs
-	}
-	return nil
+	return s.runSubmitted(cb, "recovery point", []submitted{{BlockRecoveryPoint, incident.CmdRecoveryPoint + " " + when}})
 }
 
 // submitted is one command a dialog runs, and the block its error goes
@@ -59,7 +54,7 @@ type submitted struct {
 // under its block and the dialog stays open (nil: close it). Past the
 // answer deadline the dialog closes and a refusal goes to the submitter
 // by DM.
-func (s *Server) runSubmitted(cb slack.InteractionCallback, what string, cmds []submitted) *ViewErrors {
+func (s *Server) runSubmitted(cb slack.InteractionCallback, what string, cmds []submitted) any {
 	channel := cb.View.PrivateMetadata
 	var failed string // the block of the refused command
 	_, finished, err := within(s, what, func(ctx context.Context) (struct{}, error) {
@@ -80,15 +75,25 @@ func (s *Server) runSubmitted(cb slack.InteractionCallback, what string, cmds []
 			s.log.Error("could not report a failed dialog", "user", cb.User.ID, "err", derr)
 		}
 	})
+	resp, _ := s.dialogAnswered(what, cb.User.ID, finished, err, failed)
+	return resp
+}
+
+// dialogAnswered is how a dialog's submission ends once within returns:
+// ok when the engine answered in time and agreed (the caller answers).
+// Otherwise resp is the answer: nil, closing the dialog, past the answer
+// deadline (within's late function says the outcome); the refusal under
+// block, keeping it open.
+func (s *Server) dialogAnswered(what, userID string, finished bool, err error, block string) (resp any, ok bool) {
 	if !finished {
 		s.log.Warn(what+" slower than the answer deadline; closing the dialog", "within", s.cfg.AnswerWithin)
-		return nil
+		return nil, false
 	}
 	if err != nil {
-		s.logEngineError(what, err, "user", cb.User.ID)
-		return viewErrors(failed, incident.ErrorMessage(err))
+		s.logEngineError(what, err, "user", userID)
+		return viewErrors(block, incident.ErrorMessage(err)), false
 	}
-	return nil
+	return nil, true
 }
 
 // Callback and block ids of the resolve dialog.
@@ -105,15 +110,7 @@ const (
 // travels in private_metadata.
 func ResolveView(channelID string) slack.ModalViewRequest {
 	text := func(block, label, placeholder string, optional, multiline bool) *slack.InputBlock {
-		input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, placeholder, false, false), block)
-		input.Multiline = multiline
-		input.MaxLength = maxSummary
-		if !multiline {
-			input.MaxLength = 100
-		}
-		b := slack.NewInputBlock(block, slack.NewTextBlockObject(slack.PlainTextType, label, false, false), nil, input)
-		b.Optional = optional
-		return b
+		return textField{block: block, label: label, placeholder: placeholder, optional: optional, multiline: multiline}.input()
 	}
 	return modalView(ResolveCallbackID, "Resolve the incident", "Resolve", "Cancel", channelID, []slack.Block{
 		text(BlockResolution, "Resolution", "What ended the incident?", false, true),
@@ -157,8 +154,5 @@ func (s *Server) submitResolve(cb slack.InteractionCallback) any {
 		cmds = append(cmds, submitted{BlockCause, incident.CmdCause + " " + cause})
 	}
 	cmds = append(cmds, submitted{BlockResolution, incident.CmdResolve + " " + resolution})
-	if errs := s.runSubmitted(cb, "resolution", cmds); errs != nil {
-		return errs
-	}
-	return nil
+	return s.runSubmitted(cb, "resolution", cmds)
 }
