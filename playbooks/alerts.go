@@ -1,7 +1,6 @@
 package playbooks
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/prometheus/alertmanager/pkg/labels"
@@ -65,18 +64,8 @@ type alertSrc struct {
 }
 
 func (p *parser) decodeAlerts(f field) {
-	ns, ok := p.items(f)
-	if !ok {
-		return
-	}
 	var srcs []alertSrc
-	for i, n := range ns {
-		what := fmt.Sprintf("alert rule %d", i+1)
-		m := p.object(n, what, alertKeys)
-		if m == nil {
-			continue
-		}
-		p.require(n, m, what, "matchers", "scenario")
+	ok := p.listObjects(f, "alert rule", alertKeys, []string{"matchers", "scenario"}, func(n *yaml.Node, m map[string]field, what string) {
 		r := &AlertRule{Declare: DeclareAsk, Line: n.Line}
 		src := alertSrc{at: n}
 		if v, ok := m["matchers"]; ok {
@@ -95,6 +84,9 @@ func (p *parser) decodeAlerts(f field) {
 		}
 		p.plan.Alerts = append(p.plan.Alerts, r)
 		srcs = append(srcs, src)
+	})
+	if !ok {
+		return
 	}
 	p.later = append(p.later, func() { p.checkAlerts(srcs) })
 }

@@ -1,8 +1,6 @@
 package playbooks
 
 import (
-	"fmt"
-
 	"gopkg.in/yaml.v3"
 )
 
@@ -50,22 +48,12 @@ func (p *parser) schedule(f field) (string, bool) {
 }
 
 func (p *parser) decodeDrills(f field) {
-	ns, ok := p.items(f)
-	if !ok {
-		return
-	}
-	for i, n := range ns {
-		what := fmt.Sprintf("drill %d", i+1)
-		m := p.object(n, what, drillKeys)
-		if m == nil {
-			continue
-		}
-		p.require(n, m, what, "scenario", "schedule")
+	p.listObjects(f, "drill", drillKeys, []string{"scenario", "schedule"}, func(_ *yaml.Node, m map[string]field, what string) {
 		var d Drill
 		d.Scenario = p.ref(m, "scenario", "scenario", what)
 		if v, ok := m["schedule"]; ok {
 			d.Schedule, _ = p.schedule(v)
 		}
 		p.plan.Drills = append(p.plan.Drills, d)
-	}
+	})
 }

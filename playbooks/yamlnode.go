@@ -167,6 +167,27 @@ func (p *parser) require(at *yaml.Node, m map[string]field, what string, keys ..
 
 // items returns the entries of sequence f.val, or nil after reporting
 // that it is not one.
+// listObjects decodes a list of objects (alerts:, drills:): each item an
+// object of the known keys with the required ones, named "NOUN N" in
+// messages. fn gets each item that is an object, in order; ok is false
+// when f is not a list.
+func (p *parser) listObjects(f field, noun string, known, required []string, fn func(n *yaml.Node, m map[string]field, what string)) (ok bool) {
+	ns, ok := p.items(f)
+	if !ok {
+		return false
+	}
+	for i, n := range ns {
+		what := fmt.Sprintf("%s %d", noun, i+1)
+		m := p.object(n, what, known)
+		if m == nil {
+			continue
+		}
+		p.require(n, m, what, required...)
+		fn(n, m, what)
+	}
+	return true
+}
+
 func (p *parser) items(f field) ([]*yaml.Node, bool) {
 	n := deref(f.val)
 	if n.Kind != yaml.SequenceNode {
