@@ -1,6 +1,8 @@
 // Package storage keeps drbot's state in one SQLite file (modernc.org/sqlite,
 // pure Go, so the binary builds with CGO_ENABLED=0). *Store implements
-// incident.Store.
+// incident.Store. The statements of its incident.Tx are in
+// storage/internal/sqltx, shared with the PostgreSQL store
+// (storage/postgres): this package gives them a connection (tx.go).
 //
 // # Connections
 //

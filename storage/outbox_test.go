@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/storage/internal/sqltx"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -79,11 +80,7 @@ func TestOutboxRowsKept(t *testing.T) {
 // full scan would read every sent message ever kept.
 func TestDueOutgoingUsesIndex(t *testing.T) {
 	s := openTest(t)
-	for name, query := range map[string]string{
-		"DueOutgoing":  sqlDueOutgoing,
-		"NextOutgoing": sqlNextOutgoing,
-		"OutboxDepth":  sqlOutboxDepth,
-	} {
+	for name, query := range sqltx.WorkerQueries {
 		rows, err := s.read.Query("EXPLAIN QUERY PLAN "+query, 0, -1)
 		if err != nil {
 			t.Fatal(err)

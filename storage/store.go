@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/storage/internal/sqltx"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -22,7 +23,7 @@ var _ incident.Store = (*Store)(nil)
 
 // ErrReadOnly is returned by the write methods of a Tx passed to View, and
 // by Update on a Store opened with Config.ReadOnly.
-var ErrReadOnly = errors.New("read-only transaction")
+var ErrReadOnly = sqltx.ErrReadOnly
 
 // Config configures Open.
 type Config struct {
@@ -239,7 +240,7 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin write transaction: %w", err)
 	}
-	return s.run(ctx, &tx{ctx: ctx, tx: sqlTx, writable: true, prepared: s.writeStmts}, fn)
+	return s.run(ctx, sqlTx, s.writeStmts, true, fn)
 }
 
 // View runs fn in a read transaction: every query in fn sees the same
@@ -249,30 +250,30 @@ func (s *Store) View(ctx context.Context, fn func(incident.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin read transaction: %w", err)
 	}
-	return s.run(ctx, &tx{ctx: ctx, tx: sqlTx, prepared: s.readStmts}, fn)
+	return s.run(ctx, sqlTx, s.readStmts, false, fn)
 }
 
-// run runs fn in t and ends t: commit when fn succeeds in a write
-// transaction, rollback otherwise.
-func (s *Store) run(ctx context.Context, t *tx, fn func(incident.Tx) error) error {
+// run runs fn in sqlTx, with the pool's prepared statements, and ends it:
+// commit when fn succeeds in a write transaction, rollback otherwise.
+func (s *Store) run(ctx context.Context, sqlTx *sql.Tx, prepared map[string]*sql.Stmt, writable bool, fn func(incident.Tx) error) error {
 	finished := false
 	defer func() {
 		if !finished { // fn panicked
-			_ = t.tx.Rollback()
+			_ = sqlTx.Rollback()
 		}
 	}()
-	t.now = s.now()
+	t := &sqltx.Tx{Conn: &conn{ctx: ctx, tx: sqlTx, prepared: prepared}, Dialect: dialect, Writable: writable, Now: s.now()}
 	err := fn(t)
 	finished = true
 	if err != nil {
-		_ = t.tx.Rollback()
+		_ = sqlTx.Rollback()
 		return err
 	}
-	if !t.writable {
-		_ = t.tx.Rollback() // nothing to commit; ends the snapshot
+	if !writable {
+		_ = sqlTx.Rollback() // nothing to commit; ends the snapshot
 		return nil
 	}
-	if err := t.tx.Commit(); err != nil {
+	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil

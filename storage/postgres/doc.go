@@ -37,8 +37,10 @@
 //
 // migrations/NNN_*.sql, embedded, applied in order in one transaction at
 // Open and recorded in schema_migrations, as in the SQLite store. The
-// tables and columns are the SQLite store's; times are Unix milliseconds
-// in bigint columns; JSON is kept as text, as written. The timeline is
+// tables and columns are the SQLite store's, and so are the statements:
+// both stores run the one incident.Tx of storage/internal/sqltx, this
+// one with $1 placeholders (tx.go). Times are Unix milliseconds in bigint
+// columns; JSON is kept as text, as written. The timeline is
 // append-only, enforced by triggers. A URL's search_path selects the
 // schema, and the lock keys and the notification channel are derived from
 // it, so two drbots may share one database in two schemas.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/drbot-dev/drbot/incident"
 	"github.com/drbot-dev/drbot/storage"
+	"github.com/drbot-dev/drbot/storage/internal/sqltx"
 )
 
 var _ incident.Store = (*Store)(nil)
@@ -167,7 +168,7 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, writable bool, fn f
 			_ = ptx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	t := &txn{ctx: ctx, tx: ptx, writable: writable, now: s.now()}
+	t := &sqltx.Tx{Conn: &conn{ctx: ctx, tx: ptx}, Dialect: dialect, Writable: writable, Now: s.now()}
 	if writable {
 		if _, err := ptx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.locks.write()); err != nil {
 			finished = true
@@ -181,7 +182,7 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, writable bool, fn f
 		_ = ptx.Rollback(context.WithoutCancel(ctx))
 		return err
 	}
-	if t.wake {
+	if t.Woken {
 		if _, err := ptx.Exec(ctx, `SELECT pg_notify($1, '')`, s.locks.channel()); err != nil {
 			_ = ptx.Rollback(context.WithoutCancel(ctx))
 			return s.redact(fmt.Errorf("notify the leader: %w", err))

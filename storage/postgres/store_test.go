@@ -11,6 +11,7 @@ import (
 	"github.com/drbot-dev/drbot/incident"
 	"github.com/drbot-dev/drbot/incident/incidenttest"
 	"github.com/drbot-dev/drbot/internal/testenv"
+	"github.com/drbot-dev/drbot/storage/internal/sqltx"
 )
 
 var t0 = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
@@ -61,7 +62,7 @@ func TestTimelineAppendOnly(t *testing.T) {
 	}
 	// A View's transaction is READ ONLY in the database too.
 	err := s.View(ctx, func(tx incident.Tx) error {
-		_, err := tx.(*txn).tx.Exec(ctx, "DELETE FROM kv")
+		_, err := tx.(*sqltx.Tx).Conn.(*conn).tx.Exec(ctx, "DELETE FROM kv")
 		return err
 	})
 	if err == nil || !strings.Contains(err.Error(), "read-only transaction") {

@@ -3,116 +3,92 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/drbot-dev/drbot/storage/internal/rows"
+	"github.com/drbot-dev/drbot/storage/internal/sqltx"
 )
 
-// tx implements incident.Tx on one PostgreSQL transaction. The context of
-// Update or View is kept here and given to every statement. pgx prepares
-// and caches each statement per connection on first use.
-type txn struct {
-	ctx      context.Context
-	tx       pgx.Tx
-	writable bool
-	now      time.Time // when the transaction began, for bookkeeping stamps
-	// wake is set by a write to timers or the outbox: the leader is
-	// notified at commit.
-	wake bool
+// The Tx of Update and View is sqltx's, the one implementation of
+// incident.Tx both stores share, over a conn on one PostgreSQL
+// transaction. A View's transaction is READ ONLY in the database too.
+
+// dialect is PostgreSQL's: $1 placeholders, LIMIT NULL for no limit, and
+// timer keys in byte order (COLLATE "C"), as SQLite compares text.
+var dialect = &sqltx.Dialect{
+	Rebind:     rebind,
+	NoRows:     pgx.ErrNoRows,
+	NoLimit:    nil,
+	KeyOrder:   `key COLLATE "C"`,
+	ForeignKey: isForeignKeyError,
 }
 
-// writing returns ErrReadOnly, wrapped with op, in a View.
-func (t *txn) writing(op string) error {
-	if !t.writable {
-		return fmt.Errorf("%s: %w", op, ErrReadOnly)
+// rebound caches rebind: the statements are few and fixed but for the
+// incident filter's.
+var rebound sync.Map // string → string
+
+// rebind numbers the ? placeholders of query: $1, $2 … (drbot's statements
+// hold no ? in a literal).
+func rebind(query string) string {
+	if q, ok := rebound.Load(query); ok {
+		return q.(string)
 	}
-	return nil
+	var b strings.Builder
+	n := 0
+	for _, part := range strings.SplitAfter(query, "?") {
+		if p, ok := strings.CutSuffix(part, "?"); ok {
+			n++
+			part = p + "$" + strconv.Itoa(n)
+		}
+		b.WriteString(part)
+	}
+	rebound.Store(query, b.String())
+	return b.String()
 }
 
-// exec runs a write statement; every write goes through here or writing,
-// so a View can never change anything (nor could it: its transaction is
-// READ ONLY).
-func (t *txn) exec(op, query string, args ...any) (pgconn.CommandTag, error) {
-	if err := t.writing(op); err != nil {
-		return pgconn.CommandTag{}, err
-	}
-	tag, err := t.tx.Exec(t.ctx, query, args...)
-	if err != nil {
-		return tag, fmt.Errorf("%s: %w", op, err)
-	}
-	return tag, nil
+// conn runs sqltx's statements on one transaction, with the context of
+// Update or View. pgx prepares and caches each statement per connection on
+// first use.
+type conn struct {
+	ctx context.Context
+	tx  pgx.Tx
 }
 
-// execOne runs a write statement that must change exactly one row; when it
-// changes none it returns missing().
-func (t *txn) execOne(op string, missing func() error, query string, args ...any) error {
-	tag, err := t.exec(op, query, args...)
+func (c *conn) Exec(query string, args ...any) (int64, error) {
+	tag, err := c.tx.Exec(c.ctx, query, args...)
+	return tag.RowsAffected(), err
+}
+
+func (c *conn) Insert(query string, args ...any) (int64, error) {
+	var id int64
+	err := c.tx.QueryRow(c.ctx, query+` RETURNING id`, args...).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, sqltx.ErrNoRow
+	}
+	return id, err
+}
+
+func (c *conn) QueryRow(query string, args ...any) sqltx.Row {
+	return c.tx.QueryRow(c.ctx, query, args...)
+}
+
+func (c *conn) Query(query string, args []any, each func(sqltx.Row) error) error {
+	rows, err := c.tx.Query(c.ctx, query, args...)
 	if err != nil {
 		return err
 	}
-	if tag.RowsAffected() == 0 {
-		return missing()
-	}
-	return nil
+	defer rows.Close()
+	return sqltx.EachRow(rows, each)
 }
 
-// insertID runs an INSERT … RETURNING id.
-func (t *txn) insertID(op, query string, args ...any) (int64, error) {
-	if err := t.writing(op); err != nil {
-		return 0, err
-	}
-	var id int64
-	if err := t.tx.QueryRow(t.ctx, query, args...).Scan(&id); err != nil {
-		return 0, fmt.Errorf("%s: %w", op, err)
-	}
-	return id, nil
-}
-
-// list runs a query and scans each row with scan.
-func list[T any](t *txn, op, query string, scan func(pgx.CollectableRow) (T, error), args ...any) ([]T, error) {
-	rows, err := t.tx.Query(t.ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	out, err := pgx.CollectRows(rows, scan)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	return out, nil
-}
-
-// nextDue returns the result of a SELECT min(due): ok is false when there
-// is none.
-func (t *txn) nextDue(op, query string) (time.Time, bool, error) {
-	var ms *int64
-	if err := t.tx.QueryRow(t.ctx, query).Scan(&ms); err != nil {
-		return time.Time{}, false, fmt.Errorf("%s: %w", op, err)
-	}
-	if ms == nil {
-		return time.Time{}, false, nil
-	}
-	return fromMillis(*ms), true, nil
-}
-
-// sqlLimit maps "no limit" (<= 0) to NULL: LIMIT NULL is no limit.
-func sqlLimit(n int) any {
-	if n <= 0 {
-		return nil
-	}
-	return n
-}
-
-// millis and fromMillis: every time is Unix milliseconds (package rows).
+// millis: every time is Unix milliseconds (package rows).
 func millis(t time.Time) int64 { return rows.Millis(t) }
-
-func fromMillis(ms int64) time.Time { return rows.FromMillis(ms) }
 
 // isForeignKeyError reports whether err is PostgreSQL refusing a row whose
 // reference (an incident id) does not exist.

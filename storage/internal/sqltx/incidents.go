@@ -1,7 +1,6 @@
-package storage
+package sqltx
 
 import (
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,19 +10,19 @@ import (
 )
 
 var (
-	sqlNextIncidentID = prepared(`SELECT coalesce(max(id), 0) + 1 FROM incidents`)
-	sqlInsertIncident = prepared(`INSERT INTO incidents (state, scenario, drill, declared_at, channel_id, data, id)
+	sqlNextIncidentID = fixed(`SELECT coalesce(max(id), 0) + 1 FROM incidents`)
+	sqlInsertIncident = fixed(`INSERT INTO incidents (state, scenario, drill, declared_at, channel_id, data, id)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	sqlUpdateIncident = prepared(`UPDATE incidents SET state = ?, scenario = ?, drill = ?, declared_at = ?, channel_id = ?, data = ?
+	sqlUpdateIncident = fixed(`UPDATE incidents SET state = ?, scenario = ?, drill = ?, declared_at = ?, channel_id = ?, data = ?
 		WHERE id = ?`)
-	sqlIncident          = prepared(`SELECT id, data FROM incidents WHERE id = ?`)
-	sqlIncidentByChannel = prepared(`SELECT id, data FROM incidents WHERE channel_id = ? ORDER BY id DESC LIMIT 1`)
+	sqlIncident          = fixed(`SELECT id, data FROM incidents WHERE id = ?`)
+	sqlIncidentByChannel = fixed(`SELECT id, data FROM incidents WHERE channel_id = ? ORDER BY id DESC LIMIT 1`)
 )
 
 // CreateIncident numbers inc with the next incident number (one more than
-// the largest so far: the write transaction holds the write lock, so no
-// other writer can take the same number) and inserts it.
-func (t *tx) CreateIncident(inc *incident.Incident) error {
+// the largest so far: a write transaction holds the store's write lock, so
+// no other writer can take the same number) and inserts it.
+func (t *Tx) CreateIncident(inc *incident.Incident) error {
 	const op = "create incident"
 	if err := t.writing(op); err != nil {
 		return err
@@ -45,7 +44,7 @@ func (t *tx) CreateIncident(inc *incident.Incident) error {
 }
 
 // SaveIncident replaces a stored incident with inc.
-func (t *tx) SaveIncident(inc *incident.Incident) error {
+func (t *Tx) SaveIncident(inc *incident.Incident) error {
 	row, err := rows.Incident(inc)
 	if err != nil {
 		return fmt.Errorf("save incident #%d: %w", inc.ID, err)
@@ -55,40 +54,36 @@ func (t *tx) SaveIncident(inc *incident.Incident) error {
 }
 
 // Incident returns incident id, or an ENOTFOUND *incident.Error.
-func (t *tx) Incident(id int64) (*incident.Incident, error) {
-	row := t.queryRow(sqlIncident, id)
-	inc, err := scanIncident(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, rows.NotFound(id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read incident #%d: %w", id, err)
-	}
-	return inc, nil
+func (t *Tx) Incident(id int64) (*incident.Incident, error) {
+	return t.incident(rows.NotFound(id), fmt.Sprintf("read incident #%d", id), sqlIncident, id)
 }
 
 // IncidentByChannel returns the incident whose channel is channelID (the
 // newest, should two ever share one), or an ENOTFOUND *incident.Error.
-func (t *tx) IncidentByChannel(channelID string) (*incident.Incident, error) {
+func (t *Tx) IncidentByChannel(channelID string) (*incident.Incident, error) {
 	missing := rows.ChannelNotFound(channelID)
 	if channelID == "" { // incidents whose channel is not created yet
 		return nil, missing
 	}
-	row := t.queryRow(sqlIncidentByChannel, channelID)
-	inc, err := scanIncident(row)
-	if errors.Is(err, sql.ErrNoRows) {
+	return t.incident(missing, "read incident of channel "+channelID, sqlIncidentByChannel, channelID)
+}
+
+// incident reads the incident of a query of (id, data), or missing.
+func (t *Tx) incident(missing error, op, query string, args ...any) (*incident.Incident, error) {
+	inc, err := scanIncident(t.queryRow(query, args...))
+	if errors.Is(err, ErrNoRow) {
 		return nil, missing
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read incident of channel %s: %w", channelID, err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return inc, nil
 }
 
 // Incidents returns the incidents f selects, newest (highest number) first.
-// Its query is built for the filter, so that SQLite can use the state
-// index, and is not prepared: listing is rare.
-func (t *tx) Incidents(f incident.Filter) ([]*incident.Incident, error) {
+// Its query is built for the filter, so that the state index can serve it,
+// and is not prepared: listing is rare.
+func (t *Tx) Incidents(f incident.Filter) ([]*incident.Incident, error) {
 	var where []string
 	var args []any
 	if f.State != "" {
@@ -110,7 +105,7 @@ func (t *tx) Incidents(f incident.Filter) ([]*incident.Incident, error) {
 
 // scanIncident decodes a row of (id, data). The id column is the truth;
 // the copy inside data is overwritten.
-func scanIncident(r rowScanner) (*incident.Incident, error) {
+func scanIncident(r Row) (*incident.Incident, error) {
 	var id int64
 	var data string
 	if err := r.Scan(&id, &data); err != nil {
