@@ -26,43 +26,58 @@
 // The field's terms mean what they mean in incident response: an
 // incident, its escalation, an acknowledgement, a runbook (the scenario's
 // steps), the RTO and RPO of the service that broke, the recovery point,
-// the postmortem and its action items. Words of drbot's own:
+// the postmortem and its action items. Each word of drbot's own below
+// means one thing, in the code, its comments and the docs:
 //
-//   - plan: the team's YAML file (docs/plan.md); a scenario is one "if X
-//     happens, we do Y" of it, and a service is what breaks (never the
-//     engine).
-//   - role: a list of contacts in escalation order. To page a role is to
-//     send its current contact a direct message with Acknowledge.
+//   - plan: the team's YAML file (docs/plan.md, playbooks.Plan). A
+//     scenario is one "if X happens, we do Y" of it; a service is what
+//     breaks, never the engine.
+//   - role: a list of contacts in escalation order (RolePage is a role's
+//     paging state in one incident). A page is one direct message with
+//     Acknowledge to one contact of a role.
 //   - callout: the pages of a role from the top of its list, one contact
-//     every ack_timeout, until someone acknowledges or it runs out;
-//     paging a role again (/incident page, an RTO breach) starts a new
-//     callout (RolePage.CalloutStart, WaitingSince). A callout about other
-//     roles (RolePage.About) pages the commander when they run out.
+//     every ack_timeout, until a contact acknowledges or the list runs out
+//     (RolePage.CalloutStart counts the pages before it). Paging a role
+//     again after that (/incident page, an RTO breach) starts a new
+//     callout. When a role's callout runs out, the commander role gets a
+//     callout about it (RolePage.About), which stands down once that role
+//     answers.
 //   - paging round: one pass of a callout over a role's contacts; the
-//     plan's paging.rounds says how many before the channel is told
-//     nobody answered (RolePage.Sent counts the pages).
-//   - step record: one step of the runbook as it was walked
-//     (StepRecord), its outcome (StepOutcome) and its approval
-//     (Approval); a button names its step record by index in
-//     Incident.Steps. A run is only Engine.Run, the loop that ticks.
-//   - approval request: one asking for a step's approval; asking again
-//     after a denial makes the next (StepRecord.ApprovalRequest numbers
-//     them), and a button of an earlier request is refused as stale.
+//     plan's paging.rounds says how many a callout makes before the
+//     channel is told nobody answered. Nothing else is called a round.
+//   - step record: one step of the runbook as it was walked (StepRecord):
+//     when it started and ended, its outcome (StepOutcome) and its
+//     approval (Approval). Incident.Steps holds them in order, and a
+//     step's buttons name their record by its index there.
+//   - approval request: one asking for a step's approval, numbered
+//     (StepRecord.ApprovalRequest); asking again after a denial makes the
+//     next, and a button of an earlier request is refused as stale.
 //   - review notice: one sending of the contact-list review to its
-//     owners, the first or an overdue reminder, numbered (ReviewBody.Notice);
-//     a button of an earlier notice is recognised.
-//   - alert episode: one problem of an alert group, from its first
-//     firing notification to its resolution (AlertGroup, alert.go); the
-//     group's next firing after that is a new episode.
+//     owners, the first or an overdue reminder, numbered
+//     (ReviewBody.Notice); a press on an earlier notice is told so.
+//   - alert group: the alerts monitoring sends as one notification
+//     (AlertGroup, Alertmanager's groupKey). An alert episode is one
+//     problem of a group, from its first firing notification to its
+//     resolution (alertState.Episode numbers them); the group's next
+//     firing starts the next episode, with a new ask (the message in
+//     alert_channel with Declare and Dismiss) or a new incident.
 //   - event: one line of an incident's timeline (Event, EventKind); the
 //     kinds are a contract (docs/http.md).
+//   - timer: one deadline (Timer, TimerKind), unique by key.
 //   - outbox message: one chat call waiting to be made (Outgoing,
 //     OutKind), in a lane: the messages of one lane go in order. A
-//     delivery pass is one reading of the lanes' due heads by Deliver
-//     (never called a round).
-//   - timer: one deadline (Timer, TimerKind), unique by key.
+//     delivery pass is one reading of the lanes' due messages by Deliver.
+//   - tick: one call of Tick, which fires the timers that are due and
+//     delivers the outbox messages that are due. Engine.Run does the same
+//     in loops of its own, waking whenever something falls due; nothing
+//     else is called a run.
 //   - drill: an incident declared to practise; everything it posts says
 //     [DRILL], and its postmortem scores the exercise.
+//
+// Stored state keeps the names it was first written with: a callout's
+// fields are run_start and run_at in the incident's JSON, an approval
+// request is approval_round, and review notices and alert episodes are
+// round (TestStoredJSONUnchanged holds them).
 //
 // # Where each rule is
 //
