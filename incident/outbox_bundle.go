@@ -138,15 +138,14 @@ func (d *delivery) deliverUnit(ctx context.Context, unit []Outgoing) (sent int, 
 	for i, p := range pages {
 		parts[i] = bundlePart{Ref: p.o.Body.Ref, Incident: p.o.IncidentID, Message: namedChannel(*p.o.Body.Message, p.inc)}
 	}
+	// Encoded before the send, so that nothing but the record comes
+	// between Slack's answer and the pages marked sent.
+	state, err := json.Marshal(parts)
+	if err != nil {
+		return 0, append(errs, fmt.Errorf("encode the bundle of %d pages: %w", len(parts), err))
+	}
 	first := pages[0]
-	user, err := d.recipient(ctx, first.o, first.inc)
-	if err == nil {
-		err = d.pace("dm/" + user)
-	}
-	var ch, ts string
-	if err == nil {
-		ch, ts, err = d.s.cfg.Chat.DM(ctx, user, bundleMessage(parts))
-	}
+	res, user, err := d.dm(ctx, first.o, first.inc, bundleMessage(parts))
 	at := d.s.now() // when Slack answered
 	if err != nil {
 		if ctx.Err() != nil {
@@ -159,17 +158,13 @@ func (d *delivery) deliverUnit(ctx context.Context, unit []Outgoing) (sent int, 
 		}
 		return 0, errs
 	}
-	state, err := json.Marshal(parts)
-	if err != nil {
-		return 0, append(errs, fmt.Errorf("encode the bundle of %d pages: %w", len(parts), err))
-	}
 	err = d.update(ctx, first.o, func(tx Tx) error {
 		for _, p := range pages {
-			if err := d.recordSent(tx, p.o, p.inc, sendResult{channel: ch, ts: ts}, at); err != nil {
+			if err := d.recordSent(tx, p.o, p.inc, res, at); err != nil {
 				return err
 			}
 		}
-		return tx.Put(bundleKey(ch, ts), string(state))
+		return tx.Put(bundleKey(res.channel, res.ts), string(state))
 	})
 	if err != nil {
 		// Gone out, not marked sent: the pages go again (at least

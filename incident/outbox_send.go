@@ -44,62 +44,92 @@ func needMessage(o Outgoing, inc *Incident) (Message, error) {
 	return namedChannel(*o.Body.Message, inc), nil
 }
 
-// send makes the chat call(s) of one message: one method per kind.
-func (d *delivery) send(ctx context.Context, o Outgoing, inc *Incident) (sendResult, error) {
-	switch o.Kind {
+// target is what a send needs resolved before its call, for the kinds
+// that need it (sendSpec): the message, naming the channel Slack gave, and
+// the incident channel it goes to.
+type target struct {
+	m  Message
+	ch string
+}
+
+// sendSpec is how one kind of outbox message is sent: what it needs
+// resolved first (its message, the incident channel), then the call.
+type sendSpec struct {
+	message, channel bool
+	call             func(d *delivery, ctx context.Context, o Outgoing, inc *Incident, t target) (sendResult, error)
+}
+
+// sendSpecOf returns the sendSpec of kind; false for an unknown kind.
+func sendSpecOf(kind OutKind) (sendSpec, bool) {
+	switch kind {
 	case OutCreateChannel:
-		return d.sendCreateChannel(ctx, o, inc)
+		return sendSpec{call: (*delivery).sendCreateChannel}, true
 	case OutInvite:
-		return d.sendInvite(ctx, o, inc)
+		return sendSpec{channel: true, call: (*delivery).sendInvite}, true
 	case OutTopic:
-		return d.sendTopic(ctx, o, inc)
+		return sendSpec{channel: true, call: (*delivery).sendTopic}, true
 	case OutPost:
-		return d.sendPost(ctx, o, inc)
+		return sendSpec{message: true, channel: true, call: (*delivery).sendPost}, true
 	case OutDM:
-		return d.sendDM(ctx, o, inc)
+		return sendSpec{message: true, call: (*delivery).sendDM}, true
 	case OutUpdate:
-		return d.sendUpdate(ctx, o, inc)
+		return sendSpec{message: true, call: (*delivery).sendUpdate}, true
 	case OutEphemeral:
-		return d.sendEphemeral(ctx, o, inc)
+		return sendSpec{message: true, channel: true, call: (*delivery).sendEphemeral}, true
 	case OutReview:
-		return d.sendReview(ctx, o)
+		return sendSpec{call: func(d *delivery, ctx context.Context, o Outgoing, _ *Incident, _ target) (sendResult, error) {
+			return d.sendReview(ctx, o)
+		}}, true
 	case OutWebhook:
-		return d.sendWebhook(ctx, o, inc)
+		return sendSpec{call: (*delivery).sendWebhook}, true
 	case OutPin:
-		return d.sendPin(ctx, o)
+		return sendSpec{call: (*delivery).sendPin}, true
 	}
-	return sendResult{}, &badMessage{reason: fmt.Sprintf("unknown outbox kind %q", o.Kind)}
+	return sendSpec{}, false
+}
+
+// send makes the chat call(s) of one message: what its kind needs
+// resolved first, then one method per kind.
+func (d *delivery) send(ctx context.Context, o Outgoing, inc *Incident) (sendResult, error) {
+	spec, ok := sendSpecOf(o.Kind)
+	if !ok {
+		return sendResult{}, &badMessage{reason: fmt.Sprintf("unknown outbox kind %q", o.Kind)}
+	}
+	var (
+		t   target
+		err error
+	)
+	if spec.message {
+		if t.m, err = needMessage(o, inc); err != nil {
+			return sendResult{}, err
+		}
+	}
+	if spec.channel {
+		if t.ch, err = incidentChannel(o, inc); err != nil {
+			return sendResult{}, err
+		}
+	}
+	return spec.call(d, ctx, o, inc, t)
 }
 
 // sendCreateChannel creates the incident's channel, unless it has one.
-func (d *delivery) sendCreateChannel(ctx context.Context, o Outgoing, inc *Incident) (sendResult, error) {
-	var res sendResult
-	if inc == nil {
+func (d *delivery) sendCreateChannel(ctx context.Context, o Outgoing, inc *Incident, _ target) (res sendResult, err error) {
+	switch {
+	case inc == nil:
 		return res, &badMessage{reason: "create_channel without an incident"}
-	}
-	if inc.ChannelID != "" {
+	case inc.ChannelID != "":
 		res.alreadyExists = true
 		return res, nil
-	}
-	if o.Body.Name == "" {
+	case o.Body.Name == "":
 		return res, &badMessage{reason: "create_channel without a name"}
 	}
-	id, name, err := d.s.cfg.Chat.CreateChannel(ctx, o.Body.Name)
-	if err != nil {
-		return res, err
-	}
-	res.createdID, res.createdName = id, name
-	return res, nil
+	res.createdID, res.createdName, err = d.s.cfg.Chat.CreateChannel(ctx, o.Body.Name)
+	return res, err
 }
 
 // sendInvite invites the message's users and contacts to the incident
 // channel; a contact who cannot be found is skipped, not a failure.
-func (d *delivery) sendInvite(ctx context.Context, o Outgoing, inc *Incident) (sendResult, error) {
-	var res sendResult
-	ch, err := incidentChannel(o, inc)
-	if err != nil {
-		return res, err
-	}
+func (d *delivery) sendInvite(ctx context.Context, o Outgoing, inc *Incident, t target) (res sendResult, err error) {
 	users := make([]string, 0, len(o.Body.Users)+len(o.Body.Contacts))
 	seen := map[string]bool{}
 	add := func(u string) {
@@ -127,129 +157,100 @@ func (d *delivery) sendInvite(ctx context.Context, o Outgoing, inc *Incident) (s
 	if len(users) == 0 {
 		return res, nil
 	}
-	return res, d.s.cfg.Chat.Invite(ctx, ch, users)
+	return res, d.s.cfg.Chat.Invite(ctx, t.ch, users)
 }
 
 // sendTopic sets the incident channel's topic.
-func (d *delivery) sendTopic(ctx context.Context, o Outgoing, inc *Incident) (sendResult, error) {
-	ch, err := incidentChannel(o, inc)
-	if err != nil {
-		return sendResult{}, err
-	}
-	return sendResult{}, d.s.cfg.Chat.SetTopic(ctx, ch, o.Body.Topic)
+func (d *delivery) sendTopic(ctx context.Context, o Outgoing, _ *Incident, t target) (sendResult, error) {
+	return sendResult{}, d.s.cfg.Chat.SetTopic(ctx, t.ch, o.Body.Topic)
 }
 
 // sendPost posts in a channel, paced.
-func (d *delivery) sendPost(ctx context.Context, o Outgoing, inc *Incident) (sendResult, error) {
-	var res sendResult
-	m, err := needMessage(o, inc)
-	if err != nil {
-		return res, err
-	}
-	ch, err := incidentChannel(o, inc)
-	if err != nil {
-		return res, err
-	}
-	if err := d.pace(ch); err != nil {
-		return res, err
-	}
-	if cp, ok := d.s.cfg.Chat.(ChannelPoster); ok {
-		id, ts, err := cp.PostTo(ctx, ch, m)
-		if err != nil {
-			return res, err
+func (d *delivery) sendPost(ctx context.Context, _ Outgoing, _ *Incident, t target) (res sendResult, err error) {
+	err = d.paced(t.ch, func() error {
+		var err error
+		if cp, ok := d.s.cfg.Chat.(ChannelPoster); ok {
+			res.channel, res.ts, err = cp.PostTo(ctx, t.ch, t.m)
+			return err
 		}
-		res.channel, res.ts = id, ts
-		return res, nil
-	}
-	ts, err := d.s.cfg.Chat.Post(ctx, ch, m)
-	if err != nil {
-		return res, err
-	}
-	res.channel, res.ts = ch, ts
-	return res, nil
+		res.channel = t.ch
+		res.ts, err = d.s.cfg.Chat.Post(ctx, t.ch, t.m)
+		return err
+	})
+	return res, err
 }
 
 // sendDM sends a direct message to a member or a plan contact, paced.
-func (d *delivery) sendDM(ctx context.Context, o Outgoing, inc *Incident) (sendResult, error) {
-	var res sendResult
-	m, err := needMessage(o, inc)
+func (d *delivery) sendDM(ctx context.Context, o Outgoing, inc *Incident, t target) (sendResult, error) {
+	res, _, err := d.dm(ctx, o, inc, t.m)
+	return res, err
+}
+
+// dm sends m in the direct conversation with o's recipient, paced, and
+// returns where it went and the member it went to.
+func (d *delivery) dm(ctx context.Context, o Outgoing, inc *Incident, m Message) (res sendResult, user string, err error) {
+	if user, err = d.recipient(ctx, o, inc); err != nil {
+		return res, user, err
+	}
+	err = d.paced("dm/"+user, func() error {
+		var err error
+		res.channel, res.ts, err = d.s.cfg.Chat.DM(ctx, user, m)
+		return err
+	})
+	return res, user, err
+}
+
+// ref looks up where the message remembered under ref went; found is
+// false while it has not gone out.
+func (d *delivery) ref(ctx context.Context, ref string) (ch, ts string, found bool, err error) {
+	err = d.s.cfg.Store.View(ctx, func(tx Tx) error {
+		var err error
+		ch, ts, found, err = tx.Ref(ref)
+		return err
+	})
 	if err != nil {
-		return res, err
+		return "", "", false, &storeError{fmt.Errorf("look up message ref %q: %w", ref, err)}
 	}
-	user, err := d.recipient(ctx, o, inc)
-	if err != nil {
-		return res, err
-	}
-	if err := d.pace("dm/" + user); err != nil {
-		return res, err
-	}
-	ch, ts, err := d.s.cfg.Chat.DM(ctx, user, m)
-	if err != nil {
-		return res, err
-	}
-	res.channel, res.ts = ch, ts
-	return res, nil
+	return ch, ts, found, nil
 }
 
 // sendUpdate changes a message posted earlier, found by its ref; it waits
 // for the post while that may still go out.
-func (d *delivery) sendUpdate(ctx context.Context, o Outgoing, inc *Incident) (sendResult, error) {
-	var res sendResult
-	m, err := needMessage(o, inc)
-	if err != nil {
-		return res, err
-	}
+func (d *delivery) sendUpdate(ctx context.Context, o Outgoing, _ *Incident, t target) (sendResult, error) {
 	if o.Body.UpdateRef == "" {
-		return res, &badMessage{reason: "update without a ref"}
+		return sendResult{}, &badMessage{reason: "update without a ref"}
 	}
-	var (
-		ch, ts string
-		found  bool
-	)
-	err = d.s.cfg.Store.View(ctx, func(tx Tx) error {
-		var err error
-		ch, ts, found, err = tx.Ref(o.Body.UpdateRef)
-		return err
-	})
-	if err != nil {
-		return res, &storeError{fmt.Errorf("look up message ref %q: %w", o.Body.UpdateRef, err)}
-	}
-	if !found {
-		// The message it changes has not gone out yet (it is in
-		// another lane, or waiting); after a few looks, it never will.
-		if o.Attempts >= maxRefWaits {
-			// The post's own failure is in the timeline already.
-			return res, &badMessage{reason: fmt.Sprintf("message %q to update was never posted", o.Body.UpdateRef), quiet: true}
-		}
-		return res, &waitError{fmt.Sprintf("waiting for message %q to be posted", o.Body.UpdateRef)}
+	ch, ts, found, err := d.ref(ctx, o.Body.UpdateRef)
+	switch {
+	case err != nil:
+		return sendResult{}, err
+	case !found && o.Attempts >= maxRefWaits:
+		// The message it changes has not gone out yet (it is in another
+		// lane, or waiting); after a few looks, it never will. The post's
+		// own failure is in the timeline already.
+		return sendResult{}, &badMessage{reason: fmt.Sprintf("message %q to update was never posted", o.Body.UpdateRef), quiet: true}
+	case !found:
+		return sendResult{}, &waitError{fmt.Sprintf("waiting for message %q to be posted", o.Body.UpdateRef)}
 	}
 	update := func(m Message) error { return d.s.cfg.Chat.Update(ctx, ch, ts, m) }
 	// A page sent in a bundle changes its part only (outbox_bundle.go).
-	if bundled, err := d.bundledUpdate(ctx, ch, ts, o.Body.UpdateRef, m, update); bundled || err != nil {
-		return res, err
+	if bundled, err := d.bundledUpdate(ctx, ch, ts, o.Body.UpdateRef, t.m, update); bundled || err != nil {
+		return sendResult{}, err
 	}
-	return res, update(m)
+	return sendResult{}, update(t.m)
 }
 
 // sendEphemeral answers one member with a message only they see.
-func (d *delivery) sendEphemeral(ctx context.Context, o Outgoing, inc *Incident) (sendResult, error) {
-	m, err := needMessage(o, inc)
-	if err != nil {
-		return sendResult{}, err
-	}
+func (d *delivery) sendEphemeral(ctx context.Context, o Outgoing, _ *Incident, t target) (sendResult, error) {
 	if o.Body.User == "" {
 		return sendResult{}, &badMessage{reason: "ephemeral without a user"}
 	}
-	ch, err := incidentChannel(o, inc)
-	if err != nil {
-		return sendResult{}, err
-	}
-	return sendResult{}, d.s.cfg.Chat.Ephemeral(ctx, ch, o.Body.User, m)
+	return sendResult{}, d.s.cfg.Chat.Ephemeral(ctx, t.ch, o.Body.User, t.m)
 }
 
 // sendWebhook calls the paging webhook, whose URL is read from the plan
 // at send time so that it is never stored.
-func (d *delivery) sendWebhook(ctx context.Context, o Outgoing, inc *Incident) (sendResult, error) {
+func (d *delivery) sendWebhook(ctx context.Context, o Outgoing, inc *Incident, _ target) (sendResult, error) {
 	hooks := d.s.cfg.Webhooks
 	if hooks == nil {
 		return sendResult{}, &badMessage{reason: "no webhook poster to call the paging webhook with"}
@@ -274,18 +275,12 @@ func (d *delivery) sendWebhook(ctx context.Context, o Outgoing, inc *Incident) (
 
 // sendPin pins a message posted earlier, found by its ref. The post that
 // asked for the pin recorded the ref before enqueueing it.
-func (d *delivery) sendPin(ctx context.Context, o Outgoing) (sendResult, error) {
-	var ch, ts string
-	var found bool
-	err := d.s.cfg.Store.View(ctx, func(tx Tx) error {
-		var err error
-		ch, ts, found, err = tx.Ref(o.Body.UpdateRef)
-		return err
-	})
-	if err != nil {
+func (d *delivery) sendPin(ctx context.Context, o Outgoing, _ *Incident, _ target) (sendResult, error) {
+	ch, ts, found, err := d.ref(ctx, o.Body.UpdateRef)
+	switch {
+	case err != nil:
 		return sendResult{}, err
-	}
-	if !found {
+	case !found:
 		return sendResult{}, &badMessage{reason: "no message " + o.Body.UpdateRef + " to pin"}
 	}
 	return sendResult{}, d.s.cfg.Chat.Pin(ctx, ch, ts)

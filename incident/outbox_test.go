@@ -576,9 +576,10 @@ func (c *latentChat) sends() []sentAt {
 }
 
 // TestDeliverPacesPostsPerConversation: Slack allows about one post a
-// second per channel, so drbot spaces its own posts in a conversation by
-// a second instead of learning the limit from 429s; an update is not
-// paced, and another conversation (a page's DM) is not held up.
+// second per channel, counted as posts arrive, so drbot spaces its own
+// posts in a conversation by a second from Slack's answer to the one
+// before instead of learning the limit from 429s; an update is not paced,
+// and another conversation (a page's DM) is not held up.
 func TestDeliverPacesPostsPerConversation(t *testing.T) {
 	e := newOutboxEnv(t)
 	e.incident(t, "C0001")
@@ -638,10 +639,11 @@ func TestDeliverPacesPostsPerConversation(t *testing.T) {
 	}
 	for i := 1; i < len(posts); i++ {
 		gap := posts[i].at - posts[i-1].at
-		// At least a second apart, and not much more: the post waits
-		// for its turn, not for a backoff.
-		if gap < time.Second || gap > time.Second+100*time.Millisecond {
-			t.Errorf("post %q went %v after %q, want 1s..1.1s", posts[i].text, gap, posts[i-1].text)
+		// A second after Slack answered the post before (which took
+		// 100ms), and not much more: the post waits for its turn, not
+		// for a backoff.
+		if gap < 1100*time.Millisecond || gap > 1200*time.Millisecond {
+			t.Errorf("post %q went %v after %q, want 1.1s..1.2s", posts[i].text, gap, posts[i-1].text)
 		}
 	}
 	if update == nil || update.at >= time.Second {
