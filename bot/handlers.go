@@ -81,17 +81,19 @@ const channelPoll = 20 * time.Millisecond
 // gave (after name_taken, inc-1-api-down-2): the outbox creates it at
 // once, so the answer waits for it until deadline, then goes with the
 // name asked for (and the incident's follow-up in the same conversation
-// says the real one).
+// says the real one). It does not wait when the engine says the answer is
+// final without the channel: Slack holds creations back, and the channel
+// is queued behind others.
 func (s *Server) declaredReply(ctx context.Context, reply incident.Reply, deadline time.Time) string {
 	tick := time.NewTicker(channelPoll)
 	defer tick.Stop()
 	for {
-		text, ready, err := s.svc.DeclaredReply(ctx, reply.Declared)
+		text, final, err := s.svc.DeclaredReply(ctx, reply.Declared)
 		switch {
 		case err != nil:
 			s.log.Warn("could not read the declared incident's channel", "incident", reply.Declared, "err", err)
 			return reply.Text
-		case ready:
+		case final:
 			return text
 		case !time.Now().Before(deadline):
 			return reply.Text

@@ -39,8 +39,10 @@ type Engine interface {
 	// unarchived): drbot stops (or resumes) posting there.
 	ChannelArchived(ctx context.Context, channelID, by string, archived bool) error
 	// DeclaredReply is the answer to a declaration, naming the channel
-	// Slack gave once it exists (ready).
-	DeclaredReply(ctx context.Context, id int64) (text string, ready bool, err error)
+	// Slack gave once it exists; final when it does, or when its creation
+	// is queued behind others (Slack holds creations back) and the answer
+	// goes at once with the name asked for.
+	DeclaredReply(ctx context.Context, id int64) (text string, final bool, err error)
 }
 
 var _ Engine = (*incident.Engine)(nil)

@@ -95,10 +95,16 @@ func channelRenamed(tx Tx, inc *Incident) error {
 }
 
 // DeclaredReply returns the answer to the declaration of incident id
-// (what Command answered), and whether its channel exists yet: once it
-// does, the answer links the channel Slack gave. A surface that can wait
-// a moment before answering (Slack's 3 s) asks until ready.
-func (s *Engine) DeclaredReply(ctx context.Context, id int64) (text string, ready bool, err error) {
+// (what Command answered), and whether that answer is final: its channel
+// exists, and the answer links the channel Slack gave; or Slack is holding
+// channel creations back (a conversations.create answered 429 whose
+// Retry-After has not passed: outbox_hold.go), so the channel is queued
+// behind others and the answer names the one asked for at once. The
+// channel follows when Slack creates it: everyone paged is invited, and
+// the conversation where it was declared is told the name Slack gave
+// when it is not the one asked for (channelRenamed). A surface that can
+// wait a moment before answering (Slack's 3 s) asks until final.
+func (s *Engine) DeclaredReply(ctx context.Context, id int64) (text string, final bool, err error) {
 	var inc *Incident
 	err = s.cfg.Store.View(ctx, func(tx Tx) error {
 		var err error
@@ -108,5 +114,5 @@ func (s *Engine) DeclaredReply(ctx context.Context, id int64) (text string, read
 	if err != nil {
 		return "", false, fmt.Errorf("declared reply of incident %d: %w", id, err)
 	}
-	return declaredReply(inc), inc.ChannelID != "", nil
+	return declaredReply(inc), inc.ChannelID != "" || s.creates.held(s.now()), nil
 }

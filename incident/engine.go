@@ -68,8 +68,11 @@ type Engine struct {
 	// would read the same lane heads and send each message twice. It is
 	// not timerMu, so that timers fire while Slack is slow to answer.
 	deliverMu sync.Mutex
-	// pace spaces the posts of each conversation (outbox.go).
+	// pace spaces the posts of each conversation (outbox_pace.go).
 	pace pacer
+	// creates says whether Slack holds channel creations back
+	// (outbox_hold.go).
+	creates createHold
 }
 
 type noMetrics struct{}

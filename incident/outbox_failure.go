@@ -93,6 +93,9 @@ func (d *delivery) failed(ctx context.Context, o Outgoing, inc *Incident, err er
 	case errors.As(err, &ce) && ce.RetryAfter > 0:
 		due := at.Add(time.Duration(ce.RetryAfter) * time.Second)
 		d.log.Warn("rate limited; retrying when Slack said", "id", o.ID, "kind", o.Kind, "retry_after_s", ce.RetryAfter)
+		if o.Kind == OutCreateChannel {
+			d.s.creates.hold(due)
+		}
 		return d.update(ctx, o, func(tx Tx) error { return tx.Retry(o.ID, due, err.Error()) })
 	}
 
