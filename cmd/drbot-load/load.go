@@ -87,6 +87,8 @@ type phase struct {
 	drbot  *proc
 	cl     *client
 	start  time.Time
+	// outboxLeft is what the outbox held when --pages-only stopped waiting.
+	outboxLeft int
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced whenever the state below changes
@@ -251,6 +253,8 @@ func runPhase(ctx context.Context, cfg Config, name, bin, dir string) (*PhaseRep
 		Name: name, Description: desc,
 		TrafficSeconds: traffic.Seconds(), TotalSeconds: total.Seconds(),
 		AckTimeoutSeconds: ackTimeout.Seconds(),
+		PagesOnly:         cfg.PagesOnly,
+		OutboxLeft:        p.outboxLeft,
 		Drbot:             mem,
 		DrbotLog:          LogReport{Warnings: drbot.warnings.Load(), Errors: drbot.errs.Load()},
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -78,6 +79,35 @@ func TestTinyStormPostgres(t *testing.T) {
 		var text bytes.Buffer
 		rep.WriteText(&text)
 		t.Errorf("storm on PostgreSQL: %d incidents, %d open, pages %+v; want 5, all resolved, all delivered once\n%s", p.Incidents, p.Unresolved, p.Pages, text.String())
+	}
+}
+
+// TestTinyStormPagesOnly: with --pages-only the storm ends when every page
+// is out, under Slack's rate limits, with the figures of the pages whole
+// and what was left in the outbox said rather than waited for.
+func TestTinyStormPagesOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs drbot")
+	}
+	cfg := tinyConfig()
+	cfg.Duration, cfg.RateLimits, cfg.PagesOnly, cfg.Bare = 0, true, true, false
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	p := rep.Phases[0]
+	if rep.Failed() || !p.PagesOnly || p.Pages.Lost != 0 || p.Pages.Doubled != 0 || p.Pages.Expected == 0 || p.Pages.Delivered != p.Pages.Expected || p.EscalationLateDM.N == 0 {
+		t.Errorf("pages-only storm: pages %+v, escalated pages %d; want every page delivered once and measured\n%s", p.Pages, p.EscalationLateDM.N, text.String())
+	}
+	if want := fmt.Sprintf("until every page was out (--pages-only; %d other messages left in the outbox)", p.OutboxLeft); !strings.Contains(text.String(), want) {
+		t.Errorf("the report does not say %q:\n%s", want, text.String())
+	}
+	if !strings.Contains(rep.Command, "-pages-only=true") {
+		t.Errorf("command line %q does not repeat -pages-only", rep.Command)
 	}
 }
 

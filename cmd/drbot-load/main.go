@@ -141,6 +141,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	fs.StringVar(&c.Team, "team", c.Team, "who the roles are: random (each role draws --contacts-per-role of --contacts), distinct (no contact in two roles: give --contacts of at least --scenarios x 3 x --contacts-per-role, and --scenarios as many as the storm's incidents for contacts of their own per incident) or shared (one on-call team: every scenario pages the same people in each role)")
 	fs.IntVar(&c.Rounds, "rounds", c.Rounds, "the plan's paging.rounds")
 	fs.DurationVar(&c.Drain, "drain", c.Drain, "longest wait, after the traffic, for channels, resolutions and an empty outbox")
+	fs.BoolVar(&c.PagesOnly, "pages-only", c.PagesOnly, "after the traffic, wait only until every page in the timelines has reached Slack (or was not sent once resolved), not for the rest of the outbox: the page figures are complete, the housekeeping left (topics, pins at 20 a minute) is counted, not waited for")
 	if err := fs.Parse(args); err != nil {
 		return c, false, err
 	}
@@ -191,6 +192,9 @@ type Config struct {
 	Team                     string // random, distinct, shared (--team)
 	Rounds                   int
 	Drain                    time.Duration
+	// PagesOnly ends a phase when its pages are all out rather than when
+	// the outbox is empty (--pages-only).
+	PagesOnly bool
 
 	// Progress receives a line per step of the run; nil discards.
 	Progress io.Writer `json:"-"`

@@ -36,7 +36,11 @@ type PhaseReport struct {
 	Name              string  `json:"name"` // "storm" or "long"
 	Description       string  `json:"description"`
 	TrafficSeconds    float64 `json:"traffic_seconds"` // sending requests (and waiting for channels, for the storm)
-	TotalSeconds      float64 `json:"total_seconds"`   // until drbot's outbox was empty
+	TotalSeconds      float64 `json:"total_seconds"`   // until drbot's outbox was empty (with PagesOnly: until every page was out)
+	// PagesOnly: the phase ended when every page was out (--pages-only),
+	// with OutboxLeft other messages still in drbot's outbox.
+	PagesOnly  bool `json:"pages_only,omitempty"`
+	OutboxLeft int  `json:"outbox_left,omitempty"`
 	AckTimeoutSeconds float64 `json:"ack_timeout_seconds"`
 	Incidents         int     `json:"incidents"`
 	Unresolved        int     `json:"unresolved"`
@@ -149,8 +153,12 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	for _, p := range r.Phases {
 		fmt.Fprintf(w, "\n== %s: %s\n", p.Name, p.Description)
-		fmt.Fprintf(w, "traffic %.1fs, until the outbox was empty %.1fs; %d incidents (%d left open)\n\n",
-			p.TrafficSeconds, p.TotalSeconds, p.Incidents, p.Unresolved)
+		until := "until the outbox was empty"
+		if p.PagesOnly {
+			until = fmt.Sprintf("until every page was out (--pages-only; %d other messages left in the outbox)", p.OutboxLeft)
+		}
+		fmt.Fprintf(w, "traffic %.1fs, %s %.1fs; %d incidents (%d left open)\n\n",
+			p.TrafficSeconds, until, p.TotalSeconds, p.Incidents, p.Unresolved)
 
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "answer latency (ms)\tn\tfailed\tdrbot p50\tp99\tmax\t\tbare p50\tp99\tmax\t")
@@ -266,5 +274,8 @@ func (c Config) CommandLine() string {
 	add("contacts-per-role", c.ContactsPerRole)
 	add("team", c.Team)
 	add("rounds", c.Rounds)
+	if c.PagesOnly {
+		add("pages-only", c.PagesOnly)
+	}
 	return strings.Join(args, " ")
 }

@@ -183,8 +183,12 @@ func (p *phase) waitChannel(ctx context.Context, inc *loadInc, deadline time.Tim
 }
 
 // drain waits until drbot's outbox is empty: everything it had to say has
-// reached the fake Slack (or failed for good).
+// reached the fake Slack (or failed for good). With --pages-only it waits
+// until every page is out, and says what was left in the outbox.
 func (p *phase) drain(ctx context.Context, dbPath string) error {
+	if p.cfg.PagesOnly {
+		return p.drainPages(ctx, dbPath)
+	}
 	store, err := openRead(ctx, dbPath)
 	if err != nil {
 		return fmt.Errorf("open the database to watch the outbox: %w", err)
@@ -225,4 +229,51 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// drainPages waits until every page in the timelines has reached the fake
+// Slack or was not sent because its incident was resolved first, then
+// records how many messages the outbox still holds.
+func (p *phase) drainPages(ctx context.Context, dbPath string) error {
+	deadline := time.Now().Add(p.cfg.Drain)
+	lost := -1
+	for time.Now().Before(deadline) {
+		incs, timelines, notSent, err := p.readTimelines(ctx, dbPath)
+		if err != nil {
+			return err
+		}
+		p.poll()
+		var pr PhaseReport
+		p.mu.Lock()
+		p.pagesLocked(&pr, incs, timelines, notSent)
+		p.mu.Unlock()
+		if lost = pr.Pages.Lost; lost == 0 {
+			return p.readOutboxLeft(ctx, dbPath)
+		}
+		if !sleepUntil(ctx, time.Now().Add(500*time.Millisecond)) {
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("%d pages in the timelines had not reached Slack after --drain %s", lost, p.cfg.Drain)
+}
+
+// readOutboxLeft records how many messages drbot's outbox still holds
+// (--pages-only does not wait for them).
+func (p *phase) readOutboxLeft(ctx context.Context, dbPath string) error {
+	store, err := openRead(ctx, dbPath)
+	if err != nil {
+		return fmt.Errorf("open the database to read the outbox: %w", err)
+	}
+	defer store.Close()
+	var depth int
+	err = store.View(ctx, func(tx incident.Tx) error {
+		var err error
+		depth, err = tx.OutboxDepth()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("read the outbox depth: %w", err)
+	}
+	p.outboxLeft = depth
+	return nil
 }
