@@ -51,7 +51,7 @@ func TestParseCommand(t *testing.T) {
 		{"<@U123>", incident.Command{}, `Unknown command "<@U123>"`},
 		{"<!here>", incident.Command{}, `Unknown command "&lt;!here&gt;"`},
 		{"note a\x00b\x1bc\u0085d", incident.Command{Name: "note", Text: "abcd"}, ""},
-		{"note \xff\xfe", incident.Command{Name: "note", Text: "\uFFFD"}, ""}, // a run of bad bytes is one replacement
+		{"note \xff\xfe", incident.Command{Name: "note", Text: "\uFFFD"}, ""}, // a sequence of bad bytes is one replacement
 	}
 	for _, tt := range tests {
 		got, err := incident.ParseCommand(tt.text)

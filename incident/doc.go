@@ -44,7 +44,8 @@
 //     answers.
 //   - paging round: one pass of a callout over a role's contacts; the
 //     plan's paging.rounds says how many a callout makes before the
-//     channel is told nobody answered. Nothing else is called a round.
+//     channel is told nobody answered. Nothing else in the engine is called a
+//     round.
 //   - step record: one step of the runbook as it was walked (StepRecord):
 //     when it started and ended, its outcome (StepOutcome) and its
 //     approval (Approval). Incident.Steps holds them in order, and a
@@ -70,7 +71,7 @@
 //   - tick: one call of Tick, which fires the timers that are due and
 //     delivers the outbox messages that are due. Engine.Run does the same
 //     in loops of its own, waking whenever something falls due; nothing
-//     else is called a run.
+//     else in the engine is called a run.
 //   - drill: an incident declared to practise; everything it posts says
 //     [DRILL], and its postmortem scores the exercise.
 //
