@@ -82,24 +82,30 @@
 //
 // # Where each rule is
 //
+//	the engine, one change of an incident   engine.go New, Engine; op.go op
 //	declare an incident, name its channel   declare.go Declare, op.declare; channelname.go
 //	page a role, escalate to the next       paging.go pageRole, pageCallout, escalate
 //	acknowledge, stand down                 respond.go acknowledge, ackRole, standDown
 //	walk the steps, answer a decision       steps.go enterStep, pressStep
 //	approve or deny a step                  steps.go requestApproval, decide; approval_wait.go
-//	RTO alerts, projection, breach          rto.go scheduleRTO, checkProjection, fireRTO, breach
+//	RTO alerts, projection, breach          rto.go scheduleRTO, checkProjection, fireRTO, breach; projection.go
+//	began, recovery point, impact, actions  postmortem_input.go; when.go ParseWhen
 //	resolve                                 resolve.go resolve; afterresolve.go
+//	a channel archived while open           archived.go
+//	what a chat surface hands the engine    requests.go (CommandRequest, PressRequest, Reply)
 //	/incident commands                      command_parse.go ParseCommand; commands.go Command
 //	button presses                          actions.go Press, parseAction
 //	alerts from monitoring                  alert.go Alert; alert_ask.go; alert_phase.go
 //	contact-list review                     review.go; review_delivery.go; review_message.go
-//	schedules (review, drills)              schedule.go syncSchedules, handleSchedule
+//	schedules (review, drills)              schedule.go syncSchedules, handleSchedule; schedulenext.go nextFire
 //	timers                                  timers.go Tick, handleTimer; run.go Run
-//	the outbox worker                       outbox.go Deliver; outbox_send.go; outbox_failure.go
+//	the outbox worker                       outbox.go Deliver; outbox_send.go; outbox_failure.go;
+//	                                        outbox_pace.go; outbox_bundle.go; outbox_recipient.go
 //	every text drbot posts                  messages.go; messages_paging.go; text.go
 //	the postmortem                          postmortem_build.go BuildPostmortem; postmortem_findings.go;
 //	                                        postmortem_markdown.go Markdown; postmortem.go (the JSON)
-//	figures across incidents                stats.go ComputeStats
+//	figures across incidents                stats.go ComputeStats; stats_text.go
+//	sign-in to the web pages                websignin.go
 //	the state and its interfaces            model.go (Incident, Event, Timer, Outgoing, Store, Tx);
 //	                                        chat.go (Chat, Directory, Webhooks); errors.go (Error)
 //
