@@ -160,29 +160,21 @@ func (w *mdWriter) keyFigures() {
 
 // acks writes who acknowledged each role's page, after how many pages.
 func (w *mdWriter) acks() {
-	if len(w.pm.Acks) == 0 {
-		return
-	}
-	w.WriteString("### Acknowledgements\n\n| Role | Acknowledged by | Pages | Time to acknowledge |\n|---|---|---|---|\n")
-	for _, a := range w.pm.Acks {
-		if a.Acknowledged {
-			w.row(a.Role, w.name(a.Contact), fmt.Sprint(a.Pages), mdSeconds(a.AckSeconds))
-		} else {
-			w.row(a.Role, "nobody", fmt.Sprint(a.Pages), "")
+	mdTable(w, "### Acknowledgements", []string{"Role", "Acknowledged by", "Pages", "Time to acknowledge"}, w.pm.Acks, func(a PMAck) []string {
+		if !a.Acknowledged {
+			return []string{a.Role, "nobody", fmt.Sprint(a.Pages), ""}
 		}
-	}
-	w.WriteString("\n")
+		return []string{a.Role, w.name(a.Contact), fmt.Sprint(a.Pages), mdSeconds(a.AckSeconds)}
+	})
 }
 
 // steps writes the runbook steps with their outcome against their estimate.
 func (w *mdWriter) steps() {
-	w.WriteString("### Steps\n\n")
 	if len(w.pm.Steps) == 0 {
-		w.WriteString("No step was started.\n\n")
+		w.WriteString("### Steps\n\nNo step was started.\n\n")
 		return
 	}
-	w.WriteString("| Step | Outcome | Estimate | Actual | By |\n|---|---|---|---|---|\n")
-	for _, s := range w.pm.Steps {
+	mdTable(w, "### Steps", []string{"Step", "Outcome", "Estimate", "Actual", "By"}, w.pm.Steps, func(s PMStep) []string {
 		step := "**" + s.ID + "**"
 		if s.Do != "" {
 			step += " " + s.Do
@@ -191,77 +183,90 @@ func (w *mdWriter) steps() {
 		if s.EstimateSeconds > 0 {
 			est = mdSeconds(s.EstimateSeconds)
 		}
-		w.row(step, string(s.Outcome), est, mdSeconds(s.ActualSeconds), w.name(s.By))
-	}
-	w.WriteString("\n")
+		return []string{step, string(s.Outcome), est, mdSeconds(s.ActualSeconds), w.name(s.By)}
+	})
 }
 
 // decisions writes the answers given to the runbook's questions.
 func (w *mdWriter) decisions() {
-	if len(w.pm.Decisions) == 0 {
-		return
-	}
-	w.WriteString("### Decisions\n\n")
-	for _, d := range w.pm.Decisions {
+	mdList(w, "### Decisions", w.pm.Decisions, func(d PMDecision) string {
 		q := ""
 		if d.Ask != "" {
 			q = " " + w.text(d.Ask)
 		}
-		fmt.Fprintf(w, "- %s **%s**%s Answer: **%s**", w.time(d.At), w.text(d.Step), q, w.text(d.Answer))
+		item := fmt.Sprintf("%s **%s**%s Answer: **%s**", w.time(d.At), w.text(d.Step), q, w.text(d.Answer))
 		if d.By != "" {
-			fmt.Fprintf(w, ", by %s", w.text(w.name(d.By)))
+			item += ", by " + w.text(w.name(d.By))
 		}
-		w.WriteString("\n")
-	}
-	w.WriteString("\n")
+		return item
+	})
 }
 
 // approvals writes the approvals asked for, who decided, and the wait.
 func (w *mdWriter) approvals() {
-	if len(w.pm.Approvals) == 0 {
-		return
-	}
-	w.WriteString("### Approvals\n\n| Step | Role | Outcome | By | Requested | Decided | Wait |\n|---|---|---|---|---|---|---|\n")
-	for _, a := range w.pm.Approvals {
+	mdTable(w, "### Approvals", []string{"Step", "Role", "Outcome", "By", "Requested", "Decided", "Wait"}, w.pm.Approvals, func(a PMApproval) []string {
 		outcome := string(a.Outcome)
 		if a.Reason != "" {
 			outcome += ": " + a.Reason
 		}
-		w.row(a.Step, a.Role, outcome, w.name(a.By), w.time(a.RequestedAt), w.time(a.DecidedAt), mdSeconds(a.WaitSeconds))
-	}
-	w.WriteString("\n")
+		return []string{a.Step, a.Role, outcome, w.name(a.By), w.time(a.RequestedAt), w.time(a.DecidedAt), mdSeconds(a.WaitSeconds)}
+	})
 }
 
 // escalations writes each escalation with its time.
 func (w *mdWriter) escalations() {
-	if len(w.pm.Escalations) == 0 {
-		return
-	}
-	w.WriteString("### Escalations\n\n")
-	for _, e := range w.pm.Escalations {
-		fmt.Fprintf(w, "- %s %s\n", w.time(e.At), w.text(e.Text))
-	}
-	w.WriteString("\n")
+	mdList(w, "### Escalations", w.pm.Escalations, func(e PMEvent) string {
+		return w.time(e.At) + " " + w.text(e.Text)
+	})
 }
 
 // notes writes the notes people added, with who and when.
 func (w *mdWriter) notes() {
-	if len(w.pm.Notes) == 0 {
-		return
-	}
-	w.WriteString("## Notes\n\n")
-	for _, e := range w.pm.Notes {
-		fmt.Fprintf(w, "- %s %s: %s\n", w.time(e.At), w.text(w.actor(e.Actor)), w.text(e.Text))
-	}
-	w.WriteString("\n")
+	mdList(w, "## Notes", w.pm.Notes, func(e PMEvent) string {
+		return w.time(e.At) + " " + w.text(w.actor(e.Actor)) + ": " + w.text(e.Text)
+	})
 }
 
 // timeline writes every event of the incident as a table.
 func (w *mdWriter) timeline() {
-	w.WriteString("## Timeline\n\n| Time | What | Who | Details |\n|---|---|---|---|\n")
+	w.tableHead("## Timeline", "Time", "What", "Who", "Details")
 	for _, e := range w.pm.Timeline {
 		w.row(w.time(e.At), string(e.Kind), w.actor(e.Actor), e.Text)
 	}
+}
+
+// tableHead starts a table under heading: the row of its columns and the
+// line under it.
+func (w *mdWriter) tableHead(heading string, columns ...string) {
+	w.WriteString(heading + "\n\n")
+	w.row(columns...)
+	w.WriteString(strings.Repeat("|---", len(columns)) + "|\n")
+}
+
+// mdTable writes a section that is a table, a row of cells per item;
+// nothing when there are none.
+func mdTable[T any](w *mdWriter, heading string, columns []string, items []T, cells func(T) []string) {
+	if len(items) == 0 {
+		return
+	}
+	w.tableHead(heading, columns...)
+	for _, it := range items {
+		w.row(cells(it)...)
+	}
+	w.WriteString("\n")
+}
+
+// mdList writes a section that is a list, an item a line; nothing when
+// there are none.
+func mdList[T any](w *mdWriter, heading string, items []T, item func(T) string) {
+	if len(items) == 0 {
+		return
+	}
+	w.WriteString(heading + "\n\n")
+	for _, it := range items {
+		w.WriteString("- " + item(it) + "\n")
+	}
+	w.WriteString("\n")
 }
 
 func abs64(n int64) int64 {
