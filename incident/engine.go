@@ -300,16 +300,23 @@ func (s *Engine) SeenEvent(ctx context.Context, eventID string) (bool, error) {
 	if eventID == "" {
 		return false, nil
 	}
-	var fresh bool
-	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
-		var err error
-		fresh, err = tx.PutIfAbsent("event/"+eventID, s.now().Format(time.RFC3339Nano))
-		return err
-	})
+	fresh, err := s.putFirst(ctx, "event/"+eventID)
 	if err != nil {
 		return false, fmt.Errorf("record event %s: %w", eventID, err)
 	}
 	return !fresh, nil
+}
+
+// putFirst records key with the time now, and reports whether it is the
+// first to (PutIfAbsent).
+func (s *Engine) putFirst(ctx context.Context, key string) (bool, error) {
+	var fresh bool
+	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
+		var err error
+		fresh, err = tx.PutIfAbsent(key, s.now().Format(time.RFC3339Nano))
+		return err
+	})
+	return fresh, err
 }
 
 // FirstRequest records the signature of a signed Slack request (a command
@@ -318,12 +325,7 @@ func (s *Engine) SeenEvent(ctx context.Context, eventID string) (bool, error) {
 // instance is refused as it would be by the first. Keys are kept, like
 // event ids; the signature window makes an old one unusable anyway.
 func (s *Engine) FirstRequest(ctx context.Context, signature string) (bool, error) {
-	var fresh bool
-	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
-		var err error
-		fresh, err = tx.PutIfAbsent("request/"+signature, s.now().Format(time.RFC3339Nano))
-		return err
-	})
+	fresh, err := s.putFirst(ctx, "request/"+signature)
 	if err != nil {
 		return false, fmt.Errorf("record a signed request: %w", err)
 	}
@@ -416,6 +418,20 @@ func (s *Engine) update(ctx context.Context, id int64, fn func(o *op) error) err
 	})
 	if err == nil {
 		s.committed(done)
+	}
+	return err
+}
+
+// updateEffects runs fn in one write transaction of no incident (a review,
+// a schedule) with the effects it leaves, done once it committed.
+func (s *Engine) updateEffects(ctx context.Context, fn func(tx Tx, done *effects) error) error {
+	var done *effects
+	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
+		done = &effects{}
+		return fn(tx, done)
+	})
+	if err == nil {
+		s.apply(done)
 	}
 	return err
 }

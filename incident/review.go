@@ -231,16 +231,13 @@ func (s *Engine) SendReview(ctx context.Context, userID string) error {
 	if p.Review == nil {
 		return noReview()
 	}
-	var done *effects
-	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
-		done = &effects{}
+	err := s.updateEffects(ctx, func(tx Tx, done *effects) error {
 		_, err := s.sendReviewTx(tx, p, s.now(), userID, false, done)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("send the contact-list review: %w", err)
 	}
-	s.apply(done)
 	return nil
 }
 
@@ -352,12 +349,8 @@ func (s *Engine) pressReview(ctx context.Context, req PressRequest, a reviewPres
 			OpenReviewModal: true,
 		}, nil
 	}
-	var (
-		reply Reply
-		done  *effects
-	)
-	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
-		done = &effects{}
+	var reply Reply
+	err := s.updateEffects(ctx, func(tx Tx, done *effects) error {
 		now := s.now()
 		last, err := latestNotice(tx)
 		if err != nil {
@@ -419,7 +412,6 @@ func (s *Engine) pressReview(ctx context.Context, req PressRequest, a reviewPres
 	if err != nil {
 		return Reply{}, fmt.Errorf("confirm the contact-list review: %w", err)
 	}
-	s.apply(done)
 	return reply, nil
 }
 
@@ -448,9 +440,7 @@ func (s *Engine) ReviewNeedsChanges(ctx context.Context, userID, text string) (R
 	if err := checkLength("note", text); err != nil {
 		return Reply{}, err
 	}
-	var done *effects
-	err := s.cfg.Store.Update(ctx, func(tx Tx) error {
-		done = &effects{}
+	err := s.updateEffects(ctx, func(tx Tx, done *effects) error {
 		now := s.now()
 		last, err := latestNotice(tx)
 		if err != nil {
@@ -479,7 +469,6 @@ func (s *Engine) ReviewNeedsChanges(ctx context.Context, userID, text string) (R
 	if err != nil {
 		return Reply{}, fmt.Errorf("record what the contact list needs: %w", err)
 	}
-	s.apply(done)
 	if p.Review.Channel != "" {
 		return Reply{Text: fmt.Sprintf("Noted, and posted in #%s for whoever keeps the plan. Once it is fixed and drbot reloaded, press Confirm on the review.", escape(strings.TrimPrefix(p.Review.Channel, "#")))}, nil
 	}
