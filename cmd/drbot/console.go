@@ -48,7 +48,7 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 	cf.logLevel = env("DRBOT_LOG_LEVEL", "warn")
 	fs.Lookup("log-level").DefValue = cf.logLevel
 	script := fs.String("script", "", "run the lines of `FILE` instead of reading the terminal; stop at the first failing line")
-	startAt := fs.String("start", "", "start the console's clock at `TIME` (RFC 3339, e.g. 2026-11-21T10:00:00Z); default now, to the minute")
+	startAt := fs.String("start", "", "start the console's clock at `TIME` (RFC 3339, e.g. 2026-11-21T10:00:00Z); default: where the last session on the database left it, else now, to the minute")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -91,7 +91,27 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("console: %w", err)
 	}
 
+	if start.IsZero() {
+		// The clock goes on where the last session on this database left
+		// it: the incidents there were played at that time.
+		if t, ok, err := consoleClock(ctx, store); err != nil {
+			return fmt.Errorf("console: %w", err)
+		} else if ok {
+			start = t
+			if opts.Interactive {
+				fmt.Fprintf(c.stderr, "The console's clock resumes at %s, where the last session on %s left it (--start sets it).\n",
+					t.In(plan.Location).Format("2006-01-02 15:04 MST"), store.name)
+			}
+		}
+	}
 	con := console.New(console.Config{Plan: plan, Start: start, Out: c.stdout})
+	defer func() {
+		// Recorded even when the session ends with an error or a signal:
+		// the database holds what was played up to that clock.
+		if err := saveConsoleClock(context.WithoutCancel(ctx), store, con.Now()); err != nil {
+			log.Warn("record the console's clock", "err", err)
+		}
+	}()
 	svc, err := incident.New(incident.Config{
 		Plan:   plan,
 		Store:  console.SerialOutbox(store), // one message at a time: the same transcript every run

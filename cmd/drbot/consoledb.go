@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/drbot-dev/drbot/incident"
 )
@@ -73,4 +74,57 @@ func refuseConsoleDB(ctx context.Context, db incident.Store, name string, force 
 		return msg + "; started anyway (--force)", nil
 	}
 	return "", fmt.Errorf("%s. Give serve a database of its own (--db / DRBOT_DB), or pass --force if these incidents are real", msg)
+}
+
+// consoleClockKey holds the console's clock (RFC 3339, UTC) when its last
+// session on a database ended: the next session resumes there, and the
+// commands that read the database measure elapsed times and the RTO at
+// it, since the incidents in it were played at that clock, not at real
+// time.
+const consoleClockKey = "console:clock"
+
+// saveConsoleClock records the console's clock t at the end of a session.
+func saveConsoleClock(ctx context.Context, db incident.Store, t time.Time) error {
+	return db.Update(ctx, func(tx incident.Tx) error {
+		return tx.Put(consoleClockKey, t.UTC().Format(time.RFC3339Nano))
+	})
+}
+
+// consoleClock is the clock saveConsoleClock recorded in db, if any.
+func consoleClock(ctx context.Context, db incident.Store) (t time.Time, ok bool, err error) {
+	err = db.View(ctx, func(tx incident.Tx) error {
+		v, found, err := tx.Get(consoleClockKey)
+		if err != nil || !found {
+			return err
+		}
+		t, err = time.Parse(time.RFC3339Nano, v)
+		ok = err == nil
+		return nil // a value this code did not write is passed over
+	})
+	return t, ok, err
+}
+
+// dbNow is "now" for a command that reads db (incidents, stats,
+// postmortem): fixed when a test sets it; in a database the console
+// played in, the console's clock (playedNow); else the wall clock.
+func dbNow(ctx context.Context, db incident.Store, fixed func() time.Time, stderr io.Writer, name string) time.Time {
+	if fixed != nil {
+		return fixed()
+	}
+	if t, ok := playedNow(ctx, db, stderr, name); ok {
+		return t
+	}
+	return time.Now()
+}
+
+// playedNow is the console's clock when the console played in db, said
+// on stderr so that nobody takes the figures for real time.
+func playedNow(ctx context.Context, db incident.Store, stderr io.Writer, name string) (time.Time, bool) {
+	t, ok, err := consoleClock(ctx, db)
+	if err != nil || !ok {
+		return time.Time{}, false
+	}
+	fmt.Fprintf(stderr, "drbot: %s was played in by drbot console: times are measured at the console's clock, %s, not now\n",
+		name, t.Format("2006-01-02 15:04 MST"))
+	return t, true
 }

@@ -92,10 +92,7 @@ func (c *incidentsCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("incidents: %w", err)
 	}
 	loc := c.location(ctx, store, cf.plan, list)
-	now := time.Now()
-	if c.now != nil {
-		now = c.now()
-	}
+	now := dbNow(ctx, store, c.now, c.stderr, store.name)
 	if format.value == "json" {
 		rows := make([]incidentRow, 0, len(list))
 		for _, inc := range list {

@@ -81,10 +81,7 @@ func (c *postmortemCommand) Run(ctx context.Context, args []string) error {
 			plan = p
 		}
 	}
-	now := time.Now()
-	if c.now != nil {
-		now = c.now()
-	}
+	now := dbNow(ctx, store, c.now, c.stderr, store.name)
 	// BuildPostmortem is what Engine.Postmortem computes; called directly
 	// because this command only reads, and an Engine would record its plan
 	// in the database on start.

@@ -38,15 +38,12 @@ func (c *statsCommand) Run(ctx context.Context, args []string) error {
 	if err := format.check(flags); err != nil {
 		return err
 	}
-	now := time.Now()
-	if c.now != nil {
-		now = c.now()
-	}
 	store, err := cf.openReadOnly(ctx, c.stderr, "stats")
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	now := dbNow(ctx, store, c.now, c.stderr, store.name)
 
 	in, err := statsInputs(ctx, store)
 	if err != nil {

@@ -57,8 +57,12 @@ func (c *webCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	var now func() time.Time // the wall clock, unless the console played here
+	if t, ok := playedNow(ctx, store, c.stderr, store.name); ok {
+		now = func() time.Time { return t }
+	}
 	srv, err := web.New(web.Config{
-		Store: store, Plan: func() *playbooks.Plan { return plan }, Book: bookOptions(cf.plan, store, log), Logger: log,
+		Store: store, Plan: func() *playbooks.Plan { return plan }, Book: bookOptions(cf.plan, store, log), Logger: log, Now: now,
 	})
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
