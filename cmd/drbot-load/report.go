@@ -33,14 +33,14 @@ type Machine struct {
 
 // PhaseReport is one phase: one drbot process under one kind of traffic.
 type PhaseReport struct {
-	Name              string  `json:"name"` // "storm" or "long"
-	Description       string  `json:"description"`
-	TrafficSeconds    float64 `json:"traffic_seconds"` // sending requests (and waiting for channels, for the storm)
-	TotalSeconds      float64 `json:"total_seconds"`   // until drbot's outbox was empty (with PagesOnly: until every page was out)
+	Name           string  `json:"name"` // "storm" or "long"
+	Description    string  `json:"description"`
+	TrafficSeconds float64 `json:"traffic_seconds"` // sending requests (and waiting for channels, for the storm)
+	TotalSeconds   float64 `json:"total_seconds"`   // until drbot's outbox was empty (with PagesOnly: until every page was out)
 	// PagesOnly: the phase ended when every page was out (--pages-only),
 	// with OutboxLeft other messages still in drbot's outbox.
-	PagesOnly  bool `json:"pages_only,omitempty"`
-	OutboxLeft int  `json:"outbox_left,omitempty"`
+	PagesOnly         bool    `json:"pages_only,omitempty"`
+	OutboxLeft        int     `json:"outbox_left,omitempty"`
 	AckTimeoutSeconds float64 `json:"ack_timeout_seconds"`
 	Incidents         int     `json:"incidents"`
 	Unresolved        int     `json:"unresolved"`
