@@ -25,6 +25,18 @@ func ok(fields map[string]any) answer { return answer{fields: fields} }
 
 func fail(code string) answer { return answer{code: code} }
 
+// writable is the error code of a write Slack refuses to ch: a missing
+// conversation (nil), or an archived one; "" when it may be written to.
+func writable(ch *channel) string {
+	switch {
+	case ch == nil:
+		return "channel_not_found"
+	case ch.Archived:
+		return "is_archived"
+	}
+	return ""
+}
+
 type request struct {
 	method string
 	params url.Values

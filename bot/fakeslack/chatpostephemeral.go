@@ -6,11 +6,8 @@ import (
 
 func (s *Server) chatPostEphemeralLocked(p url.Values) answer {
 	ch := s.postTargetLocked(p.Get("channel"))
-	if ch == nil {
-		return fail("channel_not_found")
-	}
-	if ch.Archived {
-		return fail("is_archived")
+	if code := writable(ch); code != "" {
+		return fail(code)
 	}
 	u := s.users[p.Get("user")]
 	if u == nil {

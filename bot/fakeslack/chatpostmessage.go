@@ -24,11 +24,8 @@ func (s *Server) chatPostMessageLocked(p url.Values) answer {
 	if u := s.users[p.Get("channel")]; ch == nil && u != nil && u.Deleted {
 		return fail("user_disabled") // a deactivated member, named by id
 	}
-	if ch == nil {
-		return fail("channel_not_found")
-	}
-	if ch.Archived {
-		return fail("is_archived")
+	if code := writable(ch); code != "" {
+		return fail(code)
 	}
 	if ch.IM {
 		if u := s.users[ch.IMUser]; u == nil || u.Deleted {

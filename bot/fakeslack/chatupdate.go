@@ -8,11 +8,8 @@ func (s *Server) chatUpdateLocked(p url.Values) answer {
 	// Unlike chat.postMessage, Slack's chat.update takes a channel's id
 	// only: a name is channel_not_found.
 	ch := s.channels[p.Get("channel")]
-	if ch == nil {
-		return fail("channel_not_found")
-	}
-	if ch.Archived {
-		return fail("is_archived")
+	if code := writable(ch); code != "" {
+		return fail(code)
 	}
 	var m *Message
 	for _, x := range ch.messages {

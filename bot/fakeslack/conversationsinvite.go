@@ -9,11 +9,11 @@ import (
 
 func (s *Server) conversationsInviteLocked(p url.Values) answer {
 	ch := s.channels[p.Get("channel")]
-	if ch == nil || ch.IM {
-		return fail("channel_not_found")
+	if ch != nil && ch.IM {
+		ch = nil // a DM is no channel to invite to
 	}
-	if ch.Archived {
-		return fail("is_archived")
+	if code := writable(ch); code != "" {
+		return fail(code)
 	}
 	users := strings.Split(p.Get("users"), ",")
 	if p.Get("users") == "" {

@@ -8,11 +8,8 @@ import (
 
 func (s *Server) conversationsSetTopicLocked(p url.Values) answer {
 	ch := s.channels[p.Get("channel")]
-	if ch == nil {
-		return fail("channel_not_found")
-	}
-	if ch.Archived {
-		return fail("is_archived")
+	if code := writable(ch); code != "" {
+		return fail(code)
 	}
 	if slacklimit.Len(p.Get("topic")) > slacklimit.Topic {
 		return fail("too_long")

@@ -6,11 +6,8 @@ import (
 
 func (s *Server) pinsAddLocked(p url.Values) answer {
 	ch := s.channels[p.Get("channel")]
-	if ch == nil {
-		return fail("channel_not_found")
-	}
-	if ch.Archived {
-		return fail("is_archived")
+	if code := writable(ch); code != "" {
+		return fail(code)
 	}
 	for _, m := range ch.messages {
 		if m.TS == p.Get("timestamp") {
