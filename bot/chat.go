@@ -182,6 +182,16 @@ func (c *SlackChat) do(method string, call func() error) error {
 	return err
 }
 
+// get is do for a call that returns a value.
+func get[T any](c *SlackChat, method string, call func() (T, error)) (v T, err error) {
+	err = c.do(method, func() error {
+		var err error
+		v, err = call()
+		return err
+	})
+	return v, err
+}
+
 // AuthTest checks the token and returns the bot's own member id, which
 // the chat keeps (BotUserID).
 func (c *SlackChat) AuthTest(ctx context.Context) (userID string, err error) {
@@ -320,11 +330,8 @@ func (c *SlackChat) Ephemeral(ctx context.Context, channelID, userID string, m i
 // LookupUserByEmail returns the member id of the user with that email. An
 // unknown email (users_not_found) or a deactivated account is permanent.
 func (c *SlackChat) LookupUserByEmail(ctx context.Context, email string) (string, error) {
-	var u *slack.User
-	err := c.do("users.lookupByEmail", func() error {
-		var err error
-		u, err = c.api.GetUserByEmailContext(ctx, email)
-		return err
+	u, err := get(c, "users.lookupByEmail", func() (*slack.User, error) {
+		return c.api.GetUserByEmailContext(ctx, email)
 	})
 	if err != nil {
 		return "", fmt.Errorf("look up %s: %w", email, err)
@@ -342,11 +349,8 @@ type UserInfo = incident.UserInfo
 // LookupUser returns a member by id (users.info): whether it still
 // exists and is active, for the contact-list review.
 func (c *SlackChat) LookupUser(ctx context.Context, userID string) (UserInfo, error) {
-	var u *slack.User
-	err := c.do("users.info", func() error {
-		var err error
-		u, err = c.api.GetUserInfoContext(ctx, userID)
-		return err
+	u, err := get(c, "users.info", func() (*slack.User, error) {
+		return c.api.GetUserInfoContext(ctx, userID)
 	})
 	if err != nil {
 		return UserInfo{}, fmt.Errorf("look up %s: %w", userID, err)

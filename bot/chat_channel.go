@@ -50,11 +50,8 @@ func (c *SlackChat) CreateChannel(ctx context.Context, name string) (string, str
 	}
 	var existing map[string]slack.Channel // listed at the first name_taken
 	for _, candidate := range candidates {
-		var ch *slack.Channel
-		err := c.do("conversations.create", func() error {
-			var err error
-			ch, err = c.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: candidate})
-			return err
+		ch, err := get(c, "conversations.create", func() (*slack.Channel, error) {
+			return c.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: candidate})
 		})
 		var ce *incident.ChatError
 		if errors.As(err, &ce) && ce.Code == "name_taken" {
