@@ -29,13 +29,13 @@ func (s *Engine) Run(ctx context.Context) error {
 	wg.Go(func() {
 		s.loop(ctx, "fire timers", s.wakeTimers, func(ctx context.Context) error {
 			return s.fireDue(ctx)
-		}, s.nextTimer)
+		}, Tx.NextTimer)
 	})
 	wg.Go(func() {
 		s.loop(ctx, "deliver the outbox", s.wakeOutbox, func(ctx context.Context) error {
 			_, err := s.deliverDue(ctx)
 			return err
-		}, s.nextOutgoing)
+		}, Tx.NextOutgoing)
 	})
 	wg.Wait()
 	return nil
@@ -43,7 +43,7 @@ func (s *Engine) Run(ctx context.Context) error {
 
 // loop runs work, then sleeps until next says something is due (or
 // Wake, or maxSleep), until ctx ends.
-func (s *Engine) loop(ctx context.Context, what string, wake <-chan struct{}, work func(context.Context) error, next func(context.Context) (time.Time, bool, error)) {
+func (s *Engine) loop(ctx context.Context, what string, wake <-chan struct{}, work func(context.Context) error, next func(Tx) (time.Time, bool, error)) {
 	failures := 0
 	for ctx.Err() == nil {
 		sleep := maxSleep
@@ -56,7 +56,7 @@ func (s *Engine) loop(ctx context.Context, what string, wake <-chan struct{}, wo
 		} else {
 			failures = 0
 		}
-		due, ok, err := next(ctx)
+		due, ok, err := s.nextDue(ctx, next)
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
@@ -84,29 +84,12 @@ func (s *Engine) loop(ctx context.Context, what string, wake <-chan struct{}, wo
 	}
 }
 
-// nextTimer returns the earliest due time of a timer.
-func (s *Engine) nextTimer(ctx context.Context) (time.Time, bool, error) {
-	var (
-		due time.Time
-		ok  bool
-	)
-	err := s.cfg.Store.View(ctx, func(tx Tx) error {
+// nextDue reads the earliest due time next says (Tx.NextTimer,
+// Tx.NextOutgoing).
+func (s *Engine) nextDue(ctx context.Context, next func(Tx) (time.Time, bool, error)) (due time.Time, ok bool, err error) {
+	err = s.cfg.Store.View(ctx, func(tx Tx) error {
 		var err error
-		due, ok, err = tx.NextTimer()
-		return err
-	})
-	return due, ok, err
-}
-
-// nextOutgoing returns the earliest due time of an outbox message.
-func (s *Engine) nextOutgoing(ctx context.Context) (time.Time, bool, error) {
-	var (
-		due time.Time
-		ok  bool
-	)
-	err := s.cfg.Store.View(ctx, func(tx Tx) error {
-		var err error
-		due, ok, err = tx.NextOutgoing()
+		due, ok, err = next(tx)
 		return err
 	})
 	return due, ok, err
