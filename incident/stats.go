@@ -87,6 +87,29 @@ type StatsInput struct {
 	Plan     *playbooks.Plan
 }
 
+// ReadStatsInputs reads in tx the incidents f selects, newest first, each
+// with its timeline and, when plan is not nil, plan(inc): what
+// ComputeStats computes from.
+func ReadStatsInputs(tx Tx, f Filter, plan func(*Incident) *playbooks.Plan) ([]StatsInput, error) {
+	incs, err := tx.Incidents(f)
+	if err != nil {
+		return nil, err
+	}
+	in := make([]StatsInput, 0, len(incs))
+	for _, inc := range incs {
+		events, err := tx.Timeline(inc.ID)
+		if err != nil {
+			return nil, fmt.Errorf("timeline of incident %d: %w", inc.ID, err)
+		}
+		x := StatsInput{Incident: inc, Events: events}
+		if plan != nil {
+			x.Plan = plan(inc)
+		}
+		in = append(in, x)
+	}
+	return in, nil
+}
+
 // ComputeStats computes the figures of the incidents in in declared at or
 // after since (zero: all), as of now. It reads nothing else.
 func ComputeStats(in []StatsInput, since, now time.Time) *Stats {

@@ -59,18 +59,11 @@ type monthBar struct {
 func (s *Server) stats(w http.ResponseWriter, r *http.Request, v viewer) error {
 	var in []incident.StatsInput
 	err := s.cfg.Store.View(r.Context(), func(tx incident.Tx) error {
-		incs, err := tx.Incidents(incident.Filter{Limit: statsLimit})
-		if err != nil {
-			return err
-		}
-		for _, inc := range incs {
-			ev, err := tx.Timeline(inc.ID)
-			if err != nil {
-				return fmt.Errorf("timeline of incident %d: %w", inc.ID, err)
-			}
-			in = append(in, incident.StatsInput{Incident: inc, Events: ev, Plan: s.planOf(tx, inc)})
-		}
-		return nil
+		var err error
+		in, err = incident.ReadStatsInputs(tx, incident.Filter{Limit: statsLimit}, func(inc *incident.Incident) *playbooks.Plan {
+			return s.planOf(tx, inc)
+		})
+		return err
 	})
 	if err != nil {
 		return err

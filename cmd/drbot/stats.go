@@ -71,18 +71,9 @@ func (c *statsCommand) Run(ctx context.Context, args []string) error {
 func statsInputs(ctx context.Context, store incident.Store) ([]incident.StatsInput, error) {
 	var in []incident.StatsInput
 	err := store.View(ctx, func(tx incident.Tx) error {
-		incs, err := tx.Incidents(incident.Filter{})
-		if err != nil {
-			return err
-		}
-		for _, inc := range incs {
-			events, err := tx.Timeline(inc.ID)
-			if err != nil {
-				return fmt.Errorf("timeline of incident %d: %w", inc.ID, err)
-			}
-			in = append(in, incident.StatsInput{Incident: inc, Events: events})
-		}
-		return nil
+		var err error
+		in, err = incident.ReadStatsInputs(tx, incident.Filter{}, nil)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
