@@ -190,6 +190,20 @@ func (tx *memTx) rollback() {
 
 func (tx *memTx) onUndo(f func()) { tx.undo = append(tx.undo, f) }
 
+// set sets m[k] to v in tx: a rollback puts back what was there, or
+// nothing.
+func set[K comparable, V any](tx *memTx, m map[K]V, k K, v V) {
+	prev, existed := m[k]
+	m[k] = v
+	tx.onUndo(func() {
+		if existed {
+			m[k] = prev
+		} else {
+			delete(m, k)
+		}
+	})
+}
+
 // --- incidents
 
 func (tx *memTx) CreateIncident(inc *incident.Incident) error {
@@ -227,23 +241,8 @@ func (tx *memTx) putIncident(inc *incident.Incident) error {
 	if err != nil {
 		return fmt.Errorf("encode incident %d: %w", inc.ID, err)
 	}
-	id := inc.ID
-	prev, existed := m.incidents[id]
-	prevChannel, hadChannel := m.chanOf[id]
-	m.incidents[id] = b
-	m.chanOf[id] = inc.ChannelID
-	tx.onUndo(func() {
-		if existed {
-			m.incidents[id] = prev
-		} else {
-			delete(m.incidents, id)
-		}
-		if hadChannel {
-			m.chanOf[id] = prevChannel
-		} else {
-			delete(m.chanOf, id)
-		}
-	})
+	set(tx, m.incidents, inc.ID, b)
+	set(tx, m.chanOf, inc.ID, inc.ChannelID)
 	return nil
 }
 
@@ -392,16 +391,7 @@ func (tx *memTx) SetTimer(t incident.Timer) error {
 		return incident.Errorf(incident.EINVALID, "set timer: no key")
 	}
 	t.Due = storedTime(t.Due)
-	m := tx.m
-	prev, existed := m.timers[t.Key]
-	m.timers[t.Key] = t
-	tx.onUndo(func() {
-		if existed {
-			m.timers[t.Key] = prev
-		} else {
-			delete(m.timers, t.Key)
-		}
-	})
+	set(tx, tx.m.timers, t.Key, t)
 	return nil
 }
 
@@ -479,16 +469,7 @@ func (tx *memTx) SetRef(name, channelID, ts string) error {
 	if err := tx.check(true); err != nil {
 		return err
 	}
-	m := tx.m
-	prev, existed := m.refs[name]
-	m.refs[name] = ref{channelID, ts}
-	tx.onUndo(func() {
-		if existed {
-			m.refs[name] = prev
-		} else {
-			delete(m.refs, name)
-		}
-	})
+	set(tx, tx.m.refs, name, ref{channelID, ts})
 	return nil
 }
 
@@ -544,16 +525,7 @@ func (tx *memTx) Put(key, value string) error {
 	if err := tx.check(true); err != nil {
 		return err
 	}
-	m := tx.m
-	prev, existed := m.kv[key]
-	m.kv[key] = value
-	tx.onUndo(func() {
-		if existed {
-			m.kv[key] = prev
-		} else {
-			delete(m.kv, key)
-		}
-	})
+	set(tx, tx.m.kv, key, value)
 	return nil
 }
 
