@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -275,7 +276,7 @@ func (a *alertTx) firing() []firingAlert {
 			continue
 		}
 		var own []string
-		for _, k := range sortedKeys(al.Labels) {
+		for _, k := range slices.Sorted(maps.Keys(al.Labels)) {
 			if _, shared := common[k]; !shared {
 				own = append(own, k+"="+al.Labels[k])
 			}
@@ -310,15 +311,6 @@ func (a *alertTx) untruncated(before, now []firingAlert) []firingAlert {
 	}
 	slices.SortFunc(out, func(x, y firingAlert) int { return strings.Compare(x.FP, y.FP) })
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func orText(s, def string) string {
@@ -409,7 +401,7 @@ func (a *alertTx) links(al Alert) []Link {
 // labelText lists labels as name=value, sorted.
 func labelText(ls map[string]string) string {
 	parts := make([]string, 0, len(ls))
-	for _, k := range sortedKeys(ls) {
+	for _, k := range slices.Sorted(maps.Keys(ls)) {
 		parts = append(parts, k+"="+ls[k])
 	}
 	return strings.Join(parts, ", ")
