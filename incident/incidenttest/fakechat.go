@@ -177,6 +177,21 @@ func (f *FakeChat) wait(ctx context.Context, method string) {
 	}
 }
 
+// start begins call c: it waits (OnCall, the delay set for its method),
+// then locks f, which the caller unlocks. A call set to fail is recorded
+// with its error, which start returns, and f is left unlocked.
+func (f *FakeChat) start(ctx context.Context, c Call) error {
+	f.wait(ctx, c.Method)
+	f.mu.Lock()
+	if err := f.failure(c.Method); err != nil {
+		c.Err = err
+		f.record(c)
+		f.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
 // failure returns the error a call of method must fail with, if any.
 // Callers hold f.mu.
 func (f *FakeChat) failure(method string) error {
@@ -216,13 +231,10 @@ func (f *FakeChat) ts() string {
 // CreateChannel creates a channel "C0001", "C0002" ...; a name already
 // taken gets a suffix "-2", "-3" ..., as the Slack surface does.
 func (f *FakeChat) CreateChannel(ctx context.Context, name string) (string, string, error) {
-	f.wait(ctx, MethodCreateChannel)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.failure(MethodCreateChannel); err != nil {
-		f.record(Call{Method: MethodCreateChannel, Name: name, Err: err})
+	if err := f.start(ctx, Call{Method: MethodCreateChannel, Name: name}); err != nil {
 		return "", "", err
 	}
+	defer f.mu.Unlock()
 	final := name
 	for i := 2; f.names[final] != ""; i++ {
 		final = fmt.Sprintf("%s-%d", name, i)
@@ -236,15 +248,11 @@ func (f *FakeChat) CreateChannel(ctx context.Context, name string) (string, stri
 
 // Invite adds users to a channel's members.
 func (f *FakeChat) Invite(ctx context.Context, channelID string, userIDs []string) error {
-	f.wait(ctx, MethodInvite)
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	c := Call{Method: MethodInvite, Channel: channelID, Users: userIDs}
-	if err := f.failure(MethodInvite); err != nil {
-		c.Err = err
-		f.record(c)
+	if err := f.start(ctx, c); err != nil {
 		return err
 	}
+	defer f.mu.Unlock()
 	for _, u := range userIDs {
 		if !slices.Contains(f.members[channelID], u) {
 			f.members[channelID] = append(f.members[channelID], u)
@@ -256,15 +264,11 @@ func (f *FakeChat) Invite(ctx context.Context, channelID string, userIDs []strin
 
 // SetTopic sets a channel's topic.
 func (f *FakeChat) SetTopic(ctx context.Context, channelID, topic string) error {
-	f.wait(ctx, MethodSetTopic)
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	c := Call{Method: MethodSetTopic, Channel: channelID, Topic: topic}
-	if err := f.failure(MethodSetTopic); err != nil {
-		c.Err = err
-		f.record(c)
+	if err := f.start(ctx, c); err != nil {
 		return err
 	}
+	defer f.mu.Unlock()
 	f.topics[channelID] = topic
 	f.record(c)
 	return nil
@@ -272,15 +276,11 @@ func (f *FakeChat) SetTopic(ctx context.Context, channelID, topic string) error 
 
 // Post posts m in a channel and returns its ts.
 func (f *FakeChat) Post(ctx context.Context, channelID string, m incident.Message) (string, error) {
-	f.wait(ctx, MethodPost)
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	c := Call{Method: MethodPost, Channel: channelID, Message: &m}
-	if err := f.failure(MethodPost); err != nil {
-		c.Err = err
-		f.record(c)
+	if err := f.start(ctx, c); err != nil {
 		return "", err
 	}
+	defer f.mu.Unlock()
 	c.TS = f.ts()
 	f.convs[channelID] = append(f.convs[channelID], Posted{TS: c.TS, Message: cloneMessage(m)})
 	f.record(c)
@@ -293,16 +293,12 @@ func DMChannel(userID string) string { return "D" + userID }
 
 // DM posts m in the direct conversation with userID, "D"+userID.
 func (f *FakeChat) DM(ctx context.Context, userID string, m incident.Message) (string, string, error) {
-	f.wait(ctx, MethodDM)
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	ch := DMChannel(userID)
 	c := Call{Method: MethodDM, Channel: ch, User: userID, Message: &m}
-	if err := f.failure(MethodDM); err != nil {
-		c.Err = err
-		f.record(c)
+	if err := f.start(ctx, c); err != nil {
 		return "", "", err
 	}
+	defer f.mu.Unlock()
 	c.TS = f.ts()
 	f.convs[ch] = append(f.convs[ch], Posted{TS: c.TS, Message: cloneMessage(m)})
 	f.record(c)
@@ -312,15 +308,11 @@ func (f *FakeChat) DM(ctx context.Context, userID string, m incident.Message) (s
 // Update replaces the message ts in channelID. An unknown message fails
 // permanently with message_not_found, as Slack does.
 func (f *FakeChat) Update(ctx context.Context, channelID, ts string, m incident.Message) error {
-	f.wait(ctx, MethodUpdate)
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	c := Call{Method: MethodUpdate, Channel: channelID, TS: ts, Message: &m}
-	if err := f.failure(MethodUpdate); err != nil {
-		c.Err = err
-		f.record(c)
+	if err := f.start(ctx, c); err != nil {
 		return err
 	}
+	defer f.mu.Unlock()
 	conv := f.convs[channelID]
 	i := slices.IndexFunc(conv, func(p Posted) bool { return p.TS == ts })
 	if i < 0 {
@@ -335,15 +327,11 @@ func (f *FakeChat) Update(ctx context.Context, channelID, ts string, m incident.
 
 // Pin pins the message ts in channelID.
 func (f *FakeChat) Pin(ctx context.Context, channelID, ts string) error {
-	f.wait(ctx, MethodPin)
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	c := Call{Method: MethodPin, Channel: channelID, TS: ts}
-	if err := f.failure(MethodPin); err != nil {
-		c.Err = err
-		f.record(c)
+	if err := f.start(ctx, c); err != nil {
 		return err
 	}
+	defer f.mu.Unlock()
 	f.pins[channelID] = append(f.pins[channelID], ts)
 	f.record(c)
 	return nil
@@ -351,15 +339,11 @@ func (f *FakeChat) Pin(ctx context.Context, channelID, ts string) error {
 
 // Ephemeral shows m to userID only.
 func (f *FakeChat) Ephemeral(ctx context.Context, channelID, userID string, m incident.Message) error {
-	f.wait(ctx, MethodEphemeral)
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	c := Call{Method: MethodEphemeral, Channel: channelID, User: userID, Message: &m}
-	if err := f.failure(MethodEphemeral); err != nil {
-		c.Err = err
-		f.record(c)
+	if err := f.start(ctx, c); err != nil {
 		return err
 	}
+	defer f.mu.Unlock()
 	f.eph[userID] = append(f.eph[userID], cloneMessage(m))
 	f.record(c)
 	return nil
@@ -368,15 +352,11 @@ func (f *FakeChat) Ephemeral(ctx context.Context, channelID, userID string, m in
 // LookupUserByEmail answers from Emails; an unknown address fails
 // permanently with users_not_found, as Slack does.
 func (f *FakeChat) LookupUserByEmail(ctx context.Context, email string) (string, error) {
-	f.wait(ctx, MethodLookupUserByEmail)
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	c := Call{Method: MethodLookupUserByEmail, Email: email}
-	if err := f.failure(MethodLookupUserByEmail); err != nil {
-		c.Err = err
-		f.record(c)
+	if err := f.start(ctx, c); err != nil {
 		return "", err
 	}
+	defer f.mu.Unlock()
 	u, ok := f.Emails[email]
 	if !ok {
 		c.Err = &incident.ChatError{Method: "users.lookupByEmail", Code: "users_not_found", Permanent: true, Reason: incident.ReasonUserNotFound}
@@ -391,15 +371,11 @@ func (f *FakeChat) LookupUserByEmail(ctx context.Context, email string) (string,
 // LookupUser answers from Users; an unknown user fails permanently with
 // user_not_found, as Slack's users.info does.
 func (f *FakeChat) LookupUser(ctx context.Context, userID string) (incident.UserInfo, error) {
-	f.wait(ctx, MethodLookupUser)
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	c := Call{Method: MethodLookupUser, User: userID}
-	if err := f.failure(MethodLookupUser); err != nil {
-		c.Err = err
-		f.record(c)
+	if err := f.start(ctx, c); err != nil {
 		return incident.UserInfo{}, err
 	}
+	defer f.mu.Unlock()
 	u, ok := f.Users[userID]
 	if !ok {
 		c.Err = &incident.ChatError{Method: "users.info", Code: "user_not_found", Permanent: true, Reason: incident.ReasonUserNotFound}
@@ -412,15 +388,11 @@ func (f *FakeChat) LookupUser(ctx context.Context, userID string) (incident.User
 
 // Webhook records the POST.
 func (f *FakeChat) Webhook(ctx context.Context, url string, body []byte) error {
-	f.wait(ctx, MethodWebhook)
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	c := Call{Method: MethodWebhook, URL: url, Body: body}
-	if err := f.failure(MethodWebhook); err != nil {
-		c.Err = err
-		f.record(c)
+	if err := f.start(ctx, c); err != nil {
 		return err
 	}
+	defer f.mu.Unlock()
 	f.record(c)
 	return nil
 }
