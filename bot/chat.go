@@ -361,19 +361,26 @@ func (c *SlackChat) LookupUser(ctx context.Context, userID string) (UserInfo, er
 // Webhook POSTs a JSON body to url (paging.webhook: PagerDuty Events API
 // v2 or any JSON receiver). 429 and 5xx are retried, other 4xx are not.
 func (c *SlackChat) Webhook(ctx context.Context, url string, body []byte) error {
-	err := c.postJSON(ctx, "webhook", url, body)
+	return c.postJSON(ctx, "webhook", url, body)
+}
+
+// postJSON POSTs body to url and counts the call as method, as do does a
+// Web API call: the answer's status maps to a ChatError like Slack's, and
+// another error (the network) says method.
+func (c *SlackChat) postJSON(ctx context.Context, method, url string, body []byte) error {
+	err := c.sendJSON(ctx, method, url, body)
 	if c.metrics != nil {
-		c.metrics.SlackCall("webhook", errorCode(err))
+		c.metrics.SlackCall(method, errorCode(err))
 	}
 	var ce *incident.ChatError
 	if err != nil && !errors.As(err, &ce) {
-		return fmt.Errorf("webhook: %w", err)
+		return fmt.Errorf("%s: %w", method, err)
 	}
 	return err
 }
 
-// postJSON POSTs body and maps the answer's status like Slack's.
-func (c *SlackChat) postJSON(ctx context.Context, method, url string, body []byte) error {
+// sendJSON POSTs body and maps the answer's status like Slack's.
+func (c *SlackChat) sendJSON(ctx context.Context, method, url string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return &incident.ChatError{Method: method, Code: "invalid_url", Permanent: true}
@@ -421,15 +428,7 @@ func (c *SlackChat) Respond(ctx context.Context, responseURL string, m ResponseM
 	if err != nil {
 		return fmt.Errorf("respond: %w", err)
 	}
-	err = c.postJSON(ctx, "response_url", responseURL, body)
-	if c.metrics != nil {
-		c.metrics.SlackCall("response_url", errorCode(err))
-	}
-	var ce *incident.ChatError
-	if err != nil && !errors.As(err, &ce) {
-		return fmt.Errorf("response_url: %w", err)
-	}
-	return err
+	return c.postJSON(ctx, "response_url", responseURL, body)
 }
 
 // OpenView opens a modal with the trigger_id of a command or interaction.
