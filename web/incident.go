@@ -43,16 +43,20 @@ type eventRow struct {
 	At, Kind, Actor, Text string
 }
 
-// load reads incident id with its timeline and plan, and computes its
-// postmortem as of now: what the engine's Postmortem does, without an
-// Engine (drbot web only reads the database).
-func (s *Server) load(r *http.Request, id int64) (*incident.Incident, []incident.Event, *playbooks.Plan, *incident.Postmortem, error) {
+// load reads the incident of the request's path ({id}) with its timeline
+// and plan, and computes its postmortem as of now: what the engine's
+// Postmortem does, without an Engine (drbot web only reads the database).
+func (s *Server) load(r *http.Request) (*incident.Incident, *playbooks.Plan, *incident.Postmortem, error) {
+	id, err := incidentID(r)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	var (
 		inc    *incident.Incident
 		events []incident.Event
 		plan   *playbooks.Plan
 	)
-	err := s.cfg.Store.View(r.Context(), func(tx incident.Tx) error {
+	err = s.cfg.Store.View(r.Context(), func(tx incident.Tx) error {
 		var err error
 		if inc, err = tx.Incident(id); err != nil {
 			return err
@@ -64,20 +68,16 @@ func (s *Server) load(r *http.Request, id int64) (*incident.Incident, []incident
 		return nil
 	})
 	if incident.ErrorCode(err) == incident.ENOTFOUND {
-		return nil, nil, nil, nil, errNotFound{fmt.Sprintf("There is no incident %d.", id)}
+		return nil, nil, nil, errNotFound{fmt.Sprintf("There is no incident %d.", id)}
 	}
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, err
 	}
-	return inc, events, plan, incident.BuildPostmortem(inc, events, plan, s.cfg.Now()), nil
+	return inc, plan, incident.BuildPostmortem(inc, events, plan, s.cfg.Now()), nil
 }
 
 func (s *Server) incident(w http.ResponseWriter, r *http.Request, v viewer) error {
-	id, err := incidentID(r)
-	if err != nil {
-		return err
-	}
-	inc, _, plan, pm, err := s.load(r, id)
+	inc, plan, pm, err := s.load(r)
 	if err != nil {
 		return err
 	}
@@ -176,15 +176,11 @@ func markdownHTML(src string) (template.HTML, error) {
 // ("md") or as the JSON of the contract ("json"), computed as of now.
 func (s *Server) postmortemFile(ext string) handler {
 	return func(w http.ResponseWriter, r *http.Request, _ viewer) error {
-		id, err := incidentID(r)
+		inc, _, pm, err := s.load(r)
 		if err != nil {
 			return err
 		}
-		_, _, _, pm, err := s.load(r, id)
-		if err != nil {
-			return err
-		}
-		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=\"postmortem-%d.%s\"", id, ext))
+		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=\"postmortem-%d.%s\"", inc.ID, ext))
 		if ext == "md" {
 			w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
 			_, err = w.Write([]byte(pm.Markdown()))
