@@ -88,22 +88,13 @@ func migrate(ctx context.Context, db *sql.DB, ms []Migration, now time.Time, log
 	if err != nil {
 		return err
 	}
-	if err := CheckKnown(applied, ms); err != nil {
+	exec := func(query string, args ...any) error {
+		_, err := tx.ExecContext(ctx, query, args...)
 		return err
 	}
-	for _, m := range ms {
-		if applied[m.Version] {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-			return fmt.Errorf("apply migration %s: %w", m.Name, err)
-		}
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.Version, m.Name, millis(now)); err != nil {
-			return fmt.Errorf("record migration %s: %w", m.Name, err)
-		}
-		log.Info("applied database migration", "version", m.Version, "name", m.Name)
+	err = ApplyMigrations(ms, applied, exec, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, now, log)
+	if err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit migrations: %w", err)
@@ -132,6 +123,30 @@ func appliedVersions(ctx context.Context, q interface {
 		return nil, fmt.Errorf("read schema_migrations: %w", err)
 	}
 	return applied, nil
+}
+
+// ApplyMigrations is the migration of a store, in its one transaction:
+// it refuses a database that records a version ms does not have
+// (CheckKnown), then runs each migration of ms that applied does not
+// record, in order, and records it with the statement record (version,
+// name, applied_at). exec runs a statement in the transaction.
+func ApplyMigrations(ms []Migration, applied map[int]bool, exec func(query string, args ...any) error, record string, now time.Time, log *slog.Logger) error {
+	if err := CheckKnown(applied, ms); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if applied[m.Version] {
+			continue
+		}
+		if err := exec(m.SQL); err != nil {
+			return fmt.Errorf("apply migration %s: %w", m.Name, err)
+		}
+		if err := exec(record, m.Version, m.Name, millis(now)); err != nil {
+			return fmt.Errorf("record migration %s: %w", m.Name, err)
+		}
+		log.Info("applied database migration", "version", m.Version, "name", m.Name)
+	}
+	return nil
 }
 
 // CheckKnown refuses a database recording a migration version that is not

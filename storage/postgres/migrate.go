@@ -56,23 +56,11 @@ func (s *Store) migrate(ctx context.Context, ms []storage.Migration) error {
 		if err != nil {
 			return err
 		}
-		if err := storage.CheckKnown(applied, ms); err != nil {
+		exec := func(query string, args ...any) error {
+			_, err := tx.Exec(ctx, query, args...)
 			return err
 		}
-		for _, m := range ms {
-			if applied[m.Version] {
-				continue
-			}
-			if _, err := tx.Exec(ctx, m.SQL); err != nil {
-				return fmt.Errorf("apply migration %s: %w", m.Name, err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.Version, m.Name, millis(s.now())); err != nil {
-				return fmt.Errorf("record migration %s: %w", m.Name, err)
-			}
-			s.log.Info("applied database migration", "version", m.Version, "name", m.Name)
-		}
-		return nil
+		return storage.ApplyMigrations(ms, applied, exec, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, s.now(), s.log)
 	})
 }
 

@@ -6,12 +6,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/drbot-dev/drbot/storage/internal/rows"
 	"github.com/drbot-dev/drbot/storage/internal/sqltx"
 )
 
@@ -86,9 +84,6 @@ func (c *conn) Query(query string, args []any, each func(sqltx.Row) error) error
 	defer rows.Close()
 	return sqltx.EachRow(rows, each)
 }
-
-// millis: every time is Unix milliseconds (package rows).
-func millis(t time.Time) int64 { return rows.Millis(t) }
 
 // isForeignKeyError reports whether err is PostgreSQL refusing a row whose
 // reference (an incident id) does not exist.
