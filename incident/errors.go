@@ -34,11 +34,7 @@ const (
 // ErrorField returns the Field of the first *Error in err's chain, "" for
 // any other error.
 func ErrorField(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Field
-	}
-	return ""
+	return errorPart(err, func(e *Error) string { return e.Field }, "")
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -51,27 +47,25 @@ func Errorf(code, format string, args ...any) *Error {
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
 // for any other error, and "" for nil.
 func ErrorCode(err error) string {
-	if err == nil {
-		return ""
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return EINTERNAL
+	return errorPart(err, func(e *Error) string { return e.Code }, EINTERNAL)
 }
 
 // ErrorMessage returns the message of a domain error, or a generic message
 // that reveals nothing internal.
 func ErrorMessage(err error) string {
+	return errorPart(err, func(e *Error) string { return e.Message }, "Internal error; it has been logged. Please try again.")
+}
+
+// errorPart is part of the first *Error in err's chain, other for any
+// other error, and "" for nil.
+func errorPart(err error, part func(*Error) string, other string) string {
 	if err == nil {
 		return ""
 	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Message
+	if e, ok := errors.AsType[*Error](err); ok {
+		return part(e)
 	}
-	return "Internal error; it has been logged. Please try again."
+	return other
 }
 
 // ChatError is what a Chat returns when a call failed; the outbox worker
