@@ -363,10 +363,15 @@ func (a *alertTx) newEpisode(prev alertState, firing []firingAlert) (AlertResult
 	return res, a.save(st)
 }
 
-// unmatched logs a group no rule matches, once per group: Alertmanager
-// repeats its notification every repeat_interval.
+// alertUnmatchedPrefix + a group's hash: when an alert group no rule
+// matches was first logged.
+const alertUnmatchedPrefix = "alert/unmatched/"
+
+// unmatched logs a group no rule matches, once per group (and again a
+// week later, when housekeeping forgot it): Alertmanager repeats its
+// notification every repeat_interval.
 func (a *alertTx) unmatched(al Alert) error {
-	fresh, err := a.tx.PutIfAbsent("alert/unmatched/"+a.hash, a.now.Format(time.RFC3339Nano))
+	fresh, err := a.tx.PutIfAbsent(alertUnmatchedPrefix+a.hash, a.now.Format(time.RFC3339Nano))
 	if err != nil {
 		return fmt.Errorf("record unmatched alert group: %w", err)
 	}

@@ -289,8 +289,8 @@ func TestResolve(t *testing.T) {
 	if diff := cmp.Diff([]string{"resolved", "postmortem_posted"}, kinds[len(kinds)-2:]); diff != "" {
 		t.Errorf("last events (-want +got):\n%s", diff)
 	}
-	if got := e.store.Timers(); len(got) != 0 {
-		t.Errorf("timers left: %v", e.timerKeys())
+	if got := e.timerKeys(); len(got) != 0 {
+		t.Errorf("timers left: %v", got)
 	}
 	pm := e.mustFind(ch, "*Incident #1 resolved* by <@U0ALICE01> at 10:55 CET.")
 	// A mention stays a mention; the text rule is text.go's.

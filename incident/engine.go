@@ -119,6 +119,9 @@ func New(cfg Config) (*Engine, error) {
 	if err := s.syncSchedules(context.Background(), cfg.Plan); err != nil {
 		return nil, err
 	}
+	if err := s.ensureHousekeeping(context.Background()); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -421,4 +421,9 @@ type Tx interface {
 	Get(key string) (string, bool, error)
 	Put(key, value string) error
 	PutIfAbsent(key, value string) (bool, error) // false when the key existed
+	// DeleteKeys deletes the entries whose key starts with prefix (not
+	// empty: EINVALID) and that were last set before before, by the
+	// store's clock, and returns how many: the keys kept for a while only
+	// (housekeeping.go).
+	DeleteKeys(prefix string, before time.Time) (int, error)
 }

@@ -108,6 +108,8 @@ func (s *Engine) handleTimer(tx Tx, t Timer) (*effects, error) {
 	case timerEscalate, timerRTO, timerProjection, timerApproval:
 	case timerReview, timerReviewOverdue, timerDrill:
 		return s.handleSchedule(tx, t)
+	case timerHousekeeping:
+		return s.housekeep(tx)
 	default:
 		// Other kinds (schedules, reviews) are added here by their owners.
 		return nil, fmt.Errorf("unknown timer kind %q", t.Kind)

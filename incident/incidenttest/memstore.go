@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,8 +65,13 @@ type MemStore struct {
 	refs  map[string]ref
 	plans map[string][]byte
 	kv    map[string]string
+	kvAt  map[string]time.Time // when each entry was last set, by Now
 
 	pingErr error
+
+	// Now stamps key/value entries with when they were set, for
+	// DeleteKeys, as the SQL stores stamp their rows. Default time.Now.
+	Now func() time.Time
 }
 
 var _ incident.Store = (*MemStore)(nil)
@@ -81,6 +87,7 @@ func NewMemStore() *MemStore {
 		refs:      map[string]ref{},
 		plans:     map[string][]byte{},
 		kv:        map[string]string{},
+		kvAt:      map[string]time.Time{},
 	}
 }
 
@@ -202,6 +209,16 @@ func set[K comparable, V any](tx *memTx, m map[K]V, k K, v V) {
 			delete(m, k)
 		}
 	})
+}
+
+// deleteEntry deletes k from m, to be put back on rollback.
+func deleteEntry[K comparable, V any](tx *memTx, m map[K]V, k K) {
+	prev, existed := m[k]
+	if !existed {
+		return
+	}
+	delete(m, k)
+	tx.onUndo(func() { m[k] = prev })
 }
 
 // --- incidents
@@ -526,6 +543,11 @@ func (tx *memTx) Put(key, value string) error {
 		return err
 	}
 	set(tx, tx.m.kv, key, value)
+	now := time.Now
+	if tx.m.Now != nil {
+		now = tx.m.Now
+	}
+	set(tx, tx.m.kvAt, key, now())
 	return nil
 }
 
@@ -537,4 +559,22 @@ func (tx *memTx) PutIfAbsent(key, value string) (bool, error) {
 		return false, nil
 	}
 	return true, tx.Put(key, value)
+}
+
+func (tx *memTx) DeleteKeys(prefix string, before time.Time) (int, error) {
+	if err := tx.check(true); err != nil {
+		return 0, err
+	}
+	if prefix == "" {
+		return 0, incident.Errorf(incident.EINVALID, "delete keys: no prefix")
+	}
+	n := 0
+	for key, at := range tx.m.kvAt {
+		if strings.HasPrefix(key, prefix) && at.Before(before) {
+			deleteEntry(tx, tx.m.kv, key)
+			deleteEntry(tx, tx.m.kvAt, key)
+			n++
+		}
+	}
+	return n, nil
 }

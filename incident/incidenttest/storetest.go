@@ -35,7 +35,8 @@ type StoreOpener struct {
 // and on panic, read-only views, the append-only timeline in the order of
 // appending, timers by due time then key, the outbox's lanes in order with
 // retries, drops and their ECONFLICT on settling twice, times in UTC to the
-// millisecond (the zero time kept as zero), key/value with PutIfAbsent,
+// millisecond (the zero time kept as zero), key/value with PutIfAbsent
+// and DeleteKeys by prefix and age,
 // messages refs and plan sources, EINVALID input, cancelled contexts, and
 // concurrent writers, also through two stores on the same data.
 //
@@ -63,6 +64,7 @@ func TestStore(t *testing.T, o StoreOpener) {
 		{"OutboxSettle", testOutboxSettle},
 		{"Times", testTimes},
 		{"KeyValue", testKeyValue},
+		{"DeleteKeys", testDeleteKeys},
 		{"RefsAndPlans", testRefsAndPlans},
 		{"Invalid", testInvalid},
 		{"CancelledContext", testCancelledContext},
@@ -496,6 +498,7 @@ func testViewIsReadOnly(t *testing.T, o StoreOpener) {
 		"SavePlan":       func(tx incident.Tx) error { return tx.SavePlan("h", []byte("x")) },
 		"Put":            func(tx incident.Tx) error { return tx.Put("k", "v") },
 		"PutIfAbsent":    func(tx incident.Tx) error { _, err := tx.PutIfAbsent("k", "v"); return err },
+		"DeleteKeys":     func(tx incident.Tx) error { _, err := tx.DeleteKeys("k", st0); return err },
 	} {
 		if err := s.View(context.Background(), write); err == nil {
 			t.Errorf("%s in a View: got no error", name)

@@ -2,9 +2,11 @@ package incidenttest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -51,6 +53,70 @@ func testKeyValue(t *testing.T, o StoreOpener) {
 		}
 		return nil
 	})
+}
+
+// testDeleteKeys: DeleteKeys deletes by exact prefix (characters such as
+// "-", "_" and "%" mean themselves) and by the time an entry was last set,
+// counts what it deleted, refuses an empty prefix and rolls back. The
+// store stamps entries with its own clock, so the cutoffs are far from
+// any on either side.
+func testDeleteKeys(t *testing.T, o StoreOpener) {
+	s := o.New(t)
+	keys := []string{"event/Ev01", "event/Ev02", "event/ø", "eventual", "web/link/1", "web/link-used/1", "web/link_/1", "100%/x", "100x/x"}
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		for _, k := range keys {
+			if err := tx.Put(k, "v"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	// Each store's clock is its own (a test may fix it anywhere): cutoffs
+	// before and after any clock a test would choose.
+	past, future := time.Date(1971, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)
+	del := func(prefix string, before time.Time) int {
+		t.Helper()
+		var n int
+		mustUpdate(t, s, func(tx incident.Tx) (err error) {
+			n, err = tx.DeleteKeys(prefix, before)
+			return err
+		})
+		return n
+	}
+	if n := del("event/", past); n != 0 {
+		t.Errorf("DeleteKeys(event/, 1971) deleted %d, want 0: every entry is newer than 1971", n)
+	}
+	// Rolled back: nothing is deleted.
+	errRollback := errors.New("roll back")
+	if err := s.Update(context.Background(), func(tx incident.Tx) error {
+		if _, err := tx.DeleteKeys("event/", future); err != nil {
+			return err
+		}
+		return errRollback
+	}); err != errRollback {
+		t.Fatalf("rolled back DeleteKeys: %v", err)
+	}
+	for prefix, want := range map[string]int{"event/": 3, "web/link/": 1, "100%/": 1, "web/link_": 1} {
+		if n := del(prefix, future); n != want {
+			t.Errorf("DeleteKeys(%q, 9000) deleted %d, want %d", prefix, n, want)
+		}
+	}
+	mustView(t, s, func(tx incident.Tx) error {
+		for _, k := range keys {
+			_, ok, err := tx.Get(k)
+			if err != nil {
+				return err
+			}
+			if gone := k != "eventual" && k != "web/link-used/1" && k != "100x/x"; ok == gone {
+				t.Errorf("after DeleteKeys, %s set = %v, want %v", k, ok, !gone)
+			}
+		}
+		return nil
+	})
+	err := s.Update(context.Background(), func(tx incident.Tx) error { _, err := tx.DeleteKeys("", future); return err })
+	if incident.ErrorCode(err) != incident.EINVALID {
+		t.Errorf("DeleteKeys with no prefix: %v, want EINVALID", err)
+	}
 }
 
 func testRefsAndPlans(t *testing.T, o StoreOpener) {

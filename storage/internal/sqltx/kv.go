@@ -1,6 +1,9 @@
 package sqltx
 
 import (
+	"time"
+	"unicode/utf8"
+
 	"github.com/drbot-dev/drbot/incident"
 	"github.com/drbot-dev/drbot/storage/internal/rows"
 )
@@ -15,6 +18,10 @@ var (
 	sqlPut        = fixed(`INSERT INTO kv (key, value, updated) VALUES (?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated = excluded.updated`)
 	sqlPutIfAbsent = fixed(`INSERT INTO kv (key, value, updated) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING`)
+	// substr and length count characters in SQLite and PostgreSQL alike,
+	// and compare bytes, which a range on key would not under
+	// PostgreSQL's collation.
+	sqlDeleteKeys = fixed(`DELETE FROM kv WHERE substr(key, 1, ?) = ? AND updated < ?`)
 )
 
 // SetRef remembers a posted message under ref, replacing any earlier one.
@@ -78,4 +85,14 @@ func (t *Tx) Put(key, value string) error {
 func (t *Tx) PutIfAbsent(key, value string) (bool, error) {
 	n, err := t.exec("put "+key, sqlPutIfAbsent, key, value, millis(t.Now))
 	return n == 1, err
+}
+
+// DeleteKeys deletes the entries whose key starts with prefix (not empty)
+// that were last set before before, and returns how many.
+func (t *Tx) DeleteKeys(prefix string, before time.Time) (int, error) {
+	if prefix == "" {
+		return 0, incident.Errorf(incident.EINVALID, "delete keys: no prefix")
+	}
+	n, err := t.exec("delete keys "+prefix, sqlDeleteKeys, utf8.RuneCountInString(prefix), prefix, millis(before))
+	return int(n), err
 }
