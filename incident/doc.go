@@ -99,7 +99,7 @@
 //	contact-list review                     review.go; review_delivery.go; review_message.go
 //	schedules (review, drills)              schedule.go syncSchedules, handleSchedule; schedulenext.go nextFire
 //	timers                                  timers.go Tick, handleTimer; run.go Run
-//	forget old request signatures, event ids   housekeeping.go housekeep (hourly, kvRetention)
+//	forget old signatures and event ids     housekeeping.go housekeep (hourly, kvRetention)
 //	the outbox worker                       outbox.go Deliver; outbox_send.go; outbox_failure.go;
 //	                                        outbox_pace.go; outbox_bundle.go; outbox_recipient.go
 //	every text drbot posts                  messages.go; messages_paging.go; text.go
