@@ -7,9 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
+
+	"github.com/drbot-dev/drbot/playbooks"
 )
 
 // command is one subcommand: its own flag set, run with the arguments that
@@ -89,6 +93,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	newCommand, ok := commands[args[0]]
 	if !ok {
+		names := append(slices.Sorted(maps.Keys(commands)), "version", "help")
+		if near := playbooks.Closest(args[0], names); near != "" {
+			fmt.Fprintf(stderr, "drbot: unknown command %q; did you mean \"drbot %s\"? (drbot help lists every command)\n", args[0], near)
+			return 2
+		}
 		fmt.Fprintf(stderr, "drbot: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}

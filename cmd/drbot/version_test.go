@@ -47,3 +47,19 @@ func TestVersionCommand(t *testing.T) {
 		t.Errorf("SchemaVersion = %d, want the newest migration's number", storage.SchemaVersion())
 	}
 }
+
+// TestUnknownCommand: a mistyped command is answered with the one it is
+// close to (the rule plan check and /incident use), else with the usage.
+func TestUnknownCommand(t *testing.T) {
+	for _, tc := range []struct{ arg, want string }{
+		{"serv", `drbot: unknown command "serv"; did you mean "drbot serve"? (drbot help lists every command)`},
+		{"incident", `did you mean "drbot incidents"?`},
+		{"postmortme", `did you mean "drbot postmortem"?`},
+		{"frobnicate", "drbot: unknown command \"frobnicate\"\n\ndrbot: incident response and disaster recovery for Slack"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := Main(context.Background(), []string{tc.arg}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("drbot %s: exit %d, stderr %q; want exit 2 and %q", tc.arg, code, errOut.String(), tc.want)
+		}
+	}
+}
