@@ -49,6 +49,9 @@ const (
 	// answered 429 and waiting out Retry-After. Updates, topics, invites
 	// and pins have other limits and are not paced.
 	postInterval = time.Second
+	// restSlice is how long the housekeeping phase of a delivery pass
+	// starts sends before the next pass reads what is due again (pass).
+	restSlice = 200 * time.Millisecond
 	// paceForget is how many conversations the pacer remembers before it
 	// forgets those whose last post is older than postInterval.
 	paceForget = 1024
@@ -114,13 +117,35 @@ func (s *Engine) Deliver(ctx context.Context) (int, error) {
 		if len(todo) == 0 {
 			break
 		}
-		for _, batch := range phases(todo) {
-			n, batchErrs := d.deliverAll(ctx, bundles(batch))
-			sent += n
-			errs = append(errs, batchErrs...)
+		n, left, passErrs := d.pass(ctx, todo)
+		sent += n
+		errs = append(errs, passErrs...)
+		for _, o := range left {
+			delete(handled, o.ID)
 		}
 	}
 	return sent, errors.Join(errs...)
+}
+
+// pass sends a pass's lane heads phase by phase (phases). The last phase,
+// the housekeeping, stops starting sends restSlice after it began: what it
+// left is returned, still due, for the next pass, which reads again what
+// is due first, so that a page due meanwhile (paced to its person's next
+// second, escalated) never waits behind a backlog of topics and pins
+// answered 429 one after the other.
+func (d *delivery) pass(ctx context.Context, todo []Outgoing) (sent int, left []Outgoing, errs []error) {
+	ph := phases(todo)
+	for i, batch := range ph {
+		var until time.Time
+		if i == len(ph)-1 {
+			until = d.s.now().Add(restSlice)
+		}
+		n, l, batchErrs := d.deliverAll(ctx, bundles(batch), until)
+		sent += n
+		left = append(left, l...)
+		errs = append(errs, batchErrs...)
+	}
+	return sent, left, errs
 }
 
 // phases splits a pass's lane heads into what is sent one after the
@@ -147,15 +172,23 @@ func phases(todo []Outgoing) [][]Outgoing {
 
 // deliverAll delivers messages concurrently, outboxLanes at a time, each
 // unit as one message (several pages to one person: bundles), and returns
-// how many were sent and the errors met.
-func (d *delivery) deliverAll(ctx context.Context, todo [][]Outgoing) (sent int, errs []error) {
+// how many were sent and the errors met. Past until (unless zero) it
+// starts no more units, and returns their messages as left.
+func (d *delivery) deliverAll(ctx context.Context, todo [][]Outgoing, until time.Time) (sent int, left []Outgoing, errs []error) {
 	var (
 		mu sync.Mutex
 		wg sync.WaitGroup
 	)
 	sem := make(chan struct{}, outboxLanes)
-	for _, unit := range todo {
+	for i, unit := range todo {
 		sem <- struct{}{}
+		if !until.IsZero() && d.s.now().After(until) {
+			<-sem
+			for _, u := range todo[i:] {
+				left = append(left, u...)
+			}
+			break
+		}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			n, unitErrs := d.deliverUnit(ctx, unit)
@@ -166,7 +199,7 @@ func (d *delivery) deliverAll(ctx context.Context, todo [][]Outgoing) (sent int,
 		})
 	}
 	wg.Wait()
-	return sent, errs
+	return sent, left, errs
 }
 
 // urgency orders the lane heads of a delivery pass, most urgent first:

@@ -547,6 +547,21 @@ type sentAt struct {
 	at                 time.Duration // since obT0
 }
 
+// newLatentEnv is an outbox environment with incident 1 (channel C0001)
+// whose chat calls each take 100ms of the test clock, and an Engine
+// delivering through it.
+func newLatentEnv(t *testing.T) (*outboxEnv, *latentChat, *incident.Engine) {
+	t.Helper()
+	e := newOutboxEnv(t)
+	e.incident(t, "C0001")
+	chat := &latentChat{FakeChat: e.chat, clock: e.clock, took: 100 * time.Millisecond}
+	svc, err := incident.New(incident.Config{Plan: pmPlan(), Store: e.store, Chat: chat, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, chat, svc
+}
+
 func (c *latentChat) note(method, conv string, m incident.Message) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -581,13 +596,7 @@ func (c *latentChat) sends() []sentAt {
 // before instead of learning the limit from 429s; an update is not paced,
 // and another conversation (a page's DM) is not held up.
 func TestDeliverPacesPostsPerConversation(t *testing.T) {
-	e := newOutboxEnv(t)
-	e.incident(t, "C0001")
-	chat := &latentChat{FakeChat: e.chat, clock: e.clock, took: 100 * time.Millisecond}
-	svc, err := incident.New(incident.Config{Plan: pmPlan(), Store: e.store, Chat: chat, Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, chat, svc := newLatentEnv(t)
 	first := obPost("inc/1", "a")
 	first.Body.Ref = "a"
 	e.enqueue(t,
@@ -727,5 +736,37 @@ func TestRateLimitedTopicHoldsNothing(t *testing.T) {
 	}
 	if pins := e.chat.Pins(ch); len(pins) != 1 {
 		t.Errorf("%d pins, want the summary pinned once", len(pins))
+	}
+}
+
+// TestDeliverPageNotBehindBacklog: a page that falls due while a delivery
+// pass works through a backlog (30 posts in 30 channels, each taking
+// Slack 100ms, 8 at once) goes with the next pass, ahead of the rest of
+// the backlog, rather than after all of it: the last phase of a pass
+// starts sends for restSlice only, then what is due is read again.
+func TestDeliverPageNotBehindBacklog(t *testing.T) {
+	e, chat, svc := newLatentEnv(t)
+	const backlog = 30
+	for i := range backlog {
+		o := obPost(fmt.Sprintf("inc/1/l%d", i), fmt.Sprint("post ", i))
+		o.Body.Channel = fmt.Sprintf("C1%03d", i)
+		e.enqueue(t, o)
+	}
+	e.enqueue(t, incident.Outgoing{Lane: "dm/U0BOB0001", IncidentID: 1, Kind: incident.OutDM, Due: obT0.Add(250 * time.Millisecond),
+		Body: incident.OutBody{User: "U0BOB0001", Urgent: true, Message: &incident.Message{Text: "page"}}})
+	if n, err := svc.Deliver(context.Background()); err != nil || n != backlog+1 {
+		t.Fatalf("Deliver = %d, %v; want %d sent", n, err, backlog+1)
+	}
+	after := -1
+	for _, s := range chat.sends() {
+		switch {
+		case s.method == incidenttest.MethodDM:
+			after = 0
+		case after >= 0:
+			after++
+		}
+	}
+	if after < backlog/3 {
+		t.Errorf("the page went with %d posts of the backlog left, want it ahead of most of them (at least %d)", after, backlog/3)
 	}
 }
