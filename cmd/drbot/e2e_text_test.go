@@ -153,8 +153,9 @@ func TestServeBigIncidentWithinSlackLimits(t *testing.T) {
 	// The Markdown postmortem shows what was typed, readable.
 	srv.stop()
 	r := runBinary(t, drbotBinary(t), "", "postmortem", "--db", filepath.Join(dir, "drbot.db"), "1")
-	// bob by the plan's name, mallory (in no role) by the name users.info gave.
-	for _, want := range []string{"ask @בוב דהן in #general, see [status page](https://status.example) & @channel, cc @mallory", summary} {
+	// bob by the plan's name, mallory (in no role) by the name users.info
+	// gave; "<" backslash-escaped, so that it renders as typed.
+	for _, want := range []string{"ask @בוב דהן in #general, see [status page](https://status.example) & @channel, cc @mallory", strings.ReplaceAll(summary, "<", `\<`)} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("postmortem lacks %.80q:\n%.1500s", want, r.stdout)
 		}
