@@ -70,17 +70,11 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 
-	in := c.stdin
-	opts := console.RunOptions{Name: "stdin", Interactive: isTerminal(c.stdin)}
-	if *script != "" {
-		f, err := os.Open(*script)
-		if err != nil {
-			return fmt.Errorf("console: %w", err)
-		}
-		defer f.Close()
-		in = f
-		opts = console.RunOptions{Name: *script}
+	in, opts, closeIn, err := c.input(*script)
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
 	}
+	defer closeIn()
 
 	store, closeStore, err := openHeld(ctx, cf.db, log, "console")
 	if err != nil {
@@ -92,16 +86,8 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 	}
 
 	if start.IsZero() {
-		// The clock goes on where the last session on this database left
-		// it: the incidents there were played at that time.
-		if t, ok, err := consoleClock(ctx, store); err != nil {
+		if start, err = c.resumeClock(ctx, store, plan, opts.Interactive); err != nil {
 			return fmt.Errorf("console: %w", err)
-		} else if ok {
-			start = t
-			if opts.Interactive {
-				fmt.Fprintf(c.stderr, "The console's clock resumes at %s, where the last session on %s left it (--start sets it).\n",
-					t.In(plan.Location).Format("2006-01-02 15:04 MST"), store.name)
-			}
 		}
 	}
 	con := console.New(console.Config{Plan: plan, Start: start, Out: c.stdout})
@@ -128,6 +114,34 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("console: %w", err)
 	}
 	return nil
+}
+
+// input is what the console reads: the lines of script, or the terminal
+// (standard input) without one.
+func (c *consoleCommand) input(script string) (io.Reader, console.RunOptions, func(), error) {
+	if script == "" {
+		return c.stdin, console.RunOptions{Name: "stdin", Interactive: isTerminal(c.stdin)}, func() {}, nil
+	}
+	f, err := os.Open(script)
+	if err != nil {
+		return nil, console.RunOptions{}, nil, err
+	}
+	return f, console.RunOptions{Name: script}, func() { f.Close() }, nil
+}
+
+// resumeClock is where the console's clock starts without --start: where
+// the last session on store left it (the incidents there were played at
+// that time), said on a terminal; zero, now, on a new database.
+func (c *consoleCommand) resumeClock(ctx context.Context, store *database, plan *playbooks.Plan, interactive bool) (time.Time, error) {
+	t, ok, err := consoleClock(ctx, store)
+	if err != nil || !ok {
+		return time.Time{}, err
+	}
+	if interactive {
+		fmt.Fprintf(c.stderr, "The console's clock resumes at %s, where the last session on %s left it (--start sets it).\n",
+			t.In(plan.Location).Format("2006-01-02 15:04 MST"), store.name)
+	}
+	return t, nil
 }
 
 // loadPlanReporting loads the plan and prints every diagnostic, errors and
