@@ -85,10 +85,8 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("console: %w", err)
 	}
 
-	if start.IsZero() {
-		if start, err = c.resumeClock(ctx, store, plan, opts.Interactive); err != nil {
-			return fmt.Errorf("console: %w", err)
-		}
+	if start, err = c.resumeClock(ctx, store, plan, start, opts.Interactive); err != nil {
+		return err
 	}
 	con := console.New(console.Config{Plan: plan, Start: start, Out: c.stdout})
 	defer func() {
@@ -129,19 +127,31 @@ func (c *consoleCommand) input(script string) (io.Reader, console.RunOptions, fu
 	return f, console.RunOptions{Name: script}, func() { f.Close() }, nil
 }
 
-// resumeClock is where the console's clock starts without --start: where
-// the last session on store left it (the incidents there were played at
-// that time), said on a terminal; zero, now, on a new database.
-func (c *consoleCommand) resumeClock(ctx context.Context, store *database, plan *playbooks.Plan, interactive bool) (time.Time, error) {
-	t, ok, err := consoleClock(ctx, store)
-	if err != nil || !ok {
-		return time.Time{}, err
+// resumeClock is where the console's clock starts: start (--start, zero
+// when not given), which may not be before where the last session on
+// store left it (exit status 2); without it, there (the incidents were
+// played at that time), said on a terminal; zero, now, on a new database.
+func (c *consoleCommand) resumeClock(ctx context.Context, store *database, plan *playbooks.Plan, start time.Time, interactive bool) (time.Time, error) {
+	saved, ok, err := consoleClock(ctx, store)
+	switch {
+	case err != nil:
+		return time.Time{}, fmt.Errorf("console: %w", err)
+	case !ok:
+		return start, nil
+	case !start.IsZero() && start.Before(saved):
+		// Going back would acknowledge before a declaration and count
+		// elapsed time backwards.
+		return time.Time{}, &exitError{code: 2, err: fmt.Errorf("console: --start %s is before the console's clock in %s, %s: "+
+			"the clock only goes forward. Play on a new database (--db NEW.db), or leave out --start to go on from there",
+			start.In(plan.Location).Format("2006-01-02 15:04 MST"), store.name, saved.In(plan.Location).Format("2006-01-02 15:04 MST"))}
+	case !start.IsZero():
+		return start, nil
 	}
 	if interactive {
 		fmt.Fprintf(c.stderr, "The console's clock resumes at %s, where the last session on %s left it (--start sets it).\n",
-			t.In(plan.Location).Format("2006-01-02 15:04 MST"), store.name)
+			saved.In(plan.Location).Format("2006-01-02 15:04 MST"), store.name)
 	}
-	return t, nil
+	return saved, nil
 }
 
 // loadPlanReporting loads the plan and prints every diagnostic, errors and

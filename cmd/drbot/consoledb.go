@@ -24,9 +24,22 @@ const consoleMarkKey = "console:used"
 // console's stderr, apart from the transcript) how many incidents are open
 // in it, so a player knows what is already there: always to a person at a
 // terminal, and to a script only when some are open.
+//
+// A database drbot serve has worked and that holds incidents is refused:
+// the console would print, and mark as sent, the Slack messages still
+// waiting there (real pages lost), and fire real incidents' timers on its
+// own clock.
 func markConsole(ctx context.Context, db incident.Store, name string, out io.Writer, interactive bool) error {
 	open := 0
 	err := db.Update(ctx, func(tx incident.Tx) error {
+		if _, served, err := tx.Get(serveMarkKey); err != nil || served {
+			if err == nil {
+				err = refuseServed(tx, name)
+			}
+			if err != nil {
+				return err
+			}
+		}
 		if err := tx.Put(consoleMarkKey, "true"); err != nil {
 			return err
 		}
@@ -47,6 +60,28 @@ func markConsole(ctx context.Context, db incident.Store, name string, out io.Wri
 		fmt.Fprintf(out, "drbot console on %s: %d incidents are open (/incident list shows them). Type help for the lines it takes.\n", name, open)
 	}
 	return nil
+}
+
+// serveMarkKey is a key/value entry drbot serve leaves in every database
+// it serves; the console refuses such a database when it holds incidents.
+const serveMarkKey = "serve:used"
+
+// markServe records that drbot serve works on db.
+func markServe(ctx context.Context, db incident.Store) error {
+	return db.Update(ctx, func(tx incident.Tx) error { return tx.Put(serveMarkKey, "true") })
+}
+
+// refuseServed is the console's refusal of a database drbot serve has
+// worked, when it holds incidents; nil when it holds none.
+func refuseServed(tx incident.Tx, name string) error {
+	list, err := tx.Incidents(incident.Filter{Limit: 1000})
+	if err != nil || len(list) == 0 {
+		return err
+	}
+	return fmt.Errorf("%s holds %s made by drbot serve: the console would print, and mark as sent, the Slack "+
+		"messages waiting there (real pages would never reach Slack) and fire their timers on its own clock. "+
+		"Play in a database of the console's own (--db drbot-console.db); to read this one, use drbot incidents, "+
+		"drbot postmortem or drbot web", name, plural(len(list), "incident"))
 }
 
 // refuseConsoleDB returns an error when db was played with by the console

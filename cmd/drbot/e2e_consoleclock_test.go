@@ -1,9 +1,15 @@
 package main
 
 import (
+	"context"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/drbot-dev/drbot/bot/fakeslack"
+	"github.com/drbot-dev/drbot/incident"
+	"github.com/drbot-dev/drbot/storage"
 )
 
 // TestConsoleClockCarriesOver: a console session records its clock in its
@@ -38,5 +44,86 @@ func TestConsoleClockCarriesOver(t *testing.T) {
 	second := runBinary(t, bin, "in #inc-1-db-corruption\n/incident status\n", "console", "--plan", plan, "--db", db)
 	if second.code != 0 || !strings.Contains(second.stdout, "Elapsed 30m of the 2h RTO (deadline 13:00 CET)") || strings.Contains(second.stdout, "RTO breached") {
 		t.Errorf("second session: exit %d\nstderr %s\nstdout %s\nwant the status at 10:30, 30m elapsed", second.code, second.stderr, second.stdout)
+	}
+}
+
+// TestConsoleRefusesServesDatabase: the console does not play in a
+// database drbot serve has worked that holds incidents (it would print,
+// and mark as sent, the pages waiting there, and fire real timers on its
+// own clock); the database is left as it was.
+func TestConsoleRefusesServesDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real binary")
+	}
+	t.Parallel()
+	fs := newFakeWorkspace(t)
+	dir := t.TempDir()
+	srv := startServe(t, fs, dir)
+	if status, _ := srv.command(alice, fakeslack.GeneralID, "declare db-corruption", fs.ResponseURL("declare")); status != http.StatusOK {
+		t.Fatalf("declare: status %d", status)
+	}
+	incidentChannel(t, fs, "inc-")
+	srv.stop()
+	db := filepath.Join(dir, "drbot.db")
+	before := waitingAndMarked(t, db)
+	if before.waiting == 0 {
+		t.Fatal("nothing waits in the outbox: the test shows nothing")
+	}
+	r := runBinary(t, drbotBinary(t), "wait 1h\n", "console", "--plan", filepath.Join(dir, "plan.yaml"), "--db", db)
+	if r.code != 1 || !strings.Contains(r.stderr, "holds 1 incident made by drbot serve") || !strings.Contains(r.stderr, "--db drbot-console.db") {
+		t.Errorf("console on serve's database: exit %d\nstderr %s\nwant exit 1 saying serve made its incident", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout, "paged") {
+		t.Errorf("the console printed serve's waiting messages:\n%s", r.stdout)
+	}
+	if after := waitingAndMarked(t, db); after != before {
+		t.Errorf("the refused console changed the database: %+v, was %+v", after, before)
+	}
+}
+
+type outboxAndMark struct {
+	waiting int
+	marked  bool
+}
+
+// waitingAndMarked reads how many messages wait in the outbox of the
+// database at path and whether the console marked it.
+func waitingAndMarked(t *testing.T, path string) (r outboxAndMark) {
+	t.Helper()
+	st, err := storage.Open(context.Background(), storage.Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	err = st.View(context.Background(), func(tx incident.Tx) (err error) {
+		if r.waiting, err = tx.OutboxDepth(); err != nil {
+			return err
+		}
+		_, r.marked, err = tx.Get(consoleMarkKey)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestConsoleStartNotBeforeItsClock: --start before the clock a database
+// was left at is refused (status 2) with what to do, and changes nothing.
+func TestConsoleStartNotBeforeItsClock(t *testing.T) {
+	t.Parallel()
+	bin := drbotBinary(t)
+	db := filepath.Join(t.TempDir(), "demo.db")
+	plan := filepath.Join("examples", "plan.yaml")
+	if r := runBinary(t, bin, "/incident declare db-corruption x\nwait 2h\n", "console", "--plan", plan, "--db", db, "--start", "2026-11-21T10:00:00Z"); r.code != 0 {
+		t.Fatalf("console: exit %d\n%s", r.code, r.stderr)
+	}
+	r := runBinary(t, bin, "/incident declare db-corruption y\n", "console", "--plan", plan, "--db", db, "--start", "2026-11-21T10:00:00Z")
+	want := "console: --start 2026-11-21 11:00 CET is before the console's clock in " + db + ", 2026-11-21 13:00 CET: the clock only goes forward. Play on a new database (--db NEW.db)"
+	if r.code != 2 || !strings.Contains(r.stderr, want) || strings.Contains(r.stdout, "#2") {
+		t.Errorf("--start before the clock: exit %d\nstderr %s\nstdout %s\nwant exit 2 and %q", r.code, r.stderr, r.stdout, want)
+	}
+	if r := runBinary(t, bin, "", "incidents", "--db", db, "--plan", plan, "--format", "json"); strings.Count(r.stdout, `"id":`) != 1 {
+		t.Errorf("after the refused session: %s, want the one incident", r.stdout)
 	}
 }

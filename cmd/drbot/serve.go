@@ -191,6 +191,9 @@ func (s *server) open(ctx context.Context, stderr io.Writer) error {
 	} else if warning != "" {
 		s.log.Warn(warning)
 	}
+	if err := markServe(ctx, s.store); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	s.metrics = s.newMetrics()
 	s.chat = bot.NewSlackChat(bot.ChatConfig{Token: s.cfg.token, AppToken: s.cfg.appToken, APIURL: s.cfg.apiURL, Metrics: s.metrics, Logger: s.log})
 	botUserID, err := s.connectSlack(ctx)
