@@ -190,19 +190,27 @@ func (p *phase) traffic(ctx context.Context) string {
 	return p.long(ctx)
 }
 
-func runPhase(ctx context.Context, cfg Config, name, bin, dir string) (*PhaseReport, error) {
+// phasePlan writes the plan of phase name into dir (made if needed) and
+// returns it, its path and the acknowledgement timeout it pages with.
+func phasePlan(cfg Config, name, dir string) (loadPlan, string, time.Duration, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return loadPlan{}, "", 0, err
 	}
 	ackTimeout := cfg.AckTimeout
 	if name == "storm" {
 		ackTimeout = cfg.StormAckTimeout
 	}
 	plan := generatePlan(cfg, ackTimeout)
-	planPath, logPath := filepath.Join(dir, "plan.yaml"), filepath.Join(dir, "drbot.log")
-	if err := os.WriteFile(planPath, []byte(plan.YAML), 0o644); err != nil {
+	path := filepath.Join(dir, "plan.yaml")
+	return plan, path, ackTimeout, os.WriteFile(path, []byte(plan.YAML), 0o644)
+}
+
+func runPhase(ctx context.Context, cfg Config, name, bin, dir string) (*PhaseReport, error) {
+	plan, planPath, ackTimeout, err := phasePlan(cfg, name, dir)
+	if err != nil {
 		return nil, err
 	}
+	logPath := filepath.Join(dir, "drbot.log")
 	dbPath, drop, err := phaseDB(ctx, cfg, dir, name)
 	if err != nil {
 		return nil, err
