@@ -196,6 +196,9 @@ func (b *Book) services(p *playbooks.Plan) {
 		if s.Availability > 0 {
 			row.Own = playbooks.FormatAvailability(s.Availability)
 		}
+		if sr.Unknown {
+			row.Composite, row.DowntimeMonth, row.DowntimeYear = "-", "-", "-"
+		}
 		b.Services = append(b.Services, row)
 	}
 }

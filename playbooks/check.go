@@ -39,6 +39,10 @@ type ServiceReport struct {
 	Composite     float64 // with everything it depends on, transitively
 	DowntimeMonth time.Duration
 	DowntimeYear  time.Duration
+	// Unknown: neither the service nor anything it depends on sets an
+	// availability, so Composite (1) and the downtimes (0) say nothing
+	// and are shown as "-", not as 100%.
+	Unknown bool
 }
 
 // Check summarizes a parsed plan's feasibility. The warnings themselves are
@@ -58,13 +62,14 @@ func Check(p *Plan) Report {
 		})
 	}
 	for _, id := range p.ServiceOrder {
-		c := p.CompositeAvailability(id)
+		c, known := p.composite(id)
 		r.Services = append(r.Services, ServiceReport{
 			ID:            id,
 			Availability:  p.Services[id].Availability,
 			Composite:     c,
 			DowntimeMonth: AllowedDowntime(c, Month),
 			DowntimeYear:  AllowedDowntime(c, Year),
+			Unknown:       !known,
 		})
 	}
 	return r
@@ -75,11 +80,18 @@ func Check(p *Plan) Report {
 // each service counted once however many paths lead to it. A service with
 // no availability counts as 1. It returns 0 when there is no such service.
 func (p *Plan) CompositeAvailability(service string) float64 {
+	a, _ := p.composite(service)
+	return a
+}
+
+// composite is CompositeAvailability, and whether any service it counts
+// sets an availability.
+func (p *Plan) composite(service string) (a float64, known bool) {
 	if p.Services[service] == nil {
-		return 0
+		return 0, false
 	}
 	seen := map[string]bool{}
-	a := 1.0
+	a = 1.0
 	var visit func(id string)
 	visit = func(id string) {
 		s := p.Services[id]
@@ -89,11 +101,12 @@ func (p *Plan) CompositeAvailability(service string) float64 {
 		seen[id] = true
 		if s.Availability > 0 {
 			a *= s.Availability
+			known = true
 		}
 		for _, dep := range s.DependsOn {
 			visit(dep)
 		}
 	}
 	visit(service)
-	return a
+	return a, known
 }

@@ -228,8 +228,12 @@ func writeCheckText(w io.Writer, file string, diags playbooks.Diagnostics, r *pl
 				if s.Availability > 0 {
 					own = playbooks.FormatAvailability(s.Availability)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, own, playbooks.FormatAvailability(s.Composite),
-					playbooks.FormatDuration(s.DowntimeMonth), playbooks.FormatDuration(s.DowntimeYear))
+				composite, month, year := "-", "-", "-"
+				if !s.Unknown {
+					composite, month, year = playbooks.FormatAvailability(s.Composite),
+						playbooks.FormatDuration(s.DowntimeMonth), playbooks.FormatDuration(s.DowntimeYear)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, own, composite, month, year)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -311,9 +315,11 @@ type planScenarioJSON struct {
 type planServiceJSON struct {
 	ID                    string   `json:"id"`
 	Availability          *float64 `json:"availability"` // null when the plan sets none
-	CompositeAvailability float64  `json:"composite_availability"`
-	DowntimeMonthSeconds  float64  `json:"downtime_per_month_seconds"` // per 30 days
-	DowntimeYearSeconds   float64  `json:"downtime_per_year_seconds"`  // per 365 days
+	// The three below are null when neither the service nor anything it
+	// depends on sets an availability.
+	CompositeAvailability *float64 `json:"composite_availability"`
+	DowntimeMonthSeconds  *float64 `json:"downtime_per_month_seconds"` // per 30 days
+	DowntimeYearSeconds   *float64 `json:"downtime_per_year_seconds"`  // per 365 days
 }
 
 func writeCheckJSON(w io.Writer, file string, diags playbooks.Diagnostics, r *playbooks.Report, ok bool, contacts *contactsStatus) error {
@@ -333,8 +339,11 @@ func writeCheckJSON(w io.Writer, file string, diags playbooks.Diagnostics, r *pl
 			})
 		}
 		for _, s := range r.Services {
-			sj := planServiceJSON{ID: s.ID, CompositeAvailability: s.Composite,
-				DowntimeMonthSeconds: s.DowntimeMonth.Round(time.Second).Seconds(), DowntimeYearSeconds: s.DowntimeYear.Round(time.Second).Seconds()}
+			sj := planServiceJSON{ID: s.ID}
+			if !s.Unknown {
+				c, m, y := s.Composite, s.DowntimeMonth.Round(time.Second).Seconds(), s.DowntimeYear.Round(time.Second).Seconds()
+				sj.CompositeAvailability, sj.DowntimeMonthSeconds, sj.DowntimeYearSeconds = &c, &m, &y
+			}
 			if s.Availability > 0 {
 				a := s.Availability
 				sj.Availability = &a

@@ -350,3 +350,23 @@ func TestPlanCheckStdin(t *testing.T) {
 		t.Errorf("bad plan on stdin: exit %d, stdout:\n%s", code, stdout)
 	}
 }
+
+// TestPlanCheckServiceWithoutAvailability: a service whose chain sets no
+// availability is shown as unknown, "-" and null, not as 100% with no
+// downtime.
+func TestPlanCheckServiceWithoutAvailability(t *testing.T) {
+	path := writePlan(t, strings.Replace(smallPlan, "services:\n", "services:\n  api: {rto: 1h}\n", 1))
+	code, stdout, _ := runPlan(t, "check", path)
+	if code != 0 || !strings.Contains(stdout, "\napi      -       -          -               -\n") {
+		t.Errorf("exit %d, want api with - in every column:\n%s", code, stdout)
+	}
+	_, js, _ := runPlan(t, "check", "--format", "json", path)
+	want := `"id": "api",
+      "availability": null,
+      "composite_availability": null,
+      "downtime_per_month_seconds": null,
+      "downtime_per_year_seconds": null`
+	if !strings.Contains(js, want) {
+		t.Errorf("JSON lacks\n%s\n%s", want, js)
+	}
+}
