@@ -313,8 +313,8 @@ type planScenarioJSON struct {
 }
 
 type planServiceJSON struct {
-	ID                    string   `json:"id"`
-	Availability          *float64 `json:"availability"` // null when the plan sets none
+	ID           string   `json:"id"`
+	Availability *float64 `json:"availability"` // null when the plan sets none
 	// The three below are null when neither the service nor anything it
 	// depends on sets an availability.
 	CompositeAvailability *float64 `json:"composite_availability"`
