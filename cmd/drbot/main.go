@@ -40,10 +40,10 @@ const usage = `drbot: incident response and disaster recovery for Slack
 Usage:
   drbot serve                       run the bot (HTTP endpoints, Socket Mode with SLACK_APP_TOKEN)
   drbot console [--script FILE]     the same bot in a terminal, with no Slack
-  drbot plan check [--strict] [FILE] validate a plan
+  drbot plan check [--strict] [--format text|json] [FILE|-]  validate a plan
   drbot plan doc [--format html|markdown] [--out FILE] [FILE]  the plan as a printable book
   drbot plan schema                 print the plan's JSON Schema
-  drbot incidents [--drills]        list incidents
+  drbot incidents [--drills] [--state open|resolved] [--format text|json]  list incidents
   drbot postmortem [--format markdown|json] ID
   drbot stats [--since DURATION|DATE] [--format text|json]  figures across incidents
   drbot backup DEST                 online copy of the database
@@ -52,7 +52,9 @@ Usage:
   drbot web [--addr 127.0.0.1:8080] the read-only web pages from the database, no Slack
   drbot version                     print the version
 
-Run "drbot COMMAND -h" for a command's flags.
+The commands that read the plan or the database also take --plan, --db and
+--log-level (or DRBOT_PLAN, DRBOT_DB, DRBOT_LOG_LEVEL). Run "drbot COMMAND -h"
+for a command's flags.
 `
 
 func main() {

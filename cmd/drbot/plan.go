@@ -142,7 +142,7 @@ func parseNoArgs(fs *flag.FlagSet, args []string) error {
 		return usageError(err)
 	}
 	if len(rest) > 0 {
-		return misuse(fs, "unexpected argument %q", rest[0])
+		return misuse(fs, "unexpected argument %q: %s takes flags only (%s -h lists them)", rest[0], fs.Name(), "drbot "+fs.Name())
 	}
 	return nil
 }

@@ -63,3 +63,18 @@ func TestUnknownCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestStrayArgumentNamesTheFlags: a value typed without its flag ("drbot
+// stats 30d") says the command takes flags and where they are listed; a
+// command with no flags prints no empty "Flags:" heading.
+func TestStrayArgumentNamesTheFlags(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), []string{"stats", "--db", t.TempDir() + "/x.db", "30d"}, &out, &errOut)
+	if want := `drbot: stats: unexpected argument "30d": stats takes flags only (drbot stats -h lists them)`; code != 2 || !strings.Contains(errOut.String(), want) {
+		t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut.String(), want)
+	}
+	errOut.Reset()
+	if code := Main(context.Background(), []string{"plan", "schema", "-h"}, &out, &errOut); code != 2 || strings.Contains(errOut.String(), "Flags:") {
+		t.Errorf("plan schema -h: exit %d, stderr %q; want the usage with no empty Flags:", code, errOut.String())
+	}
+}
