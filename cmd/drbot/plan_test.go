@@ -328,18 +328,8 @@ func TestPlanCheckAlertRules(t *testing.T) {
 // diagnostics say "stdin:LINE:COL".
 func TestPlanCheckStdin(t *testing.T) {
 	t.Parallel()
-	bin := drbotBinary(t)
 	run := func(src string, args ...string) (int, string, string) {
-		cmd := exec.Command(bin, append([]string{"plan", "check"}, args...)...)
-		cmd.Stdin = strings.NewReader(src)
-		var out, errOut bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		err := cmd.Run()
-		var ee *exec.ExitError
-		if err != nil && !errors.As(err, &ee) {
-			t.Fatal(err)
-		}
-		return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
+		return runPlanStdin(t, t.TempDir(), src, append([]string{"check"}, args...)...)
 	}
 	code, stdout, stderr := run(smallPlan, "-")
 	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "stdin:11:3: warning:") || !strings.HasSuffix(stdout, "stdin: 0 errors, 1 warning\n") {
@@ -369,4 +359,21 @@ func TestPlanCheckServiceWithoutAvailability(t *testing.T) {
 	if !strings.Contains(js, want) {
 		t.Errorf("JSON lacks\n%s\n%s", want, js)
 	}
+}
+
+// runPlanStdin runs the real binary's "drbot plan ARGS..." in dir with src
+// on its standard input.
+func runPlanStdin(t *testing.T, dir, src string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(drbotBinary(t), append([]string{"plan"}, args...)...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(src)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
 }

@@ -18,7 +18,7 @@ import (
 
 const planDocUsage = `drbot plan doc [--format html|markdown] [--out FILE] [FILE]
 
-Writes the plan (FILE, default --plan) as the book a team prints and keeps
+Writes the plan (FILE, default --plan; - reads stdin) as the book a team prints and keeps
 offline: cover, contacts and roles, paging, services with their RTO, RPO and
 availability, the dependency graph, one section per scenario with a
 flowchart of its steps and the worst-case path against the RTO, review and
@@ -27,14 +27,14 @@ drill schedules, and the findings of "drbot plan check".
 HTML (the default) is one self-contained file; print it from a browser
 ("Print", "Save as PDF"): every scenario starts on a new page. Markdown uses
 Mermaid for the charts; an --out FILE named .md is Markdown unless --format
-says otherwise. When --db names a readable database, the cover says
+says otherwise; --out - is standard output. When --db names a readable database, the cover says
 when the contact list was last confirmed and by whom.`
 
 // doc is "drbot plan doc".
 func (c *planCommand) doc(ctx context.Context, args []string) error {
 	fs, cfg := newCommonFlagSet("plan doc", c.stderr, planDocUsage)
 	format := formatFlag(fs, "html", "markdown")
-	out := fs.String("out", "", "write to `FILE` instead of standard output")
+	out := fs.String("out", "", "write to `FILE` instead of standard output (- is standard output)")
 	file, err := planArg(fs, cfg, args)
 	if err != nil {
 		return err
@@ -45,7 +45,8 @@ func (c *planCommand) doc(ctx context.Context, args []string) error {
 	}
 	// Like plan check, the book needs no secrets: an unset ${NAME} of
 	// paging.webhook is a warning, and the webhook is shown by host only.
-	plan, diags, err := playbooks.LoadWith(file, playbooks.Options{UnsetIsWarning: true})
+	// "-" reads the plan from stdin, as plan check does.
+	plan, diags, err := c.load(file, playbooks.Options{UnsetIsWarning: true})
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("plan doc: %w", err)}
 	}
@@ -53,10 +54,14 @@ func (c *planCommand) doc(ctx context.Context, args []string) error {
 		for _, d := range diags.Errors() {
 			fmt.Fprintln(c.stderr, d)
 		}
-		return fmt.Errorf("plan doc: %s has %s: fix them first (\"drbot plan check %s\" lists them all)", file, plural(len(diags.Errors()), "error"), file)
+		name := file
+		if file == "-" {
+			name = "stdin"
+		}
+		return fmt.Errorf("plan doc: %s has %s: fix them first (\"drbot plan check %s\" lists them all)", name, plural(len(diags.Errors()), "error"), file)
 	}
 	opts := plandoc.Options{Diagnostics: diags, Now: time.Now()}
-	if st, err := os.Stat(file); err == nil {
+	if st, err := os.Stat(file); file != "-" && err == nil {
 		opts.FileDate = st.ModTime()
 	}
 	contacts, cerr := readContactsStatus(ctx, cfg.db, plan)
@@ -78,7 +83,7 @@ func (c *planCommand) doc(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("plan doc: %w", err)
 	}
-	if *out == "" {
+	if *out == "" || *out == "-" {
 		_, err = c.stdout.Write(buf.Bytes())
 		return err
 	}

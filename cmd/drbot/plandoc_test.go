@@ -95,3 +95,34 @@ func TestPlanDocRefuses(t *testing.T) {
 		t.Errorf("a plan with errors wrote %s", out)
 	}
 }
+
+// TestPlanDocStdin checks "drbot plan doc -" with the real binary: the
+// plan comes on stdin, as with "plan check -", and "--out -" is standard
+// output, not a file named "-".
+func TestPlanDocStdin(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src, err := os.ReadFile(examplePlan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runPlanStdin(t, dir, string(src), "doc", "--format", "markdown", "-")
+	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "# ") || strings.Count(stdout, "\n## Scenario: ") != 12 {
+		t.Errorf("markdown from stdin: exit %d, stderr %q, stdout %.80q", code, stderr, stdout)
+	}
+	code, stdout, stderr = runPlanStdin(t, dir, string(src), "doc", "--out", "-", "-")
+	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "<!doctype html>") {
+		t.Errorf("--out - from stdin: exit %d, stderr %q, stdout %.80q", code, stderr, stdout)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("plan doc wrote %s into its directory, want nothing", entries[0].Name())
+	}
+	bad, err := os.ReadFile("testdata/bad-plan.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runPlanStdin(t, dir, string(bad), "doc", "-")
+	if code != 1 || stdout != "" || !strings.HasPrefix(stderr, "stdin:14:") || !strings.Contains(stderr, `plan doc: stdin has 2 errors: fix them first ("drbot plan check -" lists them all)`) {
+		t.Errorf("bad plan from stdin: exit %d, stdout %.80q, stderr %q", code, stdout, stderr)
+	}
+}
