@@ -12,8 +12,12 @@ import (
 func (o *op) pageText(role, reason string) string {
 	inc := o.inc
 	var b strings.Builder
-	fmt.Fprintf(&b, ":rotating_light: You are paged as %s for %s (%s, %s)\nChannel: #%s",
-		emphasize("*", escape(role)), incidentName(inc), escape(inc.Severity), escape(inc.Service), inc.ChannelName)
+	as := " as " + emphasize("*", escape(role))
+	if _, person := rolePerson(role); person {
+		as = "" // /incident page @henrik: paged in person, not as a role
+	}
+	fmt.Fprintf(&b, ":rotating_light: You are paged%s for %s (%s, %s)\nChannel: #%s",
+		as, incidentName(inc), escape(inc.Severity), escape(inc.Service), inc.ChannelName)
 	if inc.Summary != "" {
 		b.WriteString("\nSummary: " + escape(inc.Summary))
 	}

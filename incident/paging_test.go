@@ -291,8 +291,8 @@ func TestPageCommand(t *testing.T) {
 	if r.Text != "Paged @frank: Frank Moe." {
 		t.Errorf("reply = %q", r.Text)
 	}
-	if got := len(e.pagesTo(uZed)); got != 1 {
-		t.Errorf("zed got %d pages", got)
+	if got := e.pagesTo(uZed); len(got) != 1 || !strings.HasPrefix(got[0].Text, ":rotating_light: You are paged for incident #1") {
+		t.Errorf("zed got %d pages: %+v; want one saying he is paged (in person, not as a role)", len(got), got)
 	}
 	if !slices.Contains(e.chat.Members(ch), uZed) {
 		t.Errorf("zed not invited: %v", e.chat.Members(ch))
