@@ -72,7 +72,9 @@ func (pm *Postmortem) AckText() string {
 	if len(pm.NeverAcked) > 0 {
 		return t + "; never: " + strings.Join(pm.NeverAcked, ", ")
 	}
-	if pm.SlowestAckRole != "" && pm.SlowestAckRole != pm.FirstAckRole {
+	sameTime := pm.TimeToAckSeconds != nil && pm.SlowestAckSeconds == *pm.TimeToAckSeconds
+	if pm.SlowestAckRole != "" && pm.SlowestAckRole != pm.FirstAckRole && !sameTime {
+		// "0s (executor); slowest: commander 0s" says nothing more.
 		t += "; slowest: " + pm.SlowestAckRole + " " + pmDur(time.Duration(pm.SlowestAckSeconds)*time.Second)
 	}
 	return t

@@ -447,6 +447,14 @@ func TestTimeToAcknowledge(t *testing.T) {
 			e.clock.Set(svcT0.Add(9 * time.Minute))
 			e.press(uErin, dmOf(uErin), "Acknowledge")
 		}, "120", "2m (executor); slowest: security 7m"},
+		{"slowest no slower than the first", func(e *svcEnv, ch string) {
+			e.clock.Set(svcT0.Add(time.Minute))
+			e.mustCommand(uZed, ch, "page security") // erin
+			e.clock.Set(svcT0.Add(2 * time.Minute))
+			e.press(uBob, dmOf(uBob), "Acknowledge")
+			e.clock.Set(svcT0.Add(3 * time.Minute))
+			e.press(uErin, dmOf(uErin), "Acknowledge")
+		}, "120", "2m (executor)"},
 		{"only the declarer", func(e *svcEnv, ch string) {}, "null", "only the declarer acknowledged (their own page); never: executor"},
 		{"nobody", nil, "null", "nobody acknowledged"},
 	}
