@@ -450,6 +450,15 @@ func TestResolveClosesStep(t *testing.T) {
 				t.Errorf("buttons left after resolve: %v; messages: %s", btnLabels(got), dumpMsgs(e.chat.Posts(ch)))
 			}
 			e.mustFind(ch, tt.want)
+			// The postmortem says the same: unfinished, not running.
+			pm, err := e.svc.Postmortem(e.ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := pm.Steps[len(pm.Steps)-1]
+			if last.Outcome != incident.PMStepUnfinished || !strings.Contains(pm.Markdown(), "| unfinished |") {
+				t.Errorf("postmortem step %s outcome %q, want unfinished (in the Markdown too)", last.ID, last.Outcome)
+			}
 		})
 	}
 }

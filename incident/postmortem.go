@@ -80,9 +80,14 @@ type PMEvent struct {
 	Data  map[string]string `json:"data"`
 }
 
-// PMStepRunning is the outcome a postmortem gives a step record not ended
-// yet (StepRunning in the incident).
-const PMStepRunning StepOutcome = "running"
+// The outcomes a postmortem gives a step record not ended (StepRunning in
+// the incident): running while the incident is open, unfinished once it
+// was resolved with the step still under way (the channel said "this
+// step was not finished").
+const (
+	PMStepRunning    StepOutcome = "running"
+	PMStepUnfinished StepOutcome = "unfinished"
+)
 
 // PMStep is a step's actual time against its estimate.
 type PMStep struct {

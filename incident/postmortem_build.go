@@ -232,6 +232,9 @@ func (b *pmBuilder) steps() {
 		end := r.EndedAt
 		if s.Outcome == StepRunning {
 			s.Outcome = PMStepRunning
+			if b.inc.State == StateResolved {
+				s.Outcome = PMStepUnfinished
+			}
 			end = b.end
 		}
 		if !start.IsZero() && end.After(start) {
