@@ -51,7 +51,7 @@ const (
 	postInterval = time.Second
 	// restSlice is how long the housekeeping phase of a delivery pass
 	// starts sends before the next pass reads what is due again (pass).
-	restSlice = 200 * time.Millisecond
+	restSlice = 100 * time.Millisecond
 	// paceForget is how many conversations the pacer remembers before it
 	// forgets those whose last post is older than postInterval.
 	paceForget = 1024
@@ -83,6 +83,7 @@ func (s *Engine) Deliver(ctx context.Context) (int, error) {
 		lookups: map[string]*emailLookup{},
 	}
 	handled := map[int64]int{} // message -> its attempts when handled
+	createsAlone := true       // the next pass may create channels alone (pass)
 	sent := 0
 	var errs []error
 	for ctx.Err() == nil {
@@ -117,7 +118,8 @@ func (s *Engine) Deliver(ctx context.Context) (int, error) {
 		if len(todo) == 0 {
 			break
 		}
-		n, left, passErrs := d.pass(ctx, todo)
+		n, left, alone, passErrs := d.pass(ctx, todo, createsAlone)
+		createsAlone = !alone
 		sent += n
 		errs = append(errs, passErrs...)
 		for _, o := range left {
@@ -127,17 +129,26 @@ func (s *Engine) Deliver(ctx context.Context) (int, error) {
 	return sent, errors.Join(errs...)
 }
 
-// pass sends a pass's lane heads phase by phase (phases). The last phase,
-// the housekeeping, stops starting sends restSlice after it began: what it
-// left is returned, still due, for the next pass, which reads again what
-// is due first, so that a page due meanwhile (paced to its person's next
-// second, escalated) never waits behind a backlog of topics and pins
-// answered 429 one after the other.
-func (d *delivery) pass(ctx context.Context, todo []Outgoing) (sent int, left []Outgoing, errs []error) {
+// pass sends a pass's lane heads phase by phase (phases). With channels to
+// create and createsAlone, it creates them alone (alone is true) and
+// returns the rest as left: the pages read with them may have been joined
+// since by others to the same people (their pace passed, an escalation),
+// which go together in the next pass, read after. The last phase, the
+// housekeeping, stops starting sends restSlice after it began and leaves
+// the rest too. What is left is still due; the next pass reads again what
+// is due first, so that a page due meanwhile never waits behind a backlog
+// of topics and pins answered 429 one after the other.
+func (d *delivery) pass(ctx context.Context, todo []Outgoing, createsAlone bool) (sent int, left []Outgoing, alone bool, errs []error) {
 	ph := phases(todo)
+	if createsAlone && len(ph[0]) > 0 {
+		for _, later := range ph[1:] {
+			left = append(left, later...)
+		}
+		ph, alone = ph[:1], true
+	}
 	for i, batch := range ph {
 		var until time.Time
-		if i == len(ph)-1 {
+		if i == 2 {
 			until = d.s.now().Add(restSlice)
 		}
 		n, l, batchErrs := d.deliverAll(ctx, bundles(batch), until)
@@ -145,7 +156,7 @@ func (d *delivery) pass(ctx context.Context, todo []Outgoing) (sent int, left []
 		left = append(left, l...)
 		errs = append(errs, batchErrs...)
 	}
-	return sent, left, errs
+	return sent, left, alone, errs
 }
 
 // phases splits a pass's lane heads into what is sent one after the

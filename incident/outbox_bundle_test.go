@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/drbot-dev/drbot/incident"
@@ -97,5 +98,36 @@ func TestSentRecordedWhenStopCatchesTheAnswer(t *testing.T) {
 	}
 	if n := len(e.chat.DMs(uBob)); n != 1 {
 		t.Errorf("bob got the page %d times: the stop lost its sent mark", n)
+	}
+}
+
+// TestPagesJoinedWhileChannelsAreCreated: a pass with channels to create
+// creates them alone, and the pages read with them go in the next pass,
+// read afterwards, together with the pages to the same person that fell
+// due while the channels were created: bob gets one message listing both
+// incidents' pages, not the first page alone and the second a second
+// later.
+func TestPagesJoinedWhileChannelsAreCreated(t *testing.T) {
+	t.Parallel()
+	e := newSQLiteEnv(t, svcPlan(t))
+	declare := func(summary string) {
+		if _, err := e.svc.Declare(e.ctx, incident.DeclareRequest{Scenario: "checkout-down", Summary: summary, UserID: uAlice, ChannelID: "CGENERAL"}); err != nil {
+			t.Errorf("Declare: %v", err)
+		}
+	}
+	declare("first")
+	var once sync.Once
+	e.chat.OnCall(func(method string) {
+		if method == incidenttest.MethodCreateChannel {
+			once.Do(func() { declare("second") }) // while the first channel is created
+		}
+	})
+	if _, err := e.svc.Deliver(e.ctx); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	e.chat.OnCall(nil)
+	dms := e.chat.DMs(uBob)
+	if len(dms) != 1 || !strings.Contains(dms[0].Text, "2 incidents paged you") {
+		t.Fatalf("bob got %d direct messages, want 1 listing both pages:\n%s", len(dms), dumpMsgs(dms))
 	}
 }
