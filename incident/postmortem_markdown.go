@@ -298,22 +298,54 @@ func (w *mdWriter) time(s string) string {
 }
 
 // text is what people typed, readable (Slack's markup for members,
-// channels and links as @Ben Dahl, #ops, [label](url): Readable) and on
-// one line (mdText).
-func (w *mdWriter) text(s string) string { return mdText(Readable(s, w.memberName)) }
+// channels and links as @Ben Dahl, #ops, [label](url): readable), on one
+// line, with what Markdown would read in it escaped (mdLiteral) and its
+// right-to-left controls closed (closeBidi).
+func (w *mdWriter) text(s string) string {
+	return closeBidi(mdText(readable(s, w.memberName, mdLiteral)))
+}
 
-// cell is text for a table cell.
-func (w *mdWriter) cell(s string) string { return mdCell(Readable(s, w.memberName)) }
+// cell is text for a table cell: a pipe would end the cell.
+func (w *mdWriter) cell(s string) string {
+	return closeBidi(mdCell(readable(s, w.memberName, mdLiteral)))
+}
 
 // memberName is the name of a Slack member the postmortem knows, or "".
 func (w *mdWriter) memberName(id string) string { return w.pm.Names[id] }
 
 // mdText keeps text on one line, so that a newline typed in Slack cannot
-// start a heading or end a list item, and backslash-escapes "<" (a
-// CommonMark escape), so that "<timeout>" or "<b>" typed in a note shows
-// as typed instead of becoming HTML, which a renderer would pass through
-// or, like goldmark and GitHub, drop from the page.
-var mdText = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "<", `\<`).Replace
+// start a heading or end a list item.
+var mdText = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace
 
-// mdCell is mdText for a table cell: a pipe would end the cell.
-var mdCell = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "<", `\<`, "|", `\|`).Replace
+// mdCell is mdText for a table cell.
+var mdCell = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "|", `\|`).Replace
+
+// mdLiteral backslash-escapes (CommonMark) what people typed that Markdown
+// would read as markup rather than show: "<timeout>" or "<b>" (HTML, which
+// a renderer passes through or drops) and "[text](url)" (a link, perhaps
+// to javascript:). Slack's own links become Markdown links (readable);
+// typed ones show as typed.
+var mdLiteral = strings.NewReplacer(`\`, `\\`, "<", `\<`, "[", `\[`, "]", `\]`).Replace
+
+// closeBidi closes the right-to-left embeddings, overrides and isolates
+// left open in s (U+202A–U+202E, U+2066–U+2069), so that one typed in a
+// note cannot turn the rest of the postmortem's line around.
+func closeBidi(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069' }) {
+		return s
+	}
+	embed, isolate := 0, 0
+	for _, r := range s {
+		switch {
+		case r >= '\u202a' && r <= '\u202e' && r != '\u202c':
+			embed++
+		case r == '\u202c' && embed > 0:
+			embed--
+		case r >= '\u2066' && r <= '\u2068':
+			isolate++
+		case r == '\u2069' && isolate > 0:
+			isolate--
+		}
+	}
+	return s + strings.Repeat("\u202c", embed) + strings.Repeat("\u2069", isolate)
+}

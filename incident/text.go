@@ -150,11 +150,21 @@ func (e entity) prefix() string {
 // channels as "#name", links in Markdown ([label](url), or the bare
 // URL), broadcasts as "@channel" and user groups by their label.
 func Readable(s string, name func(userID string) string) string {
+	return readable(s, name, nil)
+}
+
+// readable is Readable with lit (nil: none) applied to the text between
+// entities and to link labels: the Markdown writer escapes there what
+// Markdown would read, and not in the links it writes itself.
+func readable(s string, name func(userID string) string, lit func(string) string) string {
+	if lit == nil {
+		lit = func(t string) string { return t }
+	}
 	if !strings.Contains(s, "<") {
-		return s
+		return lit(s)
 	}
 	var b strings.Builder
-	scanText(s, func(t string) { b.WriteString(t) }, func(e entity) {
+	scanText(s, func(t string) { b.WriteString(lit(t)) }, func(e entity) {
 		switch e.kind {
 		case '@':
 			n := ""
@@ -167,26 +177,27 @@ func Readable(s string, name func(userID string) string) string {
 			if n == "" {
 				n = e.id
 			}
-			b.WriteString("@" + n)
+			b.WriteString("@" + lit(n))
 		case '#':
 			if e.label != "" {
-				b.WriteString("#" + e.label)
+				b.WriteString("#" + lit(e.label))
 			} else {
 				b.WriteString("#" + e.id)
 			}
 		case '!':
-			switch {
+			switch group, id, _ := strings.Cut(e.id, "^"); {
 			case e.label != "":
-				b.WriteString(e.label)
+				b.WriteString(lit(e.label))
+			case group == "subteam" && id != "":
+				b.WriteString("@" + id) // a user group Slack sent without its handle: its id
 			default:
-				group, _, _ := strings.Cut(e.id, "^")
 				b.WriteString("@" + group)
 			}
 		default:
 			if e.label != "" && e.label != e.id {
-				b.WriteString("[" + e.label + "](" + e.id + ")")
+				b.WriteString("[" + lit(e.label) + "](" + e.id + ")")
 			} else {
-				b.WriteString(strings.TrimPrefix(e.id, "mailto:"))
+				b.WriteString(lit(strings.TrimPrefix(e.id, "mailto:")))
 			}
 		}
 	})

@@ -105,3 +105,27 @@ func TestAndList(t *testing.T) {
 		}
 	}
 }
+
+// TestMarkdownOfTypedText: what people typed shows as typed in the
+// postmortem's Markdown: HTML, link syntax and backslashes escaped, Slack's
+// own links as Markdown links, a user group without its handle by its id,
+// and right-to-left controls closed at the end of the text.
+func TestMarkdownOfTypedText(t *testing.T) {
+	w := &mdWriter{pm: &Postmortem{Names: map[string]string{"U1": "Ben [ops]"}}}
+	for in, want := range map[string]string{
+		"see [x](javascript:alert(1)) or <b>": `see \[x\](javascript:alert(1)) or \<b>`,
+		`C:\path`:                             `C:\\path`,
+		"<https://x.example/a?b=1|the [doc]>": `[the \[doc\]](https://x.example/a?b=1)`,
+		"<@U1> and <!subteam^S0123>":          `@Ben \[ops\] and @S0123`,
+		"abc \u202edcba":                      "abc \u202edcba\u202c",
+		"\u2067rtl\u2069 done":                "\u2067rtl\u2069 done",
+		"line one\nline two":                  "line one line two",
+	} {
+		if got := w.text(in); got != want {
+			t.Errorf("text(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := w.cell("a|b <c>"); got != `a\|b \<c>` {
+		t.Errorf("cell = %q", got)
+	}
+}

@@ -45,7 +45,7 @@ func TestPages(t *testing.T) {
 			"Checksum errors &lt;script&gt;", "<h1>Postmortem of incident 1",
 			// A note's "<timeout>" is text as typed, not HTML that the
 			// Markdown renderer would drop.
-			"Restored the 08:45 snapshot with --until &lt;timeout&gt; &amp; &lt;b&gt;no&lt;/b&gt; HTML",
+			"Restored the 08:45 snapshot with --until &lt;timeout&gt; &amp; &lt;b&gt;no&lt;/b&gt; HTML [x](javascript:alert(1))",
 			// 09:50 in Oslo is 08:50 UTC, 10 minutes before the declaration.
 			"<dt>Recovery point</dt><dd>2026-11-21 09:50 CET; data lost 10m against an RPO of 15m (met)</dd>"}},
 		{"/incidents/3", 404, []string{"There is no incident 3."}},

@@ -71,7 +71,7 @@ func (s *site) incidents() {
 	s.press("U0ALICE01", ch1, "No")
 	s.press("U0ERIN001", incidenttest.DMChannel("U0ERIN001"), "Approve")
 	s.clock.Advance(70 * time.Minute)
-	s.command("U0ALICE01", ch1, "note Restored the 08:45 snapshot with --until &lt;timeout&gt; &amp; &lt;b&gt;no&lt;/b&gt; HTML")
+	s.command("U0ALICE01", ch1, "note Restored the 08:45 snapshot with --until &lt;timeout&gt; &amp; &lt;b&gt;no&lt;/b&gt; HTML [x](javascript:alert(1))")
 	s.command("U0ALICE01", ch1, "recovery-point 09:50")
 	s.press("U0ALICE01", ch1, "Done")
 	s.clock.Advance(10 * time.Minute)

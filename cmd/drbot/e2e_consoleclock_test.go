@@ -59,10 +59,16 @@ func TestConsoleRefusesServesDatabase(t *testing.T) {
 	fs := newFakeWorkspace(t)
 	dir := t.TempDir()
 	srv := startServe(t, fs, dir)
+	// Slack holds every post back for a minute: the pages wait in the
+	// outbox when serve stops, as they would in an outage.
+	fs.FailNext("chat.postMessage", 1000, http.StatusTooManyRequests, 60)
 	if status, _ := srv.command(alice, fakeslack.GeneralID, "declare db-corruption", fs.ResponseURL("declare")); status != http.StatusOK {
 		t.Fatalf("declare: status %d", status)
 	}
 	incidentChannel(t, fs, "inc-")
+	if _, err := fs.WaitFor("chat.postMessage", 1, wait); err != nil {
+		t.Fatal(err)
+	}
 	srv.stop()
 	db := filepath.Join(dir, "drbot.db")
 	before := waitingAndMarked(t, db)
