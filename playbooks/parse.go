@@ -252,7 +252,7 @@ func (p *parser) syntax(err error, src []byte) {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	if c, ok := findSyntaxCause(src, line); ok {
+	if c, ok := findSyntaxCause(src, line, msg); ok {
 		p.report(&yaml.Node{Line: c.line, Column: c.col}, Error, "YAML syntax: %s", c.msg)
 		return
 	}

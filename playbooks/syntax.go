@@ -30,11 +30,14 @@ type syntaxCause struct {
 //   - a , or ? inside unquoted text within {…};
 //   - a key indented too far or too little, a list item's "-" left of
 //     the items above it, a key that lines up with no block above it
-//     (syntax_indent.go).
+//     (syntax_indent.go);
+//   - a [ or { not closed on its line, a key with no space after its
+//     colon (title:API is down), found from yaml.v3's message msg
+//     (syntax_flow.go).
 //
 // ok is false when none of them is found; the caller then reports yaml.v3's
 // own words.
-func findSyntaxCause(src []byte, line int) (c syntaxCause, ok bool) {
+func findSyntaxCause(src []byte, line int, msg string) (c syntaxCause, ok bool) {
 	lines := strings.Split(string(src), "\n")
 	limit := min(line+1, len(lines))
 	for i := 0; i < limit; i++ {
@@ -46,6 +49,9 @@ func findSyntaxCause(src []byte, line int) (c syntaxCause, ok bool) {
 		if c, ok := unclosedQuote(lines[i], i+1); ok {
 			return c, true
 		}
+	}
+	if c, ok := findByMessage(lines, line, msg); ok {
+		return c, true
 	}
 	if c, ok := overIndented(lines, line); ok {
 		return c, true
@@ -204,18 +210,10 @@ func unclosedQuote(text string, n int) (syntaxCause, bool) {
 	if !ok || v == "" || (v[0] != '"' && v[0] != '\'') {
 		return syntaxCause{}, false
 	}
-	q := v[0]
-	for i := 1; i < len(v); i++ {
-		switch {
-		case q == '"' && v[i] == '\\':
-			i++
-		case v[i] == q && q == '\'' && i+1 < len(v) && v[i+1] == '\'':
-			i++ // '' is a quote inside single quotes
-		case v[i] == q:
-			return textAfterQuote(v, i, col, n)
-		}
+	if end := quoteEnd(v, 0); end < len(v) {
+		return textAfterQuote(v, end, col, n)
 	}
-	return syntaxCause{n, col + 1, "this text opens a " + string(q) + " that is not closed on its line: close it at the end of the text (or remove it)"}, true
+	return syntaxCause{n, col + 1, "this text opens a " + string(v[0]) + " that is not closed on its line: close it at the end of the text (or remove it)"}, true
 }
 
 // textAfterQuote finds text after the quote that closes a quoted value at

@@ -53,6 +53,28 @@ func TestSyntaxErrorsPointAtTheirCause(t *testing.T) {
 			`15:5: YAML syntax: this list item's "-" is 2 left of the items above it: line it up with theirs (6 spaces)`},
 		{"question mark in braces", "  bob: {name: Bob Dahl, slack: U0BOB0001}", "  bob: {name: Bob Dahl?, slack: U0BOB0001}",
 			"4:23: YAML syntax: inside {…} a ? or , ends the text early"},
+		// yaml.v3 names the line above an unclosed [ or {, in its own words.
+		{"unclosed list", "    page: [commander]", "    page: [commander",
+			"11:11: YAML syntax: this [ is not closed on its line: close it with ] at the end of the list"},
+		{"unclosed mapping", "  bob: {name: Bob Dahl, slack: U0BOB0001}", "  bob: {name: Bob Dahl, slack: U0BOB0001",
+			"4:8: YAML syntax: this { is not closed on its line: close it with } at the end of the mapping"},
+		{"unclosed list on the last line", "        do: Roll back the release.", "        do: Roll back the release.\nreview:\n  owners: [alice",
+			"18:11: YAML syntax: this [ is not closed on its line: close it with ] at the end of the list"},
+		{"unclosed list on the first line", "version: 1", "version: [1",
+			"1:10: YAML syntax: this [ is not closed on its line: close it with ] at the end of the list"},
+		{"unclosed list inside a mapping, a quoted ] and a comment", "  bob: {name: Bob Dahl, slack: U0BOB0001}", "  bob: {name: \"Bob [Dahl]\", slack: [U0BOB0001} # [x]",
+			"4:46: YAML syntax: this } cannot close the [ at column 36: close that with ]"},
+		// yaml.v3 names the line below a key with no space after its colon.
+		{"no space after a key's colon", "    title: Outage", "    title:API is down",
+			`9:5: YAML syntax: a key needs ": " (a colon then a space) before its value: write title: API is down`},
+		{"no space after the last key's colon", "        do: Roll back the release.", "        do:Roll back the release.",
+			`16:9: YAML syntax: a key needs ": " (a colon then a space) before its value: write do: Roll back the release.`},
+		{"no space after a key's colon, and a comment", "    severity: sev2", "    severity:sev1 # was sev2",
+			`10:5: YAML syntax: a key needs ": " (a colon then a space) before its value: write severity: sev1`},
+		{"no space after a block's first key's colon, and a comment", "    title: Outage", "    title:API is down\n    # the page",
+			`9:5: YAML syntax: a key needs ": " (a colon then a space) before its value: write title: API is down`},
+		{"no space after a list item key's colon", "      - id: fix", "      - id:fix\n\n",
+			`15:9: YAML syntax: a key needs ": " (a colon then a space) before its value: write id: fix`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := strings.Replace(syntaxPlan, tc.old, tc.new, 1)
@@ -133,6 +155,8 @@ func TestFriendlierMessages(t *testing.T) {
 			`plan.yaml:8:3: scenario id "panne-réseau": use the lowercase letters a-z (no accents or other scripts), digits, "-" and "_", starting with a letter or digit: it becomes part of the incident's Slack channel name (the title may be in any script)`},
 		{"a page of text where a word goes", "    severity: sev2", "    severity: " + strings.Repeat("S", 5000),
 			`plan.yaml:10:15: severity: "` + strings.Repeat("S", 200) + `…" is not one of sev1, sev2, sev3, sev4`},
+		{"a mapping of one key with no space after its colon", "  commander: [alice, bob]", "  commander:[alice, bob]",
+			`plan.yaml:6:3: roles: want a mapping, got "commander:[alice, bob]": a key needs ": " (a colon then a space) before its value: write commander: [alice, bob]`},
 		{"cron with seconds", "scenarios:", "review: {schedule: \"0 0 9 * * 1\", owners: [alice]}\nscenarios:",
 			`plan.yaml:7:20: schedule: bad schedule "0 0 9 * * 1": 6 fields, but drbot's schedules have 5 (minute hour day month weekday): drop the seconds field, as in "0 9 * * 1"`},
 	} {
@@ -209,3 +233,4 @@ func TestMisalignedQuietOnValidPlans(t *testing.T) {
 		}
 	}
 }
+

@@ -77,7 +77,7 @@ func (p *parser) listItem(key *yaml.Node) bool {
 func (p *parser) pairs(n *yaml.Node, what string) (out []field, ok bool) {
 	n = deref(n)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "%s: want a mapping, got %s", what, kindName(n))
+		p.errorf(n, "%s: want a mapping, got %s%s", what, kindName(n), keyNoSpaceHint(n))
 		return nil, false
 	}
 	if !p.spend(n, len(n.Content)/2) {
