@@ -136,6 +136,7 @@ func ParseWith(file string, data []byte, o Options) (*Plan, Diagnostics) {
 	if root := ps.document(data); root != nil {
 		ps.decodePlan(root)
 		ps.commentCuts(root, "")
+		ps.quoteSwallows(root)
 		for _, f := range ps.later {
 			f()
 		}

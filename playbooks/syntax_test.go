@@ -157,6 +157,14 @@ func TestFriendlierMessages(t *testing.T) {
 			`plan.yaml:10:15: severity: "` + strings.Repeat("S", 200) + `…" is not one of sev1, sev2, sev3, sev4`},
 		{"a mapping of one key with no space after its colon", "  commander: [alice, bob]", "  commander:[alice, bob]",
 			`plan.yaml:6:3: roles: want a mapping, got "commander:[alice, bob]": a key needs ": " (a colon then a space) before its value: write commander: [alice, bob]`},
+		// Quoted text may go on over lines, and yaml.v3 reads it even
+		// when its lines are not indented more than its key.
+		{"a quote closed lines later swallows a key", "        do: Check the dashboards.", "        do: \"Check the dashboards\n        estimate: 10m\n        and the logs.\"",
+			"plan.yaml:14:13: do: the \" opened here closes on line 16, so estimate: on line 15 is part of the text: close the quote on this line (text that goes on over lines: indent its lines more than do:)"},
+		{"a quote closed lines later swallows the next step", "        do: Check the dashboards.", "        do: 'Check the dashboards\n      - id: logs\n        do: Read the logs.'",
+			"plan.yaml:14:13: do: the ' opened here closes on line 16, so - id: on line 15 is part of the text: close the quote on this line (text that goes on over lines: indent its lines more than do:)"},
+		{"a quote closed lines later swallows the next scenario", "    title: Outage", "    title: \"Outage\n  other:\n    title: Other\"",
+			"plan.yaml:9:12: title: the \" opened here closes on line 11, so other: on line 10 is part of the text: close the quote on this line (text that goes on over lines: indent its lines more than title:)"},
 		{"cron with seconds", "scenarios:", "review: {schedule: \"0 0 9 * * 1\", owners: [alice]}\nscenarios:",
 			`plan.yaml:7:20: schedule: bad schedule "0 0 9 * * 1": 6 fields, but drbot's schedules have 5 (minute hour day month weekday): drop the seconds field, as in "0 9 * * 1"`},
 	} {
@@ -234,3 +242,17 @@ func TestMisalignedQuietOnValidPlans(t *testing.T) {
 	}
 }
 
+// TestQuoteSwallowsQuietOnValidPlans: quoted text over lines indented more
+// than its key, or closed on its first line, is no mistake.
+func TestQuoteSwallowsQuietOnValidPlans(t *testing.T) {
+	src := strings.Replace(syntaxPlan, "        do: Check the dashboards.", `        do: "Check the dashboards:
+          estimate: the one on the wall, not in the
+          runbook; and \"the logs\"."
+        ask: 'Is it down:
+           it''s down: yes or no?'
+        answers: {"yes: down": fix, 'no: up': fix}
+        estimate: "10m"`, 1)
+	if _, diags := Parse("plan.yaml", []byte(src)); len(diags) != 0 {
+		t.Errorf("got %v, want nothing", diags)
+	}
+}
