@@ -285,6 +285,13 @@ func (o *op) approvalMessage(st *playbooks.Step, index, request int) Message {
 	return Message{Text: o.approvalText(st), Buttons: o.approvalButtons(st, index, request)}
 }
 
+// deniedMessage is the approval message of st once its request was
+// denied: who denied it and why, and a button to ask again.
+func (o *op) deniedMessage(st *playbooks.Step, rec *StepRecord, index int) Message {
+	return Message{Text: o.approvalText(st) + "\n" + o.deniedLine(rec),
+		Buttons: []Button{{Label: "Request approval again", Action: stepAction(actReapprove, o.inc.ID, st.ID, index, rec.ApprovalRequest)}}}
+}
+
 func (o *op) approvalDMMessage(st *playbooks.Step, index, request int) Message {
 	t := fmt.Sprintf(":lock: Your approval is needed in %s (#%s), as %s:\n%s",
 		incidentName(o.inc), o.inc.ChannelName, escape(st.Approval), o.stepHead(st))

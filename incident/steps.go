@@ -227,10 +227,7 @@ func (o *op) decide(userID string, st *playbooks.Step, rec *StepRecord, a action
 	}
 	o.event(KindDenied, userID, text, data)
 	line := o.deniedLine(rec)
-	o.edit(o.lane(), o.approvalRef(st.ID, a.index, request), Message{
-		Text:    o.approvalText(st) + "\n" + line,
-		Buttons: []Button{{Label: "Request approval again", Action: stepAction(actReapprove, o.inc.ID, st.ID, a.index, request)}},
-	}, "mark step "+st.ID+" denied")
+	o.edit(o.lane(), o.approvalRef(st.ID, a.index, request), o.deniedMessage(st, rec, a.index), "mark step "+st.ID+" denied")
 	for _, c := range approvers {
 		o.edit(o.incDMLane(c), o.approvalDMRef(st.ID, a.index, request, c), Message{Text: o.approvalDMMessage(st, a.index, request).Text + "\n" + line}, "mark step "+st.ID+" denied for "+c)
 	}

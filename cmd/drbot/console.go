@@ -107,6 +107,9 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("console: %w", err)
 	}
 	con.SetEngine(svc)
+	if err := showOpenSteps(ctx, svc, con); err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
 	log.Info("console started", "plan", cf.plan, "db", store.name)
 	if err := con.Run(ctx, in, opts); err != nil {
 		return fmt.Errorf("console: %w", err)
@@ -187,4 +190,23 @@ func isTerminal(r io.Reader) bool {
 		return false
 	}
 	return st.Mode()&os.ModeCharDevice != 0
+}
+
+// showOpenSteps shows again the current step of each open incident an
+// earlier session left, with its buttons, oldest first.
+func showOpenSteps(ctx context.Context, svc *incident.Engine, con *console.Console) error {
+	open, err := svc.Incidents(ctx, incident.Filter{State: incident.StateOpen})
+	if err != nil {
+		return err
+	}
+	for i := len(open) - 1; i >= 0; i-- {
+		ch, m, ok, err := svc.CurrentStep(ctx, open[i].ID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			con.ShowAgain(ch, m)
+		}
+	}
+	return nil
 }

@@ -133,3 +133,32 @@ func TestConsoleStartNotBeforeItsClock(t *testing.T) {
 		t.Errorf("after the refused session: %s, want the one incident", r.stdout)
 	}
 }
+
+// TestConsoleButtonsAcrossSessions: a later session shows the current
+// step of each open incident again, with its buttons, so that an incident
+// left at a decision or an approval can go on (before, "press No" found
+// no button and nothing typed could answer a decision).
+func TestConsoleButtonsAcrossSessions(t *testing.T) {
+	t.Parallel()
+	bin := drbotBinary(t)
+	db := filepath.Join(t.TempDir(), "play.db")
+	plan := filepath.Join("examples", "plan.yaml")
+	session := func(script string, args ...string) drbotRun {
+		t.Helper()
+		r := runBinary(t, bin, script, append([]string{"console", "--plan", plan, "--db", db}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("console: exit %d\nstderr %s\nstdout %s", r.code, r.stderr, r.stdout)
+		}
+		return r
+	}
+	session("/incident declare db-corruption checksum errors\n", "--start", "2026-11-21T10:00:00Z")
+	second := session("as carol\nin #inc-1-db-corruption\npress No\n")
+	if !strings.Contains(second.stdout, "#inc-1-db-corruption (shown again): Step 1/4 · assess") ||
+		!strings.Contains(second.stdout, "carol answered *No*") {
+		t.Errorf("second session: the decision was not shown again and answered:\n%s", second.stdout)
+	}
+	third := session("as erin\nin #inc-1-db-corruption\npress Approve\n")
+	if !strings.Contains(third.stdout, "(shown again): Step 3/4 · restore") || !strings.Contains(third.stdout, "Approved by @erin") {
+		t.Errorf("third session: the approval was not shown again and approved:\n%s", third.stdout)
+	}
+}
