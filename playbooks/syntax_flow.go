@@ -132,7 +132,7 @@ func unclosedFlow(text string, n int, closer byte) (syntaxCause, bool) {
 
 // quoteEnd is the offset in s of the quote that closes the one at s[i],
 // or len(s) when the text ends first. Inside "…" a \ escapes the next
-// character; inside '…' a quote is written ''.
+// character; inside '…' a quote is written twice.
 func quoteEnd(s string, i int) int {
 	q := s[i]
 	for j := i + 1; j < len(s); j++ {
