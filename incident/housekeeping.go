@@ -12,9 +12,10 @@ import (
 // deadline (time is data): due HousekeepingEvery, it runs at most once
 // per interval whatever the restarts, and a restart after a long stop
 // runs it once, not once per missed hour.
+const timerHousekeeping TimerKind = "housekeeping"
+
 const (
-	timerHousekeeping TimerKind = "housekeeping"
-	housekeepingKey             = "housekeeping"
+	housekeepingKey = "housekeeping"
 	// HousekeepingEvery is how often the old entries are deleted.
 	HousekeepingEvery = time.Hour
 )
