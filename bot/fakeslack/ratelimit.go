@@ -19,7 +19,10 @@ const (
 	Tier4 = 100 // users.info, chat.postEphemeral, views.open
 
 	// PostsPerChannelBurst is how many chat.postMessage calls one channel
-	// takes within a second before 429s.
+	// takes within a second before 429s. Slack allows "short bursts >1"
+	// without promising them (https://api.slack.com/docs/rate-limits); the
+	// fake allows none, so that a client pacing its posts badly is answered
+	// 429 here rather than only now and then by Slack.
 	PostsPerChannelBurst = 1
 	// PostsPerMinute is the workspace-wide cap on chat.postMessage.
 	PostsPerMinute = 600
