@@ -41,6 +41,10 @@ type Config struct {
 	// minute.
 	Start time.Time
 	Out   io.Writer
+	// OnClock, when set, is told each new reading of the clock as "wait"
+	// moves it, before what falls due then is done: drbot console records
+	// it in its database, so that a session killed mid-way resumes there.
+	OnClock func(time.Time)
 }
 
 // Console is one terminal session. Make it with New, pass Chat() and Now
@@ -52,15 +56,19 @@ type Console struct {
 
 	clockMu sync.Mutex
 	now     time.Time
+	onClock func(time.Time)
 
-	mu       sync.Mutex
-	svc      Engine
-	user     string // user id of who types and presses
-	conv     string // conversation id where they type
-	shown    []*shown
-	channels map[string]bool // channel names created in this run
-	seq      int64
-	lastDay  string
+	mu    sync.Mutex
+	svc   Engine
+	user  string // user id of who types and presses
+	conv  string // conversation id where they type
+	shown []*shown
+	// shownAgain are the channels ShowAgain showed a step in, for the
+	// hint of a press that finds no button.
+	shownAgain []string
+	channels   map[string]bool // channel names created in this run
+	seq        int64
+	lastDay    string
 }
 
 // shown is a message the console printed, kept so that its buttons can be
@@ -95,6 +103,7 @@ func New(cfg Config) *Console {
 		loc:      loc,
 		out:      out,
 		now:      start.UTC(),
+		onClock:  cfg.OnClock,
 		conv:     ChannelID("general"),
 		user:     "U-console",
 		channels: map[string]bool{},
@@ -124,7 +133,15 @@ func (c *Console) setNow(t time.Time) {
 	c.clockMu.Lock()
 	c.now = t.UTC()
 	c.clockMu.Unlock()
+	if c.onClock != nil {
+		c.onClock(t.UTC())
+	}
 }
+
+// CatchUp does what is due at the clock's reading, as "wait" would: a
+// session resumed later than where the last one stopped (--start) fires
+// what fell due in between before anything is shown or typed.
+func (c *Console) CatchUp(ctx context.Context) error { return c.settle(ctx) }
 
 // User returns the user id of who is typing now.
 func (c *Console) User() string {

@@ -87,6 +87,14 @@ func (c *Console) findButton(arg string) (*shown, incident.Button, error) {
 		sort.Strings(names)
 		hint = fmt.Sprintf(" (nothing was shown in %s in this session; channels opened: %s)", convName(c.plan, c.conv), strings.Join(names, ", "))
 	}
+	if hint == "" && len(c.shownAgain) > 0 {
+		names := make([]string, 0, len(c.shownAgain))
+		for _, ch := range c.shownAgain {
+			names = append(names, convName(c.plan, ch))
+		}
+		hint = fmt.Sprintf(" (of an earlier session's messages, only each open incident's current step is shown again: in %s; "+
+			"a page of then is acknowledged with /incident ack)", strings.Join(names, ", "))
+	}
 	return nil, incident.Button{}, fmt.Errorf("no button %q in %s%s", arg, where, hint)
 }
 

@@ -9,5 +9,7 @@ import "github.com/drbot-dev/drbot/incident"
 func (c *Console) ShowAgain(channelID string, m incident.Message) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.show(&shown{channel: normalizeChannel(channelID), ts: c.nextTS(), msg: m}, "(shown again)")
+	ch := normalizeChannel(channelID)
+	c.shownAgain = append(c.shownAgain, ch)
+	c.show(&shown{channel: ch, ts: c.nextTS(), msg: m}, "(shown again)")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"time"
 
@@ -88,14 +89,22 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 	if start, err = c.resumeClock(ctx, store, plan, start, opts.Interactive); err != nil {
 		return err
 	}
-	con := console.New(console.Config{Plan: plan, Start: start, Out: c.stdout})
-	defer func() {
-		// Recorded even when the session ends with an error or a signal:
-		// the database holds what was played up to that clock.
-		if err := saveConsoleClock(context.WithoutCancel(ctx), store, con.Now()); err != nil {
+	return c.play(ctx, store, plan, start, log, in, opts)
+}
+
+// play runs the session on store from start: the clock recorded as it
+// starts and at each reading after, what fell due done, the open
+// incidents' current steps shown again, then the lines of in.
+func (c *consoleCommand) play(ctx context.Context, store *database, plan *playbooks.Plan, start time.Time, log *slog.Logger, in io.Reader, opts console.RunOptions) error {
+	save := func(t time.Time) {
+		// Each reading as it comes, not only at the end: a session killed
+		// or hung up on mid-way must not resume earlier.
+		if err := saveConsoleClock(context.WithoutCancel(ctx), store, t); err != nil {
 			log.Warn("record the console's clock", "err", err)
 		}
-	}()
+	}
+	con := console.New(console.Config{Plan: plan, Start: start, Out: c.stdout, OnClock: save})
+	save(con.Now())
 	svc, err := incident.New(incident.Config{
 		Plan:   plan,
 		Store:  console.SerialOutbox(store), // one message at a time: the same transcript every run
@@ -107,11 +116,18 @@ func (c *consoleCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("console: %w", err)
 	}
 	con.SetEngine(svc)
+	if err := con.CatchUp(ctx); err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
 	if err := showOpenSteps(ctx, svc, con); err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
-	log.Info("console started", "plan", cf.plan, "db", store.name)
-	if err := con.Run(ctx, in, opts); err != nil {
+	log.Info("console started", "db", store.name)
+	err = con.Run(ctx, in, opts)
+	switch {
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		return &exitError{code: 130, err: errors.New("console: interrupted; what was played up to here is saved")}
+	case err != nil:
 		return fmt.Errorf("console: %w", err)
 	}
 	return nil

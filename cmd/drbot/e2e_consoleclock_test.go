@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -157,8 +160,54 @@ func TestConsoleButtonsAcrossSessions(t *testing.T) {
 		!strings.Contains(second.stdout, "carol answered *No*") {
 		t.Errorf("second session: the decision was not shown again and answered:\n%s", second.stdout)
 	}
+	// A page's button of an earlier session is not shown again: the
+	// refusal says what is, and how to acknowledge.
+	r := runBinary(t, bin, "as erin\nin @erin\npress Approve\n", "console", "--plan", plan, "--db", db)
+	if want := "only each open incident's current step is shown again: in #inc-1-db-corruption; a page of then is acknowledged with /incident ack"; r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("press in a DM of an earlier session: exit %d, stderr %s; want %q", r.code, r.stderr, want)
+	}
 	third := session("as erin\nin #inc-1-db-corruption\npress Approve\n")
 	if !strings.Contains(third.stdout, "(shown again): Step 3/4 · restore") || !strings.Contains(third.stdout, "Approved by @erin") {
 		t.Errorf("third session: the approval was not shown again and approved:\n%s", third.stdout)
+	}
+}
+
+// TestConsoleClockSurvivesKill: the console records its clock at each
+// reading, so a session killed mid-way (a closed terminal, kill -9)
+// resumes where it was, not where it started: before, the next session
+// went back 20 minutes and recorded acknowledgements before the pages.
+func TestConsoleClockSurvivesKill(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "play.db")
+	plan, err := filepath.Abs(filepath.Join(repoRoot, "examples", "plan.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(drbotBinary(t), "console", "--plan", plan, "--db", db, "--start", "2026-11-21T10:00:00Z")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	if _, err := io.WriteString(stdin, "/incident declare db-corruption x\nwait 20m\n"); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && !strings.Contains(sc.Text(), "(20m later)") {
+	}
+	if err := cmd.Process.Kill(); err != nil { // the session still open, its stdin too
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	r := runBinary(t, drbotBinary(t), "in #inc-1-db-corruption\n/incident status\n", "console", "--plan", plan, "--db", db)
+	if r.code != 0 || !strings.Contains(r.stdout, "Elapsed 20m of the 2h RTO") {
+		t.Errorf("after a kill: exit %d\nstderr %s\nstdout %s\nwant the status at 11:20, 20m elapsed", r.code, r.stderr, r.stdout)
 	}
 }

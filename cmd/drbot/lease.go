@@ -36,8 +36,9 @@ type errLeaseHeld struct{ holder lease }
 
 func (e *errLeaseHeld) Error() string {
 	return fmt.Sprintf("the database is in use by drbot %s (pid %d on %s, alive %s ago): "+
-		"run one drbot serve per database, and give drbot console a database of its own (--db /tmp/drbot-try.db)",
-		e.holder.Command, e.holder.PID, e.holder.Host, time.Since(e.holder.At).Round(time.Second))
+		"run one drbot serve per database, and give drbot console a database of its own (--db /tmp/drbot-try.db). "+
+		"If that process is gone, the database is free again within %s",
+		e.holder.Command, e.holder.PID, e.holder.Host, time.Since(e.holder.At).Round(time.Second), leaseTTL)
 }
 
 // acquireLease takes the database for command, and keeps it until ctx ends
