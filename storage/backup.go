@@ -29,6 +29,10 @@ func (s *Store) Backup(ctx context.Context, dest string) (err error) {
 	// a moment ago. VACUUM INTO accepts an empty file.
 	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
+		if st, serr := os.Stat(abs); serr == nil && st.IsDir() {
+			return fmt.Errorf("backup to %s: it is a directory; give the backup a file name in it, such as %s", abs,
+				filepath.Join(abs, "drbot-"+time.Now().Format("2006-01-02-1504")+".db"))
+		}
 		return fmt.Errorf("backup to %s: the file exists; choose a new name (a backup never overwrites)", abs)
 	}
 	if err != nil {

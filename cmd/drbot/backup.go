@@ -28,7 +28,7 @@ func (c *backupCommand) Run(ctx context.Context, args []string) error {
 	flags, cf := newCommonFlagSet("backup", c.stderr, backupUsage)
 	rest, err := parseInterleaved(flags, args)
 	if err != nil {
-		return usageError(err)
+		return usageError(flags, err)
 	}
 	if len(rest) != 1 {
 		return misuse(flags, "want one DEST, the file to write")

@@ -95,9 +95,10 @@ func TestBackupCommandErrors(t *testing.T) {
 		{"no DEST", []string{"--db", db}, 2, "want one DEST"},
 		{"two DESTs", []string{"--db", db, filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db")}, 2, "want one DEST"},
 		{"unknown flag", []string{"--nope", filepath.Join(dir, "c.db")}, 2, "flag provided but not defined"},
-		{"help", []string{"-h"}, 2, "Usage: drbot backup"},
+		{"help", []string{"-h"}, 0, "Usage: drbot backup"},
 		{"bad log level", []string{"--db", db, "--log-level", "loud", filepath.Join(dir, "d.db")}, 2, "--log-level"},
 		{"DEST exists", []string{"--db", db, existing}, 1, "exists"},
+		{"DEST a directory", []string{"--db", db, dir}, 1, "it is a directory; give the backup a file name in it, such as " + filepath.Join(dir, "drbot-")},
 		{"no database", []string{"--db", filepath.Join(dir, "missing.db"), filepath.Join(dir, "e.db")}, 1, "no database at"},
 		{"DEST directory missing", []string{"--db", db, filepath.Join(dir, "no", "f.db")}, 1, "no such file or directory"},
 	}

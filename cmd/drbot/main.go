@@ -90,6 +90,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, buildVersion())
 		return 0
 	case "help", "-h", "--help":
+		if len(args) > 1 && commands[args[1]] != nil {
+			return Main(ctx, []string{args[1], "-h"}, stdout, stderr) // "drbot help serve"
+		}
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
@@ -114,7 +117,7 @@ func exitCode(stderr io.Writer, err error) int {
 		return 0
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		return 2
+		return 0 // -h asked for the usage, and got it (as flag.ExitOnError does)
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {

@@ -42,13 +42,16 @@ func (c *planCommand) Run(ctx context.Context, args []string) error {
 		return nil
 	}
 	fmt.Fprintf(c.stderr, "Usage: %s\n", planUsage)
+	if near := playbooks.Closest(args[0], []string{"check", "doc", "schema"}); near != "" {
+		return &exitError{code: 2, err: fmt.Errorf("plan: unknown subcommand %q; did you mean \"drbot plan %s\"?", args[0], near)}
+	}
 	return &exitError{code: 2, err: fmt.Errorf("plan: unknown subcommand %q", args[0])}
 }
 
 func (c *planCommand) schema(args []string) error {
 	fs := newFlagSet("plan schema", c.stderr, "drbot plan schema")
 	if err := fs.Parse(args); err != nil {
-		return usageError(err)
+		return usageError(fs, err)
 	}
 	if fs.NArg() > 0 {
 		return misuse(fs, "unexpected argument %q", fs.Arg(0))
@@ -139,7 +142,7 @@ func (c *planCommand) check(ctx context.Context, args []string) error {
 func parseNoArgs(fs *flag.FlagSet, args []string) error {
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
-		return usageError(err)
+		return usageError(fs, err)
 	}
 	if len(rest) > 0 {
 		return misuse(fs, "unexpected argument %q: %s takes flags only (%s -h lists them)", rest[0], fs.Name(), "drbot "+fs.Name())
@@ -152,7 +155,7 @@ func parseNoArgs(fs *flag.FlagSet, args []string) error {
 func planArg(fs *flag.FlagSet, cfg *common, args []string) (string, error) {
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
-		return "", usageError(err)
+		return "", usageError(fs, err)
 	}
 	switch len(files) {
 	case 0:
@@ -187,11 +190,20 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // usageError turns a flag parsing error into exit status 2, except for -h,
 // which Main reports itself. Every command's Run uses it.
-func usageError(err error) error {
+func usageError(fs *flag.FlagSet, err error) error {
 	if errors.Is(err, flag.ErrHelp) {
 		return err
 	}
-	return &exitError{code: 2} // the flag package has already said what is wrong
+	// The flag package has already said what is wrong; a flag it does not
+	// know gets the one it is close to.
+	if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		if near := playbooks.Closest(strings.TrimPrefix(name, "-"), names); near != "" {
+			fmt.Fprintf(fs.Output(), "Did you mean --%s?\n", near)
+		}
+	}
+	return &exitError{code: 2}
 }
 
 // plural writes a count and its noun: "1 warning", "3 errors".

@@ -30,7 +30,7 @@ func (c *postmortemCommand) Run(ctx context.Context, args []string) error {
 	format := formatFlag(flags, "markdown", "json")
 	rest, err := parseInterleaved(flags, args)
 	if err != nil {
-		return usageError(err)
+		return usageError(flags, err)
 	}
 	if len(rest) != 1 {
 		return misuse(flags, "want one incident ID, got %d arguments", len(rest))

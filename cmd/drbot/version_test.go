@@ -74,7 +74,23 @@ func TestStrayArgumentNamesTheFlags(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut.String(), want)
 	}
 	errOut.Reset()
-	if code := Main(context.Background(), []string{"plan", "schema", "-h"}, &out, &errOut); code != 2 || strings.Contains(errOut.String(), "Flags:") {
-		t.Errorf("plan schema -h: exit %d, stderr %q; want the usage with no empty Flags:", code, errOut.String())
+	if code := Main(context.Background(), []string{"plan", "schema", "-h"}, &out, &errOut); code != 0 || strings.Contains(errOut.String(), "Flags:") {
+		t.Errorf("plan schema -h: exit %d, stderr %q; want 0 and the usage with no empty Flags:", code, errOut.String())
+	}
+	// "drbot help serve" is "drbot serve -h"; a flag typo gets the flag it
+	// is close to; a plan subcommand typo the subcommand.
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"help", "serve"}, 0, "Usage: drbot serve"},
+		{[]string{"incidents", "--stat", "open"}, 2, "Did you mean --state?"},
+		{[]string{"plan", "chek"}, 2, `did you mean "drbot plan check"?`},
+	} {
+		errOut.Reset()
+		if code := Main(context.Background(), tc.args, &out, &errOut); code != tc.code || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("drbot %v: exit %d, stderr %q; want %d and %q", tc.args, code, errOut.String(), tc.code, tc.want)
+		}
 	}
 }
