@@ -52,6 +52,7 @@ type layoutData struct {
 	Title   string
 	Nav     string // which navigation link is the current page
 	Viewer  string // the signed-in person's name or Slack ID; "" without sign-in
+	Played  string // Config.Played
 	Content any
 }
 
@@ -59,6 +60,7 @@ type layoutData struct {
 // gives a clean 500 instead of half a page.
 func (s *Server) render(w http.ResponseWriter, status int, name string, d layoutData) error {
 	var buf bytes.Buffer
+	d.Played = s.cfg.Played
 	if err := s.tmpl[name].ExecuteTemplate(&buf, "layout.html", d); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}

@@ -41,6 +41,11 @@ type Config struct {
 	Secure bool
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default discards
+	// Played, when not empty, says on every page that the database was
+	// played in drbot console and its times are the console's clock (set
+	// Now to it): the countdowns then stand still instead of moving on in
+	// real time.
+	Played string
 }
 
 // Server serves the pages. It implements http.Handler.

@@ -42,6 +42,18 @@ func TestConsoleClockCarriesOver(t *testing.T) {
 	if stats.code != 0 || !strings.Contains(stats.stderr, note) || !strings.Contains(stats.stdout, "since 2026-11-20 11:30 CET") {
 		t.Errorf("stats --since 1d: exit %d\nstderr %s\nstdout %s\nwant a day before the console's clock", stats.code, stats.stderr, stats.stdout)
 	}
+	// drbot web: every page says so, and the countdown stands at 30m.
+	absDB, _ := filepath.Abs(db)
+	absPlan, _ := filepath.Abs(filepath.Join(repoRoot, plan))
+	web := exec.Command(bin, "web", "--addr", "127.0.0.1:0", "--db", absDB, "--plan", absPlan)
+	web.Env = serveEnv()
+	base := startAndListen(t, web)
+	code, body := webGet(t, webClient(t), base+"/")
+	for _, want := range []string{`data-frozen="true"`, "Played in drbot console: times are at the console&#39;s clock, 2026-11-21 11:30 CET, not now.", `<strong class="elapsed">30m</strong>`} {
+		if code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("drbot web on the console's database: %d, lacks %s", code, want)
+		}
+	}
 	// The next session goes on at 10:30: status shows 30m elapsed, and
 	// 5 more minutes fire only what falls due in them.
 	second := runBinary(t, bin, "in #inc-1-db-corruption\n/incident status\n", "console", "--plan", plan, "--db", db)

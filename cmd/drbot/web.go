@@ -58,11 +58,13 @@ func (c *webCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	var now func() time.Time // the wall clock, unless the console played here
+	played := ""
 	if t, ok := playedNow(ctx, store, c.stderr, store.name); ok {
 		now = func() time.Time { return t }
+		played = fmt.Sprintf("Played in drbot console: times are at the console's clock, %s, not now.", t.In(plan.Location).Format("2006-01-02 15:04 MST"))
 	}
 	srv, err := web.New(web.Config{
-		Store: store, Plan: func() *playbooks.Plan { return plan }, Book: bookOptions(cf.plan, store, log), Logger: log, Now: now,
+		Store: store, Plan: func() *playbooks.Plan { return plan }, Book: bookOptions(cf.plan, store, log), Logger: log, Now: now, Played: played,
 	})
 	if err != nil {
 		return fmt.Errorf("web: %w", err)

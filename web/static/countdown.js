@@ -78,7 +78,8 @@
 
   function start() {
     var first = document.querySelector(".countdown");
-    if (!first) return;
+    // A database played in drbot console: its clock stands still.
+    if (!first || document.body.dataset.frozen === "true") return;
     offset = +first.dataset.now - Date.now();
     setInterval(function () { window.drbotTick(); }, 1000);
   }
