@@ -30,9 +30,6 @@ const (
 	maxOptions        = slacklimit.SelectOptions
 )
 
-// modalView is a dialog of drbot's: its callback id, title, submit and
-// close labels, the channel it was opened from (private_metadata, where
-// its answer goes) and its blocks.
 // textField is a text input of a dialog: one line of up to 100
 // characters, or several of up to maxSummary.
 type textField struct {
@@ -60,6 +57,9 @@ func (f textField) input() *slack.InputBlock {
 	return b
 }
 
+// modalView is a dialog of drbot's: its callback id, title, submit and
+// close labels, the channel it was opened from (private_metadata, where
+// its answer goes) and its blocks.
 func modalView(callbackID, title, submit, closeLabel, channelID string, blocks []slack.Block) slack.ModalViewRequest {
 	label := func(s string) *slack.TextBlockObject {
 		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)

@@ -325,8 +325,9 @@ func (s *Engine) putFirst(ctx context.Context, key string) (bool, error) {
 // FirstRequest records the signature of a signed Slack request (a command
 // or a button press) and reports whether it is the first time any instance
 // sharing the store sees it: a replay of a signed request to another
-// instance is refused as it would be by the first. Keys are kept, like
-// event ids; the signature window makes an old one unusable anyway.
+// instance is refused as it would be by the first. Housekeeping forgets
+// a signature after an hour (housekeeping.go): the 5-minute signature
+// window makes an older one unusable anyway.
 func (s *Engine) FirstRequest(ctx context.Context, signature string) (bool, error) {
 	fresh, err := s.putFirst(ctx, "request/"+signature)
 	if err != nil {

@@ -302,12 +302,12 @@ func (w *mdWriter) time(s string) string {
 // line, with what Markdown would read in it escaped (mdLiteral) and its
 // right-to-left controls closed (closeBidi).
 func (w *mdWriter) text(s string) string {
-	return closeBidi(mdText(readable(s, w.memberName, mdLiteral)))
+	return closeBidi(mdText(readable(s, w.memberName, mdLiteral, mdURL)))
 }
 
 // cell is text for a table cell: a pipe would end the cell.
 func (w *mdWriter) cell(s string) string {
-	return closeBidi(mdCell(readable(s, w.memberName, mdLiteral)))
+	return closeBidi(mdCell(readable(s, w.memberName, mdLiteral, mdURL)))
 }
 
 // memberName is the name of a Slack member the postmortem knows, or "".
@@ -326,6 +326,12 @@ var mdCell = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "|", `\|`).R
 // to javascript:). Slack's own links become Markdown links (readable);
 // typed ones show as typed.
 var mdLiteral = strings.NewReplacer(`\`, `\\`, "<", `\<`, "[", `\[`, "]", `\]`).Replace
+
+// mdURL percent-encodes what would end a Markdown link's address or
+// start markup in it, so that a link's URL stays one address:
+// "https://a.example/)[x](javascript:…" cannot close the link and open
+// another.
+var mdURL = strings.NewReplacer("(", "%28", ")", "%29", "[", "%5B", "]", "%5D", "<", "%3C", ">", "%3E", `\`, "%5C", " ", "%20").Replace
 
 // closeBidi closes the right-to-left embeddings, overrides and isolates
 // left open in s (U+202A–U+202E, U+2066–U+2069), so that one typed in a

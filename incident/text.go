@@ -150,16 +150,15 @@ func (e entity) prefix() string {
 // channels as "#name", links in Markdown ([label](url), or the bare
 // URL), broadcasts as "@channel" and user groups by their label.
 func Readable(s string, name func(userID string) string) string {
-	return readable(s, name, nil)
+	same := func(t string) string { return t }
+	return readable(s, name, same, same)
 }
 
-// readable is Readable with lit (nil: none) applied to the text between
-// entities and to link labels: the Markdown writer escapes there what
-// Markdown would read, and not in the links it writes itself.
-func readable(s string, name func(userID string) string, lit func(string) string) string {
-	if lit == nil {
-		lit = func(t string) string { return t }
-	}
+// readable is Readable with lit applied to all text it writes (between
+// entities, labels, names) and url to the address of a link: the Markdown
+// writer escapes there what Markdown would read, and not in the links it
+// writes itself.
+func readable(s string, name func(userID string) string, lit, url func(string) string) string {
 	if !strings.Contains(s, "<") {
 		return lit(s)
 	}
@@ -189,13 +188,13 @@ func readable(s string, name func(userID string) string, lit func(string) string
 			case e.label != "":
 				b.WriteString(lit(e.label))
 			case group == "subteam" && id != "":
-				b.WriteString("@" + id) // a user group Slack sent without its handle: its id
+				b.WriteString("@" + lit(id)) // a user group Slack sent without its handle: its id
 			default:
-				b.WriteString("@" + group)
+				b.WriteString("@" + lit(group))
 			}
 		default:
 			if e.label != "" && e.label != e.id {
-				b.WriteString("[" + lit(e.label) + "](" + e.id + ")")
+				b.WriteString("[" + lit(e.label) + "](" + url(e.id) + ")")
 			} else {
 				b.WriteString(lit(strings.TrimPrefix(e.id, "mailto:")))
 			}

@@ -120,6 +120,10 @@ func TestMarkdownOfTypedText(t *testing.T) {
 		"abc \u202edcba":                      "abc \u202edcba\u202c",
 		"\u2067rtl\u2069 done":                "\u2067rtl\u2069 done",
 		"line one\nline two":                  "line one line two",
+		// Typed, not Slack's: no link comes out of an entity's id or URL.
+		"<![x](javascript:alert(1))>":                 `@\[x\](javascript:alert(1))`,
+		"<!subteam^[x](javascript:alert(1))>":         `@\[x\](javascript:alert(1))`,
+		"<https://a.example/)[x](javascript:a|label>": `[label](https://a.example/%29%5Bx%5D%28javascript:a)`,
 	} {
 		if got := w.text(in); got != want {
 			t.Errorf("text(%q) = %q, want %q", in, got, want)

@@ -31,8 +31,11 @@ message drbot would post, with its buttons numbered. Lines:
 
 The console keeps its incidents in --db, drbot-console.db by default: a
 database of its own, not drbot serve's drbot.db, because its clock is not
-real time. It says on start how many incidents are open there. drbot serve
-refuses a database the console has played in (unless --force).`
+real time. It says on start how many incidents are open there; its clock
+resumes where the last session left it (--start may not go back), and
+each open incident's current step is shown again with its buttons.
+drbot serve refuses a database the console has played in (unless
+--force), and the console refuses one drbot serve works on.`
 
 // consoleCommand is "drbot console".
 type consoleCommand struct {

@@ -25,20 +25,16 @@ const consoleMarkKey = "console:used"
 // in it, so a player knows what is already there: always to a person at a
 // terminal, and to a script only when some are open.
 //
-// A database drbot serve has worked and that holds incidents is refused:
-// the console would print, and mark as sent, the Slack messages still
-// waiting there (real pages lost), and fire real incidents' timers on its
-// own clock.
+// A database drbot serve has worked is refused (refuseServed): the
+// console would print, and mark as sent, the Slack messages still waiting
+// there (real pages lost), and fire its timers on its own clock.
 func markConsole(ctx context.Context, db incident.Store, name string, out io.Writer, interactive bool) error {
 	open := 0
 	err := db.Update(ctx, func(tx incident.Tx) error {
-		if _, served, err := tx.Get(serveMarkKey); err != nil || served {
-			if err == nil {
-				err = refuseServed(tx, name)
-			}
-			if err != nil {
-				return err
-			}
+		if _, served, err := tx.Get(serveMarkKey); err != nil {
+			return err
+		} else if served {
+			return refuseServed(tx, name)
 		}
 		if err := tx.Put(consoleMarkKey, "true"); err != nil {
 			return err
@@ -67,21 +63,35 @@ func markConsole(ctx context.Context, db incident.Store, name string, out io.Wri
 const serveMarkKey = "serve:used"
 
 // markServe records that drbot serve works on db.
+// Its incidents from then on are real: the console's clock, if it played
+// there before (serve --force), is forgotten, so that drbot incidents and
+// drbot web measure in real time again.
 func markServe(ctx context.Context, db incident.Store) error {
-	return db.Update(ctx, func(tx incident.Tx) error { return tx.Put(serveMarkKey, "true") })
+	return db.Update(ctx, func(tx incident.Tx) error {
+		if _, err := tx.DeleteKeys(consoleClockKey, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+			return err
+		}
+		return tx.Put(serveMarkKey, "true")
+	})
 }
 
 // refuseServed is the console's refusal of a database drbot serve has
-// worked, when it holds incidents; nil when it holds none.
+// worked: even with no incident, its outbox may hold the contact-list
+// review's messages and its timers the reviews and drills, which the
+// console would print (and mark as sent) and fire on its own clock.
 func refuseServed(tx incident.Tx, name string) error {
 	list, err := tx.Incidents(incident.Filter{Limit: 1000})
-	if err != nil || len(list) == 0 {
+	if err != nil {
 		return err
 	}
-	return fmt.Errorf("%s holds %s made by drbot serve: the console would print, and mark as sent, the Slack "+
-		"messages waiting there (real pages would never reach Slack) and fire their timers on its own clock. "+
+	holds := ""
+	if len(list) > 0 {
+		holds = " and holds " + plural(len(list), "incident")
+	}
+	return fmt.Errorf("%s is a database drbot serve works on%s: the console would print, and mark as sent, the Slack "+
+		"messages waiting there (real pages would never reach Slack) and fire its timers (escalations, reviews, drills) on its own clock. "+
 		"Play in a database of the console's own (--db drbot-console.db); to read this one, use drbot incidents, "+
-		"drbot postmortem or drbot web", name, plural(len(list), "incident"))
+		"drbot postmortem or drbot web", name, holds)
 }
 
 // refuseConsoleDB returns an error when db was played with by the console
@@ -128,6 +138,9 @@ func saveConsoleClock(ctx context.Context, db incident.Store, t time.Time) error
 // consoleClock is the clock saveConsoleClock recorded in db, if any.
 func consoleClock(ctx context.Context, db incident.Store) (t time.Time, ok bool, err error) {
 	err = db.View(ctx, func(tx incident.Tx) error {
+		if _, served, err := tx.Get(serveMarkKey); err != nil || served {
+			return err // real incidents since: real time
+		}
 		v, found, err := tx.Get(consoleClockKey)
 		if err != nil || !found {
 			return err

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drbot-dev/drbot/bot/fakeslack"
 	"github.com/drbot-dev/drbot/incident"
@@ -91,7 +92,7 @@ func TestConsoleRefusesServesDatabase(t *testing.T) {
 		t.Fatal("nothing waits in the outbox: the test shows nothing")
 	}
 	r := runBinary(t, drbotBinary(t), "wait 1h\n", "console", "--plan", filepath.Join(dir, "plan.yaml"), "--db", db)
-	if r.code != 1 || !strings.Contains(r.stderr, "holds 1 incident made by drbot serve") || !strings.Contains(r.stderr, "--db drbot-console.db") {
+	if r.code != 1 || !strings.Contains(r.stderr, "is a database drbot serve works on and holds 1 incident") || !strings.Contains(r.stderr, "--db drbot-console.db") {
 		t.Errorf("console on serve's database: exit %d\nstderr %s\nwant exit 1 saying serve made its incident", r.code, r.stderr)
 	}
 	if strings.Contains(r.stdout, "paged") {
@@ -221,5 +222,34 @@ func TestConsoleClockSurvivesKill(t *testing.T) {
 	r := runBinary(t, drbotBinary(t), "in #inc-1-db-corruption\n/incident status\n", "console", "--plan", plan, "--db", db)
 	if r.code != 0 || !strings.Contains(r.stdout, "Elapsed 20m of the 2h RTO") {
 		t.Errorf("after a kill: exit %d\nstderr %s\nstdout %s\nwant the status at 11:20, 20m elapsed", r.code, r.stderr, r.stdout)
+	}
+}
+
+// TestServeForgetsConsoleClock: once drbot serve works on a database the
+// console played in (serve --force), the console's clock is forgotten:
+// the incidents and the web pages measure in real time, and the console
+// refuses the database.
+func TestServeForgetsConsoleClock(t *testing.T) {
+	ctx := context.Background()
+	st, err := storage.Open(ctx, storage.Config{Path: filepath.Join(t.TempDir(), "x.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := saveConsoleClock(ctx, st, time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := consoleClock(ctx, st); err != nil || !ok {
+		t.Fatalf("the console's clock before serve: %v %v", ok, err)
+	}
+	if err := markServe(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := consoleClock(ctx, st); err != nil || ok {
+		t.Errorf("the console's clock after serve: %v %v %v, want none", got, ok, err)
+	}
+	var errOut strings.Builder
+	if err := markConsole(ctx, st, "x.db", &errOut, false); err == nil || !strings.Contains(err.Error(), "x.db is a database drbot serve works on:") {
+		t.Errorf("the console on a served database with no incident: %v, want refused", err)
 	}
 }
