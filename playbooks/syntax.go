@@ -33,12 +33,18 @@ type syntaxCause struct {
 //     (syntax_indent.go);
 //   - a [ or { not closed on its line, a key with no space after its
 //     colon (title:API is down), found from yaml.v3's message msg
-//     (syntax_flow.go).
+//     (syntax_flow.go);
+//   - an alias of no anchor, a \ in "…" that starts no escape, a control
+//     character, bytes that are not UTF-8, found from msg first
+//     (syntax_chars.go).
 //
 // ok is false when none of them is found; the caller then reports yaml.v3's
 // own words.
 func findSyntaxCause(src []byte, line int, msg string) (c syntaxCause, ok bool) {
 	lines := strings.Split(string(src), "\n")
+	if c, ok := findByChars(src, lines, line, msg); ok {
+		return c, true
+	}
 	limit := min(line+1, len(lines))
 	for i := 0; i < limit; i++ {
 		if c, ok := tabIndent(lines[i], i+1); ok {

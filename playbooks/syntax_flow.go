@@ -166,6 +166,35 @@ func keyNoSpaceHint(n *yaml.Node) string {
 	return ""
 }
 
+// spacelessKey reads f, a key that is not one of its mapping's, as a key
+// written without the space after its colon: to YAML {name:Alice Berg} is
+// the one key "name:Alice Berg" with no value. It returns the field meant,
+// at the positions its key and value have in the file, and the fix; ok is
+// false when f is not that. meant.val is nil when the text after the
+// colon is not one plain value, or f has a value of its own.
+func spacelessKey(f field) (meant field, fix string, ok bool) {
+	k := f.key
+	if k.Kind != yaml.ScalarNode || k.Style != 0 || strings.Contains(k.Value, "\n") {
+		return field{}, "", false
+	}
+	c, ok := noSpaceAfterColon(k.Value, k.Line)
+	if !ok {
+		return field{}, "", false
+	}
+	name, text, _ := strings.Cut(k.Value, ":")
+	key := *k
+	key.Value, key.Tag = name, "!!str"
+	meant = field{key: &key}
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &doc); err == nil && len(doc.Content) == 1 &&
+		doc.Content[0].Kind == yaml.ScalarNode && isNull(deref(f.val)) {
+		val := *doc.Content[0]
+		val.Line, val.Column = k.Line, k.Column+len(name)+1
+		meant.val = &val
+	}
+	return meant, c.msg, true
+}
+
 func noSpaceAfterColon(text string, n int) (syntaxCause, bool) {
 	m := keyNoSpace.FindStringSubmatch(strings.TrimRight(text, " \r"))
 	if m == nil {

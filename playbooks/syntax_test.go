@@ -75,18 +75,31 @@ func TestSyntaxErrorsPointAtTheirCause(t *testing.T) {
 			`9:5: YAML syntax: a key needs ": " (a colon then a space) before its value: write title: API is down`},
 		{"no space after a list item key's colon", "      - id: fix", "      - id:fix\n\n",
 			`15:9: YAML syntax: a key needs ": " (a colon then a space) before its value: write id: fix`},
+		// yaml.v3 names no line for an alias of no anchor, a control
+		// character or bytes that are not UTF-8, and the line a "…" began
+		// on for a \ that starts no escape.
+		{"alias of no anchor", "  commander: [alice, bob]", "  commander: *nope",
+			"6:14: YAML syntax: *nope refers to no anchor &nope above it: define &nope before it, or quote the text if * was meant literally"},
+		{"alias before its anchor, in a list", "  commander: [alice, bob]", "  commander: [alice, *b]\n  other: &b bob",
+			"6:22: YAML syntax: *b refers to no anchor &b above it: define &b before it"},
+		{"unknown escape", "        do: Roll back the release.", `        do: "Restart \q it"`,
+			`16:22: YAML syntax: inside "…" a \ starts an escape (\n, \t, \", \\): write \\ for a backslash (C:\\path, a\\d+), or quote the text with ' instead, where \ is just a character`},
+		{"a Windows path", "        do: Roll back the release.", `        do: "Run C:\users\ops\fix.bat"`,
+			`16:20: YAML syntax: inside "…" a \ starts an escape`},
+		{"a regex on the second line of a quoted text, after other quotes", "        do: Roll back the release.", "        do: {a: 'x\\q', b: \"y \\\\\", c: \"grep \\\n          a\\d+\"}",
+			`17:12: YAML syntax: inside "…" a \ starts an escape`},
+		{"a NUL byte", "        do: Roll back the release.", "        do: Roll back\x00 the release.",
+			`16:22: YAML syntax: remove the control character (byte 0x00) at this column, just after "do: Roll back"; a plan is text`},
+		{"a control character after other text", "    title: Outage", "    title: Outagé\x1b[0m",
+			`9:18: YAML syntax: remove the control character (byte 0x1B) at this column, just after "title: Outagé"; a plan is text`},
+		{"not UTF-8", "    title: Outage", "    title: Outag\xe9 \xe9",
+			`9:17: YAML syntax: the file is not UTF-8 text (byte 0xE9): save it as UTF-8`},
+		{"a broken UTF-8 sequence", "    title: Outage", "    title: Outagé\xc3",
+			`9:18: YAML syntax: the file is not UTF-8 text (byte 0xC3): save it as UTF-8`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := strings.Replace(syntaxPlan, tc.old, tc.new, 1)
-			if src == syntaxPlan {
-				t.Fatalf("case does not change the plan")
-			}
-			_, diags := Parse("plan.yaml", []byte(src))
-			var got []string
-			for _, d := range diags {
-				got = append(got, d.String())
-			}
-			if len(diags) == 0 || !strings.HasPrefix(diags[0].String(), "plan.yaml:"+tc.want) {
+			got := brokenPlanDiags(t, tc.old, tc.new)
+			if len(got) == 0 || !strings.HasPrefix(got[0], "plan.yaml:"+tc.want) {
 				t.Errorf("got %q\nwant plan.yaml:%s…", got, tc.want)
 			}
 		})
@@ -94,6 +107,22 @@ func TestSyntaxErrorsPointAtTheirCause(t *testing.T) {
 	if _, diags := Parse("plan.yaml", []byte(syntaxPlan)); diags.Err() != nil {
 		t.Fatalf("the base plan is not valid: %v", diags)
 	}
+}
+
+// brokenPlanDiags parses syntaxPlan with old replaced by new and returns
+// its diagnostics as plan check prints them.
+func brokenPlanDiags(t *testing.T, old, new string) []string {
+	t.Helper()
+	src := strings.Replace(syntaxPlan, old, new, 1)
+	if src == syntaxPlan {
+		t.Fatalf("case does not change the plan")
+	}
+	_, diags := Parse("plan.yaml", []byte(src))
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.String())
+	}
+	return got
 }
 
 // TestMissingDash: a list item written without its "-" merges into the item
@@ -113,12 +142,7 @@ func TestMissingDash(t *testing.T) {
 }
 
 func TestCommentCutsProse(t *testing.T) {
-	src := strings.Replace(syntaxPlan, "        do: Roll back the release.", "        do: Roll back (see runbook #42 first).", 1)
-	_, diags := Parse("plan.yaml", []byte(src))
-	var got []string
-	for _, d := range diags {
-		got = append(got, d.String())
-	}
+	got := brokenPlanDiags(t, "        do: Roll back the release.", "        do: Roll back (see runbook #42 first).")
 	want := `plan.yaml:16:36: warning: do: YAML reads "#42 first)." as a comment, so the text ends at "Roll back (see runbook"; quote the whole text to keep it`
 	if !slices.Contains(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
@@ -169,14 +193,38 @@ func TestFriendlierMessages(t *testing.T) {
 			`plan.yaml:7:20: schedule: bad schedule "0 0 9 * * 1": 6 fields, but drbot's schedules have 5 (minute hour day month weekday): drop the seconds field, as in "0 9 * * 1"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := strings.Replace(syntaxPlan, tc.old, tc.new, 1)
-			_, diags := Parse("plan.yaml", []byte(src))
-			var got []string
-			for _, d := range diags {
-				got = append(got, d.String())
-			}
+			got := brokenPlanDiags(t, tc.old, tc.new)
 			if !slices.Contains(got, tc.want) {
 				t.Errorf("got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSpacelessKeyInBraces: inside {…} a key without the space after its
+// colon is one key with no value to YAML ("name:Alice Berg"). That is said
+// once, as for a key on its own line, and its value is checked as if
+// written right: no "missing required key" or "unknown key" beside it.
+func TestSpacelessKeyInBraces(t *testing.T) {
+	for _, tc := range []struct {
+		name, old, new string
+		want           []string
+	}{
+		{"a required key", "  alice: {name: Alice Berg, slack: U0ALICE01}", "  alice: {name:Alice Berg, slack: U0A}",
+			[]string{`plan.yaml:3:11: contact "alice": a key needs ": " (a colon then a space) before its value: write name: Alice Berg`}},
+		{"its value is checked where it is", "  alice: {name: Alice Berg, slack: U0ALICE01}", "  alice: {name: Alice Berg, slack:bad}",
+			[]string{`plan.yaml:3:29: contact "alice": a key needs ": " (a colon then a space) before its value: write slack: bad`,
+				`plan.yaml:3:35: slack: "bad" is not a Slack member ID: copy it from the person's Slack profile (⋮ → Copy member ID); it looks like U0123ABCD`}},
+		{"in a step", "      - id: fix", "      - {id:fix, do: Roll back.}\n      - id: fix2",
+			[]string{`plan.yaml:15:10: step 2: a key needs ": " (a colon then a space) before its value: write id: fix`}},
+		{"a misspelt key", "  alice: {name: Alice Berg, slack: U0ALICE01}", "  alice: {nmae:Alice Berg, slack: U0ALICE01}",
+			[]string{`plan.yaml:3:3: contact "alice": missing required key "name"`,
+				`plan.yaml:3:11: unknown key "nmae" in contact "alice"; did you mean "name"? (and a key needs ": " (a colon then a space) before its value: write nmae: Alice Berg)`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := brokenPlanDiags(t, tc.old, tc.new)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
 			}
 		})
 	}

@@ -145,12 +145,31 @@ func (p *parser) object(n *yaml.Node, what string, known []string) map[string]fi
 	m := make(map[string]field, len(fs))
 	for _, f := range fs {
 		if !slices.Contains(known, f.name()) {
-			p.errorf(f.key, "unknown key %q in %s%s", f.name(), what, suggestKey(f.name(), known))
+			p.unknownKey(m, f, what, known)
 			continue
 		}
 		m[f.name()] = f
 	}
 	return m
+}
+
+// unknownKey reports f, a key of a mapping that is not one of known. A
+// known key written without the space after its colon ({name:Alice Berg})
+// is said to be that, once, and its value goes into m as if written
+// right, so that no "missing required key" or check of it follows.
+func (p *parser) unknownKey(m map[string]field, f field, what string, known []string) {
+	meant, fix, ok := spacelessKey(f)
+	switch {
+	case !ok:
+		p.errorf(f.key, "unknown key %q in %s%s", f.name(), what, suggestKey(f.name(), known))
+	case slices.Contains(known, meant.name()):
+		p.errorf(f.key, "%s: %s", what, fix)
+		if _, dup := m[meant.name()]; !dup && meant.val != nil {
+			m[meant.name()] = meant
+		}
+	default:
+		p.errorf(f.key, "unknown key %q in %s%s (and %s)", meant.name(), what, suggestKey(meant.name(), known), fix)
+	}
 }
 
 // require reports each of keys missing from m, at the node at.

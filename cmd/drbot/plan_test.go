@@ -377,3 +377,26 @@ func runPlanStdin(t *testing.T, dir, src string, args ...string) (code int, stdo
 	}
 	return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
 }
+
+// TestPlanCheckSyntaxCharacters: the YAML errors that yaml.v3 reports at
+// no line (an alias of no anchor, a NUL byte, bytes that are not UTF-8) or
+// at the line a "…" began (a \ that starts no escape) come out of plan
+// check at their own line and column, with the fix, alone.
+func TestPlanCheckSyntaxCharacters(t *testing.T) {
+	for _, tc := range []struct{ old, new, want string }{
+		{"  commander: [alice, bob]", "  commander: *nope",
+			`:6:14: YAML syntax: *nope refers to no anchor &nope above it: define &nope before it, or quote the text if * was meant literally`},
+		{"        do: Look.", `        do: "grep -E 'a\d+' /var/log"`,
+			`:18:24: YAML syntax: inside "…" a \ starts an escape (\n, \t, \", \\): write \\ for a backslash (C:\\path, a\\d+), or quote the text with ' instead, where \ is just a character`},
+		{"    title: Chat down", "    title: Chat\x00down",
+			`:24:16: YAML syntax: remove the control character (byte 0x00) at this column, just after "title: Chat"; a plan is text`},
+		{"    title: Chat down", "    title: Chat d\xf6wn",
+			`:24:18: YAML syntax: the file is not UTF-8 text (byte 0xF6): save it as UTF-8`},
+	} {
+		path := writePlan(t, strings.Replace(smallPlan, tc.old, tc.new, 1))
+		code, stdout, _ := runPlan(t, "check", path)
+		if want := path + tc.want + "\n" + path + ": 1 error, 0 warnings\n"; code != 1 || stdout != want {
+			t.Errorf("%q: exit %d, stdout:\n%s\nwant exit 1 and:\n%s", tc.new, code, stdout, want)
+		}
+	}
+}
