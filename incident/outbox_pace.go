@@ -28,18 +28,28 @@ func (p lastPost) next() time.Time {
 	return p.reserved.Add(postInterval)
 }
 
-// reserve claims the next post in conversation conv at time now, or says
-// when it may go. A clock that has not moved at all since the previous
+// reserve claims the next post in conversation conv at time now and
+// returns now (the reservation, for answered), or says when it may go. A clock that has not moved at all since the previous
 // post was reserved is not a real one: the console's, and tests', stand
 // still until told to move, and posts waiting on them would wait for the
 // next command instead of being shown with the one that made them. Real
 // clocks always move between two calls to Slack, so in serve every post
 // is paced.
+//
+// While the last post is still on its way (no answer yet), the next waits
+// for its answer, however long Slack takes: otherwise, on a slow Slack,
+// two posts would be in flight at once and could arrive within a second.
+// It then looks again inFlightRecheck later.
 func (p *pacer) reserve(conv string, now time.Time) (until time.Time, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if last, seen := p.last[conv]; seen && now.After(last.reserved) && now.Before(last.next()) {
-		return last.next(), false
+	if last, seen := p.last[conv]; seen && now.After(last.reserved) {
+		switch {
+		case last.answered.IsZero():
+			return later(last.reserved.Add(postInterval), now.Add(inFlightRecheck)), false
+		case now.Before(last.next()):
+			return last.next(), false
+		}
 	}
 	if p.last == nil {
 		p.last = map[string]lastPost{}
@@ -52,7 +62,18 @@ func (p *pacer) reserve(conv string, now time.Time) (until time.Time, ok bool) {
 		}
 	}
 	p.last[conv] = lastPost{reserved: now}
-	return time.Time{}, true
+	return now, true
+}
+
+// inFlightRecheck is how soon a post waiting for the previous one's answer
+// looks again.
+const inFlightRecheck = 50 * time.Millisecond
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // answered records at, the time Slack answered the post reserved last in
@@ -61,10 +82,14 @@ func (p *pacer) reserve(conv string, now time.Time) (until time.Time, ok bool) {
 // they arrive, and a post sent a second after the previous one was sent,
 // but faster on the way, would arrive within the second and be answered
 // 429, costing a whole Retry-After.
-func (p *pacer) answered(conv string, at time.Time) {
+//
+// reserved is the reservation the answer is to (reserve's time): an answer
+// to an earlier post, whose entry was since forgotten and reserved anew,
+// changes nothing.
+func (p *pacer) answered(conv string, reserved, at time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if last, seen := p.last[conv]; seen {
+	if last, seen := p.last[conv]; seen && last.reserved.Equal(reserved) {
 		last.answered = at
 		p.last[conv] = last
 	}
@@ -88,10 +113,11 @@ func (e *paceError) Error() string {
 // Deliver sends a whole backlog, and the time its posts took to send is
 // what counts.
 func (d *delivery) paced(conv string, post func() error) error {
-	if until, ok := d.s.pace.reserve(conv, d.s.now()); !ok {
-		return &paceError{conv: conv, until: until}
+	reserved, ok := d.s.pace.reserve(conv, d.s.now())
+	if !ok {
+		return &paceError{conv: conv, until: reserved}
 	}
 	err := post()
-	d.s.pace.answered(conv, d.s.now())
+	d.s.pace.answered(conv, reserved, d.s.now())
 	return err
 }
