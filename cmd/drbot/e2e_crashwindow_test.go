@@ -30,11 +30,20 @@ type answerProxy struct {
 
 	mu       sync.Mutex
 	answered map[pageKey]time.Time // when Slack's first answer taking the page reached drbot
+	posts    []pagePost            // every answer taking a page, in order
+}
+
+// pagePost is one page Slack took: when its request reached the proxy
+// (sent), and when its answer went back to drbot (at).
+type pagePost struct {
+	key      pageKey
+	sent, at time.Time
 }
 
 func newAnswerProxy(t *testing.T, fs *fakeslack.Server) *answerProxy {
 	p := &answerProxy{answer: make(chan time.Time, 1), answered: map[pageKey]time.Time{}}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived := time.Now()
 		body, _ := io.ReadAll(r.Body)
 		req, err := http.NewRequest(r.Method, fs.BaseURL()+r.URL.Path, bytes.NewReader(body))
 		if err != nil {
@@ -62,6 +71,7 @@ func newAnswerProxy(t *testing.T, fs *fakeslack.Server) *answerProxy {
 				if _, seen := p.answered[k]; !seen {
 					p.answered[k] = at
 				}
+				p.posts = append(p.posts, pagePost{k, arrived, at})
 			}
 			p.mu.Unlock()
 			p.once.Do(func() { p.answer <- at })
@@ -94,14 +104,6 @@ func pageKeys(path string, body []byte) []pageKey {
 	return keys
 }
 
-// crashWindowAllowed bounds the crash window TestFaultKillRightAfterPage
-// accepts: a page Slack took this long or longer before a kill -9 must
-// not be sent again. The window measured is a few milliseconds (the
-// answer read, one small write transaction committed:
-// docs/operations.md); the bound leaves room for a machine so loaded that
-// drbot waits for a core.
-const crashWindowAllowed = 50 * time.Millisecond
-
 // killedPage is a page Slack took before a kill: how long before, and
 // whether the next process sent it again.
 type killedPage struct {
@@ -111,46 +113,44 @@ type killedPage struct {
 
 // TestFaultKillRightAfterPage kills "drbot serve" with SIGKILL a set time
 // after Slack's answer accepting a page reached it, restarts it on the
-// same database, and counts the pages Slack got twice: with one incident
-// declared (each page a message of its own), and with eight declared at
-// once (the pages to one person bundled, the kill landing while the
-// outbox and the engine are busy writing). A message is marked sent in its own
-// small transaction the moment Slack answers, so only a kill within a few
-// milliseconds of Slack's answer repeats a page (issue 16, point 6).
+// same database, and checks what the next process sends: with one
+// incident declared (each page a message of its own), and with eight
+// declared at once (the pages to one person bundled, the kill landing
+// while the outbox and the engine are busy writing). A page marked sent
+// in the database when the kill came is never sent again (checked in
+// killAfterPage); one Slack took but drbot had not yet marked may be, and
+// how close to Slack's answer such a kill must come is measured and
+// logged here, not asserted: a loaded machine stretches it
+// (docs/operations.md has the figures; issue 16, point 6).
 func TestFaultKillRightAfterPage(t *testing.T) {
 	var all []killedPage
-	after := crashWindowAllowed + 10*time.Millisecond
+	marked := 0
 	for _, try := range []struct {
 		delay    time.Duration
 		declares int
-	}{{0, 8}, {time.Millisecond, 1}, {3 * time.Millisecond, 8}, {10 * time.Millisecond, 1}, {after, 1}, {after, 8}} {
-		all = append(all, killAfterPage(t, try.delay, try.declares)...)
+	}{{0, 8}, {time.Millisecond, 1}, {3 * time.Millisecond, 8}, {10 * time.Millisecond, 1}, {60 * time.Millisecond, 1}, {60 * time.Millisecond, 8}} {
+		pages, n := killAfterPage(t, try.delay, try.declares)
+		all, marked = append(all, pages...), marked+n
+	}
+	if marked == 0 {
+		t.Fatal("no page was marked sent before a kill: nothing checked that a marked page is not sent again")
 	}
 	slices.SortFunc(all, func(a, b killedPage) int { return cmp.Compare(a.before, b.before) })
 	var window time.Duration // the longest a repeated page was taken before its kill
-	outside := 0
 	for _, p := range all {
 		if p.repeated {
 			window = max(window, p.before)
 		}
-		if p.before < crashWindowAllowed {
-			continue
-		}
-		outside++
-		if p.repeated {
-			t.Errorf("a page Slack took %s before the kill was sent again: the crash window is %s or more, want under %s", p.before, p.before, crashWindowAllowed)
-		}
 	}
-	if outside == 0 {
-		t.Fatalf("no page was taken %s or more before a kill: nothing checked the window", crashWindowAllowed)
-	}
-	t.Logf("%d pages taken before 6 kills; the longest a repeated one was taken before its kill: %s", len(all), window)
+	t.Logf("%d pages taken before 6 kills, %d of them marked sent; the longest a repeated one was taken before its kill: %s", len(all), marked, window)
 }
 
 // killAfterPage declares n incidents at once, kills drbot d after
 // Slack's answer to the first page reached it, lets a new process finish,
-// and returns the pages Slack took before the kill.
-func killAfterPage(t *testing.T, d time.Duration, n int) []killedPage {
+// and returns the pages Slack took before the kill and how many pages
+// were marked sent in the database then. It fails the test if the next
+// process sent a page marked sent again.
+func killAfterPage(t *testing.T, d time.Duration, n int) ([]killedPage, int) {
 	t.Helper()
 	dir := faultDir(t, pagesPlan)
 	db := filepath.Join(dir, "drbot.db")
@@ -171,6 +171,8 @@ func killAfterPage(t *testing.T, d time.Duration, n int) []killedPage {
 	}
 	killed := time.Now()
 	srv.kill9()
+	dead := time.Now() // the killed process sends nothing after this
+	marked := pagesByRef(t, db, readTimelines(t, db), true, false)
 	srv = startServe(t, fs, dir, env)
 	waitOutboxEmpty(t, db, drainWait)
 	srv.stop()
@@ -179,14 +181,28 @@ func killAfterPage(t *testing.T, d time.Duration, n int) []killedPage {
 		t.Fatalf("no incident declared")
 	}
 	checkPagesDelivered(t, db, recs, fs)
-	got := slackPages(fs)
+	want, got := timelinePages(recs), slackPages(fs)
 	proxy.mu.Lock()
 	defer proxy.mu.Unlock()
+	sentAfter := map[pageKey]int{}
+	for _, p := range proxy.posts {
+		if p.sent.After(dead) { // sent by the next process
+			sentAfter[p.key]++
+		}
+	}
+	n = 0
+	for k, m := range marked {
+		n += m
+		if sentAfter[k] > want[k]-m {
+			t.Errorf("page %s: %d marked sent when drbot was killed, %d in the timeline, and the next process sent %d: a page marked sent went again",
+				k, m, want[k], sentAfter[k])
+		}
+	}
 	var out []killedPage
 	for k, at := range proxy.answered {
 		if at.Before(killed) {
 			out = append(out, killedPage{before: killed.Sub(at), repeated: got[k] > 1})
 		}
 	}
-	return out
+	return out, n
 }

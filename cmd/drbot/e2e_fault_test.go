@@ -309,13 +309,12 @@ func timelinePages(recs []recorded) map[pageKey]int {
 	return out
 }
 
-// unsentPages counts, per incident, role and recipient, the pages of
-// resolved incidents that never went out: the outbox does not send a page
-// of a resolved incident (nothing pages after resolve), and a page waits
-// its turn in the outbox when Slack paces messages to one person. The
-// K-th page of a role, once delivered, is remembered under the ref
-// inc/N/page/ROLE/K.
-func unsentPages(t *testing.T, db string, recs []recorded) map[pageKey]int {
+// pagesByRef counts, per incident, role and recipient, the pages of the
+// timelines that were delivered (sent true) or not (false), in resolved
+// incidents only when resolvedOnly: the K-th page of a role, once
+// delivered, is remembered under the ref inc/N/page/ROLE/K, written in
+// the transaction that marks it sent.
+func pagesByRef(t *testing.T, db string, recs []recorded, sent, resolvedOnly bool) map[pageKey]int {
 	t.Helper()
 	store, err := openDatabase(context.Background(), db, nil, true)
 	if err != nil {
@@ -325,7 +324,7 @@ func unsentPages(t *testing.T, db string, recs []recorded) map[pageKey]int {
 	out := map[pageKey]int{}
 	err = store.View(context.Background(), func(tx incident.Tx) error {
 		for _, r := range recs {
-			if r.inc.State != incident.StateResolved {
+			if resolvedOnly && r.inc.State != incident.StateResolved {
 				continue
 			}
 			k := map[string]int{}
@@ -335,11 +334,11 @@ func unsentPages(t *testing.T, db string, recs []recorded) map[pageKey]int {
 				}
 				role := e.Data["role"]
 				k[role]++
-				_, _, sent, err := tx.Ref(fmt.Sprintf("inc/%d/page/%s/%d", r.inc.ID, role, k[role]))
+				_, _, delivered, err := tx.Ref(fmt.Sprintf("inc/%d/page/%s/%d", r.inc.ID, role, k[role]))
 				if err != nil {
 					return err
 				}
-				if !sent {
+				if delivered == sent {
 					out[pageKey{r.inc.ID, role, cmp.Or(faultContacts[e.Data["contact"]], e.Data["contact"])}]++
 				}
 			}
@@ -350,6 +349,14 @@ func unsentPages(t *testing.T, db string, recs []recorded) map[pageKey]int {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// unsentPages counts the pages of resolved incidents that never went out:
+// the outbox does not send a page of a resolved incident (nothing pages
+// after resolve), and a page waits its turn in the outbox when Slack
+// paces messages to one person.
+func unsentPages(t *testing.T, db string, recs []recorded) map[pageKey]int {
+	return pagesByRef(t, db, recs, false, true)
 }
 
 // checkPagesDelivered asserts that every page of the timelines reached
