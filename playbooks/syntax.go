@@ -56,6 +56,12 @@ func findSyntaxCause(src []byte, line int, msg string) (c syntaxCause, ok bool) 
 			return c, true
 		}
 	}
+	// A key that lines up with no block above it is the cause before any
+	// the message suggests: a valid "- db:5432" below a misaligned key
+	// must not be taken for a key missing its space.
+	if c, ok := misaligned(lines, line); ok {
+		return c, true
+	}
 	if c, ok := findByMessage(lines, line, msg); ok {
 		return c, true
 	}
@@ -77,9 +83,6 @@ func findSyntaxCause(src []byte, line int, msg string) (c syntaxCause, ok bool) 
 		}
 	}
 	if c, ok := outdentedItem(lines, line); ok {
-		return c, true
-	}
-	if c, ok := misaligned(lines, line); ok {
 		return c, true
 	}
 	// Text after a closing quote ('Don't panic') is reported at the start

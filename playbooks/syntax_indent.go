@@ -61,6 +61,9 @@ func misaligned(lines []string, line int) (syntaxCause, bool) {
 			popped = &left
 			open = open[:len(open)-1]
 		}
+		if popped != nil {
+			opens = false // back out of the line above's block: not its content
+		}
 		if len(open) == 0 {
 			// Left every block seen since line: what encloses this one
 			// was opened before it, so there is nothing to compare with.

@@ -159,6 +159,8 @@ func TestFriendlierMessages(t *testing.T) {
 	for _, tc := range []struct {
 		name, old, new, want string
 	}{
+		{"a key short of its siblings below a list item with a colon", "        do: Roll back the release.", "        do: Roll back the release.\n      - db:5432\n   severity: sev2",
+			"plan.yaml:18:4: YAML syntax: this key is indented 1 short of steps: above it, and lines up with no key there: line it up with steps: (4 spaces)"},
 		{"indented too far", "        do: Check the dashboards.", "        do: Check the dashboards.\n         estimate: 5m",
 			"plan.yaml:15:10: YAML syntax: this key is indented 1 more than do: above it, which already has its value: line it up with do: (8 spaces)"},
 		{"indented too far under a list item", "        do: Roll back the release.", "         do: Roll back the release.",
