@@ -114,5 +114,6 @@ func (s *Engine) DeclaredReply(ctx context.Context, id int64) (text string, fina
 	if err != nil {
 		return "", false, fmt.Errorf("declared reply of incident %d: %w", id, err)
 	}
-	return declaredReply(inc), inc.ChannelID != "" || s.creates.held(s.now()), nil
+	_, held := s.holds.held(OutCreateChannel, s.now())
+	return declaredReply(inc), inc.ChannelID != "" || held, nil
 }

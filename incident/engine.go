@@ -70,9 +70,9 @@ type Engine struct {
 	deliverMu sync.Mutex
 	// pace spaces the posts of each conversation (outbox_pace.go).
 	pace pacer
-	// creates says whether Slack holds channel creations back
-	// (outbox_hold.go).
-	creates createHold
+	// holds says which kinds of message the chat holds back after a 429,
+	// and until when (outbox_hold.go).
+	holds kindHolds
 }
 
 type noMetrics struct{}

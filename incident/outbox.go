@@ -140,15 +140,15 @@ func (s *Engine) Deliver(ctx context.Context) (int, error) {
 // of topics and pins answered 429 one after the other.
 func (d *delivery) pass(ctx context.Context, todo []Outgoing, createsAlone bool) (sent int, left []Outgoing, alone bool, errs []error) {
 	ph := phases(todo)
-	if createsAlone && len(ph[0]) > 0 {
-		for _, later := range ph[1:] {
+	if createsAlone && len(ph[phaseCreates]) > 0 {
+		for _, later := range ph[phaseCreates+1:] {
 			left = append(left, later...)
 		}
-		ph, alone = ph[:1], true
+		ph, alone = ph[:phaseCreates+1], true
 	}
 	for i, batch := range ph {
 		var until time.Time
-		if i == 2 {
+		if i == phaseRest {
 			until = d.s.now().Add(restSlice)
 		}
 		n, l, batchErrs := d.deliverAll(ctx, bundles(batch), until)
@@ -159,12 +159,20 @@ func (d *delivery) pass(ctx context.Context, todo []Outgoing, createsAlone bool)
 	return sent, left, alone, errs
 }
 
+// The phases of a pass, by index in what phases returns.
+const (
+	phaseCreates = iota // the channels to create
+	phaseUrgent         // pages, approvals, RTO alerts, escalations
+	phaseRest           // the housekeeping, sent for restSlice at most
+)
+
 // phases splits a pass's lane heads into what is sent one after the
 // other, each phase concurrently: the channels to create first (the pages
 // sent with them name the channel, and must name the one Slack gave:
 // channelname.go), then what a person is waiting for, then the rest, most
 // urgent first (urgency). A phase starts when the one before has been
 // answered, so a storm's pages never wait behind its topics and pins.
+// phaseCreates, phaseUrgent and phaseRest index them.
 func phases(todo []Outgoing) [][]Outgoing {
 	slices.SortStableFunc(todo, func(a, b Outgoing) int { return urgency(a) - urgency(b) })
 	var creates, urgent, rest []Outgoing
@@ -178,7 +186,9 @@ func phases(todo []Outgoing) [][]Outgoing {
 			rest = append(rest, o)
 		}
 	}
-	return [][]Outgoing{creates, urgent, rest}
+	ph := make([][]Outgoing, 3)
+	ph[phaseCreates], ph[phaseUrgent], ph[phaseRest] = creates, urgent, rest
+	return ph
 }
 
 // deliverAll delivers messages concurrently, outboxLanes at a time, each

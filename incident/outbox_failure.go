@@ -78,12 +78,17 @@ func (d *delivery) failed(ctx context.Context, o Outgoing, inc *Incident, err er
 	var (
 		we *waitError
 		pe *paceError
+		he *holdError
 		ce *ChatError
 	)
 	switch {
 	case errors.As(err, &pe):
 		d.log.Debug("outbox message paced", "id", o.ID, "kind", o.Kind, "conversation", pe.conv, "until", pe.until)
 		return d.update(ctx, o, func(tx Tx) error { return tx.Retry(o.ID, pe.until, pe.Error()) })
+
+	case errors.As(err, &he):
+		d.log.Debug("outbox message held", "id", o.ID, "kind", o.Kind, "until", he.until)
+		return d.update(ctx, o, func(tx Tx) error { return tx.Retry(o.ID, he.until, he.Error()) })
 
 	case errors.As(err, &we):
 		due := at.Add(capped(waitBase, o.Attempts, waitMax))
@@ -93,8 +98,8 @@ func (d *delivery) failed(ctx context.Context, o Outgoing, inc *Incident, err er
 	case errors.As(err, &ce) && ce.RetryAfter > 0:
 		due := at.Add(time.Duration(ce.RetryAfter) * time.Second)
 		d.log.Warn("rate limited; retrying when Slack said", "id", o.ID, "kind", o.Kind, "retry_after_s", ce.RetryAfter)
-		if o.Kind == OutCreateChannel {
-			d.s.creates.hold(due)
+		if spec, _ := sendSpecOf(o.Kind); spec.heldTogether {
+			d.s.holds.hold(o.Kind, due)
 		}
 		return d.update(ctx, o, func(tx Tx) error { return tx.Retry(o.ID, due, err.Error()) })
 	}

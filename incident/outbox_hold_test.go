@@ -69,3 +69,32 @@ func TestDeclaredReplyChannelQueued(t *testing.T) {
 		t.Errorf("a declaration after the hold: final before its channel exists")
 	}
 }
+
+// TestRateLimitHoldsItsKind: a topic answered 429 with a Retry-After holds
+// every other topic until then (Slack limits conversations.setTopic per
+// workspace, not per channel): the second incident's topic waits without
+// a call, while its posts and pages go at once; both topics are set once
+// the Retry-After has passed.
+func TestRateLimitHoldsItsKind(t *testing.T) {
+	t.Parallel()
+	e := newSvcEnv(t, svcPlan(t))
+	e.chat.FailNext(incidenttest.MethodSetTopic, 1, &incident.ChatError{Method: "conversations.setTopic", Code: "ratelimited", RetryAfter: 40})
+	e.declare("db-corruption", "", false)
+	e.declare("checkout-down", "", false)
+	if n := len(e.chat.CallsOf(incidenttest.MethodSetTopic)); n != 1 {
+		t.Errorf("%d setTopic calls while the first waits out its 429, want 1: the second waits without a call", n)
+	}
+	if posts := e.chat.Posts(e.channel(2)); len(posts) < 2 {
+		t.Errorf("%d posts in the second channel, want its summary and first step at once", len(posts))
+	}
+	e.clock.Advance(40 * time.Second)
+	e.tick()
+	for _, id := range []int64{1, 2} {
+		if e.chat.Topic(e.channel(id)) == "" {
+			t.Errorf("incident %d: topic not set after the Retry-After", id)
+		}
+	}
+	if n := len(e.chat.CallsOf(incidenttest.MethodSetTopic)); n != 3 {
+		t.Errorf("%d setTopic calls in all, want 3 (the refused one, then one per channel)", n)
+	}
+}

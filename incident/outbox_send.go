@@ -56,26 +56,31 @@ type target struct {
 // resolved first (its message, the incident channel), then the call.
 type sendSpec struct {
 	message, channel bool
-	call             func(d *delivery, ctx context.Context, o Outgoing, inc *Incident, t target) (sendResult, error)
+	// heldTogether: the chat limits this kind per method, not per
+	// conversation (Slack's tiers), so a 429 holds every message of the
+	// kind until its Retry-After (kindHolds). Posts and direct messages
+	// are paced per conversation instead (outbox_pace.go).
+	heldTogether bool
+	call         func(d *delivery, ctx context.Context, o Outgoing, inc *Incident, t target) (sendResult, error)
 }
 
 // sendSpecOf returns the sendSpec of kind; false for an unknown kind.
 func sendSpecOf(kind OutKind) (sendSpec, bool) {
 	switch kind {
 	case OutCreateChannel:
-		return sendSpec{call: (*delivery).sendCreateChannel}, true
+		return sendSpec{heldTogether: true, call: (*delivery).sendCreateChannel}, true
 	case OutInvite:
-		return sendSpec{channel: true, call: (*delivery).sendInvite}, true
+		return sendSpec{channel: true, heldTogether: true, call: (*delivery).sendInvite}, true
 	case OutTopic:
-		return sendSpec{channel: true, call: (*delivery).sendTopic}, true
+		return sendSpec{channel: true, heldTogether: true, call: (*delivery).sendTopic}, true
 	case OutPost:
 		return sendSpec{message: true, channel: true, call: (*delivery).sendPost}, true
 	case OutDM:
 		return sendSpec{message: true, call: (*delivery).sendDM}, true
 	case OutUpdate:
-		return sendSpec{message: true, call: (*delivery).sendUpdate}, true
+		return sendSpec{message: true, heldTogether: true, call: (*delivery).sendUpdate}, true
 	case OutEphemeral:
-		return sendSpec{message: true, channel: true, call: (*delivery).sendEphemeral}, true
+		return sendSpec{message: true, channel: true, heldTogether: true, call: (*delivery).sendEphemeral}, true
 	case OutReview:
 		return sendSpec{call: func(d *delivery, ctx context.Context, o Outgoing, _ *Incident, _ target) (sendResult, error) {
 			return d.sendReview(ctx, o)
@@ -83,7 +88,7 @@ func sendSpecOf(kind OutKind) (sendSpec, bool) {
 	case OutWebhook:
 		return sendSpec{call: (*delivery).sendWebhook}, true
 	case OutPin:
-		return sendSpec{call: (*delivery).sendPin}, true
+		return sendSpec{heldTogether: true, call: (*delivery).sendPin}, true
 	}
 	return sendSpec{}, false
 }
@@ -94,6 +99,9 @@ func (d *delivery) send(ctx context.Context, o Outgoing, inc *Incident) (sendRes
 	spec, ok := sendSpecOf(o.Kind)
 	if !ok {
 		return sendResult{}, &badMessage{reason: fmt.Sprintf("unknown outbox kind %q", o.Kind)}
+	}
+	if until, held := d.s.holds.held(o.Kind, d.s.now()); held && spec.heldTogether {
+		return sendResult{}, &holdError{kind: o.Kind, until: until}
 	}
 	var (
 		t   target
