@@ -76,6 +76,21 @@ func clock(t, ref time.Time, loc *time.Location) string {
 
 func (o *op) clock(t time.Time) string { return clock(t, o.inc.DeclaredAt, o.plan.Location) }
 
+// clocks is o.clock of a projected finish and the RTO deadline, to the
+// second when they differ within one minute: "13:00:01 CET is 1s past
+// the RTO deadline 13:00:00 CET", not "13:00 CET is 1s past … 13:00 CET".
+func (o *op) clocks(finish, deadline time.Time) (string, string) {
+	f, d := o.clock(finish), o.clock(deadline)
+	if f != d || finish.Equal(deadline) {
+		return f, d
+	}
+	loc := o.plan.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	return finish.In(loc).Format("15:04:05 MST"), deadline.In(loc).Format("15:04:05 MST")
+}
+
 // channelLink refers to the incident's channel: a link once it exists.
 func channelLink(inc *Incident) string {
 	if inc.ChannelID != "" {
@@ -374,8 +389,9 @@ func (o *op) lateText(p projection) string {
 			steps = append(steps, fmt.Sprintf("%s %s", escape(id), fmtDur(st.Estimate)))
 		}
 	}
+	finish, deadline := o.clocks(p.finish, p.deadline)
 	t := fmt.Sprintf(":warning: Projected finish %s is %s past the RTO deadline %s.",
-		o.clock(p.finish), fmtDur(p.finish.Sub(p.deadline)), o.clock(p.deadline))
+		finish, fmtDur(p.finish.Sub(p.deadline)), deadline)
 	if len(steps) > 0 {
 		t += " Still ahead on the longest path: " + strings.Join(steps, ", ") + "."
 	}
@@ -383,11 +399,12 @@ func (o *op) lateText(p projection) string {
 }
 
 func (o *op) onTrackText(p projection) string {
+	finish, deadline := o.clocks(p.finish, p.deadline)
 	if p.atDeadline() {
-		return fmt.Sprintf(":white_check_mark: Back on track: projected finish %s, right at the RTO deadline %s.", o.clock(p.finish), o.clock(p.deadline))
+		return fmt.Sprintf(":white_check_mark: Back on track: projected finish %s, right at the RTO deadline %s.", finish, deadline)
 	}
 	return fmt.Sprintf(":white_check_mark: Back on track: projected finish %s, %s within the RTO deadline %s.",
-		o.clock(p.finish), fmtDur(p.deadline.Sub(p.finish)), o.clock(p.deadline))
+		finish, fmtDur(p.deadline.Sub(p.finish)), deadline)
 }
 
 // --- notes, resolve

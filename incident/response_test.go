@@ -133,7 +133,7 @@ func TestProjectionRightAtDeadline(t *testing.T) {
 		t.Errorf("late before the finish passed the deadline by a second: %s", dumpMsgs(e.chat.Posts(ch)))
 	}
 	e.at(5*time.Minute + time.Second)
-	e.mustFind(ch, ":warning: Projected finish 10:10 CET is 1s past the RTO deadline 10:10 CET. Still ahead on the longest path: restart past its 5m estimate, check 5m.")
+	e.mustFind(ch, ":warning: Projected finish 10:10:01 CET is 1s past the RTO deadline 10:10:00 CET. Still ahead on the longest path: restart past its 5m estimate, check 5m.")
 	for _, m := range e.texts(ch) {
 		if strings.Contains(m, "0s past") {
 			t.Errorf("channel says %q", m)

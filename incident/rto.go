@@ -173,7 +173,8 @@ func (o *op) checkProjection() {
 	switch late := p.late(); {
 	case late && !o.inc.ProjectedLate:
 		o.inc.ProjectedLate = true
-		o.event(KindRTOAlert, "", fmt.Sprintf("Projected finish %s is %s past the RTO deadline", o.clock(p.finish), fmtDur(p.finish.Sub(p.deadline))),
+		finish, _ := o.clocks(p.finish, p.deadline)
+		o.event(KindRTOAlert, "", fmt.Sprintf("Projected finish %s is %s past the RTO deadline", finish, fmtDur(p.finish.Sub(p.deadline))),
 			o.projectionData(p, "late"))
 		o.urgentPost(Message{Text: o.lateText(p)}, "", "say the projected finish is past the RTO")
 	case !late && o.inc.ProjectedLate:
