@@ -115,5 +115,5 @@ func (s *Engine) DeclaredReply(ctx context.Context, id int64) (text string, fina
 		return "", false, fmt.Errorf("declared reply of incident %d: %w", id, err)
 	}
 	_, held := s.holds.held(OutCreateChannel, s.now())
-	return declaredReply(inc), inc.ChannelID != "" || held, nil
+	return declaredReply(inc) + s.alsoOpen(ctx, inc), inc.ChannelID != "" || held, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Command runs "/incident TEXT". Mistakes (an unknown subcommand or
@@ -33,7 +34,7 @@ func (s *Engine) Command(ctx context.Context, req CommandRequest) (Reply, error)
 		if err != nil {
 			return Reply{}, err
 		}
-		return Reply{Text: declaredReply(inc), Public: true, Declared: inc.ID}, nil
+		return Reply{Text: declaredReply(inc) + s.alsoOpen(ctx, inc), Public: true, Declared: inc.ID}, nil
 	case CmdScenarios:
 		return Reply{Text: scenariosText(s.Scenarios())}, nil
 	case CmdList:
@@ -397,6 +398,39 @@ func (s *Engine) list(ctx context.Context) (Reply, error) {
 
 // declaredReply is posted where the declaration was typed, for everyone
 // there to see: a drill's is marked like every other message of the drill.
+// alsoOpen says which incidents of inc's scenario declared before it are
+// still open (drills with drills, real ones with real ones), so that whoever declared twice
+// the same problem, or two people at once, sees it at once: " Also open
+// for db-corruption: incident #1 (<#C1>), declared 3m ago by <@U1>." It
+// is "" when there is none, and when the store cannot say (the answer
+// is not held up for it).
+func (s *Engine) alsoOpen(ctx context.Context, inc *Incident) string {
+	var others []*Incident
+	err := s.cfg.Store.View(ctx, func(tx Tx) error {
+		open, err := tx.Incidents(Filter{State: StateOpen, Limit: 50})
+		for _, o := range open {
+			if o.ID < inc.ID && o.Scenario == inc.Scenario && o.Drill == inc.Drill {
+				others = append(others, o)
+			}
+		}
+		return err
+	})
+	if err != nil || len(others) == 0 {
+		return ""
+	}
+	var parts []string
+	for i := len(others) - 1; i >= 0 && len(parts) < 3; i-- { // oldest first
+		o := others[i]
+		ago := "just now"
+		if d := s.now().Sub(o.DeclaredAt).Truncate(time.Minute); d > 0 {
+			ago = fmtDur(d) + " ago"
+		}
+		parts = append(parts, fmt.Sprintf("incident #%d (%s), declared %s by %s", o.ID, channelLink(o), ago, mention(o.DeclaredBy)))
+	}
+	return fmt.Sprintf("\n:information_source: Also open for %s: %s. If it is the same problem, work there and resolve this one.",
+		escape(inc.Scenario), andList(parts))
+}
+
 func declaredReply(inc *Incident) string {
 	kind, prefix := "incident", ""
 	if inc.Drill {

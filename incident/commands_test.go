@@ -716,3 +716,33 @@ func pagedUnanswered(command string) func(e *svcEnv, ch string) {
 		e.at(40 * time.Minute)
 	}
 }
+
+// TestDeclareSaysWhatIsAlreadyOpen: declaring a scenario that already has
+// an open incident (the same problem declared twice, or by two people at
+// once) answers with the earlier one, so the second can be resolved and
+// the work done in one channel; drills and other scenarios are apart, and
+// a resolved incident is not mentioned.
+func TestDeclareSaysWhatIsAlreadyOpen(t *testing.T) {
+	t.Parallel()
+	e := newSvcEnv(t, svcPlan(t))
+	first := e.mustCommand(uAlice, "CGENERAL", "declare db-corruption checksum errors")
+	if strings.Contains(first.Text, "Also open") {
+		t.Errorf("first declaration: %q mentions another", first.Text)
+	}
+	e.clock.Set(svcT0.Add(2 * time.Minute))
+	second := e.mustCommand(uBob, "CGENERAL", "declare db-corruption orders table broken")
+	want := "\n:information_source: Also open for db-corruption: incident #1 (<#" + e.channel(1) + ">), declared 2m ago by <@U0ALICE01>. If it is the same problem, work there and resolve this one."
+	if !strings.HasSuffix(second.Text, want) {
+		t.Errorf("second declaration: %q\nwant it to end %q", second.Text, want)
+	}
+	for _, text := range []string{"drill db-corruption practice", "declare checkout-down pods crashing"} {
+		if r := e.mustCommand(uBob, "CGENERAL", text); strings.Contains(r.Text, "Also open") {
+			t.Errorf("%s: %q mentions an incident of another kind", text, r.Text)
+		}
+	}
+	e.mustCommand(uAlice, e.channel(1), "resolve duplicate")
+	e.mustCommand(uAlice, e.channel(2), "resolve fixed")
+	if r := e.mustCommand(uBob, "CGENERAL", "declare db-corruption again"); strings.Contains(r.Text, "Also open") {
+		t.Errorf("after both were resolved: %q", r.Text)
+	}
+}
