@@ -66,17 +66,22 @@ func (s *Server) runSubmitted(cb slack.InteractionCallback, what string, cmds []
 		}
 		return struct{}{}, nil
 	}, func(ctx context.Context, _ struct{}, err error) {
-		if err == nil {
-			return
-		}
-		s.logEngineError(what, err, "user", cb.User.ID)
-		msg := incident.Message{Text: "Could not record the " + what + ": " + incident.ErrorMessage(err)}
-		if _, _, derr := s.chat.DM(ctx, cb.User.ID, msg); derr != nil {
-			s.log.Error("could not report a failed dialog", "user", cb.User.ID, "err", derr)
+		if err != nil {
+			s.reportLateDialog(ctx, what, cb.User.ID, err)
 		}
 	})
 	resp, _ := s.dialogAnswered(what, cb.User.ID, finished, err, failed)
 	return resp
+}
+
+// reportLateDialog tells userID by DM that what their dialog submitted,
+// answered past the deadline (the dialog already closed), was refused.
+func (s *Server) reportLateDialog(ctx context.Context, what, userID string, err error) {
+	s.logEngineError(what, err, "user", userID)
+	msg := incident.Message{Text: "Could not record the " + what + ": " + incident.ErrorMessage(err)}
+	if _, _, derr := s.chat.DM(ctx, userID, msg); derr != nil {
+		s.log.Error("could not report a failed dialog", "user", userID, "err", derr)
+	}
 }
 
 // dialogAnswered is how a dialog's submission ends once within returns:
@@ -132,27 +137,40 @@ func (s *Server) openResolveModal(ctx context.Context, cmd slack.SlashCommand, f
 	}
 }
 
-// submitResolve records what the resolve dialog says, then resolves:
-// recovery-point, impact and cause when given, and resolve, as typed
-// commands would. A refused one keeps the dialog open with why, under its
-// field, and nothing after it runs.
+// submitResolve records what the resolve dialog says and resolves, in
+// one change (incident.Engine.ResolveWith): a refusal keeps the dialog
+// open with why, under its field, and records nothing. Past the answer
+// deadline the dialog closes and a refusal goes to the submitter by DM.
 func (s *Server) submitResolve(cb slack.InteractionCallback) any {
 	values := stateValues(cb)
 	get := func(block string) string { return strings.TrimSpace(values[block][block].Value) }
-	resolution := get(BlockResolution)
-	if resolution == "" {
+	req := incident.ResolveRequest{UserID: cb.User.ID, ChannelID: cb.View.PrivateMetadata,
+		Resolution: get(BlockResolution), Impact: get(BlockImpact), Cause: get(BlockCause), RecoveryPoint: get(BlockRecoveryPoint)}
+	if req.Resolution == "" {
 		return viewErrors(BlockResolution, "Say what ended the incident")
 	}
-	var cmds []submitted
-	if when := get(BlockRecoveryPoint); when != "" {
-		cmds = append(cmds, submitted{BlockRecoveryPoint, incident.CmdRecoveryPoint + " " + when})
+	const what = "resolution"
+	_, finished, err := within(s, what, func(ctx context.Context) (incident.Reply, error) {
+		return s.svc.ResolveWith(ctx, req)
+	}, func(ctx context.Context, _ incident.Reply, err error) {
+		if err != nil {
+			s.reportLateDialog(ctx, what, cb.User.ID, err)
+		}
+	})
+	resp, _ := s.dialogAnswered(what, cb.User.ID, finished, err, resolveBlock(incident.ErrorField(err)))
+	return resp
+}
+
+// resolveBlock is the resolve dialog's block of an input of
+// incident.ResolveRequest (incident.Field*).
+func resolveBlock(field string) string {
+	switch field {
+	case incident.FieldImpact:
+		return BlockImpact
+	case incident.FieldCause:
+		return BlockCause
+	case incident.FieldRecoveryPoint:
+		return BlockRecoveryPoint
 	}
-	if impact := get(BlockImpact); impact != "" {
-		cmds = append(cmds, submitted{BlockImpact, incident.CmdImpact + " " + impact})
-	}
-	if cause := get(BlockCause); cause != "" {
-		cmds = append(cmds, submitted{BlockCause, incident.CmdCause + " " + cause})
-	}
-	cmds = append(cmds, submitted{BlockResolution, incident.CmdResolve + " " + resolution})
-	return s.runSubmitted(cb, "resolution", cmds)
+	return BlockResolution
 }

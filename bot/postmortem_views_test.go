@@ -24,32 +24,33 @@ func dialogSubmission(callbackID string, inputs map[string]string) map[string]an
 	}
 }
 
-// TestResolveDialogSubmission: the dialog runs recovery-point, impact,
-// cause and resolve in that order, as the submitter in the incident's
-// channel, leaving out what is empty; the first refusal keeps the dialog
-// open with why under its field, and nothing after it runs.
+// TestResolveDialogSubmission: the dialog's answer goes to the engine as
+// one ResolveRequest (all or nothing), as the submitter in the incident's
+// channel, trimmed; a refusal keeps the dialog open with why under the
+// field its Field names.
 func TestResolveDialogSubmission(t *testing.T) {
 	tests := []struct {
-		name     string
-		inputs   map[string]string
-		refuse   string // the command text prefix the engine refuses
-		want     string // in the answer; "" for an empty one (the dialog closes)
-		wantCmds []string
+		name   string
+		inputs map[string]string
+		refuse *incident.Error // what the engine answers
+		want   string          // in the answer; "" for an empty one (the dialog closes)
+		sent   bool            // whether the engine is asked
 	}{
-		{name: "all", inputs: map[string]string{"resolution": " Restored ", "impact": "Checkout down", "cause": "Firmware", "recovery_point": "10:45"},
-			wantCmds: []string{"recovery-point 10:45", "impact Checkout down", "cause Firmware", "resolve Restored"}},
-		{name: "only the resolution", inputs: map[string]string{"resolution": "Restored", "impact": " "},
-			wantCmds: []string{"resolve Restored"}},
+		{name: "all", inputs: map[string]string{"resolution": " Restored ", "impact": "Checkout down", "cause": "Firmware", "recovery_point": "10:45"}, sent: true},
 		{name: "no resolution", inputs: map[string]string{"impact": "x"}, want: `{"response_action":"errors","errors":{"resolution":"Say what ended the incident"}}`},
-		{name: "bad recovery point", inputs: map[string]string{"resolution": "Restored", "impact": "x", "recovery_point": "soon"}, refuse: "recovery-point",
-			want: `{"response_action":"errors","errors":{"recovery_point":"not a time"}}`, wantCmds: []string{"recovery-point soon"}},
+		{name: "bad recovery point", inputs: map[string]string{"resolution": "Restored", "recovery_point": "soon"}, sent: true,
+			refuse: &incident.Error{Code: incident.EINVALID, Message: "not a time", Field: incident.FieldRecoveryPoint},
+			want:   `{"response_action":"errors","errors":{"recovery_point":"not a time"}}`},
+		{name: "already resolved", inputs: map[string]string{"resolution": "Restored", "cause": "x"}, sent: true,
+			refuse: &incident.Error{Code: incident.ECONFLICT, Message: "already resolved", Field: incident.FieldResolution},
+			want:   `{"response_action":"errors","errors":{"resolution":"already resolved"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.svc.command = func(_ context.Context, req incident.CommandRequest) (incident.Reply, error) {
-				if tt.refuse != "" && strings.HasPrefix(req.Text, tt.refuse) {
-					return incident.Reply{}, incident.Errorf(incident.EINVALID, "not a time")
+			h.svc.resolve = func(context.Context, incident.ResolveRequest) (incident.Reply, error) {
+				if tt.refuse != nil {
+					return incident.Reply{}, tt.refuse
 				}
 				return incident.Reply{Text: "ok"}, nil
 			}
@@ -57,14 +58,15 @@ func TestResolveDialogSubmission(t *testing.T) {
 			if status != 200 || (tt.want == "" && strings.TrimSpace(body) != "") || !strings.Contains(body, tt.want) {
 				t.Errorf("answer = %d %q, want 200 with %q", status, body, tt.want)
 			}
-			var want []incident.CommandRequest
-			for _, c := range tt.wantCmds {
-				want = append(want, incident.CommandRequest{UserID: "U1", ChannelID: "C0INC1", Text: c})
+			var want []incident.ResolveRequest
+			if tt.sent {
+				want = []incident.ResolveRequest{{UserID: "U1", ChannelID: "C0INC1", Resolution: strings.TrimSpace(tt.inputs["resolution"]),
+					Impact: tt.inputs["impact"], Cause: tt.inputs["cause"], RecoveryPoint: tt.inputs["recovery_point"]}}
 			}
 			h.svc.mu.Lock()
 			defer h.svc.mu.Unlock()
-			if diff := cmp.Diff(want, h.svc.commands); diff != "" {
-				t.Errorf("commands (-want +got):\n%s", diff)
+			if diff := cmp.Diff(want, h.svc.resolves); diff != "" {
+				t.Errorf("resolve requests (-want +got):\n%s", diff)
 			}
 		})
 	}

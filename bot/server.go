@@ -43,6 +43,9 @@ type Engine interface {
 	// is queued behind others (Slack holds creations back) and the answer
 	// goes at once with the name asked for.
 	DeclaredReply(ctx context.Context, id int64) (text string, final bool, err error)
+	// ResolveWith records the resolve dialog's answer and resolves, all
+	// or nothing.
+	ResolveWith(ctx context.Context, r incident.ResolveRequest) (incident.Reply, error)
 }
 
 var _ Engine = (*incident.Engine)(nil)

@@ -30,6 +30,7 @@ type fakeEngine struct {
 	commands  []incident.CommandRequest
 	presses   []incident.PressRequest
 	declares  []incident.DeclareRequest
+	resolves  []incident.ResolveRequest
 	notes     []string        // "channel|user|text"
 	archived  []string        // "channel|user|archived"
 	seen      map[string]bool // event ids recorded with their notes
@@ -39,6 +40,7 @@ type fakeEngine struct {
 	command func(context.Context, incident.CommandRequest) (incident.Reply, error)
 	press   func(context.Context, incident.PressRequest) (incident.Reply, error)
 	declare func(context.Context, incident.DeclareRequest) (*incident.Incident, error)
+	resolve func(context.Context, incident.ResolveRequest) (incident.Reply, error)
 	// scenarios replaces the three scenarios below when set.
 	scenarios func() []incident.ScenarioInfo
 	// noteErr fails AddNoteForEvent, which then records nothing (its
@@ -115,6 +117,17 @@ func (f *fakeEngine) ChannelArchived(ctx context.Context, channelID, by string, 
 
 func (f *fakeEngine) DeclaredReply(context.Context, int64) (string, bool, error) {
 	return "", false, errors.New("the fake engine declares nothing")
+}
+
+func (f *fakeEngine) ResolveWith(ctx context.Context, r incident.ResolveRequest) (incident.Reply, error) {
+	f.mu.Lock()
+	f.resolves = append(f.resolves, r)
+	resolve := f.resolve
+	f.mu.Unlock()
+	if resolve == nil {
+		return incident.Reply{Text: "resolved"}, nil
+	}
+	return resolve(ctx, r)
 }
 
 func (f *fakeEngine) AddNoteForEvent(ctx context.Context, eventID, channelID, userID, text string) (bool, error) {

@@ -52,20 +52,9 @@ func (s *Engine) Command(ctx context.Context, req CommandRequest) (Reply, error)
 // inChannel runs the commands that act on the incident of the channel
 // they are typed in.
 func (s *Engine) inChannel(ctx context.Context, cmd Command, req CommandRequest) (Reply, error) {
-	var id int64
-	err := s.cfg.Store.View(ctx, func(tx Tx) error {
-		inc, err := tx.IncidentByChannel(req.ChannelID)
-		if err != nil {
-			return err
-		}
-		id = inc.ID
-		return nil
-	})
-	if ErrorCode(err) == ENOTFOUND || (err == nil && id == 0) {
-		return Reply{}, s.notInChannel(ctx, cmd.Name)
-	}
+	id, err := s.incidentOfChannel(ctx, req.ChannelID, cmd.Name)
 	if err != nil {
-		return Reply{}, fmt.Errorf("find the incident of channel %s: %w", req.ChannelID, err)
+		return Reply{}, err
 	}
 	var reply Reply
 	err = s.update(ctx, id, func(o *op) error {
@@ -114,6 +103,28 @@ func (s *Engine) inChannel(ctx context.Context, cmd Command, req CommandRequest)
 		return s.status(ctx, id)
 	}
 	return reply, nil
+}
+
+// incidentOfChannel is the number of the incident whose channel is
+// channelID, or an *Error saying that command (its name) is typed in an
+// incident's channel, and which those are.
+func (s *Engine) incidentOfChannel(ctx context.Context, channelID, command string) (int64, error) {
+	var id int64
+	err := s.cfg.Store.View(ctx, func(tx Tx) error {
+		inc, err := tx.IncidentByChannel(channelID)
+		if err != nil {
+			return err
+		}
+		id = inc.ID
+		return nil
+	})
+	if ErrorCode(err) == ENOTFOUND || (err == nil && id == 0) {
+		return 0, s.notInChannel(ctx, command)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("find the incident of channel %s: %w", channelID, err)
+	}
+	return id, nil
 }
 
 func (s *Engine) notInChannel(ctx context.Context, name string) error {

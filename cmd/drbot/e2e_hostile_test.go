@@ -585,6 +585,10 @@ func (s refusingEngine) Press(context.Context, incident.PressRequest) (incident.
 	s.fail()
 	return incident.Reply{}, nil
 }
+func (s refusingEngine) ResolveWith(context.Context, incident.ResolveRequest) (incident.Reply, error) {
+	s.fail()
+	return incident.Reply{}, nil
+}
 func (s refusingEngine) Declare(context.Context, incident.DeclareRequest) (*incident.Incident, error) {
 	s.fail()
 	return nil, nil
