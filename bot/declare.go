@@ -204,6 +204,7 @@ func (s *Server) submitDeclare(cb slack.InteractionCallback) any {
 		Drill:     drill,
 		UserID:    cb.User.ID,
 		ChannelID: cb.View.PrivateMetadata,
+		Confirm:   true, // the dialog closes with no word: say it by DM
 	}
 	_, finished, err := within(s, "declare", func(ctx context.Context) (*incident.Incident, error) {
 		return s.svc.Declare(ctx, req)

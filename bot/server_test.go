@@ -452,12 +452,12 @@ func TestDeclareSubmission(t *testing.T) {
 		{"no scenario", submission("", "x", false), nil, `{"response_action":"errors","errors":{"scenario":"Pick a scenario"}}`, nil},
 		{"summary too long", submission("db-corruption", strings.Repeat("é", 3001), false), nil, `{"response_action":"errors","errors":{"summary":"Keep the summary under 3000 characters"}}`, nil},
 		{"declared", submission("db-corruption", "  replica lag <!channel>  ", true), nil, "",
-			&incident.DeclareRequest{Scenario: "db-corruption", Summary: "replica lag <!channel>", Drill: true, UserID: "U1", ChannelID: "C0GENERAL"}},
+			&incident.DeclareRequest{Scenario: "db-corruption", Summary: "replica lag <!channel>", Drill: true, UserID: "U1", ChannelID: "C0GENERAL", Confirm: true}},
 		{"unknown scenario", submission("gone", "", false), incident.Errorf(incident.ENOTFOUND, "No scenario gone"), `{"response_action":"errors","errors":{"scenario":"No scenario gone"}}`,
-			&incident.DeclareRequest{Scenario: "gone", UserID: "U1", ChannelID: "C0GENERAL"}},
+			&incident.DeclareRequest{Scenario: "gone", UserID: "U1", ChannelID: "C0GENERAL", Confirm: true}},
 		// A dialog's errors are plain text: shown as typed, not as &lt;.
 		{"error naming what was typed", submission("a<b", "", false), incident.Errorf(incident.ENOTFOUND, `Unknown scenario "a&lt;b&amp;c"`), `{"response_action":"errors","errors":{"scenario":"Unknown scenario \"a\u003cb\u0026c\""}}`,
-			&incident.DeclareRequest{Scenario: "a<b", UserID: "U1", ChannelID: "C0GENERAL"}},
+			&incident.DeclareRequest{Scenario: "a<b", UserID: "U1", ChannelID: "C0GENERAL", Confirm: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -746,3 +746,25 @@ func TestDeclareSaysWhatIsAlreadyOpen(t *testing.T) {
 		t.Errorf("after both were resolved: %q", r.Text)
 	}
 }
+
+// TestDeclareConfirmedByDM: a declaration from the dialog (Confirm), whose
+// submission shows nothing, is confirmed to its declarer by direct
+// message, naming the channel; one by slash command is not (its answer is
+// shown in the channel).
+func TestDeclareConfirmedByDM(t *testing.T) {
+	t.Parallel()
+	e := newSvcEnv(t, svcPlan(t))
+	if _, err := e.svc.Declare(e.ctx, incident.DeclareRequest{Scenario: "db-corruption", UserID: uZed, ChannelID: "CGENERAL", Confirm: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.tick()
+	m := e.mustFind(dmOf(uZed), "declared incident #1 (sev1)")
+	if !strings.HasSuffix(m.Text, "Channel: #inc-1-db-corruption") {
+		t.Errorf("confirmation %q, want it to name the channel, as a page does", m.Text)
+	}
+	e.mustCommand(uZed, "CGENERAL", "declare checkout-down")
+	e.tick()
+	if _, ok := e.find(dmOf(uZed), "declared incident #2"); ok {
+		t.Error("a slash-command declaration was confirmed by DM too")
+	}
+}

@@ -73,6 +73,9 @@ func (s *Engine) declareTx(tx Tx, p *playbooks.Plan, sc *playbooks.Scenario, sum
 	inc.ChannelName = channelName(inc.Drill, inc.ID, sc.ID)
 	o := &op{s: s, tx: tx, now: now, inc: inc, plan: p, sc: sc}
 	o.declare()
+	if req.Confirm && req.UserID != "" {
+		o.dm(req.UserID, Message{Text: declaredReply(inc)}, "", "tell "+req.UserID+" the incident is declared")
+	}
 	if err := o.save(); err != nil {
 		return nil, err
 	}

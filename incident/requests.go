@@ -40,6 +40,10 @@ type DeclareRequest struct {
 	// Detection says how the incident was detected (the alerts intake
 	// sets it); nil: declared by UserID, or a scheduled drill.
 	Detection *Detection
+	// Confirm sends UserID a direct message with the answer (the declare
+	// dialog, whose submission has no place to show one; a slash command
+	// is answered in its channel).
+	Confirm bool
 }
 
 // Reply is the answer to the person who typed a command or pressed a
