@@ -79,6 +79,13 @@ func (o *op) escalatedText(rp *RolePage, from, next string) string {
 		why = "could not be paged (" + escape(rp.UndeliveredCode) + ")"
 	}
 	t := fmt.Sprintf(":arrow_right: %s %s; paging %s as %s", o.who(from), why, o.who(next), escape(rp.Role))
+	switch _, person := pagedPerson(rp); {
+	case person:
+		// "/incident page @carol": nobody else to go to.
+		t = fmt.Sprintf(":arrow_right: %s %s; paging them again", o.who(from), why)
+	case from == next:
+		t = fmt.Sprintf(":arrow_right: %s %s; paging them again as %s", o.who(from), why, escape(rp.Role))
+	}
 	if len(rp.About) > 0 {
 		t += " about " + o.aboutText(rp, o.who, escape)
 	}

@@ -424,6 +424,11 @@ func TestPagePersonUnanswered(t *testing.T) {
 					t.Errorf("a person is called a role: %q", text)
 				}
 			}
+			// The second page goes to the same person: said so, not as
+			// "paging Erin Lund as @erin".
+			if !slices.ContainsFunc(e.texts(ch), func(s string) bool { return strings.HasSuffix(s, "did not acknowledge within 5m; paging them again") }) {
+				t.Errorf("channel not told the person is paged again; it has:\n%s", strings.Join(e.texts(ch), "\n"))
+			}
 
 			var commanderPages []incident.Event
 			for _, ev := range e.events(1, incident.KindPaged) {
