@@ -199,7 +199,7 @@ func (c *SlackChat) Invite(ctx context.Context, channelID string, userIDs []stri
 		if errors.As(raw, &se) {
 			if u, code := firstInviteError(se); u != "" {
 				ce = slackError(ce.Method, code)
-				ce.Permanent = true
+				ce.Permanent, ce.User = true, u
 				c.log.Warn("could not invite a user", "channel", channelID, "user", u, "error", code)
 			}
 		}

@@ -204,8 +204,8 @@ func TestInvitePermanentFailure(t *testing.T) {
 	id, _, _ := chat.CreateChannel(ctx, "inc-1")
 	err := chat.Invite(ctx, id, []string{"U1", "UGONE", "U2"})
 	var ce *incident.ChatError
-	if !errors.As(err, &ce) || !ce.Permanent || ce.Code != "user_not_found" {
-		t.Fatalf("Invite = %v, want permanent user_not_found", err)
+	if !errors.As(err, &ce) || !ce.Permanent || ce.Code != "user_not_found" || ce.User != "UGONE" {
+		t.Fatalf("Invite = %v (user %q), want permanent user_not_found about UGONE", err, ce.User)
 	}
 	ch, _ := fs.Channel(id)
 	if diff := cmp.Diff(ch.Members, []string{"U1", "U2", fakeslack.BotUserID}); diff != "" {

@@ -79,6 +79,9 @@ type ChatError struct {
 	// the chat surface maps its own names to it (bot does for Slack's), so
 	// that no chat's error names are matched here.
 	Reason ChatReason
+	// User is the member the error is about when the call was about
+	// several (an invite: the others were invited); "" otherwise.
+	User string
 }
 
 // ChatReason is a permanent chat error the engine acts on.

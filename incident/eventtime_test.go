@@ -124,3 +124,14 @@ func (e *svcEnv) jsonTimeline(id int64) []jsonEvent {
 	}
 	return doc.Timeline
 }
+
+// TestInviteOfOneMemberFailed: an invite refused for one member (the
+// others were invited) says which, not that the responders could not be
+// invited.
+func TestInviteOfOneMemberFailed(t *testing.T) {
+	t.Parallel()
+	e := newSvcEnv(t, svcPlan(t))
+	e.chat.FailNext(incidenttest.MethodInvite, 1, &incident.ChatError{Method: "conversations.invite", Code: "user_not_found", Permanent: true, User: "U0NOBODY1"})
+	e.declare("db-corruption", "", false)
+	e.mustFind(e.channel(1), ":warning: could not invite the member U0NOBODY1 to the channel (the others were invited): user_not_found")
+}

@@ -169,6 +169,10 @@ func (d *delivery) failedCreateChannel(ctx context.Context, o Outgoing, inc *Inc
 func (d *delivery) failedForGood(ctx context.Context, o Outgoing, inc *Incident, err error, code string, at time.Time) error {
 	msg := err.Error()
 	line := fmt.Sprintf("could not %s: %s", purpose(o), code)
+	if ce := (*ChatError)(nil); errors.As(err, &ce) && ce.User != "" && o.Kind == OutInvite {
+		// One member of an invite: the others are in the channel.
+		line = fmt.Sprintf("could not invite the member %s to the channel (the others were invited): %s", ce.User, code)
+	}
 	d.log.Error("outbox message dropped", "id", o.ID, "kind", o.Kind, "incident", o.IncidentID, "err", err)
 	// Telling the incident channel about a failed post to the
 	// incident channel would fail the same way.
