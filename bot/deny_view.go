@@ -31,5 +31,5 @@ func DenyView(channelID string) slack.ModalViewRequest {
 // refusal keeps it open with the message under the field.
 func (s *Server) submitDeny(cb slack.InteractionCallback) any {
 	reason := strings.TrimSpace(stateValues(cb)[BlockDenyReason][BlockDenyReason].Value)
-	return s.runSubmitted(cb, "denial", []submitted{{BlockDenyReason, strings.TrimSpace(incident.CmdDeny + " " + reason)}})
+	return s.runSubmitted(cb, "denial", "deny", []submitted{{BlockDenyReason, strings.TrimSpace(incident.CmdDeny + " " + reason)}})
 }

@@ -71,7 +71,7 @@ func TestDenyDialogSubmission(t *testing.T) {
 			}
 			h.svc.mu.Lock()
 			defer h.svc.mu.Unlock()
-			want := []incident.CommandRequest{{UserID: "U1", ChannelID: "CINC9", Text: tt.wantCmd}}
+			want := []incident.CommandRequest{{UserID: "U1", ChannelID: "CINC9", Text: tt.wantCmd, Dialog: "deny"}}
 			if diff := cmp.Diff(want, h.svc.commands); diff != "" {
 				t.Errorf("commands (-want +got):\n%s", diff)
 			}

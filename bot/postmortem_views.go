@@ -40,7 +40,7 @@ func (s *Server) submitRecoveryPoint(cb slack.InteractionCallback) any {
 	if when == "" {
 		return viewErrors(BlockRecoveryPoint, "Say when: "+whenPlaceholder)
 	}
-	return s.runSubmitted(cb, "recovery point", []submitted{{BlockRecoveryPoint, incident.CmdRecoveryPoint + " " + when}})
+	return s.runSubmitted(cb, "recovery point", "recovery point", []submitted{{BlockRecoveryPoint, incident.CmdRecoveryPoint + " " + when}})
 }
 
 // submitted is one command a dialog runs, and the block its error goes
@@ -49,17 +49,17 @@ type submitted struct {
 	block, text string
 }
 
-// runSubmitted runs cmds in order as the submitter, in the channel of
-// private_metadata, and stops at the first refused: its message goes
+// runSubmitted runs cmds in order as the submitter, from dialog (its
+// name, for the timeline), in the channel of private_metadata, and stops at the first refused: its message goes
 // under its block and the dialog stays open (nil: close it). Past the
 // answer deadline the dialog closes and a refusal goes to the submitter
 // by DM.
-func (s *Server) runSubmitted(cb slack.InteractionCallback, what string, cmds []submitted) any {
+func (s *Server) runSubmitted(cb slack.InteractionCallback, what, dialog string, cmds []submitted) any {
 	channel := cb.View.PrivateMetadata
 	var failed string // the block of the refused command
 	_, finished, err := within(s, what, func(ctx context.Context) (struct{}, error) {
 		for _, c := range cmds {
-			if _, err := s.svc.Command(ctx, incident.CommandRequest{UserID: cb.User.ID, ChannelID: channel, Text: c.text}); err != nil {
+			if _, err := s.svc.Command(ctx, incident.CommandRequest{UserID: cb.User.ID, ChannelID: channel, Text: c.text, Dialog: dialog}); err != nil {
 				failed = c.block
 				return struct{}{}, err
 			}

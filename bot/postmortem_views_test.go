@@ -120,7 +120,7 @@ func TestRecoveryPointDialog(t *testing.T) {
 	}
 	h.svc.mu.Lock()
 	defer h.svc.mu.Unlock()
-	if want := []incident.CommandRequest{{UserID: "U1", ChannelID: "C0INC1", Text: "recovery-point 15m ago"}}; !cmp.Equal(want, h.svc.commands) {
+	if want := []incident.CommandRequest{{UserID: "U1", ChannelID: "C0INC1", Text: "recovery-point 15m ago", Dialog: "recovery point"}}; !cmp.Equal(want, h.svc.commands) {
 		t.Errorf("commands %+v", h.svc.commands)
 	}
 }

@@ -57,11 +57,15 @@ func (s *Engine) inChannel(ctx context.Context, cmd Command, req CommandRequest)
 		return Reply{}, err
 	}
 	var reply Reply
+	how := "by typing /incident " + cmd.Name
+	if req.Dialog != "" {
+		how = "by submitting the " + req.Dialog + " dialog"
+	}
 	err = s.update(ctx, id, func(o *op) error {
 		if o.inc.State == StateOpen && cmd.Name != CmdAck && cmd.Name != CmdPage {
 			// Working the incident answers the pages of who works it
 			// (page: once its target is known).
-			o.workAck(req.UserID, "by typing /incident "+cmd.Name, "")
+			o.workAck(req.UserID, how, "")
 		}
 		var err error
 		switch cmd.Name {
@@ -70,7 +74,7 @@ func (s *Engine) inChannel(ctx context.Context, cmd Command, req CommandRequest)
 		case CmdAck:
 			reply, err = o.ackCommand(req.UserID)
 		case CmdDeny:
-			reply, err = o.denyCommand(req.UserID, cmd.Text)
+			reply, err = o.denyCommand(req.UserID, cmd.Text, how)
 		case CmdNote:
 			reply, err = o.note(req.UserID, cmd.Text)
 		case CmdPage:

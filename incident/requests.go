@@ -17,6 +17,10 @@ type CommandRequest struct {
 	// "/incident resolve" with no text opens the resolve dialog instead
 	// of resolving.
 	TriggerID string
+	// Dialog names the dialog the command was submitted from ("deny",
+	// "recovery point"), "" when typed: the acknowledgement that working
+	// the incident makes says "by submitting the deny dialog".
+	Dialog string
 }
 
 // PressRequest is a button press.

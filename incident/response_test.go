@@ -660,3 +660,39 @@ func TestAckAfterUnansweredCallout(t *testing.T) {
 		t.Errorf("time to acknowledge = %q, want the slowest security 19m30s as in the channel", got)
 	}
 }
+
+// TestWorkingFromADialogSaysSo: a command submitted from a dialog (the
+// Deny button's) acknowledges the page of who submitted it "by submitting
+// the deny dialog", not "by typing /incident deny", which they did not.
+func TestWorkingFromADialogSaysSo(t *testing.T) {
+	t.Parallel()
+	e := newSvcEnv(t, svcPlan(t))
+	e.declare("db-corruption", "", false)
+	ch := e.channel(1)
+	e.clock.Set(svcT0.Add(5 * time.Minute))
+	e.press(uBob, ch, "No") // to the restore step, which waits for the approver (erin)
+	e.at(11 * time.Minute)  // nobody approved: the approver role is paged
+	if _, err := e.svc.Command(e.ctx, incident.CommandRequest{UserID: uErin, ChannelID: ch, Text: "deny not yet", Dialog: "deny"}); err != nil {
+		t.Fatal(err)
+	}
+	e.tick()
+	denied := e.events(1, incident.KindDenied)
+	acked := e.events(1, incident.KindAcknowledged)
+	if len(denied) != 1 {
+		t.Fatalf("denials: %+v", denied)
+	}
+	said := false
+	for _, a := range acked {
+		if a.Actor == uErin {
+			said = a.Data["how"] == "by submitting the deny dialog"
+		}
+	}
+	if !said {
+		t.Errorf("no acknowledgement of erin's saying she submitted the deny dialog: %+v", acked)
+	}
+	for _, text := range e.texts(ch) {
+		if strings.Contains(text, "by typing /incident deny") {
+			t.Errorf("the channel says erin typed: %q", text)
+		}
+	}
+}

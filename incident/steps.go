@@ -236,7 +236,7 @@ func (o *op) decide(userID string, st *playbooks.Step, rec *StepRecord, a action
 
 // denyCommand is "/incident deny [REASON]": userID denies the approval
 // the current step waits for, saying why.
-func (o *op) denyCommand(userID, reason string) (Reply, error) {
+func (o *op) denyCommand(userID, reason, how string) (Reply, error) {
 	n := len(o.inc.Steps)
 	var rec *StepRecord
 	if n > 0 {
@@ -250,7 +250,7 @@ func (o *op) denyCommand(userID, reason string) (Reply, error) {
 	if why != "" {
 		return Reply{Text: why}, nil
 	}
-	o.decide(userID, st, rec, a, "by typing /incident deny", reason)
+	o.decide(userID, st, rec, a, how, reason)
 	return Reply{Text: fmt.Sprintf("You denied step %s.", escape(st.ID))}, nil
 }
 
