@@ -111,12 +111,38 @@ func undeliveredReason(from, code string) string {
 // or for a person paged alone "Bob Dahl did not acknowledge after 2
 // pages" (their pseudo role "@bob" is no role).
 func (o *op) unansweredLine(rp *RolePage, pages int) string {
-	return unansweredLine(rp, pages, o.who, escape)
+	return unansweredLine(rp, pages, o.who, escape) + o.unansweredSince(rp)
 }
 
 // unansweredPlain is unansweredLine for the timeline: no Slack markup.
 func (o *op) unansweredPlain(rp *RolePage, pages int) string {
-	return unansweredLine(rp, pages, o.whoPlain, func(s string) string { return s })
+	return unansweredLine(rp, pages, o.whoPlain, func(s string) string { return s }) + o.unansweredSince(rp)
+}
+
+// unansweredSince says, for a role acknowledged in an earlier callout
+// and paged again in its own right (an RTO breach, /incident page), since
+// when nobody answered: the earlier acknowledgement stands, as /incident
+// status says, and the channel must not seem to deny it.
+func (o *op) unansweredSince(rp *RolePage) string {
+	if _, person := pagedPerson(rp); person || len(rp.About) > 0 || rp.CalloutStart == 0 || !o.ackedBefore(rp.Role) {
+		return ""
+	}
+	return ", since " + o.clock(rp.WaitingSince) + " (it acknowledged an earlier page)"
+}
+
+// ackedBefore reports whether role was acknowledged at some time in the
+// incident's timeline.
+func (o *op) ackedBefore(role string) bool {
+	events, err := o.tx.Timeline(o.inc.ID)
+	if err != nil {
+		return false // only the wording depends on it
+	}
+	for _, e := range events {
+		if e.Kind == KindAcknowledged && e.Data["role"] == role {
+			return true
+		}
+	}
+	return false
 }
 
 func unansweredLine(rp *RolePage, pages int, who, esc func(string) string) string {

@@ -853,3 +853,27 @@ func TestUndeliveredPageTooLate(t *testing.T) {
 		}
 	})
 }
+
+// TestUnansweredAfterEarlierAck: a commander role that acknowledged early
+// and is paged again in its own right (the RTO breach) without answer is
+// said not to have answered since then, not "nobody acknowledged the
+// commander role", which /incident status contradicts.
+func TestUnansweredAfterEarlierAck(t *testing.T) {
+	t.Parallel()
+	e := newSvcEnv(t, svcPlan(t))
+	e.declare("db-corruption", "", false)
+	ch := e.channel(1)
+	e.press(uAlice, dmOf(uAlice), "Acknowledge")
+	for d := 2 * time.Hour; d <= 2*time.Hour+25*time.Minute; d += 5 * time.Minute {
+		e.at(d)
+	}
+	for _, text := range e.texts(ch) {
+		if strings.HasPrefix(text, ":warning: Nobody acknowledged the commander role") {
+			if !strings.HasSuffix(text, ", since 12:00 CET (it acknowledged an earlier page).") {
+				t.Errorf("unanswered commander after an earlier acknowledgement: %q", text)
+			}
+			return
+		}
+	}
+	t.Fatalf("the commander's breach pages never ran out; the channel has:\n%s", strings.Join(e.texts(ch), "\n"))
+}
