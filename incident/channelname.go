@@ -105,15 +105,23 @@ func channelRenamed(tx Tx, inc *Incident) error {
 // when it is not the one asked for (channelRenamed). A surface that can
 // wait a moment before answering (Slack's 3 s) asks until final.
 func (s *Engine) DeclaredReply(ctx context.Context, id int64) (text string, final bool, err error) {
-	var inc *Incident
+	// Asked again and again until final, on Slack's 3-second path: one
+	// read for the incident and the earlier ones still open.
+	var (
+		inc    *Incident
+		others []*Incident
+	)
 	err = s.cfg.Store.View(ctx, func(tx Tx) error {
 		var err error
-		inc, err = tx.Incident(id)
+		if inc, err = tx.Incident(id); err != nil {
+			return err
+		}
+		others, err = earlierOpen(tx, inc)
 		return err
 	})
 	if err != nil {
 		return "", false, fmt.Errorf("declared reply of incident %d: %w", id, err)
 	}
 	_, held := s.holds.held(OutCreateChannel, s.now())
-	return declaredReply(inc) + s.alsoOpen(ctx, inc), inc.ChannelID != "" || held, nil
+	return declaredReply(inc) + s.alsoOpenText(inc, others), inc.ChannelID != "" || held, nil
 }

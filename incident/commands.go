@@ -414,23 +414,40 @@ func (s *Engine) list(ctx context.Context) (Reply, error) {
 // declaredReply is posted where the declaration was typed, for everyone
 // there to see: a drill's is marked like every other message of the drill.
 // alsoOpen says which incidents of inc's scenario declared before it are
-// still open (drills with drills, real ones with real ones), so that whoever declared twice
-// the same problem, or two people at once, sees it at once: " Also open
-// for db-corruption: incident #1 (<#C1>), declared 3m ago by <@U1>." It
-// is "" when there is none, and when the store cannot say (the answer
-// is not held up for it).
+// still open (drills with drills, real ones with real ones), so that
+// whoever declared twice the same problem, or two people at once, sees it
+// at once: " Also open for db-corruption: incident #1 (<#C1>), declared
+// 3m ago by <@U1>." It is "" when there is none, and when the store
+// cannot say (the answer is not held up for it).
 func (s *Engine) alsoOpen(ctx context.Context, inc *Incident) string {
 	var others []*Incident
-	err := s.cfg.Store.View(ctx, func(tx Tx) error {
-		open, err := tx.Incidents(Filter{State: StateOpen, Limit: 50})
-		for _, o := range open {
-			if o.ID < inc.ID && o.Scenario == inc.Scenario && o.Drill == inc.Drill {
-				others = append(others, o)
-			}
-		}
+	err := s.cfg.Store.View(ctx, func(tx Tx) (err error) {
+		others, err = earlierOpen(tx, inc)
 		return err
 	})
-	if err != nil || len(others) == 0 {
+	if err != nil {
+		return ""
+	}
+	return s.alsoOpenText(inc, others)
+}
+
+// earlierOpen returns the open incidents of inc's scenario (and drill-ness)
+// declared before it, newest first.
+func earlierOpen(tx Tx, inc *Incident) ([]*Incident, error) {
+	open, err := tx.Incidents(Filter{State: StateOpen, Limit: 50})
+	var out []*Incident
+	for _, o := range open {
+		if o.ID < inc.ID && o.Scenario == inc.Scenario && o.Drill == inc.Drill {
+			out = append(out, o)
+		}
+	}
+	return out, err
+}
+
+// alsoOpenText is alsoOpen's sentence for others (earlierOpen), the three
+// oldest named; "" for none.
+func (s *Engine) alsoOpenText(inc *Incident, others []*Incident) string {
+	if len(others) == 0 {
 		return ""
 	}
 	var parts []string
